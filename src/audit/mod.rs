@@ -1,0 +1,13 @@
+//! The hash-chained audit log: entries, their canonical bytes, and verification.
+//!
+//! `entry_hash = SHA-256("confide/audit/v1" ‖ prev_hash ‖ canonical_bytes(entry))`, with the
+//! genesis `prev_hash = SHA-256(vault id)`. Verification needs no key: it is shared by the
+//! vault and the `audit-verify` binary.
+
+mod entry;
+mod verify;
+
+pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
+pub(crate) use entry::{Cell, EntryCells, NewEntry, chain_hash, genesis_hash};
+pub use verify::{Finding, FindingKind, VerifyReport};
+pub(crate) use verify::{StoredEntry, Verifier};

@@ -1,0 +1,433 @@
+//! Chain verification, one entry at a time, with no key.
+//!
+//! The verifier streams entries in sequence order and keeps only the previous one, so a log of
+//! any length verifies in constant memory. Besides "broken at N" it tries to say *what* broke:
+//! an entry whose hash recomputes under a neighbouring sequence number was moved there; a run of
+//! entries all shifted by one means one was inserted or deleted and the rest renumbered.
+
+use std::fmt;
+
+use crate::audit::entry::{Cell, EntryCells, chain_hash, format_utc};
+
+/// Findings kept in a report; the total is still counted past this.
+pub const MAX_FINDINGS: usize = 100;
+/// How far either side of its place a moved entry is looked for.
+const MOVE_WINDOW: i64 = 8;
+
+/// One stored row of the audit log, as the verifier sees it.
+pub(crate) struct StoredEntry {
+    pub cells: EntryCells,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// What is wrong at a sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// The entry's content no longer matches its hash.
+    Changed,
+    /// Entries from the finding's sequence number through `last` are missing.
+    Missing {
+        /// Last missing sequence number.
+        last: u64,
+    },
+    /// An entry was inserted here (later entries were renumbered to make room).
+    Inserted,
+    /// Out of order: this position holds the entry written as sequence number `holds`.
+    Moved {
+        /// The sequence number the entry was written with.
+        holds: u64,
+    },
+    /// The entry does not name the previous entry's hash: one of the two was rewritten.
+    Unlinked,
+    /// A row of the wrong shape (e.g. a hash that is not 32 bytes).
+    Malformed,
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FindingKind::Changed => f.write_str("entry changed (its hash no longer matches)"),
+            FindingKind::Missing { last } => write!(f, "entries missing through seq {last}"),
+            FindingKind::Inserted => f.write_str("entry inserted (later entries renumbered)"),
+            FindingKind::Moved { holds } => {
+                write!(f, "out of order: holds the entry written as seq {holds}")
+            }
+            FindingKind::Unlinked => {
+                f.write_str("does not link to the previous entry (an entry was rewritten)")
+            }
+            FindingKind::Malformed => f.write_str("malformed row"),
+        }
+    }
+}
+
+/// A problem found in the log, at the sequence number where it is seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Where.
+    pub seq: u64,
+    /// What.
+    pub kind: FindingKind,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "seq {}: {}", self.seq, self.kind)
+    }
+}
+
+/// The result of verifying a vault's audit log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries read.
+    pub entries: u64,
+    /// First and last sequence numbers read.
+    pub seq_range: Option<(u64, u64)>,
+    /// First and last entry times (unix ms).
+    pub time_range: Option<(i64, i64)>,
+    /// The findings, in sequence order, at most [`MAX_FINDINGS`].
+    pub findings: Vec<Finding>,
+    /// How many findings there were in all.
+    pub findings_total: u64,
+}
+
+impl VerifyReport {
+    /// No finding.
+    pub fn is_intact(&self) -> bool {
+        self.findings_total == 0
+    }
+
+    /// The first finding, if any.
+    pub fn first_break(&self) -> Option<&Finding> {
+        self.findings.first()
+    }
+
+    /// First and last entry times as RFC 3339 text.
+    pub fn time_range_utc(&self) -> Option<(String, String)> {
+        self.time_range.map(|(a, b)| (format_utc(a), format_utc(b)))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RowState {
+    Ok,
+    Damaged,
+    /// Intact, but written under `seq + delta`: part of a renumbered run.
+    Shifted(i64),
+}
+
+struct Prev {
+    seq: i64,
+    hash: Vec<u8>,
+    prev_hash: Vec<u8>,
+    state: RowState,
+}
+
+/// Streaming chain verifier.
+pub(crate) struct Verifier {
+    genesis: [u8; 32],
+    prev: Option<Prev>,
+    /// A finding that the next entry may still explain: an entry one place early is either the
+    /// first of a renumbered run after a deletion, or half of a swapped pair.
+    pending: Option<Finding>,
+    report: VerifyReport,
+}
+
+impl Verifier {
+    pub(crate) fn new(genesis: [u8; 32]) -> Self {
+        Self {
+            genesis,
+            prev: None,
+            pending: None,
+            report: VerifyReport::default(),
+        }
+    }
+
+    fn find(&mut self, seq: i64, kind: FindingKind) {
+        self.report.findings_total += 1;
+        if self.report.findings.len() < MAX_FINDINGS {
+            self.report.findings.push(Finding {
+                seq: seq.max(0) as u64, // INVARIANT: clamped to >= 0 before the cast.
+                kind,
+            });
+        }
+    }
+
+    /// Check the next entry (entries must come in ascending `seq` order).
+    pub(crate) fn push(&mut self, e: StoredEntry) {
+        let seq = match e.cells.0[0] {
+            Cell::Integer(s) => s,
+            _ => 0,
+        };
+        self.note_range(seq, &e.cells);
+        if let Some(p) = self.pending.take() {
+            if self.is_swap_partner(seq, &e) {
+                self.find(p.seq as i64, FindingKind::Moved { holds: p.seq + 1 });
+                self.find(seq, FindingKind::Moved { holds: (seq - 1) as u64 });
+                self.prev = Some(Prev {
+                    seq,
+                    hash: e.hash,
+                    prev_hash: e.prev_hash,
+                    state: RowState::Damaged,
+                });
+                return;
+            }
+            self.find(p.seq as i64, p.kind);
+        }
+        let expected = self.prev.as_ref().map_or(1, |p| p.seq + 1);
+        let gap = seq > expected;
+        if gap {
+            self.find(expected, FindingKind::Missing { last: (seq - 1) as u64 });
+        }
+        let state = if e.hash.len() != 32 || e.prev_hash.len() != 32 || seq < 1 {
+            self.find(seq, FindingKind::Malformed);
+            RowState::Damaged
+        } else if chain_hash(&e.prev_hash, &e.cells)[..] != e.hash[..] {
+            self.classify_bad_hash(seq, &e)
+        } else {
+            if !gap {
+                self.check_link(seq, &e.prev_hash);
+            }
+            RowState::Ok
+        };
+        self.prev = Some(Prev {
+            seq,
+            hash: e.hash,
+            prev_hash: e.prev_hash,
+            state,
+        });
+    }
+
+    /// The previous entry holds entry `seq`, and this one holds entry `seq - 1`.
+    fn is_swap_partner(&self, seq: i64, e: &StoredEntry) -> bool {
+        self.prev.as_ref().is_some_and(|p| p.seq + 1 == seq)
+            && chain_hash(&e.prev_hash, &e.cells.with_seq(seq - 1))[..] == e.hash[..]
+    }
+
+    fn note_range(&mut self, seq: i64, cells: &EntryCells) {
+        let r = &mut self.report;
+        r.entries += 1;
+        let s = seq.max(0) as u64; // INVARIANT: clamped to >= 0 before the cast.
+        r.seq_range = Some(r.seq_range.map_or((s, s), |(a, _)| (a, s)));
+        if let Cell::Integer(at) = cells.0[1] {
+            r.time_range = Some(r.time_range.map_or((at, at), |(a, _)| (a, at)));
+        }
+    }
+
+    /// The entry's own hash fails: moved from a nearby position, part of a renumbered run, or
+    /// changed.
+    fn classify_bad_hash(&mut self, seq: i64, e: &StoredEntry) -> RowState {
+        let holds = (seq - MOVE_WINDOW..=seq + MOVE_WINDOW)
+            .filter(|&s| s >= 1 && s != seq)
+            .find(|&s| chain_hash(&e.prev_hash, &e.cells.with_seq(s))[..] == e.hash[..]);
+        let Some(holds) = holds else {
+            self.find(seq, FindingKind::Changed);
+            return RowState::Damaged;
+        };
+        let delta = holds - seq;
+        let prev_state = self.prev.as_ref().map_or(RowState::Ok, |p| p.state);
+        match (delta, prev_state) {
+            // Continuing a run already reported.
+            (d, RowState::Shifted(pd)) if d == pd => {}
+            // Everything from here on sits one place late: the previous entry was inserted.
+            (-1, RowState::Ok) => {
+                let at = self.prev.as_ref().map_or(seq, |p| p.seq);
+                self.find(at, FindingKind::Inserted);
+            }
+            // Everything from here on sits one place early: an entry was deleted here.
+            // Or the first of a swapped pair: the next entry tells.
+            (1, RowState::Ok) => {
+                self.pending = Some(Finding {
+                    seq: seq as u64,
+                    kind: FindingKind::Missing { last: seq as u64 },
+                });
+            }
+            _ => self.find(seq, FindingKind::Moved { holds: holds as u64 }),
+        }
+        RowState::Shifted(delta)
+    }
+
+    /// The entry is intact; does it name its predecessor?
+    fn check_link(&mut self, seq: i64, prev_hash: &[u8]) {
+        let Some(p) = &self.prev else {
+            if prev_hash != self.genesis {
+                self.find(seq, FindingKind::Unlinked);
+            }
+            return;
+        };
+        if prev_hash == p.hash.as_slice() || p.state != RowState::Ok {
+            // Linked, or a consequence of a predecessor already reported.
+            return;
+        }
+        if prev_hash == p.prev_hash.as_slice() {
+            // Both name the same predecessor: the previous one was slipped in between.
+            let at = p.seq;
+            self.find(at, FindingKind::Inserted);
+        } else {
+            self.find(seq, FindingKind::Unlinked);
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> VerifyReport {
+        if let Some(p) = self.pending.take() {
+            self.find(p.seq as i64, p.kind);
+        }
+        self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GENESIS: [u8; 32] = [0x42; 32];
+
+    fn cells(seq: i64, what: &str) -> EntryCells {
+        EntryCells([
+            Cell::Integer(seq),
+            Cell::Integer(1000 + seq),
+            Cell::Null,
+            Cell::Text("record.read".into()),
+            Cell::Null,
+            Cell::Null,
+            Cell::Text(what.into()),
+            Cell::Text("TREAT".into()),
+            Cell::Text("granted".into()),
+        ])
+    }
+
+    fn chain(n: i64) -> Vec<StoredEntry> {
+        let mut prev = GENESIS.to_vec();
+        (1..=n)
+            .map(|s| {
+                let c = cells(s, &format!("f{s}"));
+                let h = chain_hash(&prev, &c).to_vec();
+                let e = StoredEntry { cells: c, prev_hash: prev.clone(), hash: h.clone() };
+                prev = h;
+                e
+            })
+            .collect()
+    }
+
+    fn run(entries: Vec<StoredEntry>) -> VerifyReport {
+        let mut v = Verifier::new(GENESIS);
+        for e in entries {
+            v.push(e);
+        }
+        v.finish()
+    }
+
+    fn firsts(r: &VerifyReport) -> Vec<Finding> {
+        r.findings.clone()
+    }
+
+    #[test]
+    fn intact_chain() {
+        let r = run(chain(20));
+        assert!(r.is_intact());
+        assert_eq!(r.entries, 20);
+        assert_eq!(r.seq_range, Some((1, 20)));
+    }
+
+    #[test]
+    fn wrong_genesis_is_unlinked() {
+        let mut v = Verifier::new([0; 32]);
+        for e in chain(3) {
+            v.push(e);
+        }
+        assert_eq!(
+            v.finish().findings,
+            vec![Finding { seq: 1, kind: FindingKind::Unlinked }]
+        );
+    }
+
+    #[test]
+    fn changed_entry() {
+        let mut c = chain(10);
+        c[4].cells.0[8] = Cell::Text("denied:x".into());
+        let r = run(c);
+        assert_eq!(firsts(&r), vec![Finding { seq: 5, kind: FindingKind::Changed }]);
+    }
+
+    #[test]
+    fn rewritten_hash_is_unlinked() {
+        let mut c = chain(10);
+        c[4].cells.0[8] = Cell::Text("denied:x".into());
+        c[4].hash = chain_hash(&c[4].prev_hash, &c[4].cells).to_vec();
+        let r = run(c);
+        assert_eq!(firsts(&r), vec![Finding { seq: 6, kind: FindingKind::Unlinked }]);
+    }
+
+    #[test]
+    fn deleted_entry_is_a_gap() {
+        let mut c = chain(10);
+        c.remove(3);
+        assert_eq!(
+            firsts(&run(c)),
+            vec![Finding { seq: 4, kind: FindingKind::Missing { last: 4 } }]
+        );
+    }
+
+    #[test]
+    fn deleted_and_renumbered() {
+        let mut c = chain(10);
+        c.remove(3);
+        for e in c.iter_mut().skip(3) {
+            if let Cell::Integer(s) = e.cells.0[0] {
+                e.cells.0[0] = Cell::Integer(s - 1);
+            }
+        }
+        assert_eq!(
+            firsts(&run(c)),
+            vec![Finding { seq: 4, kind: FindingKind::Missing { last: 4 } }]
+        );
+    }
+
+    #[test]
+    fn swapped_entries_are_moved() {
+        let mut c = chain(10);
+        // Swap the rows of seq 4 and 5, leaving each position's seq number in place.
+        c.swap(3, 4);
+        c[3].cells.0[0] = Cell::Integer(4);
+        c[4].cells.0[0] = Cell::Integer(5);
+        let r = run(c);
+        assert_eq!(
+            firsts(&r),
+            vec![
+                Finding { seq: 4, kind: FindingKind::Moved { holds: 5 } },
+                Finding { seq: 5, kind: FindingKind::Moved { holds: 4 } },
+            ]
+        );
+    }
+
+    #[test]
+    fn inserted_with_renumbering() {
+        let mut c = chain(10);
+        // Forge a well-formed entry 4 that links to 3, then renumber the old 4.. as 5..
+        let forged_cells = cells(4, "forged");
+        let forged = StoredEntry {
+            hash: chain_hash(&c[2].hash, &forged_cells).to_vec(),
+            prev_hash: c[2].hash.clone(),
+            cells: forged_cells,
+        };
+        for e in c.iter_mut().skip(3) {
+            if let Cell::Integer(s) = e.cells.0[0] {
+                e.cells.0[0] = Cell::Integer(s + 1);
+            }
+        }
+        c.insert(3, forged);
+        assert_eq!(firsts(&run(c)), vec![Finding { seq: 4, kind: FindingKind::Inserted }]);
+    }
+
+    #[test]
+    fn findings_are_capped_but_counted() {
+        let mut c = chain(300);
+        for e in &mut c {
+            e.cells.0[7] = Cell::Text("HPAYMT".into());
+        }
+        let r = run(c);
+        assert_eq!(r.findings.len(), MAX_FINDINGS);
+        assert_eq!(r.findings_total, 300);
+    }
+}

@@ -1,0 +1,109 @@
+//! The audit log's rows: append one entry, stream them back for verification and reading.
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::audit::{Cell, EntryCells, StoredEntry, chain_hash};
+use crate::error::Result;
+
+const COLUMNS: &str =
+    "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, prev_hash, hash";
+
+/// The newest entry's sequence number and hash.
+pub(crate) fn head(conn: &Connection) -> Result<Option<(i64, Vec<u8>)>> {
+    Ok(conn
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Chain `cells` (already carrying its sequence number) after `prev_hash` and insert it.
+/// Must run inside the caller's write transaction, after reading [`head`] in it.
+pub(crate) fn append(conn: &Connection, cells: &EntryCells, prev_hash: &[u8]) -> Result<[u8; 32]> {
+    let hash = chain_hash(prev_hash, cells);
+    let c = &cells.0;
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?;
+    stmt.execute(params![
+        to_sql(&c[0]),
+        to_sql(&c[1]),
+        to_sql(&c[2]),
+        to_sql(&c[3]),
+        to_sql(&c[4]),
+        to_sql(&c[5]),
+        to_sql(&c[6]),
+        to_sql(&c[7]),
+        to_sql(&c[8]),
+        prev_hash,
+        &hash[..]
+    ])?;
+    Ok(hash)
+}
+
+fn to_sql(c: &Cell) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match c {
+        Cell::Null => Value::Null,
+        Cell::Integer(i) => Value::Integer(*i),
+        Cell::Real(r) => Value::Real(*r),
+        Cell::Text(s) => Value::Text(s.clone()),
+        Cell::Blob(b) => Value::Blob(b.clone()),
+    }
+}
+
+fn cell(v: ValueRef<'_>) -> Cell {
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Integer(i),
+        ValueRef::Real(r) => Cell::Real(r),
+        // Text is kept byte for byte: invalid UTF-8 put there by a tamperer still hashes as
+        // what is stored.
+        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
+    }
+}
+
+fn bytes(v: ValueRef<'_>) -> Vec<u8> {
+    match v {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+    let mut cells: [Cell; 9] = Default::default();
+    for (i, c) in cells.iter_mut().enumerate() {
+        *c = cell(r.get_ref(i)?);
+    }
+    Ok(StoredEntry {
+        cells: EntryCells(cells),
+        prev_hash: bytes(r.get_ref(9)?),
+        hash: bytes(r.get_ref(10)?),
+    })
+}
+
+/// Feed every entry with `seq >= from`, in order, to `f`.
+pub(crate) fn for_each(
+    conn: &Connection,
+    from: i64,
+    mut f: impl FnMut(StoredEntry),
+) -> Result<()> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE seq >= ?1 ORDER BY seq"
+    ))?;
+    let mut rows = stmt.query([from])?;
+    while let Some(r) = rows.next()? {
+        f(stored(r)?);
+    }
+    Ok(())
+}
+
+/// The last `n` entries, oldest first.
+pub(crate) fn tail(conn: &Connection, n: u32) -> Result<Vec<StoredEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map([n], stored)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,8 @@
+//! Storage: the only module that runs SQL.
+
+pub(crate) mod audit_rows;
+mod conn;
+pub(crate) mod rows;
+
+pub use conn::{Durability, FORMAT_VERSION};
+pub(crate) use conn::{create, open, open_read_only};

@@ -1,0 +1,407 @@
+//! Row access for keys, users, clients, care teams, records and notes.
+//!
+//! Every statement is static SQL with bound parameters, prepared once per connection and
+//! cached. Nothing here decides or decrypts: it moves envelopes and metadata.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::ids::{ClientId, NoteId, RecordId, UserId, VaultId};
+use crate::model::{Compartment, RecordKind, Role};
+
+/// The vault's identity.
+pub(crate) fn insert_vault_meta(
+    conn: &Connection,
+    vault: &VaultId,
+    format: u32,
+    at: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO vault_meta (id, vault_id, format_version, created_at) VALUES (1, ?1, ?2, ?3)",
+        params![vault.as_bytes(), format, at],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn vault_id(conn: &Connection) -> Result<VaultId> {
+    let b: Vec<u8> = conn
+        .query_row("SELECT vault_id FROM vault_meta WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .ok_or(Error::NotAVault)?;
+    VaultId::from_slice(&b)
+}
+
+/// A user row: identity, role and the material to unlock their copy of the master key.
+pub(crate) struct UserRow {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+    pub kdf_salt: Vec<u8>,
+    pub kdf: (u32, u32, u32),
+    pub wrapped_mk: Vec<u8>,
+    pub disabled: bool,
+}
+
+pub(crate) fn insert_user(conn: &Connection, u: &UserRow, at: i64) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO users (user_id, name, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, \
+             wrapped_mk, disabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             ON CONFLICT (name) DO NOTHING",
+        )?
+        .execute(params![
+            u.id.as_bytes(),
+            u.name,
+            u.role.code(),
+            u.kdf_salt,
+            u.kdf.0,
+            u.kdf.1,
+            u.kdf.2,
+            u.wrapped_mk,
+            u.disabled,
+            at
+        ])?;
+    if n == 0 {
+        return Err(Error::InvalidInput {
+            what: "user name",
+            reason: "already taken".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn user_by_name(conn: &Connection, name: &str) -> Result<Option<UserRow>> {
+    conn.prepare_cached(
+        "SELECT user_id, name, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_mk, disabled \
+         FROM users WHERE name = ?1",
+    )?
+    .query_row([name], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+            (r.get(4)?, r.get(5)?, r.get(6)?),
+            r.get::<_, Vec<u8>>(7)?,
+            r.get::<_, bool>(8)?,
+        ))
+    })
+    .optional()?
+    .map(|(id, name, role, kdf_salt, kdf, wrapped_mk, disabled)| {
+        Ok(UserRow {
+            id: UserId::from_slice(&id)?,
+            name,
+            role: role.parse().map_err(|_| Error::Corrupt {
+                what: "user role".into(),
+            })?,
+            kdf_salt,
+            kdf,
+            wrapped_mk,
+            disabled,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) fn insert_data_key(
+    conn: &Connection,
+    owner: &[u8; 16],
+    compartment: Compartment,
+    version: u32,
+    wrapped: &[u8],
+    at: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO data_keys (owner_id, compartment, version, wrapped, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![owner, compartment.code(), version, wrapped, at])?;
+    Ok(())
+}
+
+/// The newest version of an owner's data key for a compartment, with its wrapped bytes.
+pub(crate) fn latest_data_key(
+    conn: &Connection,
+    owner: &[u8; 16],
+    compartment: Compartment,
+) -> Result<Option<(u32, Vec<u8>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT version, wrapped FROM data_keys WHERE owner_id = ?1 AND compartment = ?2 \
+             ORDER BY version DESC LIMIT 1",
+        )?
+        .query_row(params![owner, compartment.code()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+pub(crate) fn data_key(
+    conn: &Connection,
+    owner: &[u8; 16],
+    compartment: Compartment,
+    version: u32,
+) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT wrapped FROM data_keys \
+             WHERE owner_id = ?1 AND compartment = ?2 AND version = ?3",
+        )?
+        .query_row(params![owner, compartment.code(), version], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn insert_client(
+    conn: &Connection,
+    id: &ClientId,
+    index: &[u8],
+    at: i64,
+    by: &UserId,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO clients (client_id, name_dob_index, created_at, created_by) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id.as_bytes(), index, at, by.as_bytes()])?;
+    Ok(())
+}
+
+pub(crate) fn clients_by_index(conn: &Connection, index: &[u8]) -> Result<Vec<ClientId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id FROM clients WHERE name_dob_index = ?1 ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([index], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.map(|b| ClientId::from_slice(&b?)).collect()
+}
+
+pub(crate) fn add_to_care_team(
+    conn: &Connection,
+    client: &ClientId,
+    user: &UserId,
+    relation: &str,
+    at: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO care_team (client_id, user_id, relation, since) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![client.as_bytes(), user.as_bytes(), relation, at])?;
+    Ok(())
+}
+
+pub(crate) fn on_care_team(conn: &Connection, client: &ClientId, user: &UserId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM care_team WHERE client_id = ?1 AND user_id = ?2")?
+        .exists(params![client.as_bytes(), user.as_bytes()])?)
+}
+
+/// Which field table: the general record or psychotherapy notes. Each has its own parent table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldTable {
+    Records,
+    Notes,
+}
+
+impl FieldTable {
+    /// The table name, also bound into each envelope's associated data.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FieldTable::Records => "record_fields",
+            FieldTable::Notes => "psychotherapy_note_fields",
+        }
+    }
+}
+
+/// A stored field: name, key version, envelope.
+pub(crate) struct FieldRow {
+    pub field: String,
+    pub key_version: u32,
+    pub envelope: Vec<u8>,
+}
+
+pub(crate) fn upsert_field(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    row: &FieldRow,
+) -> Result<()> {
+    let sql = match table {
+        FieldTable::Records => {
+            "INSERT OR REPLACE INTO record_fields (record_id, field, key_version, envelope) \
+             VALUES (?1, ?2, ?3, ?4)"
+        }
+        FieldTable::Notes => {
+            "INSERT OR REPLACE INTO psychotherapy_note_fields \
+             (note_id, field, key_version, envelope) VALUES (?1, ?2, ?3, ?4)"
+        }
+    };
+    conn.prepare_cached(sql)?
+        .execute(params![parent, row.field, row.key_version, row.envelope])?;
+    Ok(())
+}
+
+pub(crate) fn fields(conn: &Connection, table: FieldTable, parent: &[u8; 16]) -> Result<Vec<FieldRow>> {
+    let sql = match table {
+        FieldTable::Records => {
+            "SELECT field, key_version, envelope FROM record_fields WHERE record_id = ?1 \
+             ORDER BY field"
+        }
+        FieldTable::Notes => {
+            "SELECT field, key_version, envelope FROM psychotherapy_note_fields \
+             WHERE note_id = ?1 ORDER BY field"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([parent], |r| {
+        Ok(FieldRow {
+            field: r.get(0)?,
+            key_version: r.get(1)?,
+            envelope: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Metadata of a general-record entry (all cleartext: ids, kind, times).
+#[derive(Clone, Debug)]
+pub(crate) struct RecordRow {
+    pub id: RecordId,
+    pub client: ClientId,
+    pub kind: RecordKind,
+    pub created_at: i64,
+    pub created_by: UserId,
+    pub updated_at: i64,
+}
+
+pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO records (record_id, client_id, kind, created_at, created_by, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        r.id.as_bytes(),
+        r.client.as_bytes(),
+        r.kind.code(),
+        r.created_at,
+        r.created_by.as_bytes(),
+        r.updated_at
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn touch_record(conn: &Connection, id: &RecordId, at: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE records SET updated_at = ?2 WHERE record_id = ?1")?
+        .execute(params![id.as_bytes(), at])?;
+    Ok(())
+}
+
+const RECORD_COLUMNS: &str = "record_id, client_id, kind, created_at, created_by, updated_at";
+
+/// A `records` row as stored: id, client, kind, created, creator, updated.
+type RawRecord = (Vec<u8>, Vec<u8>, String, i64, Vec<u8>, i64);
+
+fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+}
+
+fn record_row(raw: RawRecord) -> Result<RecordRow> {
+    let (id, client, kind, created_at, by, updated_at) = raw;
+    Ok(RecordRow {
+        id: RecordId::from_slice(&id)?,
+        client: ClientId::from_slice(&client)?,
+        kind: kind.parse().map_err(|_| Error::Corrupt {
+            what: "record kind".into(),
+        })?,
+        created_at,
+        created_by: UserId::from_slice(&by)?,
+        updated_at,
+    })
+}
+
+pub(crate) fn record(conn: &Connection, id: &RecordId) -> Result<Option<RecordRow>> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id = ?1");
+    conn.prepare_cached(&sql)?
+        .query_row([id.as_bytes()], record_from_row)
+        .optional()?
+        .map(record_row)
+        .transpose()
+}
+
+pub(crate) fn records_of(conn: &Connection, client: &ClientId) -> Result<Vec<RecordRow>> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE client_id = ?1 ORDER BY created_at, record_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([client.as_bytes()], record_from_row)?;
+    rows.map(|r| record_row(r?)).collect()
+}
+
+/// Metadata of a psychotherapy note.
+#[derive(Clone, Debug)]
+pub(crate) struct NoteRow {
+    pub id: NoteId,
+    pub client: ClientId,
+    pub author: UserId,
+    pub created_at: i64,
+}
+
+pub(crate) fn insert_note(conn: &Connection, n: &NoteRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO psychotherapy_notes (note_id, client_id, author_id, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?
+    .execute(params![
+        n.id.as_bytes(),
+        n.client.as_bytes(),
+        n.author.as_bytes(),
+        n.created_at
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn note(conn: &Connection, id: &NoteId) -> Result<Option<NoteRow>> {
+    conn.prepare_cached(
+        "SELECT note_id, client_id, author_id, created_at FROM psychotherapy_notes \
+         WHERE note_id = ?1",
+    )?
+    .query_row([id.as_bytes()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })
+    .optional()?
+    .map(|(id, client, author, created_at)| {
+        Ok(NoteRow {
+            id: NoteId::from_slice(&id)?,
+            client: ClientId::from_slice(&client)?,
+            author: UserId::from_slice(&author)?,
+            created_at,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) fn notes_of(conn: &Connection, client: &ClientId) -> Result<Vec<NoteRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT note_id, author_id, created_at FROM psychotherapy_notes WHERE client_id = ?1 \
+         ORDER BY created_at, note_id",
+    )?;
+    let rows = stmt.query_map([client.as_bytes()], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    rows.map(|row| {
+        let (id, author, created_at) = row?;
+        Ok(NoteRow {
+            id: NoteId::from_slice(&id)?,
+            client: *client,
+            author: UserId::from_slice(&author)?,
+            created_at,
+        })
+    })
+    .collect()
+}

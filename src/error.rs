@@ -1,0 +1,156 @@
+//! The one error type of the crate.
+//!
+//! Every message is lowercase, names places by pseudonymous id only, and never carries field
+//! values, passphrases or key bytes: an error may end up in a log the practice does not control.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::policy::DenyReason;
+
+/// Everything that can go wrong in confide.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The passphrase did not unlock the user's copy of the master key.
+    #[error("wrong passphrase")]
+    BadPassphrase,
+    /// No user of that name exists in this vault.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The user exists but may not log in.
+    #[error("user is disabled")]
+    UserDisabled,
+    /// The vault file does not exist.
+    #[error("no vault at {}", path.display())]
+    VaultNotFound {
+        /// Where the vault was looked for.
+        path: PathBuf,
+    },
+    /// A file exists where a new vault was to be created.
+    #[error("a file already exists at {}", path.display())]
+    AlreadyExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// The file is not a confide vault (not SQLite, or another application's database).
+    #[error("not a confide vault")]
+    NotAVault,
+    /// The vault was written by a newer version of confide.
+    #[error("vault format {found} is newer than the supported format {supported}")]
+    NewerFormat {
+        /// The format version recorded in the file.
+        found: u32,
+        /// The newest format this build understands.
+        supported: u32,
+    },
+    /// The policy refused the request. The refusal has been audited.
+    #[error("access denied: {reason}")]
+    Denied {
+        /// Why, as a stable code.
+        reason: DenyReason,
+    },
+    /// A ciphertext failed authentication: it was changed, moved or swapped.
+    /// The failure has been audited.
+    #[error("integrity check failed at {place}")]
+    Integrity {
+        /// Where the envelope was read from.
+        place: Place,
+    },
+    /// A stored value is malformed in a way authentication cannot explain (e.g. a bad row shape).
+    #[error("corrupt vault data: {what}")]
+    Corrupt {
+        /// What was malformed.
+        what: String,
+    },
+    /// No such object, or none the caller may know of.
+    #[error("not found: {what}")]
+    NotFound {
+        /// The kind of object.
+        what: &'static str,
+    },
+    /// The caller passed a value the vault cannot accept.
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// Which input.
+        what: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Key-derivation parameters ask for more work than this build allows.
+    #[error("key derivation parameters exceed the allowed ceiling ({what})")]
+    ExcessiveWork {
+        /// Which parameter is too large.
+        what: &'static str,
+    },
+    /// The database is locked by another writer and the busy timeout ran out.
+    #[error("vault is busy")]
+    Busy,
+    /// The disk is full; nothing was written.
+    #[error("disk full")]
+    DiskFull,
+    /// The underlying database failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// An operating-system I/O error.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The system random source or a cryptographic primitive failed.
+    #[error("cryptographic failure: {0}")]
+    Crypto(&'static str),
+}
+
+/// Where an envelope lives: table, owner, record and field, by pseudonymous id.
+///
+/// Used in integrity errors so a practice can find the damaged value without seeing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The table the envelope was read from.
+    pub table: &'static str,
+    /// Owner (client) id, hex.
+    pub owner: String,
+    /// Record or note id, hex.
+    pub record: String,
+    /// Field name.
+    pub field: String,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} owner={} record={} field={}",
+            self.table, self.owner, self.record, self.field
+        )
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Busy,
+                ErrorCode::DiskFull => Error::DiskFull,
+                ErrorCode::NotADatabase => Error::NotAVault,
+                ErrorCode::DatabaseCorrupt => Error::Corrupt {
+                    what: "database file".into(),
+                },
+                // The SQLite message names the failing constraint or step, never a bound value.
+                _ => Error::Storage(f.to_string()),
+            },
+            rusqlite::Error::QueryReturnedNoRows => Error::NotFound { what: "row" },
+            // Conversion errors name a column type, not its content.
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => Error::Corrupt {
+                what: "column of unexpected type".into(),
+            },
+            // Other variants describe API misuse; their text holds no bound values.
+            _ => Error::Storage(e.to_string()),
+        }
+    }
+}

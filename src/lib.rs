@@ -1,0 +1,69 @@
+//! confide: an encrypted, audit-logged clinical-records store for mental-health practices.
+//!
+//! One SQLite file per practice (a *vault*). Every clinical field is sealed on its own with
+//! AES-256-GCM under a per-client data key, bound to where it is stored; psychotherapy notes live
+//! in their own tables under their own key; every request is decided by the policy *before* any
+//! key is unwrapped; and every read, write, refusal and failure is appended to a hash-chained
+//! audit log that [`verify_audit_log`] (and the `audit-verify` tool) checks without a passphrase.
+//!
+//! ```
+//! use confide::{KdfParams, NewClient, Passphrase, Purpose, RecordKind, Role, Value, Vault,
+//!               VaultConfig, Date, verify_audit_log};
+//! # fn main() -> confide::Result<()> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("practice.vault");
+//! // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
+//! let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
+//! let vault = Vault::create(&path, "admin", &Passphrase::new("admin passphrase"), config)?;
+//!
+//! let admin = vault.unlock("admin", &Passphrase::new("admin passphrase"))?;
+//! admin.add_user("dr.rivera", Role::Clinician, &Passphrase::new("rivera passphrase"))?;
+//!
+//! let dr = vault.unlock("dr.rivera", &Passphrase::new("rivera passphrase"))?;
+//! let client = dr.create_client(
+//!     &NewClient { full_name: "Sam Doe".into(), date_of_birth: Date::new(1990, 4, 2)? },
+//!     Purpose::Treatment,
+//! )?;
+//! let dx = dr.create_record(&client, RecordKind::Diagnosis,
+//!     &[("code", Value::code("F41.1"))], Purpose::Treatment)?;
+//! let record = dr.read_record(&dx, Purpose::Treatment)?;
+//! assert_eq!(record.get("code").map(Value::reveal).as_deref(), Some("F41.1"));
+//!
+//! // An administrator has no clinical access: refused, and the refusal is audited.
+//! assert!(matches!(admin.read_record(&dx, Purpose::Operations),
+//!                  Err(confide::Error::Denied { .. })));
+//! assert!(verify_audit_log(&path)?.is_intact());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The public interface is:
+
+#![forbid(unsafe_code)]
+// Library code answers bad input with a typed error, never a panic. Tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod audit;
+mod codec;
+mod crypto;
+mod db;
+mod error;
+mod ids;
+mod model;
+mod policy;
+mod value;
+mod vault;
+
+pub use audit::{AuditAction, AuditEntry, Failure, Finding, FindingKind, Outcome, VerifyReport};
+pub use crypto::envelope::ENVELOPE_OVERHEAD;
+pub use crypto::kdf::KdfParams;
+pub use db::{Durability, FORMAT_VERSION};
+pub use error::{Error, Place, Result};
+pub use ids::{ClientId, NoteId, RecordId, UserId, VaultId};
+pub use model::{Compartment, Purpose, RecordKind, Role};
+pub use policy::{Access, Decision, DenyReason, Facts, Request, decide};
+pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
+pub use vault::{
+    KeyStats, NewClient, Note, Passphrase, Record, RecordSummary, Session, Vault, VaultConfig,
+    verify_audit_log,
+};

@@ -1,0 +1,330 @@
+//! The vault (one practice's file) and its sessions (logged-in users).
+//!
+//! Every operation follows one path: gather cleartext facts, [`decide`](crate::policy::decide),
+//! audit, and only then unwrap keys and decrypt. The steps live in `session.rs`; the record and
+//! note operations in `records.rs` and `notes.rs` call them in that order.
+
+mod notes;
+mod records;
+mod session;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditAction, Failure, NewEntry, Outcome, Verifier, VerifyReport, genesis_hash};
+use crate::crypto::kdf::{KdfParams, derive_kek};
+use crate::crypto::keys::{Kek, MasterKey};
+use crate::db::{self, Durability, rows};
+use crate::error::{Error, Result};
+use crate::ids::{UserId, VaultId};
+use crate::model::Role;
+
+pub use notes::Note;
+pub use records::{NewClient, Record, RecordSummary};
+pub use session::{KeyStats, Session};
+
+/// A passphrase. Wiped from memory on drop; never printed.
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    /// Wrap a passphrase typed by a user.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(Zeroizing::new(s.into()))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase([redacted])")
+    }
+}
+
+/// How a vault is opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VaultConfig {
+    /// Argon2id cost for passphrases set through this handle (stored per user).
+    pub kdf: KdfParams,
+    /// Durability of every commit.
+    pub durability: Durability,
+}
+
+impl VaultConfig {
+    /// This configuration with other KDF costs (tests and benchmarks use cheap ones).
+    pub fn with_kdf(mut self, kdf: KdfParams) -> Self {
+        self.kdf = kdf;
+        self
+    }
+
+    /// This configuration with another durability.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+}
+
+/// What every session of one open vault shares.
+pub(crate) struct Shared {
+    conn: Mutex<Connection>,
+    vault_id: VaultId,
+    rng: SystemRandom,
+    config: VaultConfig,
+}
+
+impl Shared {
+    /// The connection. A panic while it was held leaves no open transaction behind
+    /// (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run `f` in one immediate (write-locking) transaction; commit only if it succeeds.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Append one audit entry inside `tx`. Returns its sequence number.
+    pub(crate) fn audit_in(&self, tx: &Connection, entry: &NewEntry<'_>) -> Result<u64> {
+        let (seq, prev) = match db::audit_rows::head(tx)? {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, crate::audit::genesis_hash(&self.vault_id).to_vec()),
+        };
+        db::audit_rows::append(tx, &entry.cells(seq, now_ms()), &prev)?;
+        Ok(seq as u64) // INVARIANT: seq >= 1.
+    }
+
+    /// Append one audit entry in its own transaction, committed before this returns.
+    pub(crate) fn audit(&self, entry: &NewEntry<'_>) -> Result<u64> {
+        self.write(|tx| self.audit_in(tx, entry))
+    }
+
+    pub(crate) fn random_bytes<const N: usize>(&self) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.rng
+            .fill(&mut b)
+            .map_err(|_| Error::Crypto("random source failed"))?;
+        Ok(b)
+    }
+}
+
+/// Current time in unix milliseconds (0 if the clock is before 1970).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Associated data binding a user's wrapped master key to this vault and that user.
+fn mk_aad(vault: &VaultId, user: &UserId) -> Vec<u8> {
+    let mut aad = b"confide/master-key/v1".to_vec();
+    aad.extend_from_slice(vault.as_bytes());
+    aad.extend_from_slice(user.as_bytes());
+    aad
+}
+
+fn validate_user_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidInput {
+            what: "user name",
+            reason: "use 1-64 characters, no control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A new user's row: fresh salt, the master key wrapped under their passphrase.
+fn new_user_row(
+    shared: &Shared,
+    name: &str,
+    role: Role,
+    passphrase: &Passphrase,
+    mk: &MasterKey,
+) -> Result<rows::UserRow> {
+    validate_user_name(name)?;
+    let id = UserId::random(&shared.rng)?;
+    let salt: [u8; 16] = shared.random_bytes()?;
+    let kdf = shared.config.kdf;
+    let kek: Kek = derive_kek(passphrase.bytes(), &salt, kdf)?;
+    let wrapped_mk = kek.wrap(&shared.rng, mk, &mk_aad(&shared.vault_id, &id))?;
+    Ok(rows::UserRow {
+        id,
+        name: name.to_owned(),
+        role,
+        kdf_salt: salt.to_vec(),
+        kdf: (kdf.memory_kib(), kdf.iterations(), kdf.parallelism()),
+        wrapped_mk,
+        disabled: false,
+    })
+}
+
+/// One practice's vault file, open.
+///
+/// Cheap to clone; every clone and every session share one connection.
+#[derive(Clone)]
+pub struct Vault {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("id", &self.shared.vault_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Create a new vault at `path` with its first user, an administrator.
+    ///
+    /// Refuses to overwrite an existing file. If creation fails part way, the file is removed.
+    pub fn create(
+        path: impl AsRef<Path>,
+        admin_name: &str,
+        admin_passphrase: &Passphrase,
+        config: VaultConfig,
+    ) -> Result<Vault> {
+        let path = path.as_ref();
+        validate_user_name(admin_name)?;
+        let conn = db::create(path, config.durability)?;
+        let made = Self::initialise(conn, admin_name, admin_passphrase, config);
+        if made.is_err() {
+            remove_vault_files(path);
+        }
+        made
+    }
+
+    fn initialise(
+        conn: Connection,
+        admin_name: &str,
+        admin_passphrase: &Passphrase,
+        config: VaultConfig,
+    ) -> Result<Vault> {
+        let rng = SystemRandom::new();
+        let vault_id = VaultId::random(&rng)?;
+        let shared = Shared {
+            conn: Mutex::new(conn),
+            vault_id,
+            rng,
+            config,
+        };
+        let mk = MasterKey::generate(&shared.rng)?;
+        let admin = new_user_row(&shared, admin_name, Role::Admin, admin_passphrase, &mk)?;
+        shared.write(|tx| {
+            let at = now_ms();
+            rows::insert_vault_meta(tx, &vault_id, db::FORMAT_VERSION, at)?;
+            rows::insert_user(tx, &admin, at)?;
+            for action in [AuditAction::VaultCreate, AuditAction::UserAdd] {
+                shared.audit_in(
+                    tx,
+                    &NewEntry {
+                        actor: Some(&admin.id),
+                        action,
+                        client: None,
+                        target: Some(admin.id.as_bytes()),
+                        fields: &[],
+                        purpose: Some(crate::model::Purpose::Operations),
+                        outcome: Outcome::Granted,
+                    },
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(Vault {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// Open an existing vault.
+    pub fn open(path: impl AsRef<Path>, config: VaultConfig) -> Result<Vault> {
+        let conn = db::open(path.as_ref(), config.durability)?;
+        let vault_id = rows::vault_id(&conn)?;
+        Ok(Vault {
+            shared: Arc::new(Shared {
+                conn: Mutex::new(conn),
+                vault_id,
+                rng: SystemRandom::new(),
+                config,
+            }),
+        })
+    }
+
+    /// This vault's id.
+    pub fn id(&self) -> VaultId {
+        self.shared.vault_id
+    }
+
+    /// Log in. Every attempt, successful or not, is audited.
+    pub fn unlock(&self, user_name: &str, passphrase: &Passphrase) -> Result<Session> {
+        let shared = &self.shared;
+        let row = {
+            let conn = shared.conn();
+            rows::user_by_name(&conn, user_name)?
+        };
+        let failed = |actor: Option<&UserId>, why: Failure, err: Error| -> Result<Session> {
+            shared.audit(&NewEntry {
+                actor,
+                action: AuditAction::Login,
+                client: None,
+                target: None,
+                fields: &[],
+                purpose: None,
+                outcome: Outcome::Failed(why),
+            })?;
+            Err(err)
+        };
+        let Some(row) = row else {
+            return failed(None, Failure::UnknownUser, Error::UnknownUser);
+        };
+        if row.disabled {
+            return failed(Some(&row.id), Failure::UserDisabled, Error::UserDisabled);
+        }
+        let (m, t, p) = row.kdf;
+        let kek = derive_kek(passphrase.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
+        let Ok(mk) = kek.unwrap(&row.wrapped_mk, &mk_aad(&shared.vault_id, &row.id)) else {
+            return failed(Some(&row.id), Failure::BadPassphrase, Error::BadPassphrase);
+        };
+        shared.audit(&NewEntry {
+            actor: Some(&row.id),
+            action: AuditAction::Login,
+            client: None,
+            target: None,
+            fields: &[],
+            purpose: None,
+            outcome: Outcome::Granted,
+        })?;
+        Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)
+    }
+}
+
+/// Verify a vault's audit chain. Needs no passphrase and never writes to the file.
+///
+/// Reads one consistent snapshot, so a vault in use by another process can be checked.
+pub fn verify_audit_log(path: impl AsRef<Path>) -> Result<VerifyReport> {
+    let mut conn = db::open_read_only(path.as_ref())?;
+    let tx = conn.transaction()?;
+    let vault_id = rows::vault_id(&tx)?;
+    let mut verifier = Verifier::new(genesis_hash(&vault_id));
+    db::audit_rows::for_each(&tx, 1, |e| verifier.push(e))?;
+    Ok(verifier.finish())
+}
+
+/// Remove a vault file and its WAL companions, ignoring files that are not there.
+fn remove_vault_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p: PathBuf = path.as_os_str().to_owned().into();
+        p.as_mut_os_string().push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}

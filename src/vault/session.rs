@@ -1,0 +1,404 @@
+//! A logged-in user: identity, role, the unlocked master key and a cache of data keys.
+//!
+//! The helpers here are the steps of every operation, in order: [`Session::check`] decides and
+//! audits a refusal; [`Session::seal_fields`] and [`Session::open_fields`] touch data keys only
+//! after that.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+use crate::audit::{AuditAction, AuditEntry, Failure, NewEntry, Outcome, StoredEntry};
+use crate::crypto::envelope::{self, FieldAad, push_str};
+use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
+use crate::db::rows::{self, FieldRow, FieldTable};
+use crate::error::{Error, Place, Result};
+use crate::ids::{ClientId, UserId};
+use crate::model::{Compartment, Purpose, Role};
+use crate::policy::{Access, Decision, Facts, Request, decide};
+use crate::value::{FieldName, Value};
+use crate::{codec, db};
+
+use super::{Passphrase, Shared, new_user_row, now_ms};
+
+type KeySlot = ([u8; 16], Compartment, u32);
+
+/// Unwrapped data keys of one session. Dropped (and so wiped) with the session.
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<KeySlot, DataKey>,
+    unwrapped: u64,
+}
+
+/// Counters about a session's data keys, for tests and diagnostics. Holds no key material.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyStats {
+    /// Data keys unwrapped (or created) by this session so far.
+    pub unwrapped: u64,
+    /// Data keys currently held in the session's cache.
+    pub cached: usize,
+}
+
+/// A logged-in user of a vault.
+///
+/// Keys are wiped when the session is dropped. A session may be sent to another thread.
+pub struct Session {
+    pub(super) shared: Arc<Shared>,
+    pub(super) user: UserId,
+    name: String,
+    role: Role,
+    mk: MasterKey,
+    wrap: WrapKey,
+    pub(super) blind: BlindIndexKey,
+    keys: Mutex<KeyCache>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Associated data binding a wrapped data key to its vault, owner, compartment and version.
+fn data_key_aad(shared: &Shared, slot: &KeySlot) -> Vec<u8> {
+    let mut aad = b"confide/data-key/v1".to_vec();
+    aad.extend_from_slice(shared.vault_id.as_bytes());
+    aad.extend_from_slice(&slot.0);
+    push_str(&mut aad, slot.1.code());
+    aad.extend_from_slice(&slot.2.to_be_bytes());
+    aad
+}
+
+impl Session {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        user: UserId,
+        name: String,
+        role: Role,
+        mk: MasterKey,
+    ) -> Result<Self> {
+        let wrap = mk.wrap_key(&shared.vault_id)?;
+        let blind = mk.blind_index_key(&shared.vault_id)?;
+        Ok(Self {
+            shared,
+            user,
+            name,
+            role,
+            mk,
+            wrap,
+            blind,
+            keys: Mutex::new(KeyCache::default()),
+        })
+    }
+
+    /// The logged-in user's id.
+    pub fn user_id(&self) -> UserId {
+        self.user
+    }
+
+    /// The logged-in user's name.
+    pub fn user_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The logged-in user's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Data-key counters (no key material).
+    pub fn key_stats(&self) -> KeyStats {
+        let c = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        KeyStats {
+            unwrapped: c.unwrapped,
+            cached: c.keys.len(),
+        }
+    }
+
+    /// An audit entry by this session's user.
+    pub(super) fn entry<'a>(
+        &'a self,
+        action: AuditAction,
+        client: Option<&'a ClientId>,
+        target: Option<&'a [u8; 16]>,
+        fields: &'a [&'a str],
+        purpose: Purpose,
+        outcome: Outcome,
+    ) -> NewEntry<'a> {
+        NewEntry {
+            actor: Some(&self.user),
+            action,
+            client,
+            target,
+            fields,
+            purpose: Some(purpose),
+            outcome,
+        }
+    }
+
+    /// Decide `access` for this user. A refusal is audited (committed) and returned as
+    /// [`Error::Denied`]; nothing else happens for it, and no key is touched.
+    pub(super) fn check(
+        &self,
+        access: Access,
+        purpose: Purpose,
+        facts: Facts,
+        audit_as: (AuditAction, Option<&ClientId>, Option<&[u8; 16]>),
+    ) -> Result<()> {
+        let req = Request {
+            role: self.role,
+            access,
+            purpose,
+        };
+        match decide(&req, &facts) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(reason) => {
+                let (action, client, target) = audit_as;
+                self.shared.audit(&self.entry(
+                    action,
+                    client,
+                    target,
+                    &[],
+                    purpose,
+                    Outcome::Denied(reason),
+                ))?;
+                Err(Error::Denied { reason })
+            }
+        }
+    }
+
+    /// Audit a failure (not found, integrity) and return `err`.
+    pub(super) fn fail<T>(
+        &self,
+        audit_as: (AuditAction, Option<&ClientId>, Option<&[u8; 16]>),
+        fields: &[&str],
+        purpose: Purpose,
+        why: Failure,
+        err: Error,
+    ) -> Result<T> {
+        let (action, client, target) = audit_as;
+        self.shared
+            .audit(&self.entry(action, client, target, fields, purpose, Outcome::Failed(why)))?;
+        Err(err)
+    }
+
+    /// Cleartext facts about this user and `client`.
+    pub(super) fn facts(&self, conn: &Connection, client: &ClientId) -> Result<Facts> {
+        Ok(Facts {
+            on_care_team: rows::on_care_team(conn, client, &self.user)?,
+            is_note_author: false,
+        })
+    }
+
+    /// The data key of `slot`, from the cache or unwrapped now.
+    fn data_key(&self, conn: &Connection, slot: KeySlot) -> Result<DataKey> {
+        let mut cache = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = cache.keys.get(&slot) {
+            return Ok(k.clone());
+        }
+        let place = || Place {
+            table: "data_keys",
+            owner: hex::encode(slot.0),
+            record: "-".into(),
+            field: slot.1.code().into(),
+        };
+        let wrapped =
+            rows::data_key(conn, &slot.0, slot.1, slot.2)?.ok_or_else(|| Error::Integrity {
+                place: place(),
+            })?;
+        let key = self
+            .wrap
+            .unwrap(&wrapped, &data_key_aad(&self.shared, &slot))
+            .map_err(|_| Error::Integrity { place: place() })?;
+        cache.unwrapped += 1;
+        cache.keys.insert(slot, key.clone());
+        Ok(key)
+    }
+
+    /// The current data key of (owner, compartment) for writing, creating version 1 on first use.
+    /// Must run inside the write transaction that uses it.
+    fn write_key(
+        &self,
+        tx: &Connection,
+        owner: &[u8; 16],
+        compartment: Compartment,
+    ) -> Result<(u32, DataKey)> {
+        if let Some((version, _)) = rows::latest_data_key(tx, owner, compartment)? {
+            return Ok((version, self.data_key(tx, (*owner, compartment, version))?));
+        }
+        let slot = (*owner, compartment, 1);
+        let key = DataKey::generate(&self.shared.rng)?;
+        let wrapped = self
+            .wrap
+            .wrap(&self.shared.rng, &key, &data_key_aad(&self.shared, &slot))?;
+        rows::insert_data_key(tx, owner, compartment, 1, &wrapped, now_ms())?;
+        let mut cache = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        cache.unwrapped += 1;
+        cache.keys.insert(slot, key.clone());
+        Ok((1, key))
+    }
+
+    /// Seal and store `fields` of one record or note. Runs inside the caller's transaction.
+    pub(super) fn seal_fields(
+        &self,
+        tx: &Connection,
+        table: FieldTable,
+        owner: &ClientId,
+        parent: &[u8; 16],
+        compartment: Compartment,
+        fields: &[(FieldName, &Value)],
+    ) -> Result<()> {
+        let (key_version, key) = self.write_key(tx, owner.as_bytes(), compartment)?;
+        for (name, value) in fields {
+            let plain = codec::encode(value)?;
+            let aad = FieldAad {
+                vault: &self.shared.vault_id,
+                table: table.name(),
+                owner: owner.as_bytes(),
+                record: parent,
+                field: name.as_str(),
+                key_version,
+            };
+            let envelope =
+                envelope::seal(&self.shared.rng, key.expose(), &aad.to_bytes(), &plain)?;
+            rows::upsert_field(
+                tx,
+                table,
+                parent,
+                &FieldRow {
+                    field: name.as_str().to_owned(),
+                    key_version,
+                    envelope,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Open stored fields. On the first that fails to authenticate, returns its place.
+    pub(super) fn open_fields(
+        &self,
+        conn: &Connection,
+        table: FieldTable,
+        owner: &ClientId,
+        parent: &[u8; 16],
+        compartment: Compartment,
+        stored: &[FieldRow],
+    ) -> Result<BTreeMap<FieldName, Value>, (String, Error)> {
+        let mut out = BTreeMap::new();
+        for row in stored {
+            let place = || Place {
+                table: table.name(),
+                owner: owner.to_string(),
+                record: hex::encode(parent),
+                field: row.field.clone(),
+            };
+            let fail = |e: Error| (row.field.clone(), e);
+            let key = self
+                .data_key(conn, (*owner.as_bytes(), compartment, row.key_version))
+                .map_err(fail)?;
+            let aad = FieldAad {
+                vault: &self.shared.vault_id,
+                table: table.name(),
+                owner: owner.as_bytes(),
+                record: parent,
+                field: &row.field,
+                key_version: row.key_version,
+            };
+            let plain = envelope::open(key.expose(), &aad.to_bytes(), &row.envelope)
+                .map_err(|_| fail(Error::Integrity { place: place() }))?;
+            let value = codec::decode(&plain).map_err(fail)?;
+            let name = FieldName::new(&row.field).map_err(|_| {
+                fail(Error::Corrupt {
+                    what: "stored field name".into(),
+                })
+            })?;
+            out.insert(name, value);
+        }
+        Ok(out)
+    }
+
+    /// Add a user with a role and their own passphrase (administrators only).
+    pub fn add_user(&self, name: &str, role: Role, passphrase: &Passphrase) -> Result<UserId> {
+        let purpose = Purpose::Operations;
+        self.check(
+            Access::ManageUsers,
+            purpose,
+            Facts::default(),
+            (AuditAction::UserAdd, None, None),
+        )?;
+        let row = new_user_row(&self.shared, name, role, passphrase, &self.mk)?;
+        self.shared.write(|tx| {
+            rows::insert_user(tx, &row, now_ms())?;
+            self.shared.audit_in(
+                tx,
+                &self.entry(
+                    AuditAction::UserAdd,
+                    None,
+                    Some(row.id.as_bytes()),
+                    &[],
+                    purpose,
+                    Outcome::Granted,
+                ),
+            )
+        })?;
+        Ok(row.id)
+    }
+
+    /// The newest `n` audit entries, oldest first (administrators and auditors). Metadata only.
+    pub fn audit_tail(&self, n: u32) -> Result<Vec<AuditEntry>> {
+        let purpose = Purpose::Operations;
+        let audit_as = (AuditAction::AuditRead, None, None);
+        self.check(Access::ReadAuditLog, purpose, Facts::default(), audit_as)?;
+        self.shared
+            .audit(&self.entry(AuditAction::AuditRead, None, None, &[], purpose, Outcome::Granted))?;
+        let stored = db::audit_rows::tail(&self.shared.conn(), n)?;
+        stored.into_iter().map(parse_entry).collect()
+    }
+}
+
+/// A stored row as a typed entry. Rows are only parsed for display; verification hashes the
+/// stored cells as they are.
+fn parse_entry(e: StoredEntry) -> Result<AuditEntry> {
+    use crate::audit::Cell;
+    let corrupt = || Error::Corrupt {
+        what: "audit row".into(),
+    };
+    let text = |c: &Cell| match c {
+        Cell::Text(s) => Ok(s.clone()),
+        _ => Err(corrupt()),
+    };
+    let blob = |c: &Cell| match c {
+        Cell::Null => Ok(None),
+        Cell::Blob(b) => Ok(Some(b.clone())),
+        _ => Err(corrupt()),
+    };
+    let int = |c: &Cell| match c {
+        Cell::Integer(i) => Ok(*i),
+        _ => Err(corrupt()),
+    };
+    let c = &e.cells.0;
+    let fields = text(&c[6])?;
+    Ok(AuditEntry {
+        seq: u64::try_from(int(&c[0])?).map_err(|_| corrupt())?,
+        at_ms: int(&c[1])?,
+        actor: blob(&c[2])?.map(|b| UserId::from_slice(&b)).transpose()?,
+        action: text(&c[3])?,
+        client: blob(&c[4])?.map(|b| ClientId::from_slice(&b)).transpose()?,
+        target: blob(&c[5])?.map(hex::encode),
+        fields: fields
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        purpose: text(&c[7])?,
+        outcome: text(&c[8])?,
+        prev_hash: e.prev_hash.try_into().map_err(|_| corrupt())?,
+        hash: e.hash.try_into().map_err(|_| corrupt())?,
+    })
+}
