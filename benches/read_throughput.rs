@@ -1,1 +1,2 @@
+//! Read throughput benchmark (filled in by the next commit).
 fn main() {}

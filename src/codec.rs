@@ -88,8 +88,14 @@ mod tests {
     #[test]
     fn encoding_is_fixed() {
         // Golden bytes: the on-disk value format must not drift silently.
-        assert_eq!(&encode(&Value::text("hi")).unwrap()[..], &[1, 0, 2, b'h', b'i']);
-        assert_eq!(&encode(&Value::Number(300)).unwrap()[..], &[1, 4, 251, 0x58, 0x02]);
+        assert_eq!(
+            &encode(&Value::text("hi")).unwrap()[..],
+            &[1, 0, 2, b'h', b'i']
+        );
+        assert_eq!(
+            &encode(&Value::Number(300)).unwrap()[..],
+            &[1, 4, 251, 0x58, 0x02]
+        );
         let d = Value::Date(Date::new(1984, 7, 1).unwrap());
         assert_eq!(&encode(&d).unwrap()[..], &[1, 1, 251, 0x80, 0x0f, 7, 1]);
     }

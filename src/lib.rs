@@ -41,7 +41,10 @@
 
 #![forbid(unsafe_code)]
 // Library code answers bad input with a typed error, never a panic. Tests may unwrap.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod audit;
 mod codec;

@@ -32,7 +32,8 @@ impl Date {
     /// Parse `YYYY-MM-DD`.
     pub fn parse_iso(s: &str) -> Result<Self> {
         let mut parts = s.split('-');
-        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad_date());
         };
@@ -185,7 +186,10 @@ mod tests {
         assert!(Date::new(2024, 2, 29).is_ok());
         assert!(Date::new(2023, 2, 29).is_err());
         assert!(Date::new(2023, 13, 1).is_err());
-        assert_eq!(Date::parse_iso("1984-07-01").unwrap().to_string(), "1984-07-01");
+        assert_eq!(
+            Date::parse_iso("1984-07-01").unwrap().to_string(),
+            "1984-07-01"
+        );
         assert!(Date::parse_iso("1984-07").is_err());
         assert!(Date::parse_iso("1984-07-01-02").is_err());
     }
@@ -202,7 +206,14 @@ mod tests {
     #[test]
     fn field_names_are_restricted() {
         assert!(FieldName::new("diagnosis_code").is_ok());
-        for bad in ["", "Diagnosis", "1st", "a b", "x'; DROP TABLE", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Diagnosis",
+            "1st",
+            "a b",
+            "x'; DROP TABLE",
+            &"a".repeat(65),
+        ] {
             assert!(FieldName::new(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -27,7 +27,8 @@ pub(crate) enum Cell {
     Null,
     Integer(i64),
     Real(f64),
-    Text(String),
+    /// Text as stored, byte for byte (a tamperer may store invalid UTF-8).
+    Text(Vec<u8>),
     Blob(Vec<u8>),
 }
 
@@ -43,7 +44,7 @@ impl Cell {
                 out.push(2);
                 out.extend_from_slice(&r.to_bits().to_be_bytes());
             }
-            Cell::Text(s) => push_bytes(out, 3, s.as_bytes()),
+            Cell::Text(s) => push_bytes(out, 3, s),
             Cell::Blob(b) => push_bytes(out, 4, b),
         }
     }
@@ -280,12 +281,12 @@ impl NewEntry<'_> {
             Cell::Integer(seq),
             Cell::Integer(at_ms),
             Cell::opt_blob(self.actor.map(|a| &a.as_bytes()[..])),
-            Cell::Text(self.action.code().to_owned()),
+            Cell::Text(self.action.code().into()),
             Cell::opt_blob(self.client.map(|c| &c.as_bytes()[..])),
             Cell::opt_blob(self.target.map(|t| &t[..])),
-            Cell::Text(self.fields.join(",")),
-            Cell::Text(self.purpose.map_or("", |p| p.code()).to_owned()),
-            Cell::Text(self.outcome.code()),
+            Cell::Text(self.fields.join(",").into()),
+            Cell::Text(self.purpose.map_or("", |p| p.code()).into()),
+            Cell::Text(self.outcome.code().into()),
         ])
     }
 }
@@ -346,8 +347,8 @@ mod tests {
             let mut c = sample();
             c.0[i] = match &c.0[i] {
                 Cell::Integer(n) => Cell::Integer(n + 1),
-                Cell::Text(s) => Cell::Blob(s.as_bytes().to_vec()),
-                Cell::Blob(b) => Cell::Text(String::from_utf8_lossy(b).into_owned()),
+                Cell::Text(s) => Cell::Blob(s.clone()),
+                Cell::Blob(b) => Cell::Text(b.clone()),
                 Cell::Null => Cell::Blob(vec![]),
                 Cell::Real(r) => Cell::Real(r + 1.0),
             };
@@ -366,7 +367,13 @@ mod tests {
             Outcome::Denied(DenyReason::NotOnCareTeam).code(),
             "denied:not-on-care-team"
         );
-        assert_eq!(Outcome::Failed(Failure::Integrity).code(), "failed:integrity");
-        assert_eq!("note.read".parse::<AuditAction>().unwrap(), AuditAction::NoteRead);
+        assert_eq!(
+            Outcome::Failed(Failure::Integrity).code(),
+            "failed:integrity"
+        );
+        assert_eq!(
+            "note.read".parse::<AuditAction>().unwrap(),
+            AuditAction::NoteRead
+        );
     }
 }

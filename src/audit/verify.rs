@@ -43,6 +43,8 @@ pub enum FindingKind {
     Unlinked,
     /// A row of the wrong shape (e.g. a hash that is not 32 bytes).
     Malformed,
+    /// The log has no entries at all; every vault's log begins with its creation.
+    Empty,
 }
 
 impl fmt::Display for FindingKind {
@@ -58,6 +60,9 @@ impl fmt::Display for FindingKind {
                 f.write_str("does not link to the previous entry (an entry was rewritten)")
             }
             FindingKind::Malformed => f.write_str("malformed row"),
+            FindingKind::Empty => {
+                f.write_str("the log is empty (every vault's log starts at its creation)")
+            }
         }
     }
 }
@@ -86,7 +91,7 @@ pub struct VerifyReport {
     pub seq_range: Option<(u64, u64)>,
     /// First and last entry times (unix ms).
     pub time_range: Option<(i64, i64)>,
-    /// The findings, in sequence order, at most [`MAX_FINDINGS`].
+    /// The findings, in sequence order, at most 100 (the rest are only counted).
     pub findings: Vec<Finding>,
     /// How many findings there were in all.
     pub findings_total: u64,
@@ -164,7 +169,12 @@ impl Verifier {
         if let Some(p) = self.pending.take() {
             if self.is_swap_partner(seq, &e) {
                 self.find(p.seq as i64, FindingKind::Moved { holds: p.seq + 1 });
-                self.find(seq, FindingKind::Moved { holds: (seq - 1) as u64 });
+                self.find(
+                    seq,
+                    FindingKind::Moved {
+                        holds: (seq - 1) as u64,
+                    },
+                );
                 self.prev = Some(Prev {
                     seq,
                     hash: e.hash,
@@ -178,7 +188,12 @@ impl Verifier {
         let expected = self.prev.as_ref().map_or(1, |p| p.seq + 1);
         let gap = seq > expected;
         if gap {
-            self.find(expected, FindingKind::Missing { last: (seq - 1) as u64 });
+            self.find(
+                expected,
+                FindingKind::Missing {
+                    last: (seq - 1) as u64,
+                },
+            );
         }
         let state = if e.hash.len() != 32 || e.prev_hash.len() != 32 || seq < 1 {
             self.find(seq, FindingKind::Malformed);
@@ -243,7 +258,12 @@ impl Verifier {
                     kind: FindingKind::Missing { last: seq as u64 },
                 });
             }
-            _ => self.find(seq, FindingKind::Moved { holds: holds as u64 }),
+            _ => self.find(
+                seq,
+                FindingKind::Moved {
+                    holds: holds as u64,
+                },
+            ),
         }
         RowState::Shifted(delta)
     }
@@ -273,6 +293,9 @@ impl Verifier {
         if let Some(p) = self.pending.take() {
             self.find(p.seq as i64, p.kind);
         }
+        if self.report.entries == 0 {
+            self.find(1, FindingKind::Empty);
+        }
         self.report
     }
 }
@@ -291,7 +314,7 @@ mod tests {
             Cell::Text("record.read".into()),
             Cell::Null,
             Cell::Null,
-            Cell::Text(what.into()),
+            Cell::Text(what.as_bytes().to_vec()),
             Cell::Text("TREAT".into()),
             Cell::Text("granted".into()),
         ])
@@ -303,7 +326,11 @@ mod tests {
             .map(|s| {
                 let c = cells(s, &format!("f{s}"));
                 let h = chain_hash(&prev, &c).to_vec();
-                let e = StoredEntry { cells: c, prev_hash: prev.clone(), hash: h.clone() };
+                let e = StoredEntry {
+                    cells: c,
+                    prev_hash: prev.clone(),
+                    hash: h.clone(),
+                };
                 prev = h;
                 e
             })
@@ -338,7 +365,10 @@ mod tests {
         }
         assert_eq!(
             v.finish().findings,
-            vec![Finding { seq: 1, kind: FindingKind::Unlinked }]
+            vec![Finding {
+                seq: 1,
+                kind: FindingKind::Unlinked
+            }]
         );
     }
 
@@ -347,7 +377,13 @@ mod tests {
         let mut c = chain(10);
         c[4].cells.0[8] = Cell::Text("denied:x".into());
         let r = run(c);
-        assert_eq!(firsts(&r), vec![Finding { seq: 5, kind: FindingKind::Changed }]);
+        assert_eq!(
+            firsts(&r),
+            vec![Finding {
+                seq: 5,
+                kind: FindingKind::Changed
+            }]
+        );
     }
 
     #[test]
@@ -356,7 +392,13 @@ mod tests {
         c[4].cells.0[8] = Cell::Text("denied:x".into());
         c[4].hash = chain_hash(&c[4].prev_hash, &c[4].cells).to_vec();
         let r = run(c);
-        assert_eq!(firsts(&r), vec![Finding { seq: 6, kind: FindingKind::Unlinked }]);
+        assert_eq!(
+            firsts(&r),
+            vec![Finding {
+                seq: 6,
+                kind: FindingKind::Unlinked
+            }]
+        );
     }
 
     #[test]
@@ -365,7 +407,10 @@ mod tests {
         c.remove(3);
         assert_eq!(
             firsts(&run(c)),
-            vec![Finding { seq: 4, kind: FindingKind::Missing { last: 4 } }]
+            vec![Finding {
+                seq: 4,
+                kind: FindingKind::Missing { last: 4 }
+            }]
         );
     }
 
@@ -380,7 +425,10 @@ mod tests {
         }
         assert_eq!(
             firsts(&run(c)),
-            vec![Finding { seq: 4, kind: FindingKind::Missing { last: 4 } }]
+            vec![Finding {
+                seq: 4,
+                kind: FindingKind::Missing { last: 4 }
+            }]
         );
     }
 
@@ -395,8 +443,14 @@ mod tests {
         assert_eq!(
             firsts(&r),
             vec![
-                Finding { seq: 4, kind: FindingKind::Moved { holds: 5 } },
-                Finding { seq: 5, kind: FindingKind::Moved { holds: 4 } },
+                Finding {
+                    seq: 4,
+                    kind: FindingKind::Moved { holds: 5 }
+                },
+                Finding {
+                    seq: 5,
+                    kind: FindingKind::Moved { holds: 4 }
+                },
             ]
         );
     }
@@ -417,7 +471,25 @@ mod tests {
             }
         }
         c.insert(3, forged);
-        assert_eq!(firsts(&run(c)), vec![Finding { seq: 4, kind: FindingKind::Inserted }]);
+        assert_eq!(
+            firsts(&run(c)),
+            vec![Finding {
+                seq: 4,
+                kind: FindingKind::Inserted
+            }]
+        );
+    }
+
+    #[test]
+    fn an_empty_log_is_a_finding() {
+        let r = run(Vec::new());
+        assert_eq!(
+            firsts(&r),
+            vec![Finding {
+                seq: 1,
+                kind: FindingKind::Empty
+            }]
+        );
     }
 
     #[test]

@@ -78,7 +78,11 @@ pub(crate) fn open(
     let mut buf = Zeroizing::new(envelope[1 + NONCE_LEN..].to_vec());
     let key = aead_key(key).map_err(|_| OpenFailed)?;
     let len = key
-        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf[..])
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut buf[..],
+        )
         .map_err(|_| OpenFailed)?
         .len();
     buf.truncate(len);

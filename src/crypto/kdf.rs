@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn defaults_are_strong() {
         let d = KdfParams::default();
-        assert_eq!((d.memory_kib(), d.iterations(), d.parallelism()), (65536, 3, 1));
+        assert_eq!(
+            (d.memory_kib(), d.iterations(), d.parallelism()),
+            (65536, 3, 1)
+        );
     }
 
     #[test]

@@ -47,7 +47,8 @@ fn to_sql(c: &Cell) -> rusqlite::types::Value {
         Cell::Null => Value::Null,
         Cell::Integer(i) => Value::Integer(*i),
         Cell::Real(r) => Value::Real(*r),
-        Cell::Text(s) => Value::Text(s.clone()),
+        // Only the vault writes entries, and it writes valid UTF-8.
+        Cell::Text(s) => Value::Text(String::from_utf8_lossy(s).into_owned()),
         Cell::Blob(b) => Value::Blob(b.clone()),
     }
 }
@@ -57,9 +58,8 @@ fn cell(v: ValueRef<'_>) -> Cell {
         ValueRef::Null => Cell::Null,
         ValueRef::Integer(i) => Cell::Integer(i),
         ValueRef::Real(r) => Cell::Real(r),
-        // Text is kept byte for byte: invalid UTF-8 put there by a tamperer still hashes as
-        // what is stored.
-        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        // Text is kept byte for byte: invalid UTF-8 put there by a tamperer hashes as stored.
+        ValueRef::Text(t) => Cell::Text(t.to_vec()),
         ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
     }
 }
@@ -84,11 +84,7 @@ fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
 }
 
 /// Feed every entry with `seq >= from`, in order, to `f`.
-pub(crate) fn for_each(
-    conn: &Connection,
-    from: i64,
-    mut f: impl FnMut(StoredEntry),
-) -> Result<()> {
+pub(crate) fn for_each(conn: &Connection, from: i64, mut f: impl FnMut(StoredEntry)) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM audit_log WHERE seq >= ?1 ORDER BY seq"
     ))?;

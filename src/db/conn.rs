@@ -164,18 +164,27 @@ mod tests {
     fn refuses_foreign_and_newer_files() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.vault");
-        assert!(matches!(open(&missing, Durability::Full), Err(Error::VaultNotFound { .. })));
+        assert!(matches!(
+            open(&missing, Durability::Full),
+            Err(Error::VaultNotFound { .. })
+        ));
 
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "just some text, not a database at all.......").unwrap();
-        assert!(matches!(open(&text, Durability::Full), Err(Error::NotAVault)));
+        assert!(matches!(
+            open(&text, Durability::Full),
+            Err(Error::NotAVault)
+        ));
 
         let other = dir.path().join("other.db");
         Connection::open(&other)
             .unwrap()
             .execute_batch("CREATE TABLE t (x)")
             .unwrap();
-        assert!(matches!(open(&other, Durability::Full), Err(Error::NotAVault)));
+        assert!(matches!(
+            open(&other, Durability::Full),
+            Err(Error::NotAVault)
+        ));
 
         let newer = dir.path().join("newer.vault");
         drop(create(&newer, Durability::Full).unwrap());

@@ -242,7 +242,11 @@ pub(crate) fn upsert_field(
     Ok(())
 }
 
-pub(crate) fn fields(conn: &Connection, table: FieldTable, parent: &[u8; 16]) -> Result<Vec<FieldRow>> {
+pub(crate) fn fields(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Vec<FieldRow>> {
     let sql = match table {
         FieldTable::Records => {
             "SELECT field, key_version, envelope FROM record_fields WHERE record_id = ?1 \
@@ -303,7 +307,14 @@ const RECORD_COLUMNS: &str = "record_id, client_id, kind, created_at, created_by
 type RawRecord = (Vec<u8>, Vec<u8>, String, i64, Vec<u8>, i64);
 
 fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn record_row(raw: RawRecord) -> Result<RecordRow> {
@@ -392,7 +403,11 @@ pub(crate) fn notes_of(conn: &Connection, client: &ClientId) -> Result<Vec<NoteR
          ORDER BY created_at, note_id",
     )?;
     let rows = stmt.query_map([client.as_bytes()], |r| {
-        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     rows.map(|row| {
         let (id, author, created_at) = row?;

@@ -150,8 +150,12 @@ mod tests {
     }
 
     fn all_facts() -> [Facts; 4] {
-        [(false, false), (true, false), (false, true), (true, true)]
-            .map(|(on_care_team, is_note_author)| Facts { on_care_team, is_note_author })
+        [(false, false), (true, false), (false, true), (true, true)].map(
+            |(on_care_team, is_note_author)| Facts {
+                on_care_team,
+                is_note_author,
+            },
+        )
     }
 
     #[test]
@@ -160,12 +164,19 @@ mod tests {
             for access in all_accesses() {
                 for purpose in Purpose::ALL {
                     for facts in all_facts() {
-                        let req = Request { role: *role, access, purpose: *purpose };
+                        let req = Request {
+                            role: *role,
+                            access,
+                            purpose: *purpose,
+                        };
                         let d = decide(&req, &facts);
                         let clinical = matches!(
                             access,
-                            Access::ReadRecord(_) | Access::WriteRecord(_)
-                                | Access::ReadNote | Access::WriteNote | Access::ListRecords
+                            Access::ReadRecord(_)
+                                | Access::WriteRecord(_)
+                                | Access::ReadNote
+                                | Access::WriteNote
+                                | Access::ListRecords
                         );
                         if d == Decision::Allow && clinical {
                             assert_eq!(*role, Role::Clinician, "{req:?}");
@@ -180,15 +191,28 @@ mod tests {
 
     #[test]
     fn treating_clinician_reads_and_writes() {
-        let facts = Facts { on_care_team: true, is_note_author: false };
-        let req = |access| Request { role: Role::Clinician, access, purpose: Purpose::Treatment };
-        assert_eq!(decide(&req(Access::ReadRecord(RecordKind::Diagnosis)), &facts), Decision::Allow);
+        let facts = Facts {
+            on_care_team: true,
+            is_note_author: false,
+        };
+        let req = |access| Request {
+            role: Role::Clinician,
+            access,
+            purpose: Purpose::Treatment,
+        };
+        assert_eq!(
+            decide(&req(Access::ReadRecord(RecordKind::Diagnosis)), &facts),
+            Decision::Allow
+        );
         assert_eq!(decide(&req(Access::WriteNote), &facts), Decision::Allow);
         assert_eq!(
             decide(&req(Access::ReadNote), &facts),
             Decision::Deny(DenyReason::NotNoteAuthor)
         );
-        let author = Facts { is_note_author: true, ..facts };
+        let author = Facts {
+            is_note_author: true,
+            ..facts
+        };
         assert_eq!(decide(&req(Access::ReadNote), &author), Decision::Allow);
     }
 
@@ -196,19 +220,40 @@ mod tests {
     fn refusals_carry_the_right_reason() {
         let outsider = Facts::default();
         let read = Access::ReadRecord(RecordKind::ProgressNote);
-        let clin = |purpose| Request { role: Role::Clinician, access: read, purpose };
+        let clin = |purpose| Request {
+            role: Role::Clinician,
+            access: read,
+            purpose,
+        };
         assert_eq!(
             decide(&clin(Purpose::Treatment), &outsider),
             Decision::Deny(DenyReason::NotOnCareTeam)
         );
-        let team = Facts { on_care_team: true, is_note_author: true };
+        let team = Facts {
+            on_care_team: true,
+            is_note_author: true,
+        };
         assert_eq!(
             decide(&clin(Purpose::Payment), &team),
             Decision::Deny(DenyReason::PurposeNotPermitted)
         );
-        let biller = Request { role: Role::Biller, access: read, purpose: Purpose::Payment };
-        assert_eq!(decide(&biller, &team), Decision::Deny(DenyReason::RoleNotPermitted));
-        let admin = Request { role: Role::Admin, access: read, purpose: Purpose::Operations };
-        assert_eq!(decide(&admin, &team), Decision::Deny(DenyReason::RoleNotPermitted));
+        let biller = Request {
+            role: Role::Biller,
+            access: read,
+            purpose: Purpose::Payment,
+        };
+        assert_eq!(
+            decide(&biller, &team),
+            Decision::Deny(DenyReason::RoleNotPermitted)
+        );
+        let admin = Request {
+            role: Role::Admin,
+            access: read,
+            purpose: Purpose::Operations,
+        };
+        assert_eq!(
+            decide(&admin, &team),
+            Decision::Deny(DenyReason::RoleNotPermitted)
+        );
     }
 }

@@ -36,7 +36,10 @@ pub struct Note {
 impl Note {
     /// One field's value.
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.fields.iter().find(|(k, _)| k.as_str() == field).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|(k, _)| k.as_str() == field)
+            .map(|(_, v)| v)
     }
 }
 

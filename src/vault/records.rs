@@ -42,7 +42,10 @@ pub struct Record {
 impl Record {
     /// One field's value.
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.fields.iter().find(|(k, _)| k.as_str() == field).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|(k, _)| k.as_str() == field)
+            .map(|(_, v)| v)
     }
 }
 
@@ -110,9 +113,10 @@ impl Session {
         self.check(Access::CreateClient, purpose, Facts::default(), audit_as)?;
         let id = ClientId::random(&self.shared.rng)?;
         let record = RecordId::random(&self.shared.rng)?;
-        let index = self
-            .blind
-            .index(NAME_DOB_INDEX, &name_dob_key(&client.full_name, &client.date_of_birth));
+        let index = self.blind.index(
+            NAME_DOB_INDEX,
+            &name_dob_key(&client.full_name, &client.date_of_birth),
+        );
         let values = [
             ("full_name", Value::text(client.full_name.clone())),
             ("date_of_birth", Value::Date(client.date_of_birth)),
@@ -247,7 +251,14 @@ impl Session {
                 },
             )?;
             let table = FieldTable::Records;
-            self.seal_fields(tx, table, client, id.as_bytes(), Compartment::General, &named)?;
+            self.seal_fields(
+                tx,
+                table,
+                client,
+                id.as_bytes(),
+                Compartment::General,
+                &named,
+            )?;
             self.shared.audit_in(
                 tx,
                 &self.entry(
@@ -275,7 +286,11 @@ impl Session {
         let meta = self.record_meta(record, AuditAction::RecordUpdate, purpose)?;
         let client = meta.client;
         let facts = self.facts(&self.shared.conn(), &client)?;
-        let audit_as = (AuditAction::RecordUpdate, Some(&client), Some(record.as_bytes()));
+        let audit_as = (
+            AuditAction::RecordUpdate,
+            Some(&client),
+            Some(record.as_bytes()),
+        );
         self.check(Access::WriteRecord(meta.kind), purpose, facts, audit_as)?;
         self.shared.write(|tx| {
             let table = FieldTable::Records;
@@ -314,7 +329,14 @@ impl Session {
         let opened = {
             let conn = self.shared.conn();
             let table = FieldTable::Records;
-            self.open_fields(&conn, table, &client, record.as_bytes(), Compartment::General, &stored)
+            self.open_fields(
+                &conn,
+                table,
+                &client,
+                record.as_bytes(),
+                Compartment::General,
+                &stored,
+            )
         };
         let fields = match opened {
             Ok(f) => f,

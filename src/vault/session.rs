@@ -182,8 +182,14 @@ impl Session {
         err: Error,
     ) -> Result<T> {
         let (action, client, target) = audit_as;
-        self.shared
-            .audit(&self.entry(action, client, target, fields, purpose, Outcome::Failed(why)))?;
+        self.shared.audit(&self.entry(
+            action,
+            client,
+            target,
+            fields,
+            purpose,
+            Outcome::Failed(why),
+        ))?;
         Err(err)
     }
 
@@ -207,10 +213,8 @@ impl Session {
             record: "-".into(),
             field: slot.1.code().into(),
         };
-        let wrapped =
-            rows::data_key(conn, &slot.0, slot.1, slot.2)?.ok_or_else(|| Error::Integrity {
-                place: place(),
-            })?;
+        let wrapped = rows::data_key(conn, &slot.0, slot.1, slot.2)?
+            .ok_or_else(|| Error::Integrity { place: place() })?;
         let key = self
             .wrap
             .unwrap(&wrapped, &data_key_aad(&self.shared, &slot))
@@ -264,8 +268,7 @@ impl Session {
                 field: name.as_str(),
                 key_version,
             };
-            let envelope =
-                envelope::seal(&self.shared.rng, key.expose(), &aad.to_bytes(), &plain)?;
+            let envelope = envelope::seal(&self.shared.rng, key.expose(), &aad.to_bytes(), &plain)?;
             rows::upsert_field(
                 tx,
                 table,
@@ -355,8 +358,14 @@ impl Session {
         let purpose = Purpose::Operations;
         let audit_as = (AuditAction::AuditRead, None, None);
         self.check(Access::ReadAuditLog, purpose, Facts::default(), audit_as)?;
-        self.shared
-            .audit(&self.entry(AuditAction::AuditRead, None, None, &[], purpose, Outcome::Granted))?;
+        self.shared.audit(&self.entry(
+            AuditAction::AuditRead,
+            None,
+            None,
+            &[],
+            purpose,
+            Outcome::Granted,
+        ))?;
         let stored = db::audit_rows::tail(&self.shared.conn(), n)?;
         stored.into_iter().map(parse_entry).collect()
     }
@@ -370,7 +379,7 @@ fn parse_entry(e: StoredEntry) -> Result<AuditEntry> {
         what: "audit row".into(),
     };
     let text = |c: &Cell| match c {
-        Cell::Text(s) => Ok(s.clone()),
+        Cell::Text(s) => String::from_utf8(s.clone()).map_err(|_| corrupt()),
         _ => Err(corrupt()),
     };
     let blob = |c: &Cell| match c {

@@ -1,7 +1,10 @@
 //! Shared fixtures for the integration tests: a small practice in a temporary vault, built with
 //! cheap Argon2 parameters (the vault's defaults stay strong).
 
-#![allow(dead_code, reason = "each test file uses a different part of the fixture")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the fixture"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -38,18 +41,24 @@ impl Practice {
             ("front.desk", Role::Scheduler),
             ("auditor", Role::Auditor),
         ] {
-            admin.add_user(name, role, &Passphrase::new(CLIN_PASS)).unwrap();
+            admin
+                .add_user(name, role, &Passphrase::new(CLIN_PASS))
+                .unwrap();
         }
         Practice { dir, path, vault }
     }
 
     pub fn admin(&self) -> Session {
-        self.vault.unlock("admin", &Passphrase::new(ADMIN_PASS)).unwrap()
+        self.vault
+            .unlock("admin", &Passphrase::new(ADMIN_PASS))
+            .unwrap()
     }
 
     /// Log in as one of the non-admin users.
     pub fn login(&self, name: &str) -> Session {
-        self.vault.unlock(name, &Passphrase::new(CLIN_PASS)).unwrap()
+        self.vault
+            .unlock(name, &Passphrase::new(CLIN_PASS))
+            .unwrap()
     }
 
     pub fn path(&self) -> &Path {
@@ -86,4 +95,15 @@ pub fn audit_verify(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The newest audit entry with `action`, read through an admin session.
+pub fn last_entry(p: &Practice, action: &str) -> confide::AuditEntry {
+    p.admin()
+        .audit_tail(1000)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.action == action)
+        .unwrap_or_else(|| panic!("no {action} entry"))
 }

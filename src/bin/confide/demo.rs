@@ -1,0 +1,260 @@
+//! The demonstration practice: two clinicians, a biller, an auditor, three clients.
+
+use std::path::Path;
+
+use confide::{
+    ClientId, Date, Error, NewClient, Passphrase, Purpose, RecordKind, Role, Session, Value, Vault,
+    VaultConfig, verify_audit_log,
+};
+
+const ADMIN: (&str, &str) = ("admin", "correct horse battery staple (admin)");
+const RIVERA: (&str, &str) = ("dr.rivera", "rivera: the river runs to the sea");
+const CHEN: (&str, &str) = ("dr.chen", "chen: quiet mountains at dawn");
+const BILLER: (&str, &str) = ("billing.office", "billing: ledgers balance at dusk");
+const AUDITOR: (&str, &str) = ("compliance", "compliance: every door has a log");
+
+fn login(vault: &Vault, (name, pass): (&str, &str)) -> Result<Session, Error> {
+    vault.unlock(name, &Passphrase::new(pass))
+}
+
+fn remove_existing(path: &Path) -> Result<(), Error> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn section(title: &str) {
+    println!("\n== {title}");
+}
+
+/// Print the outcome of an attempt: the value shown, or the typed refusal.
+fn show<T>(what: &str, result: Result<T, Error>, render: impl FnOnce(T) -> String) {
+    match result {
+        Ok(v) => println!("  allowed  {what}: {}", render(v)),
+        Err(e) => println!("  refused  {what}: {e}"),
+    }
+}
+
+fn client(s: &Session, name: &str, dob: (i16, u8, u8)) -> Result<ClientId, Error> {
+    let date_of_birth = Date::new(dob.0, dob.1, dob.2)?;
+    s.create_client(
+        &NewClient {
+            full_name: name.into(),
+            date_of_birth,
+        },
+        Purpose::Treatment,
+    )
+}
+
+pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
+    if force {
+        remove_existing(path)?;
+    }
+    let t = Purpose::Treatment;
+    println!("confide demo: building a practice in {}", path.display());
+    println!("(Argon2id at its default cost, m = 64 MiB, t = 3: each login takes a moment)");
+    let vault = Vault::create(
+        path,
+        ADMIN.0,
+        &Passphrase::new(ADMIN.1),
+        VaultConfig::default(),
+    )?;
+    let admin = login(&vault, ADMIN)?;
+    for ((name, pass), role) in [
+        (RIVERA, Role::Clinician),
+        (CHEN, Role::Clinician),
+        (BILLER, Role::Biller),
+        (AUDITOR, Role::Auditor),
+    ] {
+        admin.add_user(name, role, &Passphrase::new(pass))?;
+        println!("  user {name:<15} role {role}");
+    }
+
+    section("Dr. Rivera registers two clients and writes their records");
+    let rivera = login(&vault, RIVERA)?;
+    let jordan = client(&rivera, "Jordan Avery", (1987, 5, 23))?;
+    let morgan = client(&rivera, "Morgan Lee", (1995, 11, 2))?;
+    let dx = rivera.create_record(
+        &jordan,
+        RecordKind::Diagnosis,
+        &[
+            ("code", Value::code("F43.10")),
+            ("description", Value::text("PTSD, unspecified")),
+        ],
+        t,
+    )?;
+    let plan = rivera.create_record(
+        &jordan,
+        RecordKind::TreatmentPlan,
+        &[
+            (
+                "goals",
+                Value::text("Reduce nightmares to under one a week; return to driving"),
+            ),
+            (
+                "modality",
+                Value::text("Prolonged exposure, weekly 90-minute sessions"),
+            ),
+        ],
+        t,
+    )?;
+    let progress = rivera.create_record(
+        &jordan,
+        RecordKind::ProgressNote,
+        &[
+            (
+                "summary",
+                Value::text("Session 4: completed imaginal exposure; SUDS 80 -> 45"),
+            ),
+            ("minutes", Value::Number(90)),
+        ],
+        t,
+    )?;
+    rivera.create_record(
+        &morgan,
+        RecordKind::Appointment,
+        &[
+            ("date", Value::Date(Date::new(2026, 12, 1)?)),
+            ("minutes", Value::Number(50)),
+        ],
+        t,
+    )?;
+    let note = rivera.write_psychotherapy_note(
+        &jordan,
+        &[(
+            "impressions",
+            Value::text("Guilt about the accident is the real block; go slowly"),
+        )],
+        t,
+    )?;
+    println!("  clients {jordan} and {morgan}; 4 record entries; 1 psychotherapy note");
+
+    section("Dr. Chen registers her own client");
+    let chen = login(&vault, CHEN)?;
+    let casey = client(&chen, "Casey Morgan", (2001, 2, 9))?;
+    chen.write_psychotherapy_note(&casey, &[("impressions", Value::text("Guarded"))], t)?;
+    println!("  client {casey}; 1 psychotherapy note");
+
+    section("Reads the policy allows");
+    let fields = |r: confide::Record| {
+        r.fields
+            .iter()
+            .map(|(k, v)| format!("{k} = {:?}", v.reveal()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    show(
+        "Dr. Rivera reads Jordan's diagnosis",
+        rivera.read_record(&dx, t),
+        fields,
+    );
+    show(
+        "Dr. Rivera reads Jordan's treatment plan",
+        rivera.read_record(&plan, t),
+        fields,
+    );
+    show(
+        "Dr. Rivera reads her own psychotherapy note",
+        rivera.read_psychotherapy_note(&note, t),
+        |n| {
+            n.fields
+                .values()
+                .map(Value::reveal)
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    );
+    show(
+        "Dr. Rivera looks up \"jordan  AVERY\", born 1987-05-23",
+        rivera.find_client("jordan  AVERY", &Date::new(1987, 5, 23)?, t),
+        |ids| format!("{ids:?}"),
+    );
+
+    section("Reads the policy refuses (each refusal is audited; no key is unwrapped)");
+    show(
+        "Dr. Chen reads Jordan's progress note",
+        chen.read_record(&progress, t),
+        fields,
+    );
+    show(
+        "Dr. Chen reads Dr. Rivera's psychotherapy note",
+        chen.read_psychotherapy_note(&note, t),
+        |_| "note".into(),
+    );
+    show(
+        "Dr. Chen looks Jordan up by name and birth date",
+        chen.find_client("Jordan Avery", &Date::new(1987, 5, 23)?, t),
+        |ids| {
+            format!(
+                "{} match(es) -- same answer as for a client who does not exist",
+                ids.len()
+            )
+        },
+    );
+    let biller = login(&vault, BILLER)?;
+    show(
+        "The biller reads Jordan's progress note for payment",
+        biller.read_record(&progress, Purpose::Payment),
+        fields,
+    );
+    show(
+        "The administrator reads Jordan's diagnosis",
+        admin.read_record(&dx, Purpose::Operations),
+        fields,
+    );
+    show(
+        "Dr. Rivera reads Jordan's diagnosis \"for payment\"",
+        rivera.read_record(&dx, Purpose::Payment),
+        fields,
+    );
+    show(
+        "A login with the wrong passphrase",
+        vault.unlock(RIVERA.0, &Passphrase::new("not her passphrase")),
+        |_| "session".into(),
+    );
+
+    section("The audit log's last entries (metadata only: no field values)");
+    let auditor = login(&vault, AUDITOR)?;
+    let names = [&admin, &rivera, &chen, &biller, &auditor].map(|s| (s.user_id(), s.user_name()));
+    for e in auditor.audit_tail(14)? {
+        let who = names
+            .iter()
+            .find(|(id, _)| Some(*id) == e.actor)
+            .map_or("(unknown)", |(_, n)| n);
+        let client = e
+            .client
+            .map_or("-".to_owned(), |c| c.to_string()[..8].to_owned());
+        println!(
+            "  #{:<3} {} {:<14} {:<12} client {:<8} {:<7} {:<28} [{}]",
+            e.seq,
+            e.time_utc(),
+            who,
+            e.action,
+            client,
+            e.purpose,
+            e.outcome,
+            e.fields.join(",")
+        );
+    }
+
+    section("Verification, as `audit-verify` does it, without any passphrase");
+    drop((admin, rivera, chen, biller, auditor));
+    drop(vault);
+    let report = verify_audit_log(path)?;
+    if report.is_intact() {
+        println!("  intact: {} entries", report.entries);
+    } else {
+        println!("  TAMPERED: {} finding(s)", report.findings_total);
+    }
+    println!(
+        "\nThe vault is at {p}. Try: cargo run --release --bin audit-verify -- {p}",
+        p = path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! `confide`: the command-line front end of a confide vault.
+//!
+//! `confide demo` builds a small practice in a fresh vault and shows what the vault allows,
+//! what it refuses, and its audit log.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Encrypted, audit-logged clinical records for mental-health practices.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a small demonstration practice and show reads, refusals and the audit log.
+    Demo {
+        /// Where to create the demo vault.
+        #[arg(long, default_value = "demo.vault")]
+        vault: PathBuf,
+        /// Replace an existing file at that path.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo { vault, force } => demo::run(&vault, force),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ confide::Error::AlreadyExists { .. }) => {
+            eprintln!("confide: {e} (pass --force to replace it)");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("confide: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Invariant 4, no unaudited plaintext: every operation leaves one entry with the right actor,
+//! action and outcome; no entry holds a field value; a read whose entry cannot be committed
+//! returns no plaintext, and a write whose entry cannot be committed writes nothing.
+
+mod common;
+
+use common::*;
+use confide::{Error, Purpose, RecordKind, Value};
+
+const T: Purpose = Purpose::Treatment;
+
+#[test]
+fn every_operation_is_in_the_log_with_actor_and_outcome() {
+    let p = Practice::new();
+    let a = p.login("dr.a");
+    let c = new_client(&a, "Alex Example");
+    let rec = a
+        .create_record(
+            &c,
+            RecordKind::Diagnosis,
+            &[("code", Value::code("F41.1"))],
+            T,
+        )
+        .unwrap();
+    a.update_record(
+        &rec,
+        &[("code", Value::code("F41.9")), ("note", Value::text("n"))],
+        T,
+    )
+    .unwrap();
+    a.read_record(&rec, T).unwrap();
+    let note = a
+        .write_psychotherapy_note(&c, &[("impressions", Value::text("i"))], T)
+        .unwrap();
+    a.read_psychotherapy_note(&note, T).unwrap();
+    a.list_records(&c, T).unwrap();
+    a.find_client("alex example", &confide::Date::new(1988, 3, 14).unwrap(), T)
+        .unwrap();
+    let b = p.login("dr.b");
+    b.read_record(&rec, T).unwrap_err();
+    let missing: confide::RecordId = "0123456789abcdef0123456789abcdef".parse().unwrap();
+    a.read_record(&missing, T).unwrap_err();
+    p.vault
+        .unlock("dr.a", &confide::Passphrase::new("wrong"))
+        .unwrap_err();
+
+    let log = p.admin().audit_tail(1000).unwrap();
+    let (ida, idb) = (Some(a.user_id()), Some(b.user_id()));
+    let want: &[(&str, Option<confide::UserId>, &str, &[&str])] = &[
+        (
+            "client.create",
+            ida,
+            "granted",
+            &["full_name", "date_of_birth"],
+        ),
+        ("record.create", ida, "granted", &["code"]),
+        ("record.update", ida, "granted", &["code", "note"]),
+        ("record.read", ida, "granted", &["code", "note"]),
+        ("note.create", ida, "granted", &["impressions"]),
+        ("note.read", ida, "granted", &["impressions"]),
+        ("record.list", ida, "granted", &[]),
+        ("client.find", ida, "granted", &[]),
+        ("login", idb, "granted", &[]),
+        ("record.read", idb, "denied:not-on-care-team", &[]),
+        ("record.read", ida, "failed:not-found", &[]),
+        ("login", ida, "failed:bad-passphrase", &[]),
+    ];
+    // The log holds exactly this sequence after dr.a's login.
+    let start = log
+        .iter()
+        .position(|e| e.action == "client.create")
+        .unwrap();
+    let got: Vec<_> = log[start..start + want.len()]
+        .iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.actor,
+                e.outcome.as_str(),
+                e.fields.clone(),
+            )
+        })
+        .collect();
+    for (g, w) in got.iter().zip(want) {
+        let fields: Vec<String> = w.3.iter().map(|s| s.to_string()).collect();
+        assert_eq!((g.0, g.1, g.2, &g.3), (w.0, w.1, w.2, &fields));
+    }
+    // The vault's own creation is the first entry; sequence numbers have no gaps.
+    assert_eq!(log[0].seq, 1);
+    assert_eq!(log[0].action, "vault.create");
+    assert!(
+        log.windows(2)
+            .all(|w| w[1].seq == w[0].seq + 1 && w[1].prev_hash == w[0].hash)
+    );
+    assert!(confide::verify_audit_log(p.path()).unwrap().is_intact());
+}
+
+#[test]
+fn no_entry_holds_a_field_value() {
+    let p = Practice::new();
+    let a = p.login("dr.a");
+    let c = new_client(&a, "VALUECANARY Person");
+    let r = a
+        .create_record(
+            &c,
+            RecordKind::ProgressNote,
+            &[("summary", Value::text("VALUECANARY-2"))],
+            T,
+        )
+        .unwrap();
+    a.read_record(&r, T).unwrap();
+    let dump: String = raw(p.path())
+        .prepare("SELECT quote(actor)||action||quote(client_id)||quote(target_id)||fields||purpose||outcome FROM audit_log")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(dump.contains("summary"), "field names are logged");
+    assert!(!dump.to_uppercase().contains("VALUECANARY"));
+}
+
+/// Make every audit append fail, as a full disk or a broken log would.
+fn break_the_log(p: &Practice) {
+    raw(p.path())
+        .execute_batch(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END;",
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_read_whose_audit_entry_cannot_commit_returns_no_plaintext() {
+    let p = Practice::new();
+    let a = p.login("dr.a");
+    let c = new_client(&a, "Client");
+    let r = a
+        .create_record(
+            &c,
+            RecordKind::Diagnosis,
+            &[("code", Value::code("F41.1"))],
+            T,
+        )
+        .unwrap();
+    let note = a
+        .write_psychotherapy_note(&c, &[("impressions", Value::text("x"))], T)
+        .unwrap();
+    break_the_log(&p);
+    let err = a.read_record(&r, T).unwrap_err();
+    assert!(matches!(err, Error::Storage(_)), "{err:?}");
+    assert!(a.read_psychotherapy_note(&note, T).is_err());
+    assert!(a.list_records(&c, T).is_err());
+}
+
+#[test]
+fn a_write_whose_audit_entry_cannot_commit_writes_nothing() {
+    let p = Practice::new();
+    let a = p.login("dr.a");
+    let c = new_client(&a, "Client");
+    let r = a
+        .create_record(
+            &c,
+            RecordKind::Diagnosis,
+            &[("code", Value::code("OLD"))],
+            T,
+        )
+        .unwrap();
+    let count = |sql: &str| -> i64 { raw(p.path()).query_row(sql, [], |r| r.get(0)).unwrap() };
+    let before = (
+        count("SELECT count(*) FROM records"),
+        count("SELECT count(*) FROM record_fields"),
+        count("SELECT count(*) FROM psychotherapy_notes"),
+        count("SELECT count(*) FROM clients"),
+    );
+    break_the_log(&p);
+    assert!(
+        a.create_record(
+            &c,
+            RecordKind::Diagnosis,
+            &[("code", Value::code("NEW"))],
+            T
+        )
+        .is_err()
+    );
+    assert!(
+        a.update_record(&r, &[("code", Value::code("NEW"))], T)
+            .is_err()
+    );
+    assert!(
+        a.write_psychotherapy_note(&c, &[("x", Value::text("y"))], T)
+            .is_err()
+    );
+    assert!(
+        a.create_client(
+            &confide::NewClient {
+                full_name: "Other".into(),
+                date_of_birth: confide::Date::new(2000, 1, 1).unwrap()
+            },
+            T
+        )
+        .is_err()
+    );
+    let after = (
+        count("SELECT count(*) FROM records"),
+        count("SELECT count(*) FROM record_fields"),
+        count("SELECT count(*) FROM psychotherapy_notes"),
+        count("SELECT count(*) FROM clients"),
+    );
+    assert_eq!(before, after);
+    // The update did not land either: repair the log and read the old value back.
+    raw(p.path())
+        .execute_batch("DROP TRIGGER refuse_audit")
+        .unwrap();
+    assert_eq!(
+        a.read_record(&r, T).unwrap().get("code"),
+        Some(&Value::code("OLD"))
+    );
+}
