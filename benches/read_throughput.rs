@@ -1,2 +1,375 @@
-//! Read throughput benchmark (filled in by the next commit).
-fn main() {}
+//! Read throughput: one six-field general-record entry read by a logged-in clinician through the
+//! full public path ([`Session::read_record`]: decide, audit with a committed entry per read,
+//! decrypt), beside plain rusqlite reads of the same six plaintext fields from an unencrypted
+//! table in another SQLite file (WAL, `WITHOUT ROWID`, cached statement, one range read).
+//!
+//! Benchmarks (criterion group `read`, throughput in records read):
+//! - `read/plain_sqlite`: the unencrypted baseline;
+//! - `read/single`: the vault opened with the default [`Durability::Full`];
+//! - `read/single_normal`: the same vault file reopened with [`Durability::Normal`].
+//!
+//! After criterion finishes, the saved estimates are read back from
+//! `<target>/criterion/read/<id>/new/estimates.json` and summarised in a table.
+//!
+//! Run with `cargo bench --bench read_throughput`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use confide::{
+    Date, Durability, KdfParams, NewClient, Passphrase, Purpose, RecordId, RecordKind, Role,
+    Session, Value, Vault, VaultConfig,
+};
+use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use rusqlite::Connection;
+
+/// How many clients, each with one progress note.
+const CLIENTS: usize = 1_000;
+/// The six fields of every progress note.
+const FIELDS: [&str; 6] = [
+    "subjective",
+    "objective",
+    "assessment",
+    "plan",
+    "interventions",
+    "risk",
+];
+/// Bytes per field value.
+const FIELD_BYTES: usize = 150;
+/// Fixed seeds: the data and the access pattern are the same on every run.
+const DATA_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+const ACCESS_SEED: u64 = 0x2545_F491_4F6C_DD1D;
+
+const ADMIN_PASS: &str = "bench admin passphrase";
+const CLIN_PASS: &str = "bench clinician passphrase";
+const CLINICIAN: &str = "dr.bench";
+
+const GROUP: &str = "read";
+const BASELINE: &str = "plain_sqlite";
+const IDS: [&str; 3] = [BASELINE, "single", "single_normal"];
+
+/// xorshift64: a tiny fixed-seed generator, enough to pick record indices and words.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A ~150-byte clinical-looking sentence (exactly [`FIELD_BYTES`] ASCII bytes).
+fn field_text(rng: &mut XorShift) -> String {
+    const WORDS: [&str; 24] = [
+        "client",
+        "reports",
+        "improved",
+        "sleep",
+        "anxiety",
+        "session",
+        "discussed",
+        "coping",
+        "skills",
+        "mood",
+        "stable",
+        "affect",
+        "congruent",
+        "denies",
+        "ideation",
+        "plan",
+        "continue",
+        "weekly",
+        "therapy",
+        "homework",
+        "reviewed",
+        "exposure",
+        "progress",
+        "goals",
+    ];
+    let mut s = String::with_capacity(FIELD_BYTES + 16);
+    while s.len() < FIELD_BYTES {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len())]);
+    }
+    s.truncate(FIELD_BYTES);
+    s
+}
+
+/// The vault, its records and the plain table, all in one temporary directory.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    vault_path: PathBuf,
+    config: VaultConfig,
+    records: Vec<RecordId>,
+    plain: Connection,
+}
+
+fn build() -> (Fixture, Vault) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vault_path = dir.path().join("practice.vault");
+    let plain_path = dir.path().join("plain.sqlite");
+    // Default durability (Full); cheap KDF costs so logins do not dominate the setup.
+    let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1).expect("kdf params"));
+    let vault = Vault::create(&vault_path, "admin", &Passphrase::new(ADMIN_PASS), config)
+        .expect("create vault");
+    let admin = vault
+        .unlock("admin", &Passphrase::new(ADMIN_PASS))
+        .expect("admin login");
+    admin
+        .add_user(CLINICIAN, Role::Clinician, &Passphrase::new(CLIN_PASS))
+        .expect("add clinician");
+    drop(admin);
+    let dr = vault
+        .unlock(CLINICIAN, &Passphrase::new(CLIN_PASS))
+        .expect("clinician login");
+
+    let mut plain = Connection::open(&plain_path).expect("open plain db");
+    let mode: String = plain
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .expect("plain WAL");
+    assert_eq!(mode, "wal");
+    plain
+        .execute_batch(
+            "CREATE TABLE plain_fields (
+                 record_id BLOB NOT NULL,
+                 field     TEXT NOT NULL,
+                 value     TEXT NOT NULL,
+                 PRIMARY KEY (record_id, field)
+             ) WITHOUT ROWID;",
+        )
+        .expect("plain schema");
+
+    let mut rng = XorShift(DATA_SEED);
+    let mut records = Vec::with_capacity(CLIENTS);
+    let tx = plain.transaction().expect("plain tx");
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO plain_fields (record_id, field, value) VALUES (?1, ?2, ?3)")
+            .expect("plain insert");
+        for i in 0..CLIENTS {
+            let client = dr
+                .create_client(
+                    &NewClient {
+                        full_name: format!("Bench Client {i:04}"),
+                        date_of_birth: Date::new(1980 + (i % 30) as i16, 1 + (i % 12) as u8, 1)
+                            .expect("date"),
+                    },
+                    Purpose::Treatment,
+                )
+                .expect("create client");
+            let texts: Vec<String> = FIELDS.iter().map(|_| field_text(&mut rng)).collect();
+            let values: Vec<(&str, Value)> = FIELDS
+                .iter()
+                .zip(&texts)
+                .map(|(name, text)| (*name, Value::text(text.clone())))
+                .collect();
+            let record = dr
+                .create_record(
+                    &client,
+                    RecordKind::ProgressNote,
+                    &values,
+                    Purpose::Treatment,
+                )
+                .expect("create record");
+            for (name, text) in FIELDS.iter().zip(&texts) {
+                insert
+                    .execute((&record.as_bytes()[..], name, text))
+                    .expect("plain row");
+            }
+            records.push(record);
+        }
+    }
+    tx.commit().expect("plain commit");
+    drop(dr);
+
+    let fixture = Fixture {
+        _dir: dir,
+        vault_path,
+        config,
+        records,
+        plain,
+    };
+    (fixture, vault)
+}
+
+/// One record's six fields from the plain table: the baseline's unit of work.
+fn plain_read(conn: &Connection, record: &RecordId) -> BTreeMap<String, String> {
+    let mut stmt = conn
+        .prepare_cached("SELECT field, value FROM plain_fields WHERE record_id = ?1 ORDER BY field")
+        .expect("plain select");
+    let rows = stmt
+        .query_map([&record.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("plain query");
+    rows.collect::<rusqlite::Result<_>>().expect("plain rows")
+}
+
+/// Both paths return the same six values for a record.
+fn check_same(fixture: &Fixture, dr: &Session) {
+    for record in [fixture.records[0], fixture.records[CLIENTS - 1]] {
+        let plain = plain_read(&fixture.plain, &record);
+        let sealed = dr
+            .read_record(&record, Purpose::Treatment)
+            .expect("read record");
+        assert_eq!(plain.len(), FIELDS.len());
+        assert_eq!(sealed.fields.len(), FIELDS.len());
+        for (name, value) in &plain {
+            assert_eq!(sealed.get(name).map(Value::reveal).as_ref(), Some(value));
+        }
+    }
+}
+
+fn bench_vault_reads(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    fixture: &Fixture,
+    dr: &Session,
+) {
+    let records = &fixture.records;
+    group.bench_function(id, |b| {
+        let mut rng = XorShift(ACCESS_SEED);
+        b.iter(|| {
+            let record = &records[rng.below(records.len())];
+            black_box(
+                dr.read_record(black_box(record), Purpose::Treatment)
+                    .expect("read"),
+            )
+        });
+    });
+}
+
+fn benches(c: &mut Criterion) {
+    let (fixture, vault) = build();
+    let dr = vault
+        .unlock(CLINICIAN, &Passphrase::new(CLIN_PASS))
+        .expect("clinician login");
+    check_same(&fixture, &dr);
+
+    let mut group = c.benchmark_group(GROUP);
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5));
+
+    let records = &fixture.records;
+    let plain = &fixture.plain;
+    group.bench_function(BASELINE, |b| {
+        let mut rng = XorShift(ACCESS_SEED);
+        b.iter(|| {
+            let record = &records[rng.below(records.len())];
+            black_box(plain_read(plain, black_box(record)))
+        });
+    });
+
+    bench_vault_reads(&mut group, "single", &fixture, &dr);
+
+    // Same file, reopened with synchronous = NORMAL: the audit commit no longer fsyncs the WAL.
+    drop(dr);
+    drop(vault);
+    let vault = Vault::open(
+        &fixture.vault_path,
+        fixture.config.with_durability(Durability::Normal),
+    )
+    .expect("reopen vault (Normal)");
+    let dr = vault
+        .unlock(CLINICIAN, &Passphrase::new(CLIN_PASS))
+        .expect("clinician login (Normal)");
+    bench_vault_reads(&mut group, "single_normal", &fixture, &dr);
+
+    group.finish();
+}
+
+/// Where criterion saves its results, found the way criterion itself looks for it.
+fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        // <target>/<profile>/deps/<bench binary>
+        if let Some(target) = exe
+            .ancestors()
+            .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        {
+            return target.join("criterion");
+        }
+        if let Some(target) = exe.ancestors().nth(3) {
+            return target.join("criterion");
+        }
+    }
+    PathBuf::from("target/criterion")
+}
+
+/// Mean time per iteration (ns) saved by the last run of `read/<id>`, if there is one.
+fn mean_ns(dir: &Path, id: &str) -> Option<f64> {
+    let path = dir.join(GROUP).join(id).join("new").join("estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
+fn human_time(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+fn print_summary() {
+    let dir = criterion_dir();
+    let means: Vec<(&str, Option<f64>)> = IDS.iter().map(|id| (*id, mean_ns(&dir, id))).collect();
+    let baseline = means[0].1;
+    println!();
+    println!("Summary (mean per record read; from {})", dir.display());
+    println!(
+        "{:<20} {:>12} {:>14} {:>16}",
+        "id", "mean/read", "reads/s", "vs plain_sqlite"
+    );
+    for (id, mean) in &means {
+        let name = format!("{GROUP}/{id}");
+        match mean {
+            Some(ns) if *ns > 0.0 => {
+                let ratio = match baseline {
+                    Some(base) => format!("{:.4}x", base / ns),
+                    None => "n/a".to_owned(),
+                };
+                println!(
+                    "{name:<20} {:>12} {:>14.0} {ratio:>16}",
+                    human_time(*ns),
+                    1e9 / ns
+                );
+            }
+            _ => println!("{name:<20} {:>12} {:>14} {:>16}", "missing", "-", "-"),
+        }
+    }
+    if let (Some(full), Some(normal)) = (means[1].1, means[2].1) {
+        println!(
+            "durable audit commit (single - single_normal): {} per read",
+            human_time(full - normal)
+        );
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+    print_summary();
+}
