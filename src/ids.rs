@@ -89,6 +89,21 @@ id_type!(
     NoteId,
     "note"
 );
+id_type!(
+    /// A couple, family or group case.
+    CaseId,
+    "case"
+);
+id_type!(
+    /// One consent (release of information).
+    ConsentId,
+    "consent"
+);
+id_type!(
+    /// One entry of a case's joint record.
+    JointRecordId,
+    "joint record"
+);
 
 #[cfg(test)]
 mod tests {

@@ -62,11 +62,21 @@ pub use crypto::envelope::ENVELOPE_OVERHEAD;
 pub use crypto::kdf::KdfParams;
 pub use db::{Durability, FORMAT_VERSION};
 pub use error::{Error, Place, Result};
-pub use ids::{ClientId, NoteId, RecordId, UserId, VaultId};
-pub use model::{Compartment, Purpose, RecordKind, Role};
-pub use policy::{Access, Decision, DenyReason, Facts, Request, decide};
+pub use ids::{CaseId, ClientId, ConsentId, JointRecordId, NoteId, RecordId, UserId, VaultId};
+pub use model::{CaseKind, Category, Compartment, Purpose, RecordKind, Role, SecretsPolicy};
+pub use policy::{
+    Access, Basis, CaseFacts, ConsentFact, Decision, DenyReason, Facts, Grant, MinorFacts,
+    PracticeOp, Recipient, Request, Scope, decide,
+};
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
-    KeyStats, NewClient, Note, Passphrase, Record, RecordSummary, Session, Vault, VaultConfig,
+    ConsentRecipient, ConsentSummary, Export, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES,
+    NewClient, NewConsent, Note, Passphrase, Record, RecordSummary, Session, Vault, VaultConfig,
     verify_audit_log,
 };
+/// The minimum-necessary field sets of the access matrix.
+pub mod fields {
+    pub use crate::policy::{
+        BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, SCHEDULING,
+    };
+}

@@ -61,6 +61,10 @@ coded_enum!(
         Scheduler => "scheduler",
         /// Reads the audit log's metadata; no field content.
         Auditor => "auditor",
+        /// The client, for self access (an export a clinician releases to them).
+        Client => "client",
+        /// A minor client's parent or guardian (an export a clinician releases to them).
+        Guardian => "guardian",
     }
 );
 
@@ -95,6 +99,85 @@ coded_enum!(
         ProgressNote => "progress_note",
         /// An appointment.
         Appointment => "appointment",
+        /// A substance-use disorder record (42 CFR Part 2), under its own data key.
+        SubstanceUse => "substance_use",
+        /// Fees, procedure codes and dates of service.
+        Billing => "billing",
+        /// Notes of one member's individual session within a couple, family or group case.
+        CaseNote => "case_note",
+    }
+);
+
+impl RecordKind {
+    /// The policy category of this kind of entry.
+    pub fn category(self) -> Category {
+        match self {
+            RecordKind::Demographics => Category::Demographics,
+            RecordKind::Diagnosis => Category::DiagnosisCodes,
+            RecordKind::TreatmentPlan => Category::TreatmentPlan,
+            RecordKind::ProgressNote => Category::ProgressNotes,
+            RecordKind::Appointment => Category::Appointments,
+            RecordKind::SubstanceUse => Category::SubstanceUse,
+            RecordKind::Billing => Category::Billing,
+            RecordKind::CaseNote => Category::IndividualCaseNotes,
+        }
+    }
+
+    /// The key compartment its fields are sealed in.
+    pub fn compartment(self) -> Compartment {
+        match self {
+            RecordKind::SubstanceUse => Compartment::SubstanceUse,
+            _ => Compartment::General,
+        }
+    }
+}
+
+coded_enum!(
+    /// A category of information: what the access matrix and consents speak of.
+    Category, "category" {
+        /// Name, date of birth, contact and insurance details.
+        Demographics => "demographics",
+        /// Appointments and dates of service.
+        Appointments => "appointments",
+        /// Diagnosis codes.
+        DiagnosisCodes => "diagnosis_codes",
+        /// The treatment plan.
+        TreatmentPlan => "treatment_plan",
+        /// Progress notes (general record).
+        ProgressNotes => "progress_notes",
+        /// Psychotherapy notes (45 CFR 164.501).
+        PsychotherapyNotes => "psychotherapy_notes",
+        /// The joint record of a couple, family or group case.
+        JointRecord => "joint_record",
+        /// One member's individual-session notes within a case.
+        IndividualCaseNotes => "individual_case_notes",
+        /// Substance-use disorder records (42 CFR Part 2).
+        SubstanceUse => "substance_use",
+        /// Fees, procedure codes, dates of service.
+        Billing => "billing",
+    }
+);
+
+coded_enum!(
+    /// What kind of case joins several clients.
+    CaseKind, "case kind" {
+        /// A couple.
+        Couple => "couple",
+        /// A family.
+        Family => "family",
+        /// A therapy group: members never see each other's identities through the record.
+        Group => "group",
+    }
+);
+
+coded_enum!(
+    /// A case's secrets policy, chosen at intake.
+    SecretsPolicy, "secrets policy" {
+        /// The clinician may bring an individual disclosure into the joint record.
+        NoSecrets => "no_secrets",
+        /// Bringing an individual disclosure into the joint record needs the disclosing member's
+        /// recorded consent.
+        HeldInConfidence => "held_in_confidence",
     }
 );
 
@@ -127,6 +210,9 @@ mod tests {
         }
         for c in Compartment::ALL {
             assert_eq!(c.code().parse::<Compartment>().unwrap(), *c);
+        }
+        for c in Category::ALL {
+            assert_eq!(c.code().parse::<Category>().unwrap(), *c);
         }
         assert!("root".parse::<Role>().is_err());
     }

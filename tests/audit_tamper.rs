@@ -446,7 +446,7 @@ fn refusal_rewritten_as_granted_is_a_changed_entry() {
     let (n, last) = (count(&conn), max_seq(&conn));
     let k: i64 = conn
         .query_row(
-            "SELECT seq FROM audit_log WHERE outcome = 'denied:not-on-care-team'",
+            "SELECT seq FROM audit_log WHERE outcome = 'denied:no-relationship'",
             [],
             |r| r.get(0),
         )
@@ -668,7 +668,7 @@ fn other_value(rng: &mut Rng, col: usize, old: &Sql) -> Sql {
                     "record.read",
                     "TREAT",
                     "",
-                    "denied:not-on-care-team",
+                    "denied:no-relationship",
                 ][rng.below(5) as usize];
                 if alt == s {
                     Sql::Text(format!("{s}-"))

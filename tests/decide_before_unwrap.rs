@@ -13,11 +13,12 @@ fn refused_reads_unwrap_no_data_key() {
     let p = Practice::new();
     let a = p.login("dr.a");
     let c = new_client(&a, "Client");
+    // A progress note: no role but the treating clinician's may read it.
     let rec = a
         .create_record(
             &c,
-            RecordKind::Diagnosis,
-            &[("code", Value::code("F40.1"))],
+            RecordKind::ProgressNote,
+            &[("summary", Value::text("session"))],
             T,
         )
         .unwrap();
@@ -89,12 +90,17 @@ fn every_refusal_is_audited_with_its_reason() {
     let a = p.login("dr.a");
     let c = new_client(&a, "Client");
     let rec = a
-        .create_record(&c, RecordKind::Diagnosis, &[("code", Value::code("A"))], T)
+        .create_record(
+            &c,
+            RecordKind::ProgressNote,
+            &[("summary", Value::text("A"))],
+            T,
+        )
         .unwrap();
     let b = p.login("dr.b");
     b.read_record(&rec, T).unwrap_err();
     let e = last_entry(&p, "record.read");
-    assert_eq!(e.outcome, "denied:not-on-care-team");
+    assert_eq!(e.outcome, "denied:no-relationship");
     assert_eq!(e.actor, Some(b.user_id()));
     assert_eq!(e.client, Some(c));
     assert_eq!(e.purpose, "TREAT");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use confide::{Error, NoteId, Purpose, RecordId, RecordKind, Value};
+use confide::{DenyReason, Error, NoteId, Purpose, RecordId, RecordKind, Value};
 
 const T: Purpose = Purpose::Treatment;
 
@@ -41,7 +41,9 @@ fn notes_never_come_back_from_general_record_reads() {
     let as_record: RecordId = note.to_string().parse().unwrap();
     assert!(matches!(
         dr.read_record(&as_record, T),
-        Err(Error::NotFound { .. })
+        Err(Error::Denied {
+            reason: DenyReason::NoRelationship
+        })
     ));
     // The note's own path does return it.
     assert_eq!(
@@ -119,6 +121,8 @@ fn only_the_author_reads_a_note() {
     let missing: NoteId = "00000000000000000000000000000000".parse().unwrap();
     assert!(matches!(
         a.read_psychotherapy_note(&missing, T),
-        Err(Error::NotFound { .. })
+        Err(Error::Denied {
+            reason: DenyReason::NoRelationship
+        })
     ));
 }

@@ -13,7 +13,7 @@ use ring::digest::{Context, SHA256};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, UserId, VaultId};
 use crate::model::Purpose;
-use crate::policy::DenyReason;
+use crate::policy::{Basis, DenyReason};
 
 /// Domain label hashed before every entry.
 const DOMAIN: &[u8] = b"confide/audit/v1";
@@ -154,6 +154,36 @@ action_codes! {
     NoteRead => "note.read",
     /// The audit log was read.
     AuditRead => "audit.read",
+    /// A clinician was added to a client's care team.
+    CareTeamAdd => "care_team.add",
+    /// A clinician was removed from a client's care team.
+    CareTeamRemove => "care_team.remove",
+    /// A supervision relationship was set.
+    SupervisionSet => "supervision.set",
+    /// A supervision relationship ended.
+    SupervisionEnd => "supervision.end",
+    /// A client's minor status was set or cleared.
+    MinorStatusSet => "client.minor_status",
+    /// A couple, family or group case was opened.
+    CaseCreate => "case.create",
+    /// A member left a case.
+    CaseLeave => "case.leave",
+    /// A joint-record entry was written.
+    JointCreate => "joint.create",
+    /// A joint-record entry was read.
+    JointRead => "joint.read",
+    /// An individual disclosure was brought into the joint record.
+    JointShare => "joint.share",
+    /// A consent was recorded.
+    ConsentRecord => "consent.record",
+    /// A consent was revoked.
+    ConsentRevoke => "consent.revoke",
+    /// Emergency access was opened: flagged for review.
+    BreakGlassStart => "break_glass.start",
+    /// Emergency access was closed.
+    BreakGlassEnd => "break_glass.end",
+    /// An export was released to the client or their guardian.
+    ExportRelease => "export.release",
 }
 
 impl fmt::Display for AuditAction {
@@ -193,8 +223,10 @@ impl Failure {
 /// How an audited operation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Allowed and done.
+    /// Done (an operation the policy does not decide: login, vault creation).
     Granted,
+    /// Allowed by the policy on this basis, and done.
+    Allowed(Basis),
     /// Refused by the policy.
     Denied(DenyReason),
     /// Failed.
@@ -206,6 +238,7 @@ impl Outcome {
     pub fn code(self) -> String {
         match self {
             Outcome::Granted => "granted".into(),
+            Outcome::Allowed(b) => format!("granted:{}", b.code()),
             Outcome::Denied(r) => format!("denied:{}", r.code()),
             Outcome::Failed(f) => format!("failed:{}", f.code()),
         }
@@ -246,6 +279,11 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// Flagged for review: emergency (break-glass) access.
+    pub fn is_flagged(&self) -> bool {
+        self.action.starts_with("break_glass.") || self.outcome.ends_with(":break-glass")
+    }
+
     /// The time as an RFC 3339 UTC timestamp.
     pub fn time_utc(&self) -> String {
         format_utc(self.at_ms)
@@ -364,8 +402,12 @@ mod tests {
     fn outcome_codes() {
         assert_eq!(Outcome::Granted.code(), "granted");
         assert_eq!(
-            Outcome::Denied(DenyReason::NotOnCareTeam).code(),
-            "denied:not-on-care-team"
+            Outcome::Denied(DenyReason::NoRelationship).code(),
+            "denied:no-relationship"
+        );
+        assert_eq!(
+            Outcome::Allowed(Basis::BreakGlass).code(),
+            "granted:break-glass"
         );
         assert_eq!(
             Outcome::Failed(Failure::Integrity).code(),

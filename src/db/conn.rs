@@ -11,7 +11,10 @@ use crate::error::{Error, Result};
 pub(crate) const APPLICATION_ID: i32 = 0x434E_4644;
 
 /// Numbered migrations from `schema/`. The vault's format version is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../schema/0001_vault_core.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../schema/0001_vault_core.sql"),
+    include_str!("../../schema/0002_access_policy.sql"),
+];
 
 /// The newest format this build writes and understands.
 pub const FORMAT_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -2,6 +2,7 @@
 
 pub(crate) mod audit_rows;
 mod conn;
+pub(crate) mod policy_rows;
 pub(crate) mod rows;
 
 pub use conn::{Durability, FORMAT_VERSION};

@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, NoteId, RecordId, UserId, VaultId};
+use crate::ids::{CaseId, ClientId, NoteId, RecordId, UserId, VaultId};
 use crate::model::{Compartment, RecordKind, Role};
 
 /// The vault's identity.
@@ -191,17 +191,50 @@ pub(crate) fn add_to_care_team(
     Ok(())
 }
 
+pub(crate) fn remove_from_care_team(
+    conn: &Connection,
+    client: &ClientId,
+    user: &UserId,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM care_team WHERE client_id = ?1 AND user_id = ?2")?
+        .execute(params![client.as_bytes(), user.as_bytes()])?
+        > 0)
+}
+
+/// A user's role, by id.
+pub(crate) fn user_role(conn: &Connection, user: &UserId) -> Result<Option<Role>> {
+    conn.prepare_cached("SELECT role FROM users WHERE user_id = ?1")?
+        .query_row([user.as_bytes()], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(|r| {
+            r.parse().map_err(|_| Error::Corrupt {
+                what: "user role".into(),
+            })
+        })
+        .transpose()
+}
+
+pub(crate) fn client_exists(conn: &Connection, client: &ClientId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM clients WHERE client_id = ?1")?
+        .exists([client.as_bytes()])?)
+}
+
 pub(crate) fn on_care_team(conn: &Connection, client: &ClientId, user: &UserId) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM care_team WHERE client_id = ?1 AND user_id = ?2")?
         .exists(params![client.as_bytes(), user.as_bytes()])?)
 }
 
-/// Which field table: the general record or psychotherapy notes. Each has its own parent table.
+/// Which field table. Each holds the envelopes of one kind of parent row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FieldTable {
     Records,
     Notes,
+    CaseRecords,
+    Consents,
+    BreakGlass,
 }
 
 impl FieldTable {
@@ -210,6 +243,18 @@ impl FieldTable {
         match self {
             FieldTable::Records => "record_fields",
             FieldTable::Notes => "psychotherapy_note_fields",
+            FieldTable::CaseRecords => "case_record_fields",
+            FieldTable::Consents => "consent_fields",
+            FieldTable::BreakGlass => "break_glass_fields",
+        }
+    }
+
+    fn parent_column(self) -> &'static str {
+        match self {
+            FieldTable::Records | FieldTable::CaseRecords => "record_id",
+            FieldTable::Notes => "note_id",
+            FieldTable::Consents => "consent_id",
+            FieldTable::BreakGlass => "grant_id",
         }
     }
 }
@@ -227,19 +272,34 @@ pub(crate) fn upsert_field(
     parent: &[u8; 16],
     row: &FieldRow,
 ) -> Result<()> {
-    let sql = match table {
-        FieldTable::Records => {
-            "INSERT OR REPLACE INTO record_fields (record_id, field, key_version, envelope) \
-             VALUES (?1, ?2, ?3, ?4)"
-        }
-        FieldTable::Notes => {
-            "INSERT OR REPLACE INTO psychotherapy_note_fields \
-             (note_id, field, key_version, envelope) VALUES (?1, ?2, ?3, ?4)"
-        }
-    };
-    conn.prepare_cached(sql)?
-        .execute(params![parent, row.field, row.key_version, row.envelope])?;
+    let sql = format!(
+        "INSERT OR REPLACE INTO {} ({}, field, key_version, envelope) VALUES (?1, ?2, ?3, ?4)",
+        table.name(),
+        table.parent_column()
+    );
+    conn.prepare_cached(&sql)?.execute(params![
+        parent,
+        row.field,
+        row.key_version,
+        row.envelope
+    ])?;
     Ok(())
+}
+
+/// The stored field names of one parent, without their envelopes: what the policy decides on.
+pub(crate) fn field_names(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Vec<String>> {
+    let sql = format!(
+        "SELECT field FROM {} WHERE {} = ?1 ORDER BY field",
+        table.name(),
+        table.parent_column()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([parent], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(crate) fn fields(
@@ -247,17 +307,12 @@ pub(crate) fn fields(
     table: FieldTable,
     parent: &[u8; 16],
 ) -> Result<Vec<FieldRow>> {
-    let sql = match table {
-        FieldTable::Records => {
-            "SELECT field, key_version, envelope FROM record_fields WHERE record_id = ?1 \
-             ORDER BY field"
-        }
-        FieldTable::Notes => {
-            "SELECT field, key_version, envelope FROM psychotherapy_note_fields \
-             WHERE note_id = ?1 ORDER BY field"
-        }
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
+    let sql = format!(
+        "SELECT field, key_version, envelope FROM {} WHERE {} = ?1 ORDER BY field",
+        table.name(),
+        table.parent_column()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([parent], |r| {
         Ok(FieldRow {
             field: r.get(0)?,
@@ -277,12 +332,14 @@ pub(crate) struct RecordRow {
     pub created_at: i64,
     pub created_by: UserId,
     pub updated_at: i64,
+    /// For individual case notes: the case.
+    pub case: Option<CaseId>,
 }
 
 pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO records (record_id, client_id, kind, created_at, created_by, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO records (record_id, client_id, kind, created_at, created_by, updated_at, \
+         case_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         r.id.as_bytes(),
@@ -290,7 +347,8 @@ pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
         r.kind.code(),
         r.created_at,
         r.created_by.as_bytes(),
-        r.updated_at
+        r.updated_at,
+        r.case.as_ref().map(CaseId::as_bytes)
     ])?;
     Ok(())
 }
@@ -301,10 +359,11 @@ pub(crate) fn touch_record(conn: &Connection, id: &RecordId, at: i64) -> Result<
     Ok(())
 }
 
-const RECORD_COLUMNS: &str = "record_id, client_id, kind, created_at, created_by, updated_at";
+const RECORD_COLUMNS: &str =
+    "record_id, client_id, kind, created_at, created_by, updated_at, case_id";
 
-/// A `records` row as stored: id, client, kind, created, creator, updated.
-type RawRecord = (Vec<u8>, Vec<u8>, String, i64, Vec<u8>, i64);
+/// A `records` row as stored: id, client, kind, created, creator, updated, case.
+type RawRecord = (Vec<u8>, Vec<u8>, String, i64, Vec<u8>, i64, Option<Vec<u8>>);
 
 fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
     Ok((
@@ -314,11 +373,12 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
 fn record_row(raw: RawRecord) -> Result<RecordRow> {
-    let (id, client, kind, created_at, by, updated_at) = raw;
+    let (id, client, kind, created_at, by, updated_at, case) = raw;
     Ok(RecordRow {
         id: RecordId::from_slice(&id)?,
         client: ClientId::from_slice(&client)?,
@@ -328,6 +388,7 @@ fn record_row(raw: RawRecord) -> Result<RecordRow> {
         created_at,
         created_by: UserId::from_slice(&by)?,
         updated_at,
+        case: case.map(|c| CaseId::from_slice(&c)).transpose()?,
     })
 }
 

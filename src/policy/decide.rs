@@ -1,259 +1,525 @@
-//! Decisions for the vault core: a clinician reaches the clients they treat, an admin manages
-//! users, an auditor reads audit metadata; everything else is denied.
+//! `decide`: explicit refusals first (a refusal beats any permission), then the matrix and the
+//! client's consents, then the most useful reason for a refusal. Default deny.
 
-use std::fmt;
+use std::collections::BTreeSet;
 
-use crate::model::{Purpose, RecordKind, Role};
+use crate::model::{Category, Purpose, Role, SecretsPolicy};
+use crate::policy::matrix::{Op, Rel, Rule, Scope, rules_for};
+use crate::policy::types::{
+    Access, Basis, ConsentFact, Decision, DenyReason, Facts, Grant, PracticeOp, Recipient, Request,
+};
 
-/// What is being asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Access {
-    /// Add or change users.
-    ManageUsers,
-    /// Read the audit log's metadata.
-    ReadAuditLog,
-    /// Register a new client (the requester becomes their treating clinician).
-    CreateClient,
-    /// Look a client up by name and date of birth.
-    FindClient,
-    /// List a client's record and note metadata (ids, kinds, dates).
-    ListRecords,
-    /// Read one general-record entry of this kind.
-    ReadRecord(RecordKind),
-    /// Write (create or update) one general-record entry of this kind.
-    WriteRecord(RecordKind),
-    /// Read a psychotherapy note.
-    ReadNote,
-    /// Write a psychotherapy note.
-    WriteNote,
-}
-
-/// A request, as the policy sees it: who, in which role, asks for what, and why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Request {
-    /// The requester's role.
-    pub role: Role,
-    /// What they ask for.
-    pub access: Access,
-    /// Their stated purpose of use.
-    pub purpose: Purpose,
-}
-
-/// Cleartext facts about the requester's relationship to the target, gathered by the vault.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Facts {
-    /// The requester is on the target client's care team.
-    pub on_care_team: bool,
-    /// The requester wrote the target psychotherapy note.
-    pub is_note_author: bool,
-}
-
-/// Why a request was refused. The code is stored in the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DenyReason {
-    /// The role may never have this.
-    RoleNotPermitted,
-    /// The stated purpose does not justify this access.
-    PurposeNotPermitted,
-    /// The requester does not treat this client.
-    NotOnCareTeam,
-    /// Psychotherapy notes go to their author only (45 CFR 164.508(a)(2)).
-    NotNoteAuthor,
-}
-
-impl DenyReason {
-    /// The stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            DenyReason::RoleNotPermitted => "role-not-permitted",
-            DenyReason::PurposeNotPermitted => "purpose-not-permitted",
-            DenyReason::NotOnCareTeam => "not-on-care-team",
-            DenyReason::NotNoteAuthor => "not-note-author",
-        }
-    }
-}
-
-impl fmt::Display for DenyReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// The policy's answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Go ahead.
-    Allow,
-    /// Refuse, for this reason.
-    Deny(DenyReason),
-}
-
-/// Decide a request. Default deny: only the cases listed here are allowed.
+/// Decide a request from the facts. Pure: no I/O, no clock (the time is a fact).
 pub fn decide(req: &Request, facts: &Facts) -> Decision {
-    use Access::*;
-    use Decision::*;
-    use DenyReason::*;
-    match (req.role, req.access) {
-        (Role::Admin, ManageUsers) | (Role::Admin | Role::Auditor, ReadAuditLog) => {
-            if req.purpose == Purpose::Operations {
-                Allow
-            } else {
-                Deny(PurposeNotPermitted)
+    match req.access {
+        Access::Practice(op) => practice(req, op),
+        Access::Read(c) => content(req, facts, c, Op::Read),
+        Access::Write(c) => content(req, facts, c, Op::Write),
+        Access::ManageClient => match (req.role, req.purpose) {
+            (Role::Admin, Purpose::Operations) => allow_all(Basis::Role, req),
+            (Role::Clinician, Purpose::Treatment) if facts.on_care_team => {
+                allow_all(Basis::CareTeam, req)
             }
-        }
-        (Role::Clinician, CreateClient | FindClient) => treatment_only(req.purpose),
-        (Role::Clinician, ListRecords | ReadRecord(_) | WriteRecord(_) | WriteNote) => {
-            match treatment_only(req.purpose) {
-                Allow if facts.on_care_team => Allow,
-                Allow => Deny(NotOnCareTeam),
-                deny => deny,
-            }
-        }
-        (Role::Clinician, ReadNote) => match treatment_only(req.purpose) {
-            Allow if !facts.on_care_team => Deny(NotOnCareTeam),
-            Allow if !facts.is_note_author => Deny(NotNoteAuthor),
-            other => other,
+            (Role::Clinician, Purpose::Treatment) => Decision::Deny(DenyReason::NoRelationship),
+            (Role::Admin | Role::Clinician, _) => Decision::Deny(DenyReason::PurposeNotPermitted),
+            _ => Decision::Deny(DenyReason::RoleNotPermitted),
         },
-        _ => Deny(RoleNotPermitted),
+        Access::ManageConsent => treating_clinician(req, facts, Purpose::Treatment),
+        Access::Release => treating_clinician(req, facts, Purpose::PatientRequest),
+        Access::BreakGlass => match (req.role, req.purpose) {
+            (Role::Clinician | Role::Supervisor, Purpose::EmergencyTreatment) => {
+                allow_all(Basis::BreakGlass, req)
+            }
+            (Role::Clinician | Role::Supervisor, _) => {
+                Decision::Deny(DenyReason::PurposeNotPermitted)
+            }
+            _ => Decision::Deny(DenyReason::RoleNotPermitted),
+        },
+        Access::ShareIntoJoint => share_into_joint(req, facts),
     }
 }
 
-fn treatment_only(purpose: Purpose) -> Decision {
-    if purpose == Purpose::Treatment {
-        Decision::Allow
-    } else {
-        Decision::Deny(DenyReason::PurposeNotPermitted)
+fn allow_all(basis: Basis, req: &Request) -> Decision {
+    Decision::Allow(Grant {
+        basis,
+        fields: req.fields.iter().cloned().collect(),
+    })
+}
+
+fn treating_clinician(req: &Request, facts: &Facts, purpose: Purpose) -> Decision {
+    match req.role {
+        Role::Clinician if req.purpose != purpose => {
+            Decision::Deny(DenyReason::PurposeNotPermitted)
+        }
+        Role::Clinician if facts.on_care_team => allow_all(Basis::CareTeam, req),
+        Role::Clinician => Decision::Deny(DenyReason::NoRelationship),
+        _ => Decision::Deny(DenyReason::RoleNotPermitted),
+    }
+}
+
+fn practice(req: &Request, op: PracticeOp) -> Decision {
+    use Purpose::*;
+    use Role::*;
+    let (role, purpose) = (req.role, req.purpose);
+    let wanted = match (op, role) {
+        (PracticeOp::ManageUsers | PracticeOp::ManageSupervision, Role::Admin) => {
+            Some((Operations, Basis::Role))
+        }
+        (PracticeOp::ReadAuditLog, Role::Admin | Auditor) => Some((Operations, Basis::Role)),
+        (PracticeOp::CreateClient, Clinician) => Some((Treatment, Basis::CareTeam)),
+        // Clinicians find only the clients they treat (the vault filters); the front desk and
+        // billing serve every client of the practice.
+        (PracticeOp::FindClient, Clinician | Supervisor) => Some((Treatment, Basis::CareTeam)),
+        (PracticeOp::FindClient, Scheduler) => Some((Operations, Basis::Role)),
+        (PracticeOp::FindClient, Biller) => Some((Payment, Basis::Role)),
+        _ => None,
+    };
+    match wanted {
+        Some((p, basis)) if p == purpose => allow_all(basis, req),
+        Some(_) => Decision::Deny(DenyReason::PurposeNotPermitted),
+        None => Decision::Deny(DenyReason::RoleNotPermitted),
+    }
+}
+
+/// Categories break-glass never opens.
+const NEVER_BY_BREAK_GLASS: &[Category] = &[
+    Category::PsychotherapyNotes,
+    Category::SubstanceUse,
+    Category::JointRecord,
+    Category::IndividualCaseNotes,
+];
+
+/// Refusals that no permission can override.
+fn forbidden(req: &Request, facts: &Facts, category: Category) -> Option<DenyReason> {
+    use Category::*;
+    let role = req.role;
+    if matches!(role, Role::Admin | Role::Auditor) {
+        // Administration and audit never need clinical content.
+        return Some(DenyReason::RoleNotPermitted);
+    }
+    if category == PsychotherapyNotes {
+        // 45 CFR 164.508(a)(2): never for payment; never in the right of access (164.524).
+        if req.purpose == Purpose::Payment {
+            return Some(DenyReason::PurposeNotPermitted);
+        }
+        if matches!(
+            role,
+            Role::Client | Role::Guardian | Role::Biller | Role::Scheduler
+        ) {
+            return Some(DenyReason::RoleNotPermitted);
+        }
+    }
+    if req.purpose == Purpose::EmergencyTreatment && NEVER_BY_BREAK_GLASS.contains(&category) {
+        return Some(DenyReason::BreakGlassExcluded);
+    }
+    if let (Role::Client, Some(case)) = (role, &facts.case) {
+        if category == IndividualCaseNotes && !case.requester_is_subject {
+            return Some(DenyReason::AnotherMembersNotes);
+        }
+        if category == JointRecord && case.kind == crate::model::CaseKind::Group {
+            return Some(DenyReason::GroupPrivacy);
+        }
+    }
+    if role == Role::Guardian && facts.minor.is_some_and(|m| m.guardian_excluded()) {
+        // 45 CFR 164.502(g)(3): not the personal representative for this care.
+        return Some(DenyReason::MinorProtected);
+    }
+    None
+}
+
+fn rel_holds(rel: Rel, facts: &Facts) -> bool {
+    let case = facts.case.as_ref();
+    match rel {
+        Rel::Practice => true,
+        Rel::CareTeam => facts.on_care_team,
+        Rel::Supervision => facts.supervises_care_team,
+        // The author, while still treating the client.
+        Rel::Author => facts.is_note_author && facts.on_care_team,
+        Rel::TrainingSupervisor => facts.training_supervisor_of_author,
+        Rel::CaseClinician => case.is_some_and(|c| c.requester_is_case_clinician),
+        Rel::Subject => facts.is_subject,
+        Rel::CaseMember => case.is_some_and(|c| c.requester_is_member),
+        Rel::CaseSubject => case.is_some_and(|c| c.requester_is_subject),
+        Rel::Guardian => facts.is_guardian_of_minor && facts.minor.is_some(),
+        Rel::BreakGlass => facts.break_glass_active,
+    }
+}
+
+/// A consent naming this requester, this category and this purpose.
+fn consent_applies(req: &Request, c: &ConsentFact, category: Category) -> bool {
+    let names_requester = match (c.recipient, req.requester) {
+        (Recipient::User(u), Some(r)) => u == r,
+        _ => false,
+    };
+    // A psychotherapy-notes authorization names them and nothing else (164.508(b)(3)(ii)).
+    let notes_ok = category != Category::PsychotherapyNotes
+        || c.categories
+            .iter()
+            .eq([Category::PsychotherapyNotes].iter());
+    names_requester && c.purpose == req.purpose && c.categories.contains(&category) && notes_ok
+}
+
+fn content(req: &Request, facts: &Facts, category: Category, op: Op) -> Decision {
+    if let Some(reason) = forbidden(req, facts, category) {
+        return Decision::Deny(reason);
+    }
+    let rules: Vec<&Rule> = rules_for(req.role, category, op).collect();
+    let mut grants: Vec<(Basis, Scope)> = rules
+        .iter()
+        .filter(|r| r.purposes.contains(&req.purpose) && rel_holds(r.rel, facts))
+        .map(|r| (r.rel.basis(), r.scope))
+        .collect();
+    let consents: Vec<&ConsentFact> = facts
+        .consents
+        .iter()
+        .filter(|c| consent_applies(req, c, category))
+        .collect();
+    if op == Op::Read && consents.iter().any(|c| c.in_force(facts.now_ms)) {
+        grants.push((Basis::Consent, Scope::All));
+    }
+    let Some(&(basis, _)) = grants.first() else {
+        return Decision::Deny(refusal_reason(req, facts, category, &rules, &consents));
+    };
+    let permitted = |f: &str| grants.iter().any(|(_, s)| s.includes(f));
+    let fields: BTreeSet<_> = req
+        .fields
+        .iter()
+        .filter(|f| permitted(f.as_str()))
+        .cloned()
+        .collect();
+    if op == Op::Write && fields.len() != req.fields.len() {
+        return Decision::Deny(DenyReason::FieldNotPermitted);
+    }
+    Decision::Allow(Grant { basis, fields })
+}
+
+/// The most useful reason to give for a refusal.
+fn refusal_reason(
+    req: &Request,
+    facts: &Facts,
+    category: Category,
+    rules: &[&Rule],
+    consents: &[&ConsentFact],
+) -> DenyReason {
+    if let Some(c) = consents.first() {
+        return if c.revoked_ms.is_some_and(|r| r <= facts.now_ms) {
+            DenyReason::ConsentRevoked
+        } else {
+            DenyReason::ConsentNotInForce
+        };
+    }
+    if category == Category::PsychotherapyNotes
+        && req.purpose == Purpose::Treatment
+        && (facts.on_care_team || facts.supervises_care_team)
+    {
+        return DenyReason::NotNoteAuthor;
+    }
+    if rules.is_empty() {
+        return DenyReason::RoleNotPermitted;
+    }
+    if !rules.iter().any(|r| r.purposes.contains(&req.purpose)) {
+        return DenyReason::PurposeNotPermitted;
+    }
+    DenyReason::NoRelationship
+}
+
+fn share_into_joint(req: &Request, facts: &Facts) -> Decision {
+    if req.role != Role::Clinician {
+        return Decision::Deny(DenyReason::RoleNotPermitted);
+    }
+    if req.purpose != Purpose::Treatment {
+        return Decision::Deny(DenyReason::PurposeNotPermitted);
+    }
+    let Some(case) = facts
+        .case
+        .filter(|c| c.requester_is_case_clinician && facts.on_care_team)
+    else {
+        return Decision::Deny(DenyReason::NoRelationship);
+    };
+    if case.secrets == SecretsPolicy::NoSecrets {
+        return allow_all(Basis::NoSecretsPolicy, req);
+    }
+    // Held in confidence: the disclosing member's consent to the joint record, in force now.
+    let consents: Vec<&ConsentFact> = facts
+        .consents
+        .iter()
+        .filter(|c| {
+            c.recipient == Recipient::JointRecord
+                && c.categories.contains(&Category::IndividualCaseNotes)
+        })
+        .collect();
+    if consents.iter().any(|c| c.in_force(facts.now_ms)) {
+        return allow_all(Basis::Consent, req);
+    }
+    match consents.first() {
+        Some(c) if c.revoked_ms.is_some_and(|r| r <= facts.now_ms) => {
+            Decision::Deny(DenyReason::ConsentRevoked)
+        }
+        _ => Decision::Deny(DenyReason::HeldInConfidence),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::UserId;
+    use crate::model::CaseKind;
+    use crate::policy::types::{CaseFacts, MinorFacts};
+    use crate::value::FieldName;
 
-    fn all_accesses() -> Vec<Access> {
-        let mut v = vec![
-            Access::ManageUsers,
-            Access::ReadAuditLog,
-            Access::CreateClient,
-            Access::FindClient,
-            Access::ListRecords,
-            Access::ReadNote,
-            Access::WriteNote,
-        ];
-        for k in RecordKind::ALL {
-            v.push(Access::ReadRecord(*k));
-            v.push(Access::WriteRecord(*k));
+    fn names(f: &[&str]) -> Vec<FieldName> {
+        f.iter().map(|n| FieldName::new(n).unwrap()).collect()
+    }
+
+    fn read(role: Role, category: Category, purpose: Purpose, fields: &[&str]) -> Request {
+        Request {
+            role,
+            requester: Some(UserId::from_slice(&[1; 16]).unwrap()),
+            access: Access::Read(category),
+            purpose,
+            fields: names(fields),
         }
-        v
     }
 
-    fn all_facts() -> [Facts; 4] {
-        [(false, false), (true, false), (false, true), (true, true)].map(
-            |(on_care_team, is_note_author)| Facts {
-                on_care_team,
-                is_note_author,
-            },
-        )
-    }
-
-    #[test]
-    fn only_clinicians_reach_clinical_content() {
-        for role in Role::ALL {
-            for access in all_accesses() {
-                for purpose in Purpose::ALL {
-                    for facts in all_facts() {
-                        let req = Request {
-                            role: *role,
-                            access,
-                            purpose: *purpose,
-                        };
-                        let d = decide(&req, &facts);
-                        let clinical = matches!(
-                            access,
-                            Access::ReadRecord(_)
-                                | Access::WriteRecord(_)
-                                | Access::ReadNote
-                                | Access::WriteNote
-                                | Access::ListRecords
-                        );
-                        if d == Decision::Allow && clinical {
-                            assert_eq!(*role, Role::Clinician, "{req:?}");
-                            assert!(facts.on_care_team, "{req:?} {facts:?}");
-                            assert_eq!(*purpose, Purpose::Treatment);
-                        }
-                    }
-                }
-            }
+    fn granted(d: &Decision) -> Vec<String> {
+        match d {
+            Decision::Allow(g) => g.fields.iter().map(|f| f.as_str().to_owned()).collect(),
+            Decision::Deny(r) => panic!("denied: {r}"),
         }
     }
 
     #[test]
-    fn treating_clinician_reads_and_writes() {
+    fn minimum_necessary_trims_fields() {
+        let req = read(
+            Role::Biller,
+            Category::Demographics,
+            Purpose::Payment,
+            &["full_name", "phone", "insurance_id", "emergency_contact"],
+        );
+        assert_eq!(
+            granted(&decide(&req, &Facts::default())),
+            ["full_name", "insurance_id"]
+        );
+        let req = read(
+            Role::Scheduler,
+            Category::Appointments,
+            Purpose::Operations,
+            &["date", "reason", "time"],
+        );
+        assert_eq!(granted(&decide(&req, &Facts::default())), ["date", "time"]);
+    }
+
+    #[test]
+    fn a_refusal_beats_a_permission() {
+        // A guardian with a matrix permission is still shut out by the minor's own consent.
+        let mut facts = Facts {
+            is_guardian_of_minor: true,
+            minor: Some(MinorFacts::default()),
+            ..Facts::default()
+        };
+        let req = read(
+            Role::Guardian,
+            Category::ProgressNotes,
+            Purpose::PatientRequest,
+            &["x"],
+        );
+        assert!(decide(&req, &facts).is_allow());
+        facts.minor = Some(MinorFacts {
+            consented_to_own_treatment: true,
+            ..MinorFacts::default()
+        });
+        assert_eq!(
+            decide(&req, &facts),
+            Decision::Deny(DenyReason::MinorProtected)
+        );
+        // A treating clinician with break-glass open still never gets psychotherapy notes.
         let facts = Facts {
             on_care_team: true,
-            is_note_author: false,
+            break_glass_active: true,
+            ..Facts::default()
         };
-        let req = |access| Request {
-            role: Role::Clinician,
-            access,
-            purpose: Purpose::Treatment,
-        };
-        assert_eq!(
-            decide(&req(Access::ReadRecord(RecordKind::Diagnosis)), &facts),
-            Decision::Allow
+        let req = read(
+            Role::Clinician,
+            Category::PsychotherapyNotes,
+            Purpose::EmergencyTreatment,
+            &[],
         );
-        assert_eq!(decide(&req(Access::WriteNote), &facts), Decision::Allow);
         assert_eq!(
-            decide(&req(Access::ReadNote), &facts),
-            Decision::Deny(DenyReason::NotNoteAuthor)
+            decide(&req, &facts),
+            Decision::Deny(DenyReason::BreakGlassExcluded)
         );
-        let author = Facts {
-            is_note_author: true,
-            ..facts
-        };
-        assert_eq!(decide(&req(Access::ReadNote), &author), Decision::Allow);
     }
 
     #[test]
-    fn refusals_carry_the_right_reason() {
-        let outsider = Facts::default();
-        let read = Access::ReadRecord(RecordKind::ProgressNote);
-        let clin = |purpose| Request {
+    fn consents_are_bounded_in_time_and_scope() {
+        let me = UserId::from_slice(&[1; 16]).unwrap();
+        let consent = ConsentFact {
+            recipient: Recipient::User(me),
+            categories: [Category::ProgressNotes].into(),
+            purpose: Purpose::Treatment,
+            start_ms: 100,
+            expires_ms: Some(200),
+            revoked_ms: None,
+        };
+        let req = read(
+            Role::Clinician,
+            Category::ProgressNotes,
+            Purpose::Treatment,
+            &["s"],
+        );
+        let at = |now_ms, c: &ConsentFact| Facts {
+            now_ms,
+            consents: vec![c.clone()],
+            ..Facts::default()
+        };
+        assert!(decide(&req, &at(150, &consent)).is_allow());
+        assert_eq!(
+            decide(&req, &at(99, &consent)),
+            Decision::Deny(DenyReason::ConsentNotInForce)
+        );
+        assert_eq!(
+            decide(&req, &at(200, &consent)),
+            Decision::Deny(DenyReason::ConsentNotInForce)
+        );
+        let revoked = ConsentFact {
+            revoked_ms: Some(150),
+            ..consent.clone()
+        };
+        assert!(decide(&req, &at(149, &revoked)).is_allow());
+        assert_eq!(
+            decide(&req, &at(150, &revoked)),
+            Decision::Deny(DenyReason::ConsentRevoked)
+        );
+        // Another category is not covered.
+        let plan = read(
+            Role::Clinician,
+            Category::TreatmentPlan,
+            Purpose::Treatment,
+            &["s"],
+        );
+        assert_eq!(
+            decide(&plan, &at(150, &consent)),
+            Decision::Deny(DenyReason::NoRelationship)
+        );
+        // A psychotherapy-notes release must name them alone.
+        let mixed = ConsentFact {
+            categories: [Category::PsychotherapyNotes, Category::ProgressNotes].into(),
+            ..consent.clone()
+        };
+        let pn = read(
+            Role::Clinician,
+            Category::PsychotherapyNotes,
+            Purpose::Treatment,
+            &["s"],
+        );
+        assert!(!decide(&pn, &at(150, &mixed)).is_allow());
+        let alone = ConsentFact {
+            categories: [Category::PsychotherapyNotes].into(),
+            ..consent
+        };
+        assert!(decide(&pn, &at(150, &alone)).is_allow());
+    }
+
+    #[test]
+    fn case_members_see_the_joint_record_but_not_each_others_notes() {
+        let case = |subject| CaseFacts {
+            kind: CaseKind::Couple,
+            secrets: SecretsPolicy::HeldInConfidence,
+            requester_is_case_clinician: false,
+            requester_is_member: true,
+            requester_is_subject: subject,
+        };
+        let facts = |subject| Facts {
+            case: Some(case(subject)),
+            ..Facts::default()
+        };
+        let joint = read(
+            Role::Client,
+            Category::JointRecord,
+            Purpose::PatientRequest,
+            &["a"],
+        );
+        assert!(decide(&joint, &facts(false)).is_allow());
+        let notes = read(
+            Role::Client,
+            Category::IndividualCaseNotes,
+            Purpose::PatientRequest,
+            &["a"],
+        );
+        assert!(decide(&notes, &facts(true)).is_allow());
+        assert_eq!(
+            decide(&notes, &facts(false)),
+            Decision::Deny(DenyReason::AnotherMembersNotes)
+        );
+        let group = Facts {
+            case: Some(CaseFacts {
+                kind: CaseKind::Group,
+                ..case(true)
+            }),
+            ..Facts::default()
+        };
+        assert_eq!(
+            decide(&joint, &group),
+            Decision::Deny(DenyReason::GroupPrivacy)
+        );
+    }
+
+    #[test]
+    fn sharing_into_the_joint_record_follows_the_secrets_policy() {
+        let req = Request {
             role: Role::Clinician,
-            access: read,
-            purpose,
+            requester: None,
+            access: Access::ShareIntoJoint,
+            purpose: Purpose::Treatment,
+            fields: vec![],
         };
-        assert_eq!(
-            decide(&clin(Purpose::Treatment), &outsider),
-            Decision::Deny(DenyReason::NotOnCareTeam)
-        );
-        let team = Facts {
+        let case = |secrets| CaseFacts {
+            kind: CaseKind::Couple,
+            secrets,
+            requester_is_case_clinician: true,
+            requester_is_member: false,
+            requester_is_subject: false,
+        };
+        let mut facts = Facts {
+            now_ms: 10,
             on_care_team: true,
-            is_note_author: true,
+            case: Some(case(SecretsPolicy::NoSecrets)),
+            ..Facts::default()
         };
+        assert!(decide(&req, &facts).is_allow());
+        facts.case = Some(case(SecretsPolicy::HeldInConfidence));
         assert_eq!(
-            decide(&clin(Purpose::Payment), &team),
-            Decision::Deny(DenyReason::PurposeNotPermitted)
+            decide(&req, &facts),
+            Decision::Deny(DenyReason::HeldInConfidence)
         );
-        let biller = Request {
-            role: Role::Biller,
-            access: read,
-            purpose: Purpose::Payment,
-        };
+        facts.consents.push(ConsentFact {
+            recipient: Recipient::JointRecord,
+            categories: [Category::IndividualCaseNotes].into(),
+            purpose: Purpose::Treatment,
+            start_ms: 0,
+            expires_ms: None,
+            revoked_ms: None,
+        });
+        assert!(decide(&req, &facts).is_allow());
+        facts.consents[0].revoked_ms = Some(5);
         assert_eq!(
-            decide(&biller, &team),
-            Decision::Deny(DenyReason::RoleNotPermitted)
+            decide(&req, &facts),
+            Decision::Deny(DenyReason::ConsentRevoked)
         );
-        let admin = Request {
-            role: Role::Admin,
-            access: read,
+    }
+
+    #[test]
+    fn writes_outside_the_scope_are_refused_whole() {
+        let req = Request {
+            role: Role::Scheduler,
+            requester: None,
+            access: Access::Write(Category::Appointments),
             purpose: Purpose::Operations,
+            fields: names(&["date", "reason"]),
         };
         assert_eq!(
-            decide(&admin, &team),
-            Decision::Deny(DenyReason::RoleNotPermitted)
+            decide(&req, &Facts::default()),
+            Decision::Deny(DenyReason::FieldNotPermitted)
         );
     }
 }

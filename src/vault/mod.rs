@@ -4,6 +4,11 @@
 //! audit, and only then unwrap keys and decrypt. The steps live in `session.rs`; the record and
 //! note operations in `records.rs` and `notes.rs` call them in that order.
 
+mod access;
+mod care;
+mod cases;
+mod consents;
+mod export;
 mod notes;
 mod records;
 mod session;
@@ -24,6 +29,10 @@ use crate::error::{Error, Result};
 use crate::ids::{UserId, VaultId};
 use crate::model::Role;
 
+pub use care::MAX_BREAK_GLASS_MINUTES;
+pub use cases::JointRecord;
+pub use consents::{ConsentRecipient, ConsentSummary, NewConsent};
+pub use export::Export;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use session::{KeyStats, Session};

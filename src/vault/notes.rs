@@ -6,16 +6,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::audit::{AuditAction, Failure, Outcome};
+use crate::audit::{AuditAction, Outcome};
+use crate::db::policy_rows;
 use crate::db::rows::{self, FieldTable, NoteRow};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{ClientId, NoteId, UserId};
-use crate::model::{Compartment, Purpose};
-use crate::policy::Access;
+use crate::model::{Category, Compartment, Purpose};
+use crate::policy::{Access, Basis};
 use crate::value::{FieldName, Value};
 
 use super::Session;
-use super::now_ms;
+use super::access::{AuditAs, Entry};
 use super::records::named_fields;
 
 /// A psychotherapy note, decrypted for its author.
@@ -29,6 +30,8 @@ pub struct Note {
     pub author: UserId,
     /// Written (unix ms).
     pub created_at_ms: i64,
+    /// Why the reader was allowed.
+    pub basis: Basis,
     /// The field values.
     pub fields: BTreeMap<FieldName, Value>,
 }
@@ -52,91 +55,64 @@ impl Session {
         purpose: Purpose,
     ) -> Result<NoteId> {
         let named = named_fields(fields)?;
-        let facts = self.facts(&self.shared.conn(), client)?;
-        let audit_as = (AuditAction::NoteCreate, Some(client), None);
-        self.check(Access::WriteNote, purpose, facts, audit_as)?;
         let id = NoteId::random(&self.shared.rng)?;
-        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
-        self.shared.write(|tx| {
+        let facts = self.client_facts(&self.shared.conn(), client)?;
+        let audit_as = AuditAs::new(AuditAction::NoteCreate)
+            .client(client)
+            .target(id.as_bytes());
+        let entry = note_entry(client, &id);
+        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, at| {
             let row = NoteRow {
                 id,
                 client: *client,
                 author: self.user,
-                created_at: now_ms(),
+                created_at: at,
             };
-            rows::insert_note(tx, &row)?;
-            let (table, compartment) = (FieldTable::Notes, Compartment::PsychotherapyNotes);
-            self.seal_fields(tx, table, client, id.as_bytes(), compartment, &named)?;
-            self.shared.audit_in(
-                tx,
-                &self.entry(
-                    AuditAction::NoteCreate,
-                    Some(client),
-                    Some(id.as_bytes()),
-                    &names,
-                    purpose,
-                    Outcome::Granted,
-                ),
-            )
+            rows::insert_note(tx, &row)
         })?;
         Ok(id)
     }
 
-    /// Read a psychotherapy note (its author only). Audited before the plaintext is returned.
+    /// Read a psychotherapy note: its author, or the author's supervisor in a training
+    /// programme, or a recipient the client authorised for these notes alone. Audited before
+    /// the plaintext is returned.
     pub fn read_psychotherapy_note(&self, note: &NoteId, purpose: Purpose) -> Result<Note> {
-        let target = Some(note.as_bytes());
-        let meta = rows::note(&self.shared.conn(), note)?;
-        let Some(meta) = meta else {
-            let audit_as = (AuditAction::NoteRead, None, target);
-            let err = Error::NotFound { what: "note" };
-            return self.fail(audit_as, &[], purpose, Failure::NotFound, err);
-        };
-        let client = meta.client;
-        let mut facts = self.facts(&self.shared.conn(), &client)?;
-        facts.is_note_author = meta.author == self.user;
-        let audit_as = (AuditAction::NoteRead, Some(&client), target);
-        self.check(Access::ReadNote, purpose, facts, audit_as)?;
-        let opened = {
+        let audit_as = AuditAs::new(AuditAction::NoteRead).target(note.as_bytes());
+        let (meta, facts) = {
             let conn = self.shared.conn();
-            let table = FieldTable::Notes;
-            rows::fields(&conn, table, note.as_bytes()).map(|stored| {
-                let compartment = Compartment::PsychotherapyNotes;
-                self.open_fields(&conn, table, &client, note.as_bytes(), compartment, &stored)
-            })?
+            let Some(meta) = rows::note(&conn, note)? else {
+                drop(conn);
+                return self.refuse_unknown(audit_as, purpose);
+            };
+            let mut facts = self.client_facts(&conn, &meta.client)?;
+            facts.is_note_author = meta.author == self.user;
+            facts.training_supervisor_of_author =
+                policy_rows::training_supervisor(&conn, &self.user, &meta.author)?;
+            (meta, facts)
         };
-        let fields = match opened {
-            Ok(f) => f,
-            Err((field, err)) => {
-                return self.fail(audit_as, &[&field], purpose, Failure::Integrity, err);
-            }
-        };
-        let names: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
-        self.shared.audit(&self.entry(
-            AuditAction::NoteRead,
-            Some(&client),
-            target,
-            &names,
-            purpose,
-            Outcome::Granted,
-        ))?;
+        let audit_as = audit_as.client(&meta.client);
+        let entry = note_entry(&meta.client, note);
+        let (basis, fields) = self.read_entry(self.role, &entry, purpose, &facts, audit_as)?;
         Ok(Note {
             id: *note,
-            client,
+            client: meta.client,
             author: meta.author,
             created_at_ms: meta.created_at,
+            basis,
             fields,
         })
     }
 
-    /// The client's psychotherapy notes written by the caller (ids and dates only).
+    /// The client's psychotherapy notes this user wrote (ids and dates only).
     pub fn list_psychotherapy_notes(
         &self,
         client: &ClientId,
         purpose: Purpose,
     ) -> Result<Vec<(NoteId, i64)>> {
-        let facts = self.facts(&self.shared.conn(), client)?;
-        let audit_as = (AuditAction::RecordList, Some(client), None);
-        self.check(Access::ListRecords, purpose, facts, audit_as)?;
+        let facts = self.client_facts(&self.shared.conn(), client)?;
+        let audit_as = AuditAs::new(AuditAction::RecordList).client(client);
+        let access = Access::Write(Category::PsychotherapyNotes);
+        let grant = self.check(self.role, access, purpose, Vec::new(), &facts, audit_as)?;
         let notes = rows::notes_of(&self.shared.conn(), client)?;
         self.shared.audit(&self.entry(
             AuditAction::RecordList,
@@ -144,12 +120,22 @@ impl Session {
             None,
             &["psychotherapy_notes"],
             purpose,
-            Outcome::Granted,
+            Outcome::Allowed(grant.basis),
         ))?;
         Ok(notes
             .into_iter()
             .filter(|n| n.author == self.user)
             .map(|n| (n.id, n.created_at))
             .collect())
+    }
+}
+
+fn note_entry(client: &ClientId, note: &NoteId) -> Entry {
+    Entry {
+        table: FieldTable::Notes,
+        owner: *client.as_bytes(),
+        parent: *note.as_bytes(),
+        compartment: Compartment::PsychotherapyNotes,
+        category: Category::PsychotherapyNotes,
     }
 }

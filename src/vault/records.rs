@@ -2,15 +2,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::audit::{AuditAction, Failure, Outcome};
+use crate::audit::{AuditAction, Outcome};
+use crate::db::policy_rows;
 use crate::db::rows::{self, FieldTable, RecordRow};
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, RecordId};
+use crate::ids::{CaseId, ClientId, RecordId};
 use crate::model::{Compartment, Purpose, RecordKind};
-use crate::policy::{Access, Facts};
+use crate::policy::{Access, Basis, Facts, PracticeOp};
 use crate::value::{Date, FieldName, Value};
 
 use super::Session;
+use super::access::{AuditAs, Entry};
 use super::now_ms;
 
 /// A client to register: the identifying fields every client has.
@@ -35,7 +37,11 @@ pub struct Record {
     pub created_at_ms: i64,
     /// Last written (unix ms).
     pub updated_at_ms: i64,
-    /// The field values.
+    /// For individual case notes: the case.
+    pub case: Option<CaseId>,
+    /// Why the reader was allowed (care team, consent, break-glass, ...).
+    pub basis: Basis,
+    /// The field values the reader may see (minimum necessary: possibly fewer than stored).
     pub fields: BTreeMap<FieldName, Value>,
 }
 
@@ -60,6 +66,8 @@ pub struct RecordSummary {
     pub created_at_ms: i64,
     /// Last written (unix ms).
     pub updated_at_ms: i64,
+    /// For individual case notes: the case.
+    pub case: Option<CaseId>,
 }
 
 /// Validate caller-supplied field names: well-formed, no duplicates, at least one.
@@ -109,8 +117,8 @@ impl Session {
                 reason: "empty".into(),
             });
         }
-        let audit_as = (AuditAction::ClientCreate, None, None);
-        self.check(Access::CreateClient, purpose, Facts::default(), audit_as)?;
+        let audit_as = AuditAs::new(AuditAction::ClientCreate);
+        let grant = self.check_practice(PracticeOp::CreateClient, purpose, audit_as)?;
         let id = ClientId::random(&self.shared.rng)?;
         let record = RecordId::random(&self.shared.rng)?;
         let index = self.blind.index(
@@ -128,21 +136,15 @@ impl Session {
             rows::add_to_care_team(tx, &id, &self.user, "treating", at)?;
             rows::insert_record(
                 tx,
-                &RecordRow {
-                    id: record,
-                    client: id,
-                    kind: RecordKind::Demographics,
-                    created_at: at,
-                    created_by: self.user,
-                    updated_at: at,
-                },
+                &self.new_row(record, id, RecordKind::Demographics, None, at),
             )?;
+            let (table, general) = (FieldTable::Records, Compartment::General);
             self.seal_fields(
                 tx,
-                FieldTable::Records,
-                &id,
+                table,
+                id.as_bytes(),
                 record.as_bytes(),
-                Compartment::General,
+                general,
                 &fields,
             )?;
             self.shared.audit_in(
@@ -153,37 +155,60 @@ impl Session {
                     Some(record.as_bytes()),
                     &["full_name", "date_of_birth"],
                     purpose,
-                    Outcome::Granted,
+                    Outcome::Allowed(grant.basis),
                 ),
             )
         })?;
         Ok(id)
     }
 
+    fn new_row(
+        &self,
+        id: RecordId,
+        client: ClientId,
+        kind: RecordKind,
+        case: Option<CaseId>,
+        at: i64,
+    ) -> RecordRow {
+        RecordRow {
+            id,
+            client,
+            kind,
+            created_at: at,
+            created_by: self.user,
+            updated_at: at,
+            case,
+        }
+    }
+
     /// Find clients by exact name and date of birth (normalised as in `docs/design.md`).
     ///
-    /// Only clients the caller treats are returned, so the answer for a client the caller has no
-    /// relationship with is the same as for one that does not exist.
+    /// A clinician finds only clients they treat or supervise, so the answer for a client they
+    /// have no relationship with is the same as for one that does not exist. The front desk
+    /// and billing find any client of the practice.
     pub fn find_client(
         &self,
         full_name: &str,
         date_of_birth: &Date,
         purpose: Purpose,
     ) -> Result<Vec<ClientId>> {
-        let audit_as = (AuditAction::ClientFind, None, None);
-        self.check(Access::FindClient, purpose, Facts::default(), audit_as)?;
+        let audit_as = AuditAs::new(AuditAction::ClientFind);
+        let grant = self.check_practice(PracticeOp::FindClient, purpose, audit_as)?;
         let index = self
             .blind
             .index(NAME_DOB_INDEX, &name_dob_key(full_name, date_of_birth));
         let found = {
             let conn = self.shared.conn();
-            let mut mine = Vec::new();
+            let mut visible = Vec::new();
             for id in rows::clients_by_index(&conn, &index)? {
-                if rows::on_care_team(&conn, &id, &self.user)? {
-                    mine.push(id);
+                let related = grant.basis != Basis::CareTeam
+                    || rows::on_care_team(&conn, &id, &self.user)?
+                    || policy_rows::supervises_care_team(&conn, &self.user, &id)?;
+                if related {
+                    visible.push(id);
                 }
             }
-            mine
+            visible
         };
         let single = (found.len() == 1).then(|| found[0]);
         self.shared.audit(&self.entry(
@@ -192,34 +217,61 @@ impl Session {
             None,
             &[],
             purpose,
-            Outcome::Granted,
+            Outcome::Allowed(grant.basis),
         ))?;
         Ok(found)
     }
 
-    /// The client's general-record entries (metadata only).
+    /// The client's general-record entries this user may read (metadata only). Each entry is
+    /// decided on its own, so one sensitive entry never hides the ordinary ones.
     pub fn list_records(&self, client: &ClientId, purpose: Purpose) -> Result<Vec<RecordSummary>> {
-        let facts = self.facts(&self.shared.conn(), client)?;
-        let audit_as = (AuditAction::RecordList, Some(client), None);
-        self.check(Access::ListRecords, purpose, facts, audit_as)?;
-        let list = rows::records_of(&self.shared.conn(), client)?;
+        let audit_as = AuditAs::new(AuditAction::RecordList).client(client);
+        let (facts, list) = {
+            let conn = self.shared.conn();
+            (
+                self.client_facts(&conn, client)?,
+                rows::records_of(&conn, client)?,
+            )
+        };
+        let mut visible = Vec::new();
+        let mut basis = None;
+        for r in list {
+            let mut facts = facts.clone();
+            if let Some(case) = &r.case {
+                facts.case = self.case_facts(&self.shared.conn(), case, Some(&r.client), None)?;
+            }
+            let req = crate::policy::Request {
+                role: self.role,
+                requester: Some(self.user),
+                access: Access::Read(r.kind.category()),
+                purpose,
+                fields: Vec::new(),
+            };
+            if let crate::policy::Decision::Allow(g) = crate::policy::decide(&req, &facts) {
+                basis.get_or_insert(g.basis);
+                visible.push(RecordSummary {
+                    id: r.id,
+                    kind: r.kind,
+                    created_at_ms: r.created_at,
+                    updated_at_ms: r.updated_at,
+                    case: r.case,
+                });
+            }
+        }
+        let Some(basis) = basis else {
+            // Nothing visible: the same refusal whether the client exists or not.
+            return self.refuse(audit_as, purpose, crate::policy::DenyReason::NoRelationship);
+        };
+        let outcome = Outcome::Allowed(basis);
         self.shared.audit(&self.entry(
             AuditAction::RecordList,
             Some(client),
             None,
             &[],
             purpose,
-            Outcome::Granted,
+            outcome,
         ))?;
-        Ok(list
-            .into_iter()
-            .map(|r| RecordSummary {
-                id: r.id,
-                kind: r.kind,
-                created_at_ms: r.created_at,
-                updated_at_ms: r.updated_at,
-            })
-            .collect())
+        Ok(visible)
     }
 
     /// Write a new general-record entry for `client`. The entry and its audit entry commit in
@@ -231,45 +283,45 @@ impl Session {
         fields: &[(&str, Value)],
         purpose: Purpose,
     ) -> Result<RecordId> {
+        if kind == RecordKind::CaseNote {
+            return Err(Error::InvalidInput {
+                what: "record kind",
+                reason: "individual case notes are written with write_case_note".into(),
+            });
+        }
+        self.create_entry(client, kind, None, fields, purpose)
+    }
+
+    pub(super) fn create_entry(
+        &self,
+        client: &ClientId,
+        kind: RecordKind,
+        case: Option<CaseId>,
+        fields: &[(&str, Value)],
+        purpose: Purpose,
+    ) -> Result<RecordId> {
         let named = named_fields(fields)?;
-        let facts = self.facts(&self.shared.conn(), client)?;
-        let audit_as = (AuditAction::RecordCreate, Some(client), None);
-        self.check(Access::WriteRecord(kind), purpose, facts, audit_as)?;
         let id = RecordId::random(&self.shared.rng)?;
-        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
-        self.shared.write(|tx| {
-            let at = now_ms();
-            rows::insert_record(
-                tx,
-                &RecordRow {
-                    id,
-                    client: *client,
-                    kind,
-                    created_at: at,
-                    created_by: self.user,
-                    updated_at: at,
-                },
-            )?;
-            let table = FieldTable::Records;
-            self.seal_fields(
-                tx,
-                table,
-                client,
-                id.as_bytes(),
-                Compartment::General,
-                &named,
-            )?;
-            self.shared.audit_in(
-                tx,
-                &self.entry(
-                    AuditAction::RecordCreate,
-                    Some(client),
-                    Some(id.as_bytes()),
-                    &names,
-                    purpose,
-                    Outcome::Granted,
-                ),
-            )
+        let facts = {
+            let conn = self.shared.conn();
+            let mut facts = self.client_facts(&conn, client)?;
+            if let Some(case) = &case {
+                facts.case = self.case_facts(&conn, case, Some(client), None)?;
+            }
+            facts
+        };
+        let entry = Entry {
+            table: FieldTable::Records,
+            owner: *client.as_bytes(),
+            parent: *id.as_bytes(),
+            compartment: kind.compartment(),
+            category: kind.category(),
+        };
+        let audit_as = AuditAs::new(AuditAction::RecordCreate)
+            .client(client)
+            .target(id.as_bytes());
+        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, at| {
+            rows::insert_record(tx, &self.new_row(id, *client, kind, case, at))
         })?;
         Ok(id)
     }
@@ -282,105 +334,70 @@ impl Session {
         purpose: Purpose,
     ) -> Result<()> {
         let named = named_fields(fields)?;
-        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
-        let meta = self.record_meta(record, AuditAction::RecordUpdate, purpose)?;
-        let client = meta.client;
-        let facts = self.facts(&self.shared.conn(), &client)?;
-        let audit_as = (
-            AuditAction::RecordUpdate,
-            Some(&client),
-            Some(record.as_bytes()),
-        );
-        self.check(Access::WriteRecord(meta.kind), purpose, facts, audit_as)?;
-        self.shared.write(|tx| {
-            let table = FieldTable::Records;
-            let compartment = Compartment::General;
-            self.seal_fields(tx, table, &client, record.as_bytes(), compartment, &named)?;
-            rows::touch_record(tx, record, now_ms())?;
-            self.shared.audit_in(
-                tx,
-                &self.entry(
-                    AuditAction::RecordUpdate,
-                    Some(&client),
-                    Some(record.as_bytes()),
-                    &names,
-                    purpose,
-                    Outcome::Granted,
-                ),
-            )
+        let audit_as = AuditAs::new(AuditAction::RecordUpdate).target(record.as_bytes());
+        let Some((meta, facts)) = self.record_facts(record)? else {
+            return self.refuse_unknown(audit_as, purpose);
+        };
+        let audit_as = audit_as.client(&meta.client);
+        let entry = record_entry(&meta);
+        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, at| {
+            rows::touch_record(tx, record, at)
         })?;
         Ok(())
     }
 
-    /// Read one general-record entry. Its audit entry is committed before the plaintext is
-    /// returned; an envelope that fails to authenticate is audited and reported by place.
+    /// Read one general-record entry: the fields this user may see. Its audit entry is
+    /// committed before the plaintext is returned; an envelope that fails to authenticate is
+    /// audited and reported by place.
     pub fn read_record(&self, record: &RecordId, purpose: Purpose) -> Result<Record> {
-        let meta = self.record_meta(record, AuditAction::RecordRead, purpose)?;
-        let client = meta.client;
-        let target = Some(record.as_bytes());
-        let stored = {
-            let conn = self.shared.conn();
-            let facts = self.facts(&conn, &client)?;
-            drop(conn);
-            let audit_as = (AuditAction::RecordRead, Some(&client), target);
-            self.check(Access::ReadRecord(meta.kind), purpose, facts, audit_as)?;
-            rows::fields(&self.shared.conn(), FieldTable::Records, record.as_bytes())?
+        let audit_as = AuditAs::new(AuditAction::RecordRead).target(record.as_bytes());
+        let Some((meta, facts)) = self.record_facts(record)? else {
+            return self.refuse_unknown(audit_as, purpose);
         };
-        let opened = {
-            let conn = self.shared.conn();
-            let table = FieldTable::Records;
-            self.open_fields(
-                &conn,
-                table,
-                &client,
-                record.as_bytes(),
-                Compartment::General,
-                &stored,
-            )
-        };
-        let fields = match opened {
-            Ok(f) => f,
-            Err((field, err)) => {
-                let audit_as = (AuditAction::RecordRead, Some(&client), target);
-                return self.fail(audit_as, &[&field], purpose, Failure::Integrity, err);
-            }
-        };
-        let names: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
-        self.shared.audit(&self.entry(
-            AuditAction::RecordRead,
-            Some(&client),
-            target,
-            &names,
-            purpose,
-            Outcome::Granted,
-        ))?;
-        Ok(Record {
-            id: *record,
-            client,
-            kind: meta.kind,
-            created_at_ms: meta.created_at,
-            updated_at_ms: meta.updated_at,
-            fields,
-        })
+        let audit_as = audit_as.client(&meta.client);
+        let entry = record_entry(&meta);
+        let (basis, fields) = self.read_entry(self.role, &entry, purpose, &facts, audit_as)?;
+        Ok(record_from(meta, basis, fields))
     }
 
-    /// A record's metadata, or an audited not-found.
-    fn record_meta(
-        &self,
-        record: &RecordId,
-        action: AuditAction,
-        purpose: Purpose,
-    ) -> Result<RecordRow> {
-        let meta = rows::record(&self.shared.conn(), record)?;
-        match meta {
-            Some(m) => Ok(m),
-            None => self.fail(
-                (action, None, Some(record.as_bytes())),
-                &[],
-                purpose,
-                Failure::NotFound,
-                Error::NotFound { what: "record" },
-            ),
+    /// A record's metadata and the facts about it, or `None` if there is no such record.
+    fn record_facts(&self, record: &RecordId) -> Result<Option<(RecordRow, Facts)>> {
+        let conn = self.shared.conn();
+        let Some(meta) = rows::record(&conn, record)? else {
+            return Ok(None);
+        };
+        let mut facts = self.client_facts(&conn, &meta.client)?;
+        if let Some(case) = &meta.case {
+            facts.case = self.case_facts(&conn, case, Some(&meta.client), None)?;
         }
+        Ok(Some((meta, facts)))
+    }
+}
+
+/// Where a general-record entry's envelopes are.
+pub(super) fn record_entry(meta: &RecordRow) -> Entry {
+    Entry {
+        table: FieldTable::Records,
+        owner: *meta.client.as_bytes(),
+        parent: *meta.id.as_bytes(),
+        compartment: meta.kind.compartment(),
+        category: meta.kind.category(),
+    }
+}
+
+pub(super) fn record_from(
+    meta: RecordRow,
+    basis: Basis,
+    fields: BTreeMap<FieldName, Value>,
+) -> Record {
+    Record {
+        id: meta.id,
+        client: meta.client,
+        kind: meta.kind,
+        created_at_ms: meta.created_at,
+        updated_at_ms: meta.updated_at,
+        case: meta.case,
+        basis,
+        fields,
     }
 }

@@ -1,8 +1,7 @@
 //! A logged-in user: identity, role, the unlocked master key and a cache of data keys.
 //!
-//! The helpers here are the steps of every operation, in order: [`Session::check`] decides and
-//! audits a refusal; [`Session::seal_fields`] and [`Session::open_fields`] touch data keys only
-//! after that.
+//! Key handling lives here: [`Session::seal_fields`] and [`Session::open_fields`] are the only
+//! paths to a data key, and `access.rs` calls them only after the policy has allowed a request.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -10,17 +9,18 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::audit::{AuditAction, AuditEntry, Failure, NewEntry, Outcome, StoredEntry};
+use crate::audit::{AuditAction, AuditEntry, NewEntry, Outcome, StoredEntry};
 use crate::crypto::envelope::{self, FieldAad, push_str};
 use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
 use crate::db::rows::{self, FieldRow, FieldTable};
 use crate::error::{Error, Place, Result};
 use crate::ids::{ClientId, UserId};
 use crate::model::{Compartment, Purpose, Role};
-use crate::policy::{Access, Decision, Facts, Request, decide};
+use crate::policy::PracticeOp;
 use crate::value::{FieldName, Value};
 use crate::{codec, db};
 
+use super::access::AuditAs;
 use super::{Passphrase, Shared, new_user_row, now_ms};
 
 type KeySlot = ([u8; 16], Compartment, u32);
@@ -48,7 +48,7 @@ pub struct Session {
     pub(super) shared: Arc<Shared>,
     pub(super) user: UserId,
     name: String,
-    role: Role,
+    pub(super) role: Role,
     mk: MasterKey,
     wrap: WrapKey,
     pub(super) blind: BlindIndexKey,
@@ -141,66 +141,6 @@ impl Session {
         }
     }
 
-    /// Decide `access` for this user. A refusal is audited (committed) and returned as
-    /// [`Error::Denied`]; nothing else happens for it, and no key is touched.
-    pub(super) fn check(
-        &self,
-        access: Access,
-        purpose: Purpose,
-        facts: Facts,
-        audit_as: (AuditAction, Option<&ClientId>, Option<&[u8; 16]>),
-    ) -> Result<()> {
-        let req = Request {
-            role: self.role,
-            access,
-            purpose,
-        };
-        match decide(&req, &facts) {
-            Decision::Allow => Ok(()),
-            Decision::Deny(reason) => {
-                let (action, client, target) = audit_as;
-                self.shared.audit(&self.entry(
-                    action,
-                    client,
-                    target,
-                    &[],
-                    purpose,
-                    Outcome::Denied(reason),
-                ))?;
-                Err(Error::Denied { reason })
-            }
-        }
-    }
-
-    /// Audit a failure (not found, integrity) and return `err`.
-    pub(super) fn fail<T>(
-        &self,
-        audit_as: (AuditAction, Option<&ClientId>, Option<&[u8; 16]>),
-        fields: &[&str],
-        purpose: Purpose,
-        why: Failure,
-        err: Error,
-    ) -> Result<T> {
-        let (action, client, target) = audit_as;
-        self.shared.audit(&self.entry(
-            action,
-            client,
-            target,
-            fields,
-            purpose,
-            Outcome::Failed(why),
-        ))?;
-        Err(err)
-    }
-
-    /// Cleartext facts about this user and `client`.
-    pub(super) fn facts(&self, conn: &Connection, client: &ClientId) -> Result<Facts> {
-        Ok(Facts {
-            on_care_team: rows::on_care_team(conn, client, &self.user)?,
-            is_note_author: false,
-        })
-    }
-
     /// The data key of `slot`, from the cache or unwrapped now.
     fn data_key(&self, conn: &Connection, slot: KeySlot) -> Result<DataKey> {
         let mut cache = self.keys.lock().unwrap_or_else(|e| e.into_inner());
@@ -252,18 +192,18 @@ impl Session {
         &self,
         tx: &Connection,
         table: FieldTable,
-        owner: &ClientId,
+        owner: &[u8; 16],
         parent: &[u8; 16],
         compartment: Compartment,
         fields: &[(FieldName, &Value)],
     ) -> Result<()> {
-        let (key_version, key) = self.write_key(tx, owner.as_bytes(), compartment)?;
+        let (key_version, key) = self.write_key(tx, owner, compartment)?;
         for (name, value) in fields {
             let plain = codec::encode(value)?;
             let aad = FieldAad {
                 vault: &self.shared.vault_id,
                 table: table.name(),
-                owner: owner.as_bytes(),
+                owner,
                 record: parent,
                 field: name.as_str(),
                 key_version,
@@ -288,7 +228,7 @@ impl Session {
         &self,
         conn: &Connection,
         table: FieldTable,
-        owner: &ClientId,
+        owner: &[u8; 16],
         parent: &[u8; 16],
         compartment: Compartment,
         stored: &[FieldRow],
@@ -297,18 +237,18 @@ impl Session {
         for row in stored {
             let place = || Place {
                 table: table.name(),
-                owner: owner.to_string(),
+                owner: hex::encode(owner),
                 record: hex::encode(parent),
                 field: row.field.clone(),
             };
             let fail = |e: Error| (row.field.clone(), e);
             let key = self
-                .data_key(conn, (*owner.as_bytes(), compartment, row.key_version))
+                .data_key(conn, (*owner, compartment, row.key_version))
                 .map_err(fail)?;
             let aad = FieldAad {
                 vault: &self.shared.vault_id,
                 table: table.name(),
-                owner: owner.as_bytes(),
+                owner,
                 record: parent,
                 field: &row.field,
                 key_version: row.key_version,
@@ -329,12 +269,16 @@ impl Session {
     /// Add a user with a role and their own passphrase (administrators only).
     pub fn add_user(&self, name: &str, role: Role, passphrase: &Passphrase) -> Result<UserId> {
         let purpose = Purpose::Operations;
-        self.check(
-            Access::ManageUsers,
-            purpose,
-            Facts::default(),
-            (AuditAction::UserAdd, None, None),
-        )?;
+        if matches!(role, Role::Client | Role::Guardian) {
+            return Err(Error::InvalidInput {
+                what: "role",
+                reason:
+                    "clients and guardians receive exports a clinician releases; they do not log in"
+                        .into(),
+            });
+        }
+        let audit_as = AuditAs::new(AuditAction::UserAdd);
+        let grant = self.check_practice(PracticeOp::ManageUsers, purpose, audit_as)?;
         let row = new_user_row(&self.shared, name, role, passphrase, &self.mk)?;
         self.shared.write(|tx| {
             rows::insert_user(tx, &row, now_ms())?;
@@ -346,7 +290,7 @@ impl Session {
                     Some(row.id.as_bytes()),
                     &[],
                     purpose,
-                    Outcome::Granted,
+                    Outcome::Allowed(grant.basis),
                 ),
             )
         })?;
@@ -356,15 +300,16 @@ impl Session {
     /// The newest `n` audit entries, oldest first (administrators and auditors). Metadata only.
     pub fn audit_tail(&self, n: u32) -> Result<Vec<AuditEntry>> {
         let purpose = Purpose::Operations;
-        let audit_as = (AuditAction::AuditRead, None, None);
-        self.check(Access::ReadAuditLog, purpose, Facts::default(), audit_as)?;
+        let audit_as = AuditAs::new(AuditAction::AuditRead);
+        let grant = self.check_practice(PracticeOp::ReadAuditLog, purpose, audit_as)?;
+        let outcome = Outcome::Allowed(grant.basis);
         self.shared.audit(&self.entry(
             AuditAction::AuditRead,
             None,
             None,
             &[],
             purpose,
-            Outcome::Granted,
+            outcome,
         ))?;
         let stored = db::audit_rows::tail(&self.shared.conn(), n)?;
         stored.into_iter().map(parse_entry).collect()

@@ -1,0 +1,271 @@
+//! The one access path every operation takes: gather cleartext facts, decide, audit, and only
+//! then touch keys.
+//!
+//! [`Session::read_entry`] and [`Session::write_entry`] are the two functions a reader should
+//! look at to see how a request is decided, audited and decrypted.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use crate::audit::{AuditAction, Failure, Outcome};
+use crate::db::policy_rows;
+use crate::db::rows::{self, FieldTable};
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, ClientId};
+use crate::model::{Category, Compartment, Purpose, Role};
+use crate::policy::{
+    Access, Basis, CaseFacts, Decision, DenyReason, Facts, Grant, PracticeOp, Request, decide,
+};
+use crate::value::{FieldName, Value};
+
+use super::{Session, now_ms};
+
+/// How a request is recorded in the audit log: action, client, target.
+#[derive(Clone, Copy)]
+pub(super) struct AuditAs<'a> {
+    pub action: AuditAction,
+    pub client: Option<&'a ClientId>,
+    pub target: Option<&'a [u8; 16]>,
+}
+
+impl<'a> AuditAs<'a> {
+    pub(super) fn new(action: AuditAction) -> Self {
+        Self {
+            action,
+            client: None,
+            target: None,
+        }
+    }
+
+    pub(super) fn client(mut self, client: &'a ClientId) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    pub(super) fn target(mut self, target: &'a [u8; 16]) -> Self {
+        self.target = Some(target);
+        self
+    }
+}
+
+/// One stored entry with fields: where its envelopes are and what the policy calls it.
+pub(super) struct Entry {
+    pub table: FieldTable,
+    /// The client or case whose data key seals it.
+    pub owner: [u8; 16],
+    /// The record, note, consent or grant id.
+    pub parent: [u8; 16],
+    pub compartment: Compartment,
+    pub category: Category,
+}
+
+impl Session {
+    /// Ask the policy, as `role`. A refusal is audited (committed) and returned as
+    /// [`Error::Denied`]; no key is touched for it.
+    pub(super) fn check(
+        &self,
+        role: Role,
+        access: Access,
+        purpose: Purpose,
+        fields: Vec<FieldName>,
+        facts: &Facts,
+        audit_as: AuditAs<'_>,
+    ) -> Result<Grant> {
+        let req = Request {
+            role,
+            requester: Some(self.user),
+            access,
+            purpose,
+            fields,
+        };
+        match decide(&req, facts) {
+            Decision::Allow(grant) => Ok(grant),
+            Decision::Deny(reason) => self.refuse(audit_as, purpose, reason),
+        }
+    }
+
+    /// Audit a refusal and return it.
+    pub(super) fn refuse<T>(
+        &self,
+        audit_as: AuditAs<'_>,
+        purpose: Purpose,
+        reason: DenyReason,
+    ) -> Result<T> {
+        let AuditAs {
+            action,
+            client,
+            target,
+        } = audit_as;
+        let outcome = Outcome::Denied(reason);
+        self.shared
+            .audit(&self.entry(action, client, target, &[], purpose, outcome))?;
+        Err(Error::Denied { reason })
+    }
+
+    /// A practice operation (no client involved).
+    pub(super) fn check_practice(
+        &self,
+        op: PracticeOp,
+        purpose: Purpose,
+        audit_as: AuditAs<'_>,
+    ) -> Result<Grant> {
+        let facts = Facts {
+            now_ms: now_ms(),
+            ..Facts::default()
+        };
+        let access = Access::Practice(op);
+        self.check(self.role, access, purpose, Vec::new(), &facts, audit_as)
+    }
+
+    /// The answer for a target that does not exist. It is the same refusal a user gets for a
+    /// client they have no relationship with, so errors are no existence oracle; the audit entry
+    /// records it like any refusal.
+    pub(super) fn refuse_unknown<T>(&self, audit_as: AuditAs<'_>, purpose: Purpose) -> Result<T> {
+        self.refuse(audit_as, purpose, DenyReason::NoRelationship)
+    }
+
+    /// Audit a failure (integrity) and return `err`.
+    pub(super) fn fail<T>(
+        &self,
+        audit_as: AuditAs<'_>,
+        fields: &[&str],
+        purpose: Purpose,
+        why: Failure,
+        err: Error,
+    ) -> Result<T> {
+        let AuditAs {
+            action,
+            client,
+            target,
+        } = audit_as;
+        let outcome = Outcome::Failed(why);
+        self.shared
+            .audit(&self.entry(action, client, target, fields, purpose, outcome))?;
+        Err(err)
+    }
+
+    /// Cleartext facts about this user and `client`, at the current time.
+    pub(super) fn client_facts(&self, conn: &Connection, client: &ClientId) -> Result<Facts> {
+        let now = now_ms();
+        Ok(Facts {
+            now_ms: now,
+            on_care_team: rows::on_care_team(conn, client, &self.user)?,
+            supervises_care_team: policy_rows::supervises_care_team(conn, &self.user, client)?,
+            break_glass_active: policy_rows::break_glass_active(conn, &self.user, client, now)?,
+            consents: policy_rows::consents_of(conn, client)?
+                .into_iter()
+                .map(|c| c.fact)
+                .collect(),
+            minor: policy_rows::minor_status(conn, client)?,
+            ..Facts::default()
+        })
+    }
+
+    /// Facts about `case`: its kind and policy, and whether this user is one of its clinicians.
+    /// `as_client` is the client an export is made for; `subject` the member an entry is about.
+    pub(super) fn case_facts(
+        &self,
+        conn: &Connection,
+        case: &CaseId,
+        subject: Option<&ClientId>,
+        as_client: Option<&ClientId>,
+    ) -> Result<Option<CaseFacts>> {
+        let Some((kind, secrets)) = policy_rows::case(conn, case)? else {
+            return Ok(None);
+        };
+        let requester_is_member = match as_client {
+            Some(c) => policy_rows::is_case_member(conn, case, c)?,
+            None => false,
+        };
+        Ok(Some(CaseFacts {
+            kind,
+            secrets,
+            requester_is_case_clinician: policy_rows::is_case_clinician(conn, case, &self.user)?,
+            requester_is_member,
+            requester_is_subject: as_client.is_some() && as_client == subject,
+        }))
+    }
+
+    /// Decide a read of `entry` as `role`, open only the permitted fields, audit, return them.
+    ///
+    /// INVARIANT: the audit entry naming the fields is committed before this returns them.
+    pub(super) fn read_entry(
+        &self,
+        role: Role,
+        entry: &Entry,
+        purpose: Purpose,
+        facts: &Facts,
+        audit_as: AuditAs<'_>,
+    ) -> Result<(Basis, BTreeMap<FieldName, Value>)> {
+        let names = {
+            let conn = self.shared.conn();
+            rows::field_names(&conn, entry.table, &entry.parent)?
+        };
+        let names = names
+            .iter()
+            .map(|n| FieldName::new(n))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|_| Error::Corrupt {
+                what: "stored field name".into(),
+            })?;
+        let access = Access::Read(entry.category);
+        let grant = self.check(role, access, purpose, names, facts, audit_as)?;
+        let opened = {
+            let conn = self.shared.conn();
+            let mut stored = rows::fields(&conn, entry.table, &entry.parent)?;
+            stored.retain(|f| grant.fields.iter().any(|g| g.as_str() == f.field));
+            let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
+            self.open_fields(&conn, table, owner, parent, entry.compartment, &stored)
+        };
+        let fields = match opened {
+            Ok(f) => f,
+            Err((field, err)) => {
+                return self.fail(audit_as, &[&field], purpose, Failure::Integrity, err);
+            }
+        };
+        let read: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
+        let AuditAs {
+            action,
+            client,
+            target,
+        } = audit_as;
+        let outcome = Outcome::Allowed(grant.basis);
+        self.shared
+            .audit(&self.entry(action, client, target, &read, purpose, outcome))?;
+        Ok((grant.basis, fields))
+    }
+
+    /// Decide a write of `fields` to `entry`, then, in one transaction, create the parent row
+    /// (`create`), seal the fields and append the audit entry.
+    pub(super) fn write_entry(
+        &self,
+        entry: &Entry,
+        purpose: Purpose,
+        facts: &Facts,
+        fields: &[(FieldName, &Value)],
+        audit_as: AuditAs<'_>,
+        create: impl FnOnce(&Connection, i64) -> Result<()>,
+    ) -> Result<Basis> {
+        let names: Vec<FieldName> = fields.iter().map(|(n, _)| n.clone()).collect();
+        let access = Access::Write(entry.category);
+        let grant = self.check(self.role, access, purpose, names, facts, audit_as)?;
+        let written: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+        self.shared.write(|tx| {
+            create(tx, now_ms())?;
+            let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
+            self.seal_fields(tx, table, owner, parent, entry.compartment, fields)?;
+            let AuditAs {
+                action,
+                client,
+                target,
+            } = audit_as;
+            let outcome = Outcome::Allowed(grant.basis);
+            self.shared.audit_in(
+                tx,
+                &self.entry(action, client, target, &written, purpose, outcome),
+            )
+        })?;
+        Ok(grant.basis)
+    }
+}

@@ -1,0 +1,288 @@
+//! Relationships the policy reads: care teams, supervision, minors, and break-glass grants.
+//! Every change is an audited write.
+
+use crate::audit::{AuditAction, Outcome};
+use crate::db::policy_rows;
+use crate::db::rows::{self, FieldTable};
+use crate::error::{Error, Result};
+use crate::ids::{ClientId, UserId};
+use crate::model::{Compartment, Purpose, Role};
+use crate::policy::{Access, Facts, MinorFacts, PracticeOp};
+use crate::value::{FieldName, Value};
+
+use super::access::AuditAs;
+use super::{Session, now_ms};
+
+/// Longest emergency access one grant may open, in minutes.
+pub const MAX_BREAK_GLASS_MINUTES: u32 = 240;
+
+impl Session {
+    /// The id of the staff member with this user name (a staff directory: no client data).
+    pub fn user_id_of(&self, name: &str) -> Result<UserId> {
+        let row = rows::user_by_name(&self.shared.conn(), name)?;
+        row.map(|r| r.id).ok_or(Error::NotFound { what: "user" })
+    }
+
+    /// Facts for a change to `client`, or the refusal for a client that does not exist.
+    fn client_change<'a>(
+        &self,
+        client: &'a ClientId,
+        action: AuditAction,
+        purpose: Purpose,
+    ) -> Result<(Facts, AuditAs<'a>)> {
+        let audit_as = AuditAs::new(action).client(client);
+        let (exists, facts) = {
+            let conn = self.shared.conn();
+            (
+                rows::client_exists(&conn, client)?,
+                self.client_facts(&conn, client)?,
+            )
+        };
+        if !exists {
+            return self.refuse_unknown(audit_as, purpose);
+        }
+        Ok((facts, audit_as))
+    }
+
+    /// Put a clinician or supervisor on a client's care team (a treating clinician, or an
+    /// administrator for operations).
+    pub fn assign_care_team(
+        &self,
+        client: &ClientId,
+        user: &UserId,
+        purpose: Purpose,
+    ) -> Result<()> {
+        let (facts, audit_as) = self.client_change(client, AuditAction::CareTeamAdd, purpose)?;
+        let audit_as = audit_as.target(user.as_bytes());
+        let grant = self.check(
+            self.role,
+            Access::ManageClient,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        let role = rows::user_role(&self.shared.conn(), user)?;
+        if !matches!(role, Some(Role::Clinician | Role::Supervisor)) {
+            return Err(Error::InvalidInput {
+                what: "care team member",
+                reason: "only clinicians and supervisors join a care team".into(),
+            });
+        }
+        self.shared.write(|tx| {
+            rows::add_to_care_team(tx, client, user, "treating", now_ms())?;
+            let e = self.entry(
+                AuditAction::CareTeamAdd,
+                Some(client),
+                Some(user.as_bytes()),
+                &[],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Take a clinician off a client's care team. Their next request about the client is refused.
+    pub fn remove_from_care_team(
+        &self,
+        client: &ClientId,
+        user: &UserId,
+        purpose: Purpose,
+    ) -> Result<()> {
+        let (facts, audit_as) = self.client_change(client, AuditAction::CareTeamRemove, purpose)?;
+        let audit_as = audit_as.target(user.as_bytes());
+        let grant = self.check(
+            self.role,
+            Access::ManageClient,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        self.shared.write(|tx| {
+            rows::remove_from_care_team(tx, client, user)?;
+            let e = self.entry(
+                AuditAction::CareTeamRemove,
+                Some(client),
+                Some(user.as_bytes()),
+                &[],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Record that `supervisor` supervises `supervisee`; `training` marks a supervision inside a
+    /// training programme, the only one that may see psychotherapy notes (administrators).
+    pub fn set_supervision(
+        &self,
+        supervisor: &UserId,
+        supervisee: &UserId,
+        training: bool,
+    ) -> Result<()> {
+        let purpose = Purpose::Operations;
+        let audit_as = AuditAs::new(AuditAction::SupervisionSet).target(supervisee.as_bytes());
+        let grant = self.check_practice(PracticeOp::ManageSupervision, purpose, audit_as)?;
+        let conn_roles = {
+            let conn = self.shared.conn();
+            (
+                rows::user_role(&conn, supervisor)?,
+                rows::user_role(&conn, supervisee)?,
+            )
+        };
+        if !matches!(conn_roles, (Some(Role::Supervisor), Some(Role::Clinician))) {
+            return Err(Error::InvalidInput {
+                what: "supervision",
+                reason: "a supervisor supervises a clinician".into(),
+            });
+        }
+        let fields = [if training { "training" } else { "" }];
+        self.shared.write(|tx| {
+            policy_rows::set_supervision(tx, supervisor, supervisee, training, now_ms())?;
+            let e = self.entry(
+                AuditAction::SupervisionSet,
+                None,
+                Some(supervisee.as_bytes()),
+                &fields,
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// End a supervision relationship (administrators).
+    pub fn end_supervision(&self, supervisor: &UserId, supervisee: &UserId) -> Result<()> {
+        let purpose = Purpose::Operations;
+        let audit_as = AuditAs::new(AuditAction::SupervisionEnd).target(supervisee.as_bytes());
+        let grant = self.check_practice(PracticeOp::ManageSupervision, purpose, audit_as)?;
+        self.shared.write(|tx| {
+            policy_rows::end_supervision(tx, supervisor, supervisee)?;
+            let e = self.entry(
+                AuditAction::SupervisionEnd,
+                None,
+                Some(supervisee.as_bytes()),
+                &[],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Record that `client` is a minor with a guardian on record, and whether the guardian is
+    /// shut out of this care (45 CFR 164.502(g)(3)); `None` when the client is not a minor.
+    pub fn set_minor_status(
+        &self,
+        client: &ClientId,
+        status: Option<MinorFacts>,
+        purpose: Purpose,
+    ) -> Result<()> {
+        let (facts, audit_as) = self.client_change(client, AuditAction::MinorStatusSet, purpose)?;
+        let grant = self.check(
+            self.role,
+            Access::ManageClient,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        self.shared.write(|tx| {
+            policy_rows::set_minor_status(tx, client, status, now_ms())?;
+            let e = self.entry(
+                AuditAction::MinorStatusSet,
+                Some(client),
+                None,
+                &[],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Open emergency access to one client's general record for `minutes` (at most
+    /// [`MAX_BREAK_GLASS_MINUTES`]), with a stated reason. Any clinician may; the start, every
+    /// read (purpose `ETREAT`) and the end are audited and flagged for review. Psychotherapy
+    /// notes, substance-use records and case content stay closed.
+    pub fn break_glass(&self, client: &ClientId, reason: &str, minutes: u32) -> Result<()> {
+        if reason.trim().is_empty() {
+            return Err(Error::InvalidInput {
+                what: "break-glass reason",
+                reason: "a reason is required".into(),
+            });
+        }
+        if minutes == 0 || minutes > MAX_BREAK_GLASS_MINUTES {
+            return Err(Error::InvalidInput {
+                what: "break-glass duration",
+                reason: format!("1 to {MAX_BREAK_GLASS_MINUTES} minutes"),
+            });
+        }
+        let purpose = Purpose::EmergencyTreatment;
+        let (facts, audit_as) =
+            self.client_change(client, AuditAction::BreakGlassStart, purpose)?;
+        let grant = self.check(
+            self.role,
+            Access::BreakGlass,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        let grant_id: [u8; 16] = self.shared.random_bytes()?;
+        let reason = Value::text(reason);
+        let field = FieldName::new("reason")?;
+        self.shared.write(|tx| {
+            let now = now_ms();
+            let until = now + i64::from(minutes) * 60_000;
+            policy_rows::insert_break_glass(tx, &grant_id, &self.user, client, now, until)?;
+            let (table, general) = (FieldTable::BreakGlass, Compartment::General);
+            let fields = [(field.clone(), &reason)];
+            self.seal_fields(tx, table, client.as_bytes(), &grant_id, general, &fields)?;
+            let e = self.entry(
+                AuditAction::BreakGlassStart,
+                Some(client),
+                Some(&grant_id),
+                &["reason"],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Close this user's emergency access to `client` before it expires.
+    pub fn end_break_glass(&self, client: &ClientId) -> Result<()> {
+        let purpose = Purpose::EmergencyTreatment;
+        let (facts, audit_as) = self.client_change(client, AuditAction::BreakGlassEnd, purpose)?;
+        let grant = self.check(
+            self.role,
+            Access::BreakGlass,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        self.shared.write(|tx| {
+            policy_rows::end_break_glass(tx, &self.user, client, now_ms())?;
+            let e = self.entry(
+                AuditAction::BreakGlassEnd,
+                Some(client),
+                None,
+                &[],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,254 @@
+//! Consents (release of information, 45 CFR 164.508; 42 CFR Part 2): recorded and revoked by a
+//! treating clinician. What the policy needs is cleartext; who the recipient is and what the
+//! release describes are sealed under the client's key.
+
+use std::collections::BTreeSet;
+
+use crate::audit::{AuditAction, Outcome};
+use crate::db::policy_rows::{self, ConsentRow};
+use crate::db::rows::FieldTable;
+use crate::error::{Error, Result};
+use crate::ids::{ClientId, ConsentId, UserId};
+use crate::model::{Category, Compartment, Purpose};
+use crate::policy::{Access, ConsentFact, Recipient};
+use crate::value::{FieldName, Value};
+
+use super::access::AuditAs;
+use super::{Session, now_ms};
+
+/// Who a consent releases to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsentRecipient {
+    /// A user of this vault (e.g. a consulting clinician outside the care team).
+    User(UserId),
+    /// The client's case's joint record: consent to bring an individual disclosure into it.
+    JointRecord,
+    /// A person or organisation outside the practice.
+    Outside {
+        /// Name of the recipient.
+        name: String,
+        /// Their organisation.
+        organisation: String,
+        /// Their address.
+        address: String,
+    },
+}
+
+/// A consent to record.
+#[derive(Clone, Debug)]
+pub struct NewConsent {
+    /// Who may receive.
+    pub recipient: ConsentRecipient,
+    /// What may be released. A psychotherapy-notes authorization names them alone.
+    pub categories: Vec<Category>,
+    /// For what purpose.
+    pub purpose: Purpose,
+    /// In force from (unix ms).
+    pub start_ms: i64,
+    /// Expires at (unix ms, exclusive), or `None` until revoked.
+    pub expires_ms: Option<i64>,
+    /// When the client signed it (unix ms).
+    pub signed_on_ms: i64,
+    /// The description of the information, as the signed form words it (sealed).
+    pub description: String,
+}
+
+/// A recorded consent, as listed (cleartext metadata only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentSummary {
+    /// The consent.
+    pub id: ConsentId,
+    /// Who may receive.
+    pub recipient: Recipient,
+    /// What.
+    pub categories: BTreeSet<Category>,
+    /// For what.
+    pub purpose: Purpose,
+    /// In force from (unix ms).
+    pub start_ms: i64,
+    /// Expires (unix ms).
+    pub expires_ms: Option<i64>,
+    /// Revoked at (unix ms).
+    pub revoked_ms: Option<i64>,
+}
+
+fn validate(c: &NewConsent) -> Result<BTreeSet<Category>> {
+    let bad = |reason: &str| Error::InvalidInput {
+        what: "consent",
+        reason: reason.into(),
+    };
+    let categories: BTreeSet<Category> = c.categories.iter().copied().collect();
+    if categories.is_empty() {
+        return Err(bad("name at least one category of information"));
+    }
+    if categories.contains(&Category::PsychotherapyNotes) && categories.len() > 1 {
+        // 45 CFR 164.508(b)(3)(ii): a separate authorization for psychotherapy notes.
+        return Err(bad(
+            "a psychotherapy-notes authorization names them and nothing else",
+        ));
+    }
+    if c.recipient == ConsentRecipient::JointRecord
+        && categories != BTreeSet::from([Category::IndividualCaseNotes])
+    {
+        return Err(bad(
+            "a consent to the joint record names individual case notes only",
+        ));
+    }
+    if c.expires_ms.is_some_and(|e| e <= c.start_ms) {
+        return Err(bad("expires before it starts"));
+    }
+    Ok(categories)
+}
+
+impl Session {
+    /// Record a client's consent (a treating clinician, for treatment).
+    pub fn record_consent(
+        &self,
+        client: &ClientId,
+        consent: &NewConsent,
+        purpose: Purpose,
+    ) -> Result<ConsentId> {
+        let categories = validate(consent)?;
+        let id = ConsentId::random(&self.shared.rng)?;
+        let audit_as = AuditAs::new(AuditAction::ConsentRecord)
+            .client(client)
+            .target(id.as_bytes());
+        let facts = self.client_facts(&self.shared.conn(), client)?;
+        let grant = self.check(
+            self.role,
+            Access::ManageConsent,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        let (recipient, mut details) = match &consent.recipient {
+            ConsentRecipient::User(u) => (Recipient::User(*u), Vec::new()),
+            ConsentRecipient::JointRecord => (Recipient::JointRecord, Vec::new()),
+            ConsentRecipient::Outside {
+                name,
+                organisation,
+                address,
+            } => (
+                Recipient::Outside,
+                vec![
+                    ("recipient_name", Value::text(name.clone())),
+                    ("recipient_organisation", Value::text(organisation.clone())),
+                    ("recipient_address", Value::text(address.clone())),
+                ],
+            ),
+        };
+        details.push(("description", Value::text(consent.description.clone())));
+        let named: Vec<(FieldName, &Value)> = details
+            .iter()
+            .map(|(n, v)| Ok((FieldName::new(n)?, v)))
+            .collect::<Result<_>>()?;
+        let row = ConsentRow {
+            id,
+            client: *client,
+            fact: ConsentFact {
+                recipient,
+                categories,
+                purpose: consent.purpose,
+                start_ms: consent.start_ms,
+                expires_ms: consent.expires_ms,
+                revoked_ms: None,
+            },
+            signed_on: consent.signed_on_ms,
+        };
+        let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
+        self.shared.write(|tx| {
+            policy_rows::insert_consent(tx, &row, now_ms(), &self.user)?;
+            let (table, general) = (FieldTable::Consents, Compartment::General);
+            self.seal_fields(tx, table, client.as_bytes(), id.as_bytes(), general, &named)?;
+            let e = self.entry(
+                AuditAction::ConsentRecord,
+                Some(client),
+                Some(id.as_bytes()),
+                &names,
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(id)
+    }
+
+    /// Revoke a consent. It stops every request made from now on.
+    pub fn revoke_consent(&self, consent: &ConsentId, purpose: Purpose) -> Result<()> {
+        let audit_as = AuditAs::new(AuditAction::ConsentRevoke).target(consent.as_bytes());
+        let client = policy_rows::consent_client(&self.shared.conn(), consent)?;
+        let Some(client) = client else {
+            return self.refuse_unknown(audit_as, purpose);
+        };
+        let audit_as = audit_as.client(&client);
+        let facts = self.client_facts(&self.shared.conn(), &client)?;
+        let grant = self.check(
+            self.role,
+            Access::ManageConsent,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        self.shared.write(|tx| {
+            policy_rows::revoke_consent(tx, consent, now_ms())?;
+            let e = self.entry(
+                AuditAction::ConsentRevoke,
+                Some(&client),
+                Some(consent.as_bytes()),
+                &[],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// The client's consents (metadata only; a treating clinician).
+    pub fn list_consents(
+        &self,
+        client: &ClientId,
+        purpose: Purpose,
+    ) -> Result<Vec<ConsentSummary>> {
+        let audit_as = AuditAs::new(AuditAction::RecordList).client(client);
+        let (facts, rows) = {
+            let conn = self.shared.conn();
+            (
+                self.client_facts(&conn, client)?,
+                policy_rows::consents_of(&conn, client)?,
+            )
+        };
+        let grant = self.check(
+            self.role,
+            Access::ManageConsent,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        let outcome = Outcome::Allowed(grant.basis);
+        let e = self.entry(
+            AuditAction::RecordList,
+            Some(client),
+            None,
+            &["consents"],
+            purpose,
+            outcome,
+        );
+        self.shared.audit(&e)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ConsentSummary {
+                id: r.id,
+                recipient: r.fact.recipient,
+                categories: r.fact.categories,
+                purpose: r.fact.purpose,
+                start_ms: r.fact.start_ms,
+                expires_ms: r.fact.expires_ms,
+                revoked_ms: r.fact.revoked_ms,
+            })
+            .collect())
+    }
+}
