@@ -29,19 +29,19 @@ fn remove_existing(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn section(title: &str) {
+pub(crate) fn section(title: &str) {
     println!("\n== {title}");
 }
 
 /// Print the outcome of an attempt: the value shown, or the typed refusal.
-fn show<T>(what: &str, result: Result<T, Error>, render: impl FnOnce(T) -> String) {
+pub(crate) fn show<T>(what: &str, result: Result<T, Error>, render: impl FnOnce(T) -> String) {
     match result {
         Ok(v) => println!("  allowed  {what}: {}", render(v)),
         Err(e) => println!("  refused  {what}: {e}"),
     }
 }
 
-fn client(s: &Session, name: &str, dob: (i16, u8, u8)) -> Result<ClientId, Error> {
+pub(crate) fn client(s: &Session, name: &str, dob: (i16, u8, u8)) -> Result<ClientId, Error> {
     let date_of_birth = Date::new(dob.0, dob.1, dob.2)?;
     s.create_client(
         &NewClient {
@@ -219,10 +219,19 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         |_| "session".into(),
     );
 
-    section("The audit log's last entries (metadata only: no field values)");
+    section("Minimum necessary");
+    show(
+        "The biller reads Jordan's diagnosis for payment",
+        biller.read_record(&dx, Purpose::Payment),
+        |r| format!("{} (the description is withheld)", fields(r)),
+    );
+
+    crate::couple::run(&rivera, &chen, &jordan, &progress, &note)?;
+
+    section("The audit log's last entries (metadata only: no field values; ! = flagged for review)");
     let auditor = login(&vault, AUDITOR)?;
     let names = [&admin, &rivera, &chen, &biller, &auditor].map(|s| (s.user_id(), s.user_name()));
-    for e in auditor.audit_tail(14)? {
+    for e in auditor.audit_tail(18)? {
         let who = names
             .iter()
             .find(|(id, _)| Some(*id) == e.actor)
@@ -231,9 +240,10 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
             .client
             .map_or("-".to_owned(), |c| c.to_string()[..8].to_owned());
         println!(
-            "  #{:<3} {} {:<14} {:<12} client {:<8} {:<7} {:<28} [{}]",
+            "{} #{:<3} {} {:<14} {:<17} client {:<8} {:<7} {:<28} [{}]",
+            if e.is_flagged() { "!" } else { " " },
             e.seq,
-            e.time_utc(),
+            &e.time_utc()[11..19],
             who,
             e.action,
             client,
