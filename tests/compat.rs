@@ -35,18 +35,27 @@ fn format_1_vault_is_migrated_and_reads_back() {
 
     let vault = Vault::open(&path, test_config()).unwrap();
     assert_eq!(user_version(&path), FORMAT_VERSION);
-    let dr = vault.unlock("dr.one", &Passphrase::new("format-1 clinician")).unwrap();
+    let dr = vault
+        .unlock("dr.one", &Passphrase::new("format-1 clinician"))
+        .unwrap();
     let record: RecordId = DIAGNOSIS.parse().unwrap();
     let read = dr.read_record(&record, Purpose::Treatment).unwrap();
     assert_eq!(read.client, CLIENT.parse::<ClientId>().unwrap());
     assert_eq!(read.get("code"), Some(&Value::code("F41.1")));
-    assert_eq!(read.get("description"), Some(&Value::text("generalised anxiety")));
+    assert_eq!(
+        read.get("description"),
+        Some(&Value::text("generalised anxiety"))
+    );
     let note: NoteId = NOTE.parse().unwrap();
-    let n = dr.read_psychotherapy_note(&note, Purpose::Treatment).unwrap();
+    let n = dr
+        .read_psychotherapy_note(&note, Purpose::Treatment)
+        .unwrap();
     assert_eq!(n.get("impressions"), Some(&Value::text("format-1 note")));
 
     // The new policy applies to old data: the biller gets the codes, not the description.
-    let biller = vault.unlock("biller", &Passphrase::new("format-1 biller")).unwrap();
+    let biller = vault
+        .unlock("biller", &Passphrase::new("format-1 biller"))
+        .unwrap();
     let billed = biller.read_record(&record, Purpose::Payment).unwrap();
     assert_eq!(billed.fields.len(), 1);
     assert!(billed.get("code").is_some());
@@ -59,5 +68,8 @@ fn format_1_vault_is_migrated_and_reads_back() {
 #[test]
 fn the_fixture_itself_is_untouched() {
     // Tests work on copies: the committed fixture stays format 1.
-    assert_eq!(user_version(std::path::Path::new("tests/fixtures/format1.vault")), 1);
+    assert_eq!(
+        user_version(std::path::Path::new("tests/fixtures/format1.vault")),
+        1
+    );
 }

@@ -191,6 +191,18 @@ pub(crate) fn is_case_member(conn: &Connection, case: &CaseId, client: &ClientId
         .exists(params![case.as_bytes(), client.as_bytes()])?)
 }
 
+/// `client`'s membership of `case`: `None` if never a member, else when they left (if they did).
+pub(crate) fn membership(
+    conn: &Connection,
+    case: &CaseId,
+    client: &ClientId,
+) -> Result<Option<Option<i64>>> {
+    Ok(conn
+        .prepare_cached("SELECT left_at FROM case_members WHERE case_id = ?1 AND client_id = ?2")?
+        .query_row(params![case.as_bytes(), client.as_bytes()], |r| r.get(0))
+        .optional()?)
+}
+
 /// The cases `client` is or was a member of.
 pub(crate) fn cases_of(conn: &Connection, client: &ClientId) -> Result<Vec<CaseId>> {
     let mut stmt = conn.prepare_cached(

@@ -17,11 +17,8 @@ pub fn decide(req: &Request, facts: &Facts) -> Decision {
         Access::Write(c) => content(req, facts, c, Op::Write),
         Access::ManageClient => match (req.role, req.purpose) {
             (Role::Admin, Purpose::Operations) => allow_all(Basis::Role, req),
-            (Role::Clinician, Purpose::Treatment) if facts.on_care_team => {
-                allow_all(Basis::CareTeam, req)
-            }
-            (Role::Clinician, Purpose::Treatment) => Decision::Deny(DenyReason::NoRelationship),
-            (Role::Admin | Role::Clinician, _) => Decision::Deny(DenyReason::PurposeNotPermitted),
+            (Role::Admin, _) => Decision::Deny(DenyReason::PurposeNotPermitted),
+            (Role::Clinician, _) => treating_clinician(req, facts, Purpose::Treatment),
             _ => Decision::Deny(DenyReason::RoleNotPermitted),
         },
         Access::ManageConsent => treating_clinician(req, facts, Purpose::Treatment),
@@ -46,15 +43,44 @@ fn allow_all(basis: Basis, req: &Request) -> Decision {
     })
 }
 
+/// A clinician acting for a client they treat. The relationship is checked before the purpose,
+/// so a clinician who does not treat the client learns nothing from the reason.
 fn treating_clinician(req: &Request, facts: &Facts, purpose: Purpose) -> Decision {
     match req.role {
+        Role::Clinician if !facts.on_care_team => Decision::Deny(DenyReason::NoRelationship),
         Role::Clinician if req.purpose != purpose => {
             Decision::Deny(DenyReason::PurposeNotPermitted)
         }
-        Role::Clinician if facts.on_care_team => allow_all(Basis::CareTeam, req),
-        Role::Clinician => Decision::Deny(DenyReason::NoRelationship),
+        Role::Clinician => allow_all(Basis::CareTeam, req),
         _ => Decision::Deny(DenyReason::RoleNotPermitted),
     }
+}
+
+/// The requester has no relationship at all with the client: the fact of treatment is itself
+/// confidential, so no more specific reason may be given (it would tell an existing client, or
+/// an existing psychotherapy note, from a missing one). Billing and the front desk serve every
+/// client of the practice; clients and guardians are the subject of their own exports.
+fn no_relationship(req: &Request, facts: &Facts) -> bool {
+    if matches!(
+        req.role,
+        Role::Biller | Role::Scheduler | Role::Client | Role::Guardian
+    ) {
+        return false;
+    }
+    let named_in_consent = facts
+        .consents
+        .iter()
+        .any(|c| match (c.recipient, req.requester) {
+            (Recipient::User(u), Some(r)) => u == r,
+            _ => false,
+        });
+    !(facts.on_care_team
+        || facts.supervises_care_team
+        || facts.break_glass_active
+        || facts.is_note_author
+        || facts.training_supervisor_of_author
+        || facts.case.is_some_and(|c| c.requester_is_case_clinician)
+        || named_in_consent)
 }
 
 fn practice(req: &Request, op: PracticeOp) -> Decision {
@@ -160,6 +186,9 @@ fn consent_applies(req: &Request, c: &ConsentFact, category: Category) -> bool {
 }
 
 fn content(req: &Request, facts: &Facts, category: Category, op: Op) -> Decision {
+    if no_relationship(req, facts) {
+        return Decision::Deny(DenyReason::NoRelationship);
+    }
     if let Some(reason) = forbidden(req, facts, category) {
         return Decision::Deny(reason);
     }

@@ -163,19 +163,24 @@ impl Session {
     }
 
     /// Facts about `case`: its kind and policy, and whether this user is one of its clinicians.
-    /// `as_client` is the client an export is made for; `subject` the member an entry is about.
+    /// `as_client` is the client an export is made for, with the creation time of the entry
+    /// asked for: a member who left keeps what the joint record held when they left, and gets
+    /// nothing written after. `subject` is the member an individual note is about.
     pub(super) fn case_facts(
         &self,
         conn: &Connection,
         case: &CaseId,
         subject: Option<&ClientId>,
-        as_client: Option<&ClientId>,
+        as_client: Option<(&ClientId, i64)>,
     ) -> Result<Option<CaseFacts>> {
         let Some((kind, secrets)) = policy_rows::case(conn, case)? else {
             return Ok(None);
         };
         let requester_is_member = match as_client {
-            Some(c) => policy_rows::is_case_member(conn, case, c)?,
+            Some((c, entry_at)) => match policy_rows::membership(conn, case, c)? {
+                Some(left_at) => left_at.is_none_or(|left| entry_at <= left),
+                None => false,
+            },
             None => false,
         };
         Ok(Some(CaseFacts {
@@ -183,7 +188,7 @@ impl Session {
             secrets,
             requester_is_case_clinician: policy_rows::is_case_clinician(conn, case, &self.user)?,
             requester_is_member,
-            requester_is_subject: as_client.is_some() && as_client == subject,
+            requester_is_subject: as_client.is_some_and(|(c, _)| Some(c) == subject),
         }))
     }
 

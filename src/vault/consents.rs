@@ -87,6 +87,10 @@ fn validate(c: &NewConsent) -> Result<BTreeSet<Category>> {
             "a psychotherapy-notes authorization names them and nothing else",
         ));
     }
+    if categories.contains(&Category::PsychotherapyNotes) && c.purpose == Purpose::Payment {
+        // 164.508(a)(2): psychotherapy notes are never released for payment.
+        return Err(bad("psychotherapy notes are never released for payment"));
+    }
     if c.recipient == ConsentRecipient::JointRecord
         && categories != BTreeSet::from([Category::IndividualCaseNotes])
     {

@@ -85,7 +85,8 @@ impl Session {
             let mut facts = recipient.clone();
             if let Some(case) = &meta.case {
                 let conn = self.shared.conn();
-                facts.case = self.case_facts(&conn, case, Some(&meta.client), Some(client))?;
+                let as_client = Some((client, meta.created_at));
+                facts.case = self.case_facts(&conn, case, Some(&meta.client), as_client)?;
             }
             let read_as = AuditAs::new(AuditAction::RecordRead)
                 .client(client)
@@ -97,14 +98,10 @@ impl Session {
             }
         }
         for case in cases {
-            let (case_facts, joint) = {
-                let conn = self.shared.conn();
-                (
-                    self.case_facts(&conn, &case, None, Some(client))?,
-                    policy_rows::joint_records_of(&conn, &case)?,
-                )
-            };
+            let joint = policy_rows::joint_records_of(&self.shared.conn(), &case)?;
             for row in joint {
+                let as_client = Some((client, row.created_at));
+                let case_facts = self.case_facts(&self.shared.conn(), &case, None, as_client)?;
                 let facts = Facts {
                     case: case_facts,
                     ..recipient.clone()

@@ -228,7 +228,9 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
 
     crate::couple::run(&rivera, &chen, &jordan, &progress, &note)?;
 
-    section("The audit log's last entries (metadata only: no field values; ! = flagged for review)");
+    section(
+        "The audit log's last entries (metadata only: no field values; ! = flagged for review)",
+    );
     let auditor = login(&vault, AUDITOR)?;
     let names = [&admin, &rivera, &chen, &biller, &auditor].map(|s| (s.user_id(), s.user_name()));
     for e in auditor.audit_tail(18)? {
