@@ -58,6 +58,20 @@ pub(crate) fn supervises_care_team(
         .exists(params![supervisor.as_bytes(), client.as_bytes()])?)
 }
 
+/// `supervisor` supervises at least one clinician of `case`.
+pub(crate) fn supervises_case_clinician(
+    conn: &Connection,
+    supervisor: &UserId,
+    case: &CaseId,
+) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM supervision s JOIN case_clinicians c ON c.user_id = s.supervisee_id \
+             WHERE s.supervisor_id = ?1 AND c.case_id = ?2",
+        )?
+        .exists(params![supervisor.as_bytes(), case.as_bytes()])?)
+}
+
 /// `supervisor` supervises `supervisee` in a training programme.
 pub(crate) fn training_supervisor(
     conn: &Connection,

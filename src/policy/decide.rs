@@ -161,7 +161,10 @@ fn rel_holds(rel: Rel, facts: &Facts) -> bool {
         Rel::Supervision => facts.supervises_care_team,
         // The author, while still treating the client.
         Rel::Author => facts.is_note_author && facts.on_care_team,
-        Rel::TrainingSupervisor => facts.training_supervisor_of_author,
+        // A training supervisor of the author, while supervising the client's care.
+        Rel::TrainingSupervisor => {
+            facts.training_supervisor_of_author && facts.supervises_care_team
+        }
         Rel::CaseClinician => case.is_some_and(|c| c.requester_is_case_clinician),
         Rel::Subject => facts.is_subject,
         Rel::CaseMember => case.is_some_and(|c| c.requester_is_member),
@@ -198,16 +201,17 @@ fn content(req: &Request, facts: &Facts, category: Category, op: Op) -> Decision
         .filter(|r| r.purposes.contains(&req.purpose) && rel_holds(r.rel, facts))
         .map(|r| (r.rel.basis(), r.scope))
         .collect();
+    // Consents release information: they grant reads, never writes.
     let consents: Vec<&ConsentFact> = facts
         .consents
         .iter()
-        .filter(|c| consent_applies(req, c, category))
+        .filter(|c| op == Op::Read && consent_applies(req, c, category))
         .collect();
-    if op == Op::Read && consents.iter().any(|c| c.in_force(facts.now_ms)) {
+    if consents.iter().any(|c| c.in_force(facts.now_ms)) {
         grants.push((Basis::Consent, Scope::All));
     }
     let Some(&(basis, _)) = grants.first() else {
-        return Decision::Deny(refusal_reason(req, facts, category, &rules, &consents));
+        return Decision::Deny(refusal_reason(req, facts, category, op, &rules, &consents));
     };
     let permitted = |f: &str| grants.iter().any(|(_, s)| s.includes(f));
     let fields: BTreeSet<_> = req
@@ -227,6 +231,7 @@ fn refusal_reason(
     req: &Request,
     facts: &Facts,
     category: Category,
+    op: Op,
     rules: &[&Rule],
     consents: &[&ConsentFact],
 ) -> DenyReason {
@@ -238,6 +243,7 @@ fn refusal_reason(
         };
     }
     if category == Category::PsychotherapyNotes
+        && op == Op::Read
         && req.purpose == Purpose::Treatment
         && (facts.on_care_team || facts.supervises_care_team)
     {
@@ -274,6 +280,7 @@ fn share_into_joint(req: &Request, facts: &Facts) -> Decision {
         .iter()
         .filter(|c| {
             c.recipient == Recipient::JointRecord
+                && c.purpose == req.purpose
                 && c.categories.contains(&Category::IndividualCaseNotes)
         })
         .collect();

@@ -146,12 +146,17 @@ impl Session {
         Ok(())
     }
 
-    /// Facts about a case for this user, or `None` if there is no such case.
+    /// Facts about a case for this user, or `None` if there is no such case. A supervisor of
+    /// one of the case's clinicians counts as supervising its care.
     fn case_only_facts(&self, case: &CaseId) -> Result<Option<Facts>> {
         let conn = self.shared.conn();
-        Ok(self.case_facts(&conn, case, None, None)?.map(|c| Facts {
+        let Some(case_facts) = self.case_facts(&conn, case, None, None)? else {
+            return Ok(None);
+        };
+        Ok(Some(Facts {
             now_ms: now_ms(),
-            case: Some(c),
+            supervises_care_team: policy_rows::supervises_case_clinician(&conn, &self.user, case)?,
+            case: Some(case_facts),
             ..Facts::default()
         }))
     }
