@@ -86,6 +86,17 @@ pub enum Error {
     /// The database is locked by another writer and the busy timeout ran out.
     #[error("vault is busy")]
     Busy,
+    /// The client's data keys were destroyed at the end of retention: their content is gone.
+    #[error("erased: this client's data keys were destroyed at the end of retention")]
+    Erased,
+    /// Erasure was asked for before the end of retention.
+    #[error("retained until {until} ({basis})")]
+    Retained {
+        /// The end of retention (RFC 3339).
+        until: String,
+        /// Why it is kept.
+        basis: &'static str,
+    },
     /// The disk is full; nothing was written.
     #[error("disk full")]
     DiskFull,

@@ -50,6 +50,7 @@ mod audit;
 mod codec;
 mod crypto;
 mod db;
+mod disclosure;
 mod error;
 mod ids;
 mod model;
@@ -61,12 +62,17 @@ pub use audit::{AuditAction, AuditEntry, Failure, Finding, FindingKind, Outcome,
 pub use crypto::envelope::ENVELOPE_OVERHEAD;
 pub use crypto::kdf::KdfParams;
 pub use db::{Durability, FORMAT_VERSION};
+pub use disclosure::{
+    AccountingEntry, ConsentCopy, ConsultationExtract, DisclosureRequest, ErasureAnswer, Manifest,
+    Narrow, OutsideParty, PackageItem, ReleasePackage, Retained,
+};
 pub use error::{Error, Place, Result};
 pub use ids::{CaseId, ClientId, ConsentId, JointRecordId, NoteId, RecordId, UserId, VaultId};
 pub use model::{CaseKind, Category, Compartment, Purpose, RecordKind, Role, SecretsPolicy};
 pub use policy::{
-    Access, Basis, CaseFacts, ConsentFact, Decision, DenyReason, Facts, Grant, MinorFacts,
-    PracticeOp, Recipient, Request, Scope, decide,
+    Access, Basis, CaseFacts, ConsentFact, Decision, DenyReason, DisclosureAsk, DisclosureFacts,
+    DisclosureGrant, Facts, Grant, LegalBasis, MinorFacts, PracticeOp, REDISCLOSURE_NOTICE,
+    Recipient, Request, Scope, decide, decide_disclosure,
 };
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{

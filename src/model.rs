@@ -190,6 +190,9 @@ coded_enum!(
         PsychotherapyNotes => "psychotherapy_notes",
         /// Substance-use disorder records (42 CFR Part 2).
         SubstanceUse => "substance_use",
+        /// The disclosure ledger's sealed details (one key for the vault, so the accounting of
+        /// disclosures survives a client's crypto-shredding).
+        Ledger => "ledger",
     }
 );
 

@@ -13,12 +13,14 @@ use ring::digest::{Context, SHA256};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, UserId, VaultId};
 use crate::model::Purpose;
-use crate::policy::{Basis, DenyReason};
+use crate::policy::{Basis, DenyReason, LegalBasis};
 
 /// Domain label hashed before every entry.
 const DOMAIN: &[u8] = b"confide/audit/v1";
-/// Version byte of the canonical encoding.
+/// Version byte of the canonical encoding of an entry without a digest (formats 1 and up).
 const CANONICAL_V1: u8 = 1;
+/// Version byte of the canonical encoding of an entry that vouches for a ledger row.
+const CANONICAL_V2: u8 = 2;
 
 /// One stored column value, as SQLite holds it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,7 +35,7 @@ pub(crate) enum Cell {
 }
 
 impl Cell {
-    fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Cell::Null => out.push(0),
             Cell::Integer(i) => {
@@ -62,9 +64,12 @@ fn push_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
 }
 
 /// The hashed columns of one entry, in table order:
-/// seq, at, actor, action, client_id, target_id, fields, purpose, outcome.
+/// seq, at, actor, action, client_id, target_id, fields, purpose, outcome, digest.
+///
+/// An entry whose digest is NULL hashes its first nine cells under version byte 1, exactly as
+/// before the digest column existed; one with a digest hashes all ten under version byte 2.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct EntryCells(pub [Cell; 9]);
+pub(crate) struct EntryCells(pub [Cell; 10]);
 
 impl EntryCells {
     /// The same cells with another sequence number: used to recognise an entry moved elsewhere.
@@ -75,9 +80,21 @@ impl EntryCells {
     }
 
     fn canonical(&self, out: &mut Vec<u8>) {
-        out.push(CANONICAL_V1);
-        for cell in &self.0 {
+        let (version, cells) = match self.0[9] {
+            Cell::Null => (CANONICAL_V1, &self.0[..9]),
+            _ => (CANONICAL_V2, &self.0[..]),
+        };
+        out.push(version);
+        for cell in cells {
             cell.encode(out);
+        }
+    }
+
+    /// The digest this entry vouches for, if any.
+    pub(crate) fn digest(&self) -> Option<&[u8]> {
+        match &self.0[9] {
+            Cell::Blob(b) => Some(b),
+            _ => None,
         }
     }
 }
@@ -184,6 +201,16 @@ action_codes! {
     BreakGlassEnd => "break_glass.end",
     /// An export was released to the client or their guardian.
     ExportRelease => "export.release",
+    /// Information left the vault: a disclosure, recorded in the ledger.
+    DisclosureRelease => "disclosure.release",
+    /// The accounting of disclosures was produced.
+    AccountingRead => "accounting.read",
+    /// A de-identified extract was made for consultation.
+    ExtractDeidentified => "extract.deidentified",
+    /// A client asked for erasure; the answer says what is retained.
+    ErasureRequest => "erasure.request",
+    /// A client's data keys were destroyed at the end of retention.
+    ErasureShred => "erasure.shred",
 }
 
 impl fmt::Display for AuditAction {
@@ -227,6 +254,8 @@ pub enum Outcome {
     Granted,
     /// Allowed by the policy on this basis, and done.
     Allowed(Basis),
+    /// Released outside the vault on this legal basis.
+    Released(LegalBasis),
     /// Refused by the policy.
     Denied(DenyReason),
     /// Failed.
@@ -239,6 +268,7 @@ impl Outcome {
         match self {
             Outcome::Granted => "granted".into(),
             Outcome::Allowed(b) => format!("granted:{}", b.code()),
+            Outcome::Released(b) => format!("granted:{}", b.code()),
             Outcome::Denied(r) => format!("denied:{}", r.code()),
             Outcome::Failed(f) => format!("failed:{}", f.code()),
         }
@@ -313,8 +343,9 @@ pub(crate) struct NewEntry<'a> {
 }
 
 impl NewEntry<'_> {
-    /// The cells this entry is stored and hashed as, at `seq` and `at_ms`.
-    pub(crate) fn cells(&self, seq: i64, at_ms: i64) -> EntryCells {
+    /// The cells this entry is stored and hashed as, at `seq` and `at_ms`, vouching for
+    /// `digest` if given.
+    pub(crate) fn cells(&self, seq: i64, at_ms: i64, digest: Option<&[u8; 32]>) -> EntryCells {
         EntryCells([
             Cell::Integer(seq),
             Cell::Integer(at_ms),
@@ -325,6 +356,7 @@ impl NewEntry<'_> {
             Cell::Text(self.fields.join(",").into()),
             Cell::Text(self.purpose.map_or("", |p| p.code()).into()),
             Cell::Text(self.outcome.code().into()),
+            Cell::opt_blob(digest.map(|d| &d[..])),
         ])
     }
 }
@@ -344,6 +376,7 @@ mod tests {
             Cell::Text("diagnosis".into()),
             Cell::Text("TREAT".into()),
             Cell::Text("granted".into()),
+            Cell::Null,
         ])
     }
 
@@ -378,10 +411,27 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_switches_to_version_2() {
+        let mut cells = sample();
+        let plain = chain_hash(&[0; 32], &cells);
+        cells.0[9] = Cell::Blob(vec![7; 32]);
+        let mut canon = vec![2u8];
+        for c in &cells.0 {
+            c.encode(&mut canon);
+        }
+        let mut all = b"confide/audit/v1".to_vec();
+        all.extend([0u8; 32]);
+        all.extend(&canon);
+        let want = ring::digest::digest(&SHA256, &all);
+        assert_eq!(&chain_hash(&[0; 32], &cells)[..], want.as_ref());
+        assert_ne!(chain_hash(&[0; 32], &cells), plain);
+    }
+
+    #[test]
     fn any_change_changes_the_hash() {
         let base = chain_hash(&[0; 32], &sample());
         let mut edits = Vec::new();
-        for i in 0..9 {
+        for i in 0..10 {
             let mut c = sample();
             c.0[i] = match &c.0[i] {
                 Cell::Integer(n) => Cell::Integer(n + 1),

@@ -5,9 +5,11 @@
 //! vault and the `audit-verify` binary.
 
 mod entry;
+mod ledger;
 mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
-pub(crate) use entry::{Cell, EntryCells, NewEntry, chain_hash, genesis_hash};
+pub(crate) use entry::{Cell, EntryCells, NewEntry, chain_hash, format_utc, genesis_hash};
+pub(crate) use ledger::{StoredLedger, ledger_digest};
 pub use verify::{Finding, FindingKind, VerifyReport};
 pub(crate) use verify::{StoredEntry, Verifier};

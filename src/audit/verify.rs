@@ -7,7 +7,10 @@
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
 use crate::audit::entry::{Cell, EntryCells, chain_hash, format_utc};
+use crate::audit::ledger::{StoredLedger, ledger_digest};
 
 /// Findings kept in a report; the total is still counted past this.
 pub const MAX_FINDINGS: usize = 100;
@@ -45,6 +48,12 @@ pub enum FindingKind {
     Malformed,
     /// The log has no entries at all; every vault's log begins with its creation.
     Empty,
+    /// A disclosure-ledger row no longer matches the digest its release entry vouches for.
+    LedgerEdited,
+    /// A release entry vouches for a ledger row that is gone.
+    LedgerMissing,
+    /// A ledger row that no release entry vouches for (added outside the vault).
+    LedgerUnlogged,
 }
 
 impl fmt::Display for FindingKind {
@@ -62,6 +71,15 @@ impl fmt::Display for FindingKind {
             FindingKind::Malformed => f.write_str("malformed row"),
             FindingKind::Empty => {
                 f.write_str("the log is empty (every vault's log starts at its creation)")
+            }
+            FindingKind::LedgerEdited => f.write_str(
+                "disclosure-ledger row changed (no longer what its release entry vouches for)",
+            ),
+            FindingKind::LedgerMissing => {
+                f.write_str("disclosure-ledger row missing (its release entry is still in the log)")
+            }
+            FindingKind::LedgerUnlogged => {
+                f.write_str("disclosure-ledger row that no release entry vouches for")
             }
         }
     }
@@ -136,6 +154,8 @@ pub(crate) struct Verifier {
     /// A finding that the next entry may still explain: an entry one place early is either the
     /// first of a renumbered run after a deletion, or half of a swapped pair.
     pending: Option<Finding>,
+    /// Entries that vouch for a ledger row: seq to (target id, digest).
+    vouched: BTreeMap<i64, (Vec<u8>, Vec<u8>)>,
     report: VerifyReport,
 }
 
@@ -145,6 +165,7 @@ impl Verifier {
             genesis,
             prev: None,
             pending: None,
+            vouched: BTreeMap::new(),
             report: VerifyReport::default(),
         }
     }
@@ -166,6 +187,14 @@ impl Verifier {
             _ => 0,
         };
         self.note_range(seq, &e.cells);
+        let releases = matches!(&e.cells.0[3], Cell::Text(a) if a == b"disclosure.release");
+        if let Some(digest) = e.cells.digest().filter(|_| releases) {
+            let target = match &e.cells.0[5] {
+                Cell::Blob(t) => t.clone(),
+                _ => Vec::new(),
+            };
+            self.vouched.insert(seq, (target, digest.to_vec()));
+        }
         if let Some(p) = self.pending.take() {
             if self.is_swap_partner(seq, &e) {
                 self.find(p.seq as i64, FindingKind::Moved { holds: p.seq + 1 });
@@ -289,6 +318,19 @@ impl Verifier {
         }
     }
 
+    /// Check one disclosure-ledger row against the entry that vouches for it. Call after every
+    /// entry has been pushed.
+    pub(crate) fn check_ledger(&mut self, row: StoredLedger) {
+        let digest = ledger_digest(&row.cells, &row.fields);
+        match self.vouched.remove(&row.audit_seq) {
+            None => self.find(row.audit_seq, FindingKind::LedgerUnlogged),
+            Some((target, vouched)) if target != row.id || vouched[..] != digest[..] => {
+                self.find(row.audit_seq, FindingKind::LedgerEdited)
+            }
+            Some(_) => {}
+        }
+    }
+
     pub(crate) fn finish(mut self) -> VerifyReport {
         if let Some(p) = self.pending.take() {
             self.find(p.seq as i64, p.kind);
@@ -296,6 +338,11 @@ impl Verifier {
         if self.report.entries == 0 {
             self.find(1, FindingKind::Empty);
         }
+        let missing: Vec<i64> = self.vouched.keys().copied().collect();
+        for seq in missing {
+            self.find(seq, FindingKind::LedgerMissing);
+        }
+        self.report.findings.sort_by_key(|f| f.seq);
         self.report
     }
 }
@@ -317,6 +364,7 @@ mod tests {
             Cell::Text(what.as_bytes().to_vec()),
             Cell::Text("TREAT".into()),
             Cell::Text("granted".into()),
+            Cell::Null,
         ])
     }
 

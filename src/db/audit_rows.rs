@@ -6,8 +6,23 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::audit::{Cell, EntryCells, StoredEntry, chain_hash};
 use crate::error::Result;
 
-const COLUMNS: &str =
-    "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, prev_hash, hash";
+const COLUMNS: &str = "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, digest, prev_hash, hash";
+
+/// The same columns for a vault older than format 3, which has no digest column (read-only
+/// verification never migrates).
+const COLUMNS_BEFORE_DIGEST: &str =
+    "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, NULL, prev_hash, hash";
+
+fn columns(conn: &Connection) -> Result<&'static str> {
+    let has_digest = conn
+        .prepare_cached("SELECT 1 FROM pragma_table_info('audit_log') WHERE name = 'digest'")?
+        .exists([])?;
+    Ok(if has_digest {
+        COLUMNS
+    } else {
+        COLUMNS_BEFORE_DIGEST
+    })
+}
 
 /// The newest entry's sequence number and hash.
 pub(crate) fn head(conn: &Connection) -> Result<Option<(i64, Vec<u8>)>> {
@@ -23,7 +38,8 @@ pub(crate) fn append(conn: &Connection, cells: &EntryCells, prev_hash: &[u8]) ->
     let hash = chain_hash(prev_hash, cells);
     let c = &cells.0;
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "INSERT INTO audit_log ({COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?;
     stmt.execute(params![
         to_sql(&c[0]),
@@ -35,13 +51,14 @@ pub(crate) fn append(conn: &Connection, cells: &EntryCells, prev_hash: &[u8]) ->
         to_sql(&c[6]),
         to_sql(&c[7]),
         to_sql(&c[8]),
+        to_sql(&c[9]),
         prev_hash,
         &hash[..]
     ])?;
     Ok(hash)
 }
 
-fn to_sql(c: &Cell) -> rusqlite::types::Value {
+pub(crate) fn to_sql(c: &Cell) -> rusqlite::types::Value {
     use rusqlite::types::Value;
     match c {
         Cell::Null => Value::Null,
@@ -53,7 +70,7 @@ fn to_sql(c: &Cell) -> rusqlite::types::Value {
     }
 }
 
-fn cell(v: ValueRef<'_>) -> Cell {
+pub(crate) fn cell(v: ValueRef<'_>) -> Cell {
     match v {
         ValueRef::Null => Cell::Null,
         ValueRef::Integer(i) => Cell::Integer(i),
@@ -72,21 +89,22 @@ fn bytes(v: ValueRef<'_>) -> Vec<u8> {
 }
 
 fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
-    let mut cells: [Cell; 9] = Default::default();
+    let mut cells: [Cell; 10] = Default::default();
     for (i, c) in cells.iter_mut().enumerate() {
         *c = cell(r.get_ref(i)?);
     }
     Ok(StoredEntry {
         cells: EntryCells(cells),
-        prev_hash: bytes(r.get_ref(9)?),
-        hash: bytes(r.get_ref(10)?),
+        prev_hash: bytes(r.get_ref(10)?),
+        hash: bytes(r.get_ref(11)?),
     })
 }
 
 /// Feed every entry with `seq >= from`, in order, to `f`.
 pub(crate) fn for_each(conn: &Connection, from: i64, mut f: impl FnMut(StoredEntry)) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE seq >= ?1 ORDER BY seq"
+        "SELECT {} FROM audit_log WHERE seq >= ?1 ORDER BY seq",
+        columns(conn)?
     ))?;
     let mut rows = stmt.query([from])?;
     while let Some(r) = rows.next()? {
@@ -98,7 +116,8 @@ pub(crate) fn for_each(conn: &Connection, from: i64, mut f: impl FnMut(StoredEnt
 /// The last `n` entries, oldest first.
 pub(crate) fn tail(conn: &Connection, n: u32) -> Result<Vec<StoredEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) ORDER BY seq"
+        "SELECT {} FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+        columns(conn)?
     ))?;
     let rows = stmt.query_map([n], stored)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

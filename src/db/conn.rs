@@ -14,6 +14,7 @@ pub(crate) const APPLICATION_ID: i32 = 0x434E_4644;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0001_vault_core.sql"),
     include_str!("../../schema/0002_access_policy.sql"),
+    include_str!("../../schema/0003_disclosures.sql"),
 ];
 
 /// The newest format this build writes and understands.

@@ -217,6 +217,15 @@ pub(crate) fn membership(
         .optional()?)
 }
 
+/// Every client who is or was a member of `case`.
+pub(crate) fn members_of(conn: &Connection, case: &CaseId) -> Result<Vec<ClientId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id FROM case_members WHERE case_id = ?1 ORDER BY joined_at, client_id",
+    )?;
+    let rows = stmt.query_map([case.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.map(|b| ClientId::from_slice(&b?)).collect()
+}
+
 /// The cases `client` is or was a member of.
 pub(crate) fn cases_of(conn: &Connection, client: &ClientId) -> Result<Vec<CaseId>> {
     let mut stmt = conn.prepare_cached(

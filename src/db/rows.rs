@@ -221,6 +221,39 @@ pub(crate) fn client_exists(conn: &Connection, client: &ClientId) -> Result<bool
         .exists([client.as_bytes()])?)
 }
 
+/// The client's data keys were destroyed.
+pub(crate) fn is_erased(conn: &Connection, owner: &[u8; 16]) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM erasures WHERE client_id = ?1")?
+        .exists([owner])?)
+}
+
+/// The client's last activity: their newest entry, note or disclosure (unix ms).
+pub(crate) fn last_activity(conn: &Connection, client: &ClientId) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(t) FROM ( \
+               SELECT created_at AS t FROM clients WHERE client_id = ?1 \
+               UNION ALL SELECT updated_at FROM records WHERE client_id = ?1 \
+               UNION ALL SELECT updated_at FROM psychotherapy_notes WHERE client_id = ?1 \
+               UNION ALL SELECT disclosed_at FROM disclosures WHERE client_id = ?1)",
+        )?
+        .query_row([client.as_bytes()], |r| r.get::<_, Option<i64>>(0))?
+        .unwrap_or(0))
+}
+
+/// Destroy every data key of `owner` (crypto-shredding) and record it.
+pub(crate) fn shred(conn: &Connection, client: &ClientId, at: i64, by: &UserId) -> Result<usize> {
+    let n = conn
+        .prepare_cached("DELETE FROM data_keys WHERE owner_id = ?1")?
+        .execute([client.as_bytes()])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO erasures (client_id, erased_at, erased_by) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![client.as_bytes(), at, by.as_bytes()])?;
+    Ok(n)
+}
+
 pub(crate) fn on_care_team(conn: &Connection, client: &ClientId, user: &UserId) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM care_team WHERE client_id = ?1 AND user_id = ?2")?
@@ -235,6 +268,7 @@ pub(crate) enum FieldTable {
     CaseRecords,
     Consents,
     BreakGlass,
+    Disclosures,
 }
 
 impl FieldTable {
@@ -246,6 +280,7 @@ impl FieldTable {
             FieldTable::CaseRecords => "case_record_fields",
             FieldTable::Consents => "consent_fields",
             FieldTable::BreakGlass => "break_glass_fields",
+            FieldTable::Disclosures => "disclosure_fields",
         }
     }
 
@@ -255,6 +290,7 @@ impl FieldTable {
             FieldTable::Notes => "note_id",
             FieldTable::Consents => "consent_id",
             FieldTable::BreakGlass => "grant_id",
+            FieldTable::Disclosures => "disclosure_id",
         }
     }
 }

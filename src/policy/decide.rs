@@ -23,6 +23,8 @@ pub fn decide(req: &Request, facts: &Facts) -> Decision {
         },
         Access::ManageConsent => treating_clinician(req, facts, Purpose::Treatment),
         Access::Release => treating_clinician(req, facts, Purpose::PatientRequest),
+        // De-identified data needs no consent (164.514(a)); making it is a treating act.
+        Access::Deidentify => treating_clinician(req, facts, Purpose::Treatment),
         Access::BreakGlass => match (req.role, req.purpose) {
             (Role::Clinician | Role::Supervisor, Purpose::EmergencyTreatment) => {
                 allow_all(Basis::BreakGlass, req)

@@ -5,10 +5,15 @@
 //! The role × category matrix is data, in `matrix.rs`.
 
 mod decide;
+mod disclosure;
 mod matrix;
 mod types;
 
 pub use decide::decide;
+pub use disclosure::{
+    DisclosureAsk, DisclosureFacts, DisclosureGrant, LegalBasis, REDISCLOSURE_NOTICE,
+    decide_disclosure,
+};
 pub use matrix::{
     BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, SCHEDULING, Scope,
 };

@@ -44,6 +44,8 @@ pub enum Access {
     ShareIntoJoint,
     /// Release an export to the client or their guardian (the releasing clinician's check).
     Release,
+    /// Make a de-identified extract for consultation outside the care team.
+    Deidentify,
 }
 
 /// A request, as the policy sees it.

@@ -8,6 +8,8 @@ mod access;
 mod care;
 mod cases;
 mod consents;
+mod disclose;
+mod erasure;
 mod export;
 mod notes;
 mod records;
@@ -58,15 +60,35 @@ impl fmt::Debug for Passphrase {
 }
 
 /// How a vault is opened.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VaultConfig {
     /// Argon2id cost for passphrases set through this handle (stored per user).
     pub kdf: KdfParams,
     /// Durability of every commit.
     pub durability: Durability,
+    /// Years a client's record is kept after the last activity before it may be erased.
+    /// Six by default (45 CFR 164.316(b)(2) and 164.528 keep their documentation six years;
+    /// state law for medical records is often longer: set it to the practice's rule).
+    pub retention_years: u32,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        Self {
+            kdf: KdfParams::default(),
+            durability: Durability::default(),
+            retention_years: 6,
+        }
+    }
 }
 
 impl VaultConfig {
+    /// This configuration with another retention period (years after the last activity).
+    pub fn with_retention_years(mut self, years: u32) -> Self {
+        self.retention_years = years;
+        self
+    }
+
     /// This configuration with other KDF costs (tests and benchmarks use cheap ones).
     pub fn with_kdf(mut self, kdf: KdfParams) -> Self {
         self.kdf = kdf;
@@ -106,11 +128,23 @@ impl Shared {
 
     /// Append one audit entry inside `tx`. Returns its sequence number.
     pub(crate) fn audit_in(&self, tx: &Connection, entry: &NewEntry<'_>) -> Result<u64> {
+        self.audit_vouching(tx, entry, |_| Ok(None))
+    }
+
+    /// Append one audit entry inside `tx` that vouches for a row written by `write_row`, which
+    /// learns the entry's sequence number first and returns the row's digest.
+    pub(crate) fn audit_vouching(
+        &self,
+        tx: &Connection,
+        entry: &NewEntry<'_>,
+        write_row: impl FnOnce(i64) -> Result<Option<[u8; 32]>>,
+    ) -> Result<u64> {
         let (seq, prev) = match db::audit_rows::head(tx)? {
             Some((seq, hash)) => (seq + 1, hash),
             None => (1, crate::audit::genesis_hash(&self.vault_id).to_vec()),
         };
-        db::audit_rows::append(tx, &entry.cells(seq, now_ms()), &prev)?;
+        let digest = write_row(seq)?;
+        db::audit_rows::append(tx, &entry.cells(seq, now_ms(), digest.as_ref()), &prev)?;
         Ok(seq as u64) // INVARIANT: seq >= 1.
     }
 
@@ -326,6 +360,7 @@ pub fn verify_audit_log(path: impl AsRef<Path>) -> Result<VerifyReport> {
     let vault_id = rows::vault_id(&tx)?;
     let mut verifier = Verifier::new(genesis_hash(&vault_id));
     db::audit_rows::for_each(&tx, 1, |e| verifier.push(e))?;
+    db::ledger_rows::for_each_stored(&tx, |row| verifier.check_ledger(row))?;
     Ok(verifier.finish())
 }
 

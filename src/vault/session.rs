@@ -153,8 +153,13 @@ impl Session {
             record: "-".into(),
             field: slot.1.code().into(),
         };
-        let wrapped = rows::data_key(conn, &slot.0, slot.1, slot.2)?
-            .ok_or_else(|| Error::Integrity { place: place() })?;
+        let Some(wrapped) = rows::data_key(conn, &slot.0, slot.1, slot.2)? else {
+            return Err(if rows::is_erased(conn, &slot.0)? {
+                Error::Erased
+            } else {
+                Error::Integrity { place: place() }
+            });
+        };
         let key = self
             .wrap
             .unwrap(&wrapped, &data_key_aad(&self.shared, &slot))
@@ -162,6 +167,12 @@ impl Session {
         cache.unwrapped += 1;
         cache.keys.insert(slot, key.clone());
         Ok(key)
+    }
+
+    /// Forget every cached key of `owner` (after it was destroyed).
+    pub(super) fn forget_keys(&self, owner: &[u8; 16]) {
+        let mut cache = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        cache.keys.retain(|slot, _| &slot.0 != owner);
     }
 
     /// The current data key of (owner, compartment) for writing, creating version 1 on first use.
@@ -233,6 +244,12 @@ impl Session {
         compartment: Compartment,
         stored: &[FieldRow],
     ) -> Result<BTreeMap<FieldName, Value>, (String, Error)> {
+        // A key another session still caches must not outlive the client's erasure.
+        match rows::is_erased(conn, owner) {
+            Ok(false) => {}
+            Ok(true) => return Err((String::new(), Error::Erased)),
+            Err(e) => return Err((String::new(), e)),
+        }
         let mut out = BTreeMap::new();
         for row in stored {
             let place = || Place {

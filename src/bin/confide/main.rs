@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounting;
 mod couple;
 mod demo;
 
@@ -33,12 +34,38 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print a client's accounting of disclosures (45 CFR 164.528). The passphrase is read
+    /// from the CONFIDE_PASSPHRASE environment variable, or else from the first line of stdin.
+    Accounting {
+        /// The vault file.
+        #[arg(long, default_value = "demo.vault")]
+        vault: PathBuf,
+        /// The treating clinician producing it.
+        #[arg(long)]
+        user: String,
+        /// The client's id (32 hexadecimal digits).
+        #[arg(long)]
+        client: String,
+        /// Only disclosures on or after this date (YYYY-MM-DD); default: the last six years.
+        #[arg(long)]
+        since: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { vault, force } => demo::run(&vault, force),
+        Command::Accounting {
+            vault,
+            user,
+            client,
+            since,
+            json,
+        } => accounting::run(&vault, &user, &client, since.as_deref(), json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,194 @@
+//! What leaves the vault: disclosure requests, release packages, the accounting of disclosures,
+//! de-identified extracts and answers to erasure requests. The operations are on
+//! [`Session`](crate::Session); this module holds what they take and give.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::ids::{CaseId, ClientId, ConsentId};
+use crate::model::{Category, Purpose};
+use crate::policy::LegalBasis;
+
+/// Someone outside the practice who receives a release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutsideParty {
+    /// Name of the person.
+    pub name: String,
+    /// Their organisation.
+    pub organisation: String,
+    /// Their address.
+    pub address: String,
+}
+
+/// A narrower scope that real authorizations use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Narrow {
+    /// Attendance only (e.g. for an employee-assistance programme): appointment dates and status.
+    AttendanceOnly,
+    /// Dates of service and fees only (e.g. for an insurer).
+    DatesOfServiceAndFees,
+    /// One condition (e.g. a workers' compensation claim): only diagnosis entries with this code,
+    /// and no other category.
+    Condition(String),
+}
+
+/// A release asked for.
+#[derive(Clone, Debug)]
+pub struct DisclosureRequest {
+    /// Whose information.
+    pub client: ClientId,
+    /// The joint case, when joint-record content is asked for.
+    pub case: Option<CaseId>,
+    /// To whom.
+    pub recipient: OutsideParty,
+    /// Why.
+    pub purpose: Purpose,
+    /// On which legal basis.
+    pub basis: LegalBasis,
+    /// The consent relied on, for `Authorization` and `TreatmentWithConsent`.
+    pub consent: Option<ConsentId>,
+    /// The reference of the order, subpoena or report (required for those bases).
+    pub reference: Option<String>,
+    /// For a court order or subpoena: the categories it names.
+    pub order_names: Vec<Category>,
+    /// The categories asked for.
+    pub categories: Vec<Category>,
+    /// A narrower scope, if the authorization names one.
+    pub narrow: Option<Narrow>,
+    /// A description of the request, for the ledger (sealed).
+    pub description: String,
+}
+
+/// One entry of a release package: the permitted fields, as text.
+#[derive(Clone, Debug, Serialize)]
+pub struct PackageItem {
+    /// The entry's id.
+    pub id: String,
+    /// Its category.
+    pub category: String,
+    /// Its kind (record kind, `psychotherapy_note` or `joint_record`).
+    pub kind: String,
+    /// When it was written (RFC 3339).
+    pub written: String,
+    /// The released fields.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// What, to whom, why, on which basis, when, by whom.
+#[derive(Clone, Debug, Serialize)]
+pub struct Manifest {
+    /// The ledger entry of this release.
+    pub disclosure_id: String,
+    /// The client (pseudonymous id).
+    pub client: String,
+    /// The recipient.
+    pub recipient: OutsideParty,
+    /// The purpose of use (HL7 code).
+    pub purpose: String,
+    /// The legal basis.
+    pub legal_basis: String,
+    /// The reference of the order, subpoena, report or consent.
+    pub reference: Option<String>,
+    /// Categories released.
+    pub categories: Vec<String>,
+    /// Number of entries released.
+    pub entries: usize,
+    /// When (RFC 3339, UTC).
+    pub released_at: String,
+    /// By whom (user name).
+    pub released_by: String,
+    /// The audit entry that records the release.
+    pub audit_seq: u64,
+}
+
+/// A copy of the consent a release relies on (42 CFR 2.32 requires one with Part 2 records).
+#[derive(Clone, Debug, Serialize)]
+pub struct ConsentCopy {
+    /// The consent.
+    pub id: String,
+    /// What it names.
+    pub categories: Vec<String>,
+    /// For what.
+    pub purpose: String,
+    /// Signed on (RFC 3339).
+    pub signed_on: String,
+    /// Expires (RFC 3339), if it does.
+    pub expires: Option<String>,
+    /// Its description of the information, as signed.
+    pub description: String,
+}
+
+/// A release package: decrypted, permitted fields only, with its manifest.
+///
+/// It holds plaintext by design: it is what the practice sends. Keep it no longer than needed.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReleasePackage {
+    /// What, to whom, why, on which basis, when, by whom.
+    pub manifest: Manifest,
+    /// The released entries.
+    pub items: Vec<PackageItem>,
+    /// The 42 CFR 2.32 notice, for Part 2 records.
+    pub redisclosure_notice: Option<String>,
+    /// A copy of the consent, for Part 2 records released with consent.
+    pub consent_copy: Option<ConsentCopy>,
+}
+
+impl ReleasePackage {
+    /// The package as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        // INVARIANT: every field is a string, number, list or map of those; serialising them
+        // cannot fail, but an empty object is a safe answer if it ever did.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// One line of the accounting of disclosures (45 CFR 164.528(b)(2)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountingEntry {
+    /// When (unix ms).
+    pub disclosed_at_ms: i64,
+    /// When, as RFC 3339 UTC.
+    pub disclosed_at: String,
+    /// To whom, and their address.
+    pub recipient: OutsideParty,
+    /// A brief description of what was disclosed.
+    pub description: String,
+    /// The purpose (HL7 code).
+    pub purpose: String,
+    /// The legal basis.
+    pub legal_basis: String,
+    /// The audit entry of the release.
+    pub audit_seq: u64,
+}
+
+/// One item the practice must keep after an erasure request, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Retained {
+    /// What is kept.
+    pub what: String,
+    /// On which basis.
+    pub basis: String,
+    /// Until when (unix ms).
+    pub until_ms: i64,
+}
+
+/// The answer to a request for erasure (GDPR 17(3)(c); HIPAA retention).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErasureAnswer {
+    /// What is kept, why, until when.
+    pub retained: Vec<Retained>,
+    /// From when the client's data keys may be destroyed (unix ms).
+    pub erasable_from_ms: i64,
+}
+
+/// A de-identified extract for consultation outside the care team: no name, contact, date of
+/// birth or other identifier; the client is a pseudonym; dates are reduced to the year.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConsultationExtract {
+    /// A pseudonym, fresh for each extract.
+    pub pseudonym: String,
+    /// The entries, identifiers removed.
+    pub items: Vec<PackageItem>,
+}

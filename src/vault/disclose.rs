@@ -1,0 +1,516 @@
+//! Releases outside the vault and the accounting of disclosures.
+//!
+//! A release is decided by [`decide_disclosure`] before any key is unwrapped; only the permitted
+//! fields are decrypted; the ledger row and the audit entry that vouches for it (by digest)
+//! commit in one transaction before the package is returned.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::audit::{AuditAction, Cell, Outcome, format_utc, ledger_digest};
+use crate::db::rows::{self, FieldRow, FieldTable};
+use crate::db::{ledger_rows, policy_rows};
+use crate::disclosure::{
+    AccountingEntry, ConsentCopy, DisclosureRequest, Manifest, Narrow, OutsideParty, PackageItem,
+    ReleasePackage,
+};
+use crate::error::{Error, Result};
+use crate::ids::{ClientId, ConsentId};
+use crate::model::{Category, Compartment, Purpose, RecordKind};
+use crate::policy::{
+    Access, ConsentFact, DisclosureAsk, DisclosureFacts, LegalBasis, REDISCLOSURE_NOTICE,
+    Recipient, Scope, decide_disclosure,
+};
+use crate::value::{FieldName, Value};
+
+use super::access::AuditAs;
+use super::{Session, now_ms};
+
+/// Six years: how far back the accounting of disclosures reaches (45 CFR 164.528(a)(1)).
+pub(super) const SIX_YEARS_MS: i64 = 6 * 365 * 24 * 3600 * 1000 + 2 * 24 * 3600 * 1000;
+
+fn invalid(reason: &str) -> Error {
+    Error::InvalidInput {
+        what: "disclosure request",
+        reason: reason.into(),
+    }
+}
+
+/// The fields a narrower scope keeps of a category, or `None` to drop the category.
+fn narrow_scope(narrow: Option<&Narrow>, category: Category) -> Option<Scope> {
+    match (narrow, category) {
+        (None, _) => Some(Scope::All),
+        (Some(Narrow::AttendanceOnly), Category::Appointments) => {
+            Some(Scope::Only(&["date", "status"]))
+        }
+        (Some(Narrow::DatesOfServiceAndFees), Category::Appointments) => {
+            Some(Scope::Only(&["date", "service_code"]))
+        }
+        (Some(Narrow::DatesOfServiceAndFees), Category::Billing) => {
+            Some(Scope::Only(&["date", "service_code", "fee"]))
+        }
+        (Some(Narrow::Condition(_)), Category::DiagnosisCodes) => Some(Scope::All),
+        _ => None,
+    }
+}
+
+/// A diagnosis entry about the named condition.
+fn about_condition(fields: &BTreeMap<FieldName, Value>, code: &str) -> bool {
+    fields.values().any(|v| match v {
+        Value::Code(c) => c == code,
+        Value::Codes(cs) => cs.iter().any(|c| c == code),
+        _ => false,
+    })
+}
+
+fn validate(req: &DisclosureRequest) -> Result<()> {
+    if req.categories.is_empty() {
+        return Err(invalid("name at least one category"));
+    }
+    if req.recipient.name.trim().is_empty() {
+        return Err(invalid("the recipient needs a name"));
+    }
+    if req.basis.needs_consent() != req.consent.is_some() {
+        return Err(invalid(
+            "an authorization cites its consent; other bases cite none",
+        ));
+    }
+    let needs_reference = matches!(req.basis, LegalBasis::CourtOrder | LegalBasis::Subpoena);
+    if needs_reference && req.reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(invalid("an order or subpoena needs its reference"));
+    }
+    if req.categories.contains(&Category::JointRecord) != req.case.is_some() {
+        return Err(invalid(
+            "joint-record content names its case, and only then",
+        ));
+    }
+    Ok(())
+}
+
+impl Session {
+    /// The consent `id`, if it is `client`'s.
+    fn consent_of(&self, client: &ClientId, id: &ConsentId) -> Result<ConsentFact> {
+        let rows = policy_rows::consents_of(&self.shared.conn(), client)?;
+        rows.into_iter()
+            .find(|c| c.id == *id)
+            .map(|c| c.fact)
+            .ok_or_else(|| invalid("the consent is not one of this client's"))
+    }
+
+    /// Every member of the case has an authorization in force for this release of the joint
+    /// record.
+    fn every_member_authorized(&self, req: &DisclosureRequest, now: i64) -> Result<bool> {
+        let Some(case) = &req.case else {
+            return Ok(true);
+        };
+        let conn = self.shared.conn();
+        let members = policy_rows::members_of(&conn, case)?;
+        if !members.contains(&req.client) {
+            return Ok(false);
+        }
+        for member in members {
+            let ok = policy_rows::consents_of(&conn, &member)?.iter().any(|c| {
+                c.fact.in_force(now)
+                    && c.fact.recipient == Recipient::Outside
+                    && c.fact.purpose == req.purpose
+                    && c.fact.categories.contains(&Category::JointRecord)
+            });
+            if !ok {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Release information outside the vault. The policy decides first; the package holds only
+    /// the permitted fields; the ledger row and its audit entry commit before it is returned.
+    pub fn disclose(&self, req: &DisclosureRequest) -> Result<ReleasePackage> {
+        validate(req)?;
+        let client = &req.client;
+        let audit_as = AuditAs::new(AuditAction::DisclosureRelease).client(client);
+        let now = now_ms();
+        let (exists, on_care_team) = {
+            let conn = self.shared.conn();
+            let exists = rows::client_exists(&conn, client)?;
+            (exists, rows::on_care_team(&conn, client, &self.user)?)
+        };
+        if !exists {
+            return self.refuse_unknown(audit_as, req.purpose);
+        }
+        let consent = req
+            .consent
+            .map(|id| self.consent_of(client, &id))
+            .transpose()?;
+        let facts = DisclosureFacts {
+            now_ms: now,
+            releaser_on_care_team: on_care_team,
+            consent: consent.clone(),
+            every_member_authorized: self.every_member_authorized(req, now)?,
+        };
+        let ask = DisclosureAsk {
+            role: self.role,
+            basis: req.basis,
+            purpose: req.purpose,
+            categories: req.categories.iter().copied().collect(),
+            order_names: req.order_names.iter().copied().collect(),
+        };
+        let grant = match decide_disclosure(&ask, &facts) {
+            Ok(g) => g,
+            Err(reason) => return self.refuse(audit_as, req.purpose, reason),
+        };
+        // Decided: now, and only now, decrypt what may leave.
+        let mut scopes = BTreeMap::new();
+        for (c, s) in &grant.scopes {
+            if let Some(n) = narrow_scope(req.narrow.as_ref(), *c) {
+                scopes.insert(*c, (*s, n));
+            }
+        }
+        let items = match self.gather(req, &scopes) {
+            Ok(items) => items,
+            Err((field, err @ Error::Integrity { .. })) => {
+                let fail = crate::audit::Failure::Integrity;
+                return self.fail(audit_as, &[&field], req.purpose, fail, err);
+            }
+            Err((_, err)) => return Err(err),
+        };
+        let id: [u8; 16] = self.shared.random_bytes()?;
+        let released: BTreeSet<&str> = items
+            .iter()
+            .flat_map(|i| i.fields.keys().map(String::as_str))
+            .collect();
+        let released: Vec<&str> = released.into_iter().collect();
+        let categories: BTreeSet<&str> = items.iter().map(|i| i.category.as_str()).collect();
+        let summary = format!(
+            "{} ({} entries: {}){}",
+            categories.iter().copied().collect::<Vec<_>>().join(", "),
+            items.len(),
+            released.join(", "),
+            if req.description.trim().is_empty() {
+                String::new()
+            } else {
+                format!("; {}", req.description.trim())
+            }
+        );
+        let ledger_fields = [
+            ("description", Value::text(summary)),
+            (
+                "recipient_address",
+                Value::text(req.recipient.address.clone()),
+            ),
+            ("recipient_name", Value::text(req.recipient.name.clone())),
+            (
+                "recipient_organisation",
+                Value::text(req.recipient.organisation.clone()),
+            ),
+            (
+                "reference",
+                Value::text(req.reference.clone().unwrap_or_default()),
+            ),
+        ];
+        let named: Vec<(FieldName, &Value)> = ledger_fields
+            .iter()
+            .map(|(n, v)| Ok((FieldName::new(n)?, v)))
+            .collect::<Result<_>>()?;
+        let vault = *self.shared.vault_id.as_bytes();
+        let category_codes: Vec<&str> = req.categories.iter().map(|c| c.code()).collect();
+        let seq = self.shared.write(|tx| {
+            let entry = self.entry(
+                AuditAction::DisclosureRelease,
+                Some(client),
+                Some(&id),
+                &released,
+                req.purpose,
+                Outcome::Released(req.basis),
+            );
+            self.shared.audit_vouching(tx, &entry, |seq| {
+                let cells = [
+                    Cell::Blob(id.to_vec()),
+                    Cell::Blob(client.as_bytes().to_vec()),
+                    Cell::opt_blob(req.case.as_ref().map(|c| &c.as_bytes()[..])),
+                    Cell::Integer(now),
+                    Cell::Text(req.purpose.code().into()),
+                    Cell::Text(req.basis.code().into()),
+                    Cell::Text(category_codes.join(",").into()),
+                    Cell::opt_blob(req.consent.as_ref().map(|c| &c.as_bytes()[..])),
+                    Cell::Integer(i64::from(grant.accountable)),
+                    Cell::Blob(self.user.as_bytes().to_vec()),
+                    Cell::Integer(seq),
+                ];
+                ledger_rows::insert(tx, &cells)?;
+                let (table, ledger) = (FieldTable::Disclosures, Compartment::Ledger);
+                self.seal_fields(tx, table, &vault, &id, ledger, &named)?;
+                let fields = ledger_rows::field_cells(tx, &id)?;
+                Ok(Some(ledger_digest(&cells, &fields)))
+            })
+        })?;
+        let consent_copy = match (&consent, grant.redisclosure_notice) {
+            (Some(c), true) => Some(self.consent_copy(client, req.consent, c)?),
+            _ => None,
+        };
+        Ok(ReleasePackage {
+            manifest: Manifest {
+                disclosure_id: hex::encode(id),
+                client: client.to_string(),
+                recipient: req.recipient.clone(),
+                purpose: req.purpose.code().into(),
+                legal_basis: req.basis.code().into(),
+                reference: req.reference.clone(),
+                categories: categories.iter().map(|c| c.to_string()).collect(),
+                entries: items.len(),
+                released_at: format_utc(now),
+                released_by: self.user_name().to_owned(),
+                audit_seq: seq,
+            },
+            items,
+            redisclosure_notice: grant
+                .redisclosure_notice
+                .then(|| REDISCLOSURE_NOTICE.to_owned()),
+            consent_copy,
+        })
+    }
+
+    /// Decrypt the permitted entries. On an integrity failure, the field that failed.
+    fn gather(
+        &self,
+        req: &DisclosureRequest,
+        scopes: &BTreeMap<Category, (Scope, Scope)>,
+    ) -> Result<Vec<PackageItem>, (String, Error)> {
+        let plain = |e: Error| (String::new(), e);
+        let conn = self.shared.conn();
+        let mut items = Vec::new();
+        let keep = |category: Category, stored: Vec<FieldRow>| -> Vec<FieldRow> {
+            let Some((legal, narrow)) = scopes.get(&category) else {
+                return Vec::new();
+            };
+            stored
+                .into_iter()
+                .filter(|f| legal.includes(&f.field) && narrow.includes(&f.field))
+                .collect()
+        };
+        let mut push = |id: String,
+                        category: Category,
+                        kind: &str,
+                        at: i64,
+                        fields: BTreeMap<FieldName, Value>| {
+            items.push(PackageItem {
+                id,
+                category: category.code().into(),
+                kind: kind.into(),
+                written: format_utc(at),
+                fields: fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), v.reveal()))
+                    .collect(),
+            });
+        };
+        let owner = *req.client.as_bytes();
+        for meta in rows::records_of(&conn, &req.client).map_err(plain)? {
+            let category = meta.kind.category();
+            if !scopes.contains_key(&category) {
+                continue;
+            }
+            let stored =
+                rows::fields(&conn, FieldTable::Records, meta.id.as_bytes()).map_err(plain)?;
+            let stored = keep(category, stored);
+            let (table, parent) = (FieldTable::Records, meta.id.as_bytes());
+            let fields = self.open_fields(
+                &conn,
+                table,
+                &owner,
+                parent,
+                meta.kind.compartment(),
+                &stored,
+            )?;
+            if let Some(Narrow::Condition(code)) = &req.narrow {
+                if meta.kind != RecordKind::Diagnosis || !about_condition(&fields, code) {
+                    continue;
+                }
+            }
+            push(
+                meta.id.to_string(),
+                category,
+                meta.kind.code(),
+                meta.updated_at,
+                fields,
+            );
+        }
+        if scopes.contains_key(&Category::PsychotherapyNotes) {
+            for note in rows::notes_of(&conn, &req.client).map_err(plain)? {
+                let stored =
+                    rows::fields(&conn, FieldTable::Notes, note.id.as_bytes()).map_err(plain)?;
+                let stored = keep(Category::PsychotherapyNotes, stored);
+                let compartment = Compartment::PsychotherapyNotes;
+                let parent = note.id.as_bytes();
+                let fields = self.open_fields(
+                    &conn,
+                    FieldTable::Notes,
+                    &owner,
+                    parent,
+                    compartment,
+                    &stored,
+                )?;
+                let cat = Category::PsychotherapyNotes;
+                push(
+                    note.id.to_string(),
+                    cat,
+                    "psychotherapy_note",
+                    note.created_at,
+                    fields,
+                );
+            }
+        }
+        if let (Some(case), true) = (&req.case, scopes.contains_key(&Category::JointRecord)) {
+            for row in policy_rows::joint_records_of(&conn, case).map_err(plain)? {
+                let table = FieldTable::CaseRecords;
+                let stored = rows::fields(&conn, table, row.id.as_bytes()).map_err(plain)?;
+                let stored = keep(Category::JointRecord, stored);
+                let (owner, parent) = (case.as_bytes(), row.id.as_bytes());
+                let fields =
+                    self.open_fields(&conn, table, owner, parent, Compartment::General, &stored)?;
+                push(
+                    row.id.to_string(),
+                    Category::JointRecord,
+                    "joint_record",
+                    row.created_at,
+                    fields,
+                );
+            }
+        }
+        Ok(items)
+    }
+
+    /// A copy of the consent a Part 2 release relies on, with its sealed description.
+    fn consent_copy(
+        &self,
+        client: &ClientId,
+        id: Option<ConsentId>,
+        fact: &ConsentFact,
+    ) -> Result<ConsentCopy> {
+        let id = id.ok_or(Error::NotFound { what: "consent" })?;
+        let conn = self.shared.conn();
+        let signed_on = policy_rows::consents_of(&conn, client)?
+            .into_iter()
+            .find(|c| c.id == id)
+            .map_or(0, |c| c.signed_on);
+        let stored = rows::fields(&conn, FieldTable::Consents, id.as_bytes())?;
+        let stored: Vec<FieldRow> = stored
+            .into_iter()
+            .filter(|f| f.field == "description")
+            .collect();
+        let (table, general) = (FieldTable::Consents, Compartment::General);
+        let fields = self
+            .open_fields(
+                &conn,
+                table,
+                client.as_bytes(),
+                id.as_bytes(),
+                general,
+                &stored,
+            )
+            .map_err(|(_, e)| e)?;
+        Ok(ConsentCopy {
+            id: id.to_string(),
+            categories: fact
+                .categories
+                .iter()
+                .map(|c| c.code().to_owned())
+                .collect(),
+            purpose: fact.purpose.code().into(),
+            signed_on: format_utc(signed_on),
+            expires: fact.expires_ms.map(format_utc),
+            description: fields
+                .values()
+                .map(Value::reveal)
+                .collect::<Vec<_>>()
+                .join(""),
+        })
+    }
+
+    /// The client's accounting of disclosures (45 CFR 164.528): every release the rule requires
+    /// to be listed (duty to warn, abuse reports, court orders, subpoenas, emergencies), over the
+    /// last six years or since `since_ms`. Releases for treatment, payment, operations, to the
+    /// client or under their authorization are excluded, as the rule allows. For the client's
+    /// treating clinician, at the client's request.
+    pub fn accounting(
+        &self,
+        client: &ClientId,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<AccountingEntry>> {
+        let purpose = Purpose::PatientRequest;
+        let audit_as = AuditAs::new(AuditAction::AccountingRead).client(client);
+        let (exists, facts) = {
+            let conn = self.shared.conn();
+            (
+                rows::client_exists(&conn, client)?,
+                self.client_facts(&conn, client)?,
+            )
+        };
+        if !exists {
+            return self.refuse_unknown(audit_as, purpose);
+        }
+        let grant = self.check(
+            self.role,
+            Access::Release,
+            purpose,
+            vec![],
+            &facts,
+            audit_as,
+        )?;
+        let since = since_ms.unwrap_or(now_ms() - SIX_YEARS_MS);
+        let vault = *self.shared.vault_id.as_bytes();
+        let mut out = Vec::new();
+        {
+            let conn = self.shared.conn();
+            for row in ledger_rows::ledger_of(&conn, client, since)? {
+                if !row.accountable {
+                    continue;
+                }
+                let stored = rows::fields(&conn, FieldTable::Disclosures, &row.id)?;
+                let (table, ledger) = (FieldTable::Disclosures, Compartment::Ledger);
+                let fields = match self.open_fields(&conn, table, &vault, &row.id, ledger, &stored)
+                {
+                    Ok(f) => f,
+                    Err((field, err)) => {
+                        drop(conn);
+                        let fail = crate::audit::Failure::Integrity;
+                        return self.fail(audit_as, &[&field], purpose, fail, err);
+                    }
+                };
+                let get = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k.as_str() == name)
+                        .map(|(_, v)| v.reveal())
+                        .unwrap_or_default()
+                };
+                out.push(AccountingEntry {
+                    disclosed_at_ms: row.disclosed_at,
+                    disclosed_at: format_utc(row.disclosed_at),
+                    recipient: OutsideParty {
+                        name: get("recipient_name"),
+                        organisation: get("recipient_organisation"),
+                        address: get("recipient_address"),
+                    },
+                    description: get("description"),
+                    purpose: row.purpose.code().into(),
+                    legal_basis: row.basis.code().into(),
+                    audit_seq: u64::try_from(row.audit_seq).unwrap_or(0),
+                });
+            }
+        }
+        let e = self.entry(
+            AuditAction::AccountingRead,
+            Some(client),
+            None,
+            &[
+                "recipient_name",
+                "recipient_organisation",
+                "recipient_address",
+                "description",
+            ],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.audit(&e)?;
+        Ok(out)
+    }
+}
