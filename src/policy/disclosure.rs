@@ -268,7 +268,7 @@ fn consent_scope(
     if ok {
         Ok(Scope::All)
     } else {
-        Err(DenyReason::ConsentNotInForce)
+        Err(DenyReason::OutsideConsent)
     }
 }
 

@@ -243,6 +243,8 @@ pub enum DenyReason {
     HeldInConfidence,
     /// A field outside the role's minimum-necessary set.
     FieldNotPermitted,
+    /// The consent cited is in force but does not name this category, purpose or recipient.
+    OutsideConsent,
 }
 
 impl DenyReason {
@@ -261,6 +263,7 @@ impl DenyReason {
             DenyReason::GroupPrivacy => "group-privacy",
             DenyReason::HeldInConfidence => "held-in-confidence",
             DenyReason::FieldNotPermitted => "field-not-permitted",
+            DenyReason::OutsideConsent => "outside-consent",
         }
     }
 }

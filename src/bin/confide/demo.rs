@@ -227,6 +227,7 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
     );
 
     crate::couple::run(&rivera, &chen, &jordan, &progress, &note)?;
+    crate::releases::run(&rivera, &jordan)?;
 
     section(
         "The audit log's last entries (metadata only: no field values; ! = flagged for review)",
@@ -265,8 +266,12 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         println!("  TAMPERED: {} finding(s)", report.findings_total);
     }
     println!(
-        "\nThe vault is at {p}. Try: cargo run --release --bin audit-verify -- {p}",
-        p = path.display()
+        "\nThe vault is at {p}. Try:\n  cargo run --release --bin audit-verify -- {p}\n  \
+         CONFIDE_PASSPHRASE='{pass}' cargo run --release --bin confide -- accounting \\\n    \
+         --vault {p} --user {user} --client {jordan}",
+        p = path.display(),
+        pass = RIVERA.1,
+        user = RIVERA.0,
     );
     Ok(())
 }

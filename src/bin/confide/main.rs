@@ -9,6 +9,7 @@
 mod accounting;
 mod couple;
 mod demo;
+mod releases;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
