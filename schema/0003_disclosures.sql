@@ -41,6 +41,10 @@ BEGIN SELECT RAISE(ABORT, 'the disclosure ledger is append-only'); END;
 CREATE TRIGGER disclosure_fields_no_delete BEFORE DELETE ON disclosure_fields
 BEGIN SELECT RAISE(ABORT, 'the disclosure ledger is append-only'); END;
 
+-- A consent to an outside recipient names them: this keyed blind index of the recipient's name
+-- and organisation lets a release be checked against it before any key is unwrapped.
+ALTER TABLE consents ADD COLUMN recipient_index BLOB;
+
 -- Clients whose data keys were destroyed at the end of retention (crypto-shredding).
 CREATE TABLE erasures (
     client_id  BLOB    PRIMARY KEY REFERENCES clients (client_id),

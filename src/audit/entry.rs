@@ -233,6 +233,10 @@ pub enum Failure {
     Integrity,
     /// The target does not exist.
     NotFound,
+    /// The client's data keys were destroyed at the end of retention.
+    Erased,
+    /// Erasure asked for before the end of retention.
+    RetentionNotOver,
 }
 
 impl Failure {
@@ -243,6 +247,8 @@ impl Failure {
             Failure::UserDisabled => "user-disabled",
             Failure::Integrity => "integrity",
             Failure::NotFound => "not-found",
+            Failure::Erased => "erased",
+            Failure::RetentionNotOver => "retention-not-over",
         }
     }
 }

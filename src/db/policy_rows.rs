@@ -328,6 +328,8 @@ pub(crate) struct ConsentRow {
     pub client: ClientId,
     pub fact: ConsentFact,
     pub signed_on: i64,
+    /// Blind index of an outside recipient's name and organisation.
+    pub recipient_index: Option<Vec<u8>>,
 }
 
 pub(crate) fn insert_consent(
@@ -344,8 +346,8 @@ pub(crate) fn insert_consent(
     let categories: Vec<&str> = c.fact.categories.iter().map(|c| c.code()).collect();
     conn.prepare_cached(
         "INSERT INTO consents (consent_id, client_id, recipient_kind, recipient_user, \
-         categories, purpose, start_at, expires_at, revoked_at, signed_on, created_at, created_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10, ?11)",
+         categories, purpose, start_at, expires_at, revoked_at, signed_on, created_at, created_by, \
+         recipient_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         c.id.as_bytes(),
@@ -358,7 +360,8 @@ pub(crate) fn insert_consent(
         c.fact.expires_ms,
         c.signed_on,
         at,
-        by.as_bytes()
+        by.as_bytes(),
+        c.recipient_index
     ])?;
     Ok(())
 }
@@ -385,7 +388,7 @@ pub(crate) fn consent_client(conn: &Connection, id: &ConsentId) -> Result<Option
 pub(crate) fn consents_of(conn: &Connection, client: &ClientId) -> Result<Vec<ConsentRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT consent_id, recipient_kind, recipient_user, categories, purpose, start_at, \
-         expires_at, revoked_at, signed_on FROM consents WHERE client_id = ?1 \
+         expires_at, revoked_at, signed_on, recipient_index FROM consents WHERE client_id = ?1 \
          ORDER BY created_at, consent_id",
     )?;
     let rows = stmt.query_map([client.as_bytes()], |r| {
@@ -401,11 +404,12 @@ pub(crate) fn consents_of(conn: &Connection, client: &ClientId) -> Result<Vec<Co
                 r.get::<_, Option<i64>>(7)?,
             ),
             r.get::<_, i64>(8)?,
+            r.get::<_, Option<Vec<u8>>>(9)?,
         ))
     })?;
     rows.map(|row| {
-        let (id, kind, user, categories, purpose, (start_ms, expires_ms, revoked_ms), signed_on) =
-            row?;
+        let (id, kind, user, categories, purpose, times, signed_on, recipient_index) = row?;
+        let (start_ms, expires_ms, revoked_ms) = times;
         let recipient = match (kind.as_str(), user) {
             ("user", Some(u)) => Recipient::User(UserId::from_slice(&u)?),
             ("joint_record", None) => Recipient::JointRecord,
@@ -433,6 +437,7 @@ pub(crate) fn consents_of(conn: &Connection, client: &ClientId) -> Result<Vec<Co
                 revoked_ms,
             },
             signed_on,
+            recipient_index,
         })
     })
     .collect()

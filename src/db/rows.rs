@@ -247,6 +247,9 @@ pub(crate) fn shred(conn: &Connection, client: &ClientId, at: i64, by: &UserId) 
     let n = conn
         .prepare_cached("DELETE FROM data_keys WHERE owner_id = ?1")?
         .execute([client.as_bytes()])?;
+    // The blind index goes too: an erased client is no longer found by name.
+    conn.prepare_cached("UPDATE clients SET name_dob_index = x'' WHERE client_id = ?1")?
+        .execute([client.as_bytes()])?;
     conn.prepare_cached(
         "INSERT OR IGNORE INTO erasures (client_id, erased_at, erased_by) VALUES (?1, ?2, ?3)",
     )?

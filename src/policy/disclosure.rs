@@ -146,6 +146,8 @@ pub struct DisclosureFacts {
     pub releaser_on_care_team: bool,
     /// The consent cited, if any (it must be this client's).
     pub consent: Option<ConsentFact>,
+    /// The request's recipient is the one the cited consent names (164.508(c)(1)(iii)).
+    pub recipient_named_in_consent: bool,
     /// For joint-case content: every member has an authorization in force for this release.
     pub every_member_authorized: bool,
 }
@@ -199,7 +201,14 @@ pub fn decide_disclosure(
                 if ask.basis == TreatmentWithConsent && ask.purpose != Purpose::Treatment {
                     return Err(DenyReason::PurposeNotPermitted);
                 }
+                if !facts.recipient_named_in_consent {
+                    // An authorization releases to the recipient it names, no one else.
+                    return Err(DenyReason::OutsideConsent);
+                }
                 consent_scope(consent, c, ask.purpose, facts.now_ms)?
+            }
+            Payment if ask.purpose != Purpose::Payment => {
+                return Err(DenyReason::PurposeNotPermitted);
             }
             Payment => match c {
                 Demographics => Scope::Only(PAYMENT_DEMOGRAPHICS),
@@ -297,7 +306,11 @@ mod tests {
         DisclosureAsk {
             role: Role::Clinician,
             basis,
-            purpose: Purpose::Treatment,
+            purpose: if basis == LegalBasis::Payment {
+                Purpose::Payment
+            } else {
+                Purpose::Treatment
+            },
             categories: categories.iter().copied().collect(),
             order_names: BTreeSet::new(),
         }
@@ -307,6 +320,7 @@ mod tests {
         DisclosureFacts {
             now_ms: 100,
             releaser_on_care_team: true,
+            recipient_named_in_consent: true,
             ..DisclosureFacts::default()
         }
     }
@@ -320,13 +334,16 @@ mod tests {
         ] {
             assert!(decide_disclosure(&ask(LegalBasis::Payment, &[c]), &facts()).is_err());
         }
-        let g = decide_disclosure(
-            &ask(LegalBasis::Payment, &[Category::DiagnosisCodes]),
-            &facts(),
-        )
-        .unwrap();
+        let mut pay = ask(LegalBasis::Payment, &[Category::DiagnosisCodes]);
+        let g = decide_disclosure(&pay, &facts()).unwrap();
         assert_eq!(g.scopes[&Category::DiagnosisCodes], Scope::Only(CODES));
         assert!(!g.accountable);
+        // Payment is a basis for the payment purpose only.
+        pay.purpose = Purpose::Legal;
+        assert_eq!(
+            decide_disclosure(&pay, &facts()),
+            Err(DenyReason::PurposeNotPermitted)
+        );
     }
 
     #[test]

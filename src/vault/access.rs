@@ -226,7 +226,11 @@ impl Session {
         let fields = match opened {
             Ok(f) => f,
             Err((field, err)) => {
-                return self.fail(audit_as, &[&field], purpose, Failure::Integrity, err);
+                let why = match err {
+                    Error::Erased => Failure::Erased,
+                    _ => Failure::Integrity,
+                };
+                return self.fail(audit_as, &[&field], purpose, why, err);
             }
         };
         let read: Vec<&str> = fields.keys().map(FieldName::as_str).collect();

@@ -72,6 +72,21 @@ pub struct ConsentSummary {
     pub revoked_ms: Option<i64>,
 }
 
+/// The blind-index input naming an outside recipient: name and organisation, trimmed,
+/// lower-cased, inner white space collapsed.
+pub(super) fn recipient_key(name: &str, organisation: &str) -> Vec<u8> {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    format!("{}\n{}", norm(name), norm(organisation)).into_bytes()
+}
+
+/// The blind index of outside recipients named in consents.
+pub(super) const RECIPIENT_INDEX: &str = "consents.recipient";
+
 fn validate(c: &NewConsent) -> Result<BTreeSet<Category>> {
     let bad = |reason: &str| Error::InvalidInput {
         what: "consent",
@@ -147,9 +162,19 @@ impl Session {
             .iter()
             .map(|(n, v)| Ok((FieldName::new(n)?, v)))
             .collect::<Result<_>>()?;
+        let recipient_index = match &consent.recipient {
+            ConsentRecipient::Outside {
+                name, organisation, ..
+            } => Some(
+                self.blind
+                    .index(RECIPIENT_INDEX, &recipient_key(name, organisation)),
+            ),
+            _ => None,
+        };
         let row = ConsentRow {
             id,
             client: *client,
+            recipient_index,
             fact: ConsentFact {
                 recipient,
                 categories,

@@ -87,13 +87,22 @@ fn validate(req: &DisclosureRequest) -> Result<()> {
 }
 
 impl Session {
-    /// The consent `id`, if it is `client`'s.
-    fn consent_of(&self, client: &ClientId, id: &ConsentId) -> Result<ConsentFact> {
+    /// The consent `id`, if it is `client`'s, and whether it names `recipient`.
+    fn consent_of(
+        &self,
+        client: &ClientId,
+        id: &ConsentId,
+        recipient: &OutsideParty,
+    ) -> Result<(ConsentFact, bool)> {
         let rows = policy_rows::consents_of(&self.shared.conn(), client)?;
-        rows.into_iter()
+        let row = rows
+            .into_iter()
             .find(|c| c.id == *id)
-            .map(|c| c.fact)
-            .ok_or_else(|| invalid("the consent is not one of this client's"))
+            .ok_or_else(|| invalid("the consent is not one of this client's"))?;
+        let key = super::consents::recipient_key(&recipient.name, &recipient.organisation);
+        let index = self.blind.index(super::consents::RECIPIENT_INDEX, &key);
+        let names = row.recipient_index.as_deref() == Some(&index[..]);
+        Ok((row.fact, names))
     }
 
     /// Every member of the case has an authorization in force for this release of the joint
@@ -136,13 +145,15 @@ impl Session {
         if !exists {
             return self.refuse_unknown(audit_as, req.purpose);
         }
-        let consent = req
+        let cited = req
             .consent
-            .map(|id| self.consent_of(client, &id))
+            .map(|id| self.consent_of(client, &id, &req.recipient))
             .transpose()?;
+        let consent = cited.as_ref().map(|(fact, _)| fact.clone());
         let facts = DisclosureFacts {
             now_ms: now,
             releaser_on_care_team: on_care_team,
+            recipient_named_in_consent: cited.as_ref().is_some_and(|(_, names)| *names),
             consent: consent.clone(),
             every_member_authorized: self.every_member_authorized(req, now)?,
         };
@@ -211,7 +222,8 @@ impl Session {
             .map(|(n, v)| Ok((FieldName::new(n)?, v)))
             .collect::<Result<_>>()?;
         let vault = *self.shared.vault_id.as_bytes();
-        let category_codes: Vec<&str> = req.categories.iter().map(|c| c.code()).collect();
+        // What was released, after any narrower scope: not merely what was asked for.
+        let category_codes: Vec<&str> = scopes.keys().map(|c| c.code()).collect();
         let seq = self.shared.write(|tx| {
             let entry = self.entry(
                 AuditAction::DisclosureRelease,

@@ -8,6 +8,7 @@ mod access;
 mod care;
 mod cases;
 mod consents;
+mod deidentify;
 mod disclose;
 mod erasure;
 mod export;

@@ -208,6 +208,10 @@ impl Session {
         compartment: Compartment,
         fields: &[(FieldName, &Value)],
     ) -> Result<()> {
+        // Nothing new is written for a client whose keys were destroyed: it could never be read.
+        if rows::is_erased(tx, owner)? {
+            return Err(Error::Erased);
+        }
         let (key_version, key) = self.write_key(tx, owner, compartment)?;
         for (name, value) in fields {
             let plain = codec::encode(value)?;

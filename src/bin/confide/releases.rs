@@ -25,7 +25,13 @@ fn summary(p: &confide::ReleasePackage) -> String {
     let fields: Vec<String> = p
         .items
         .iter()
-        .map(|i| format!("{}[{}]", i.kind, i.fields.keys().cloned().collect::<Vec<_>>().join(",")))
+        .map(|i| {
+            format!(
+                "{}[{}]",
+                i.kind,
+                i.fields.keys().cloned().collect::<Vec<_>>().join(",")
+            )
+        })
         .collect();
     format!(
         "{} entries {} -- ledger entry {}, audit #{}",
@@ -39,7 +45,11 @@ fn summary(p: &confide::ReleasePackage) -> String {
 pub(crate) fn run(rivera: &Session, jordan: &ClientId) -> Result<(), Error> {
     section("Releases outside the vault, and the accounting of disclosures");
     let now = now_ms();
-    let pcp = party("Dr. Priya Nair", "Lakeside Primary Care", "12 Harbor Road, Springfield");
+    let pcp = party(
+        "Dr. Priya Nair",
+        "Lakeside Primary Care",
+        "12 Harbor Road, Springfield",
+    );
     let consent = rivera.record_consent(
         jordan,
         &NewConsent {
@@ -88,7 +98,11 @@ pub(crate) fn run(rivera: &Session, jordan: &ClientId) -> Result<(), Error> {
         rivera.disclose(&too_much),
         |p| summary(&p),
     );
-    let police = party("Officer Dana Cole", "Springfield Police Department", "1 Main Street");
+    let police = party(
+        "Officer Dana Cole",
+        "Springfield Police Department",
+        "1 Main Street",
+    );
     let mut warn = request(
         LegalBasis::DutyToWarn,
         vec![Category::Demographics, Category::ProgressNotes],
