@@ -145,6 +145,28 @@ impl Session {
         Err(err)
     }
 
+    /// Facts for a request about `client`, with how to audit it; or, for a client that does not
+    /// exist, the same audited refusal an unrelated client gets.
+    pub(super) fn client_request<'a>(
+        &self,
+        client: &'a ClientId,
+        action: AuditAction,
+        purpose: Purpose,
+    ) -> Result<(Facts, AuditAs<'a>)> {
+        let audit_as = AuditAs::new(action).client(client);
+        let (exists, facts) = {
+            let conn = self.shared.conn();
+            (
+                rows::client_exists(&conn, client)?,
+                self.client_facts(&conn, client)?,
+            )
+        };
+        if !exists {
+            return self.refuse_unknown(audit_as, purpose);
+        }
+        Ok((facts, audit_as))
+    }
+
     /// Cleartext facts about this user and `client`, at the current time.
     pub(super) fn client_facts(&self, conn: &Connection, client: &ClientId) -> Result<Facts> {
         let now = now_ms();

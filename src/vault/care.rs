@@ -7,7 +7,7 @@ use crate::db::rows::{self, FieldTable};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, UserId};
 use crate::model::{Compartment, Purpose, Role};
-use crate::policy::{Access, Facts, MinorFacts, PracticeOp};
+use crate::policy::{Access, MinorFacts, PracticeOp};
 use crate::value::{FieldName, Value};
 
 use super::access::AuditAs;
@@ -23,27 +23,6 @@ impl Session {
         row.map(|r| r.id).ok_or(Error::NotFound { what: "user" })
     }
 
-    /// Facts for a change to `client`, or the refusal for a client that does not exist.
-    fn client_change<'a>(
-        &self,
-        client: &'a ClientId,
-        action: AuditAction,
-        purpose: Purpose,
-    ) -> Result<(Facts, AuditAs<'a>)> {
-        let audit_as = AuditAs::new(action).client(client);
-        let (exists, facts) = {
-            let conn = self.shared.conn();
-            (
-                rows::client_exists(&conn, client)?,
-                self.client_facts(&conn, client)?,
-            )
-        };
-        if !exists {
-            return self.refuse_unknown(audit_as, purpose);
-        }
-        Ok((facts, audit_as))
-    }
-
     /// Put a clinician or supervisor on a client's care team (a treating clinician, or an
     /// administrator for operations).
     pub fn assign_care_team(
@@ -52,7 +31,7 @@ impl Session {
         user: &UserId,
         purpose: Purpose,
     ) -> Result<()> {
-        let (facts, audit_as) = self.client_change(client, AuditAction::CareTeamAdd, purpose)?;
+        let (facts, audit_as) = self.client_request(client, AuditAction::CareTeamAdd, purpose)?;
         let audit_as = audit_as.target(user.as_bytes());
         let grant = self.check(
             self.role,
@@ -91,7 +70,8 @@ impl Session {
         user: &UserId,
         purpose: Purpose,
     ) -> Result<()> {
-        let (facts, audit_as) = self.client_change(client, AuditAction::CareTeamRemove, purpose)?;
+        let (facts, audit_as) =
+            self.client_request(client, AuditAction::CareTeamRemove, purpose)?;
         let audit_as = audit_as.target(user.as_bytes());
         let grant = self.check(
             self.role,
@@ -184,7 +164,8 @@ impl Session {
         status: Option<MinorFacts>,
         purpose: Purpose,
     ) -> Result<()> {
-        let (facts, audit_as) = self.client_change(client, AuditAction::MinorStatusSet, purpose)?;
+        let (facts, audit_as) =
+            self.client_request(client, AuditAction::MinorStatusSet, purpose)?;
         let grant = self.check(
             self.role,
             Access::ManageClient,
@@ -227,7 +208,7 @@ impl Session {
         }
         let purpose = Purpose::EmergencyTreatment;
         let (facts, audit_as) =
-            self.client_change(client, AuditAction::BreakGlassStart, purpose)?;
+            self.client_request(client, AuditAction::BreakGlassStart, purpose)?;
         let grant = self.check(
             self.role,
             Access::BreakGlass,
@@ -262,7 +243,7 @@ impl Session {
     /// Close this user's emergency access to `client` before it expires.
     pub fn end_break_glass(&self, client: &ClientId) -> Result<()> {
         let purpose = Purpose::EmergencyTreatment;
-        let (facts, audit_as) = self.client_change(client, AuditAction::BreakGlassEnd, purpose)?;
+        let (facts, audit_as) = self.client_request(client, AuditAction::BreakGlassEnd, purpose)?;
         let grant = self.check(
             self.role,
             Access::BreakGlass,

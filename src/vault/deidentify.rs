@@ -17,7 +17,6 @@ use crate::policy::Access;
 use crate::value::Value;
 
 use super::Session;
-use super::access::AuditAs;
 
 /// Field names that identify a person wherever they appear: dropped from every extract.
 const IDENTIFYING_FIELDS: &[&str] = &[
@@ -123,18 +122,9 @@ impl Session {
     /// a treating clinician's act, audited.
     pub fn consultation_extract(&self, client: &ClientId) -> Result<ConsultationExtract> {
         let purpose = Purpose::Treatment;
-        let audit_as = AuditAs::new(AuditAction::ExtractDeidentified).client(client);
-        let (exists, facts, records) = {
-            let conn = self.shared.conn();
-            (
-                rows::client_exists(&conn, client)?,
-                self.client_facts(&conn, client)?,
-                rows::records_of(&conn, client)?,
-            )
-        };
-        if !exists {
-            return self.refuse_unknown(audit_as, purpose);
-        }
+        let action = AuditAction::ExtractDeidentified;
+        let (facts, audit_as) = self.client_request(client, action, purpose)?;
+        let records = rows::records_of(&self.shared.conn(), client)?;
         let grant = self.check(
             self.role,
             Access::Deidentify,

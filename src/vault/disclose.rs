@@ -22,7 +22,6 @@ use crate::policy::{
 };
 use crate::value::{FieldName, Value};
 
-use super::access::AuditAs;
 use super::{Session, now_ms};
 
 /// Six years: how far back the accounting of disclosures reaches (45 CFR 164.528(a)(1)).
@@ -135,16 +134,10 @@ impl Session {
     pub fn disclose(&self, req: &DisclosureRequest) -> Result<ReleasePackage> {
         validate(req)?;
         let client = &req.client;
-        let audit_as = AuditAs::new(AuditAction::DisclosureRelease).client(client);
-        let now = now_ms();
-        let (exists, on_care_team) = {
-            let conn = self.shared.conn();
-            let exists = rows::client_exists(&conn, client)?;
-            (exists, rows::on_care_team(&conn, client, &self.user)?)
-        };
-        if !exists {
-            return self.refuse_unknown(audit_as, req.purpose);
-        }
+        let action = AuditAction::DisclosureRelease;
+        let (client_facts, audit_as) = self.client_request(client, action, req.purpose)?;
+        let now = client_facts.now_ms;
+        let on_care_team = client_facts.on_care_team;
         let cited = req
             .consent
             .map(|id| self.consent_of(client, &id, &req.recipient))
@@ -448,17 +441,8 @@ impl Session {
         since_ms: Option<i64>,
     ) -> Result<Vec<AccountingEntry>> {
         let purpose = Purpose::PatientRequest;
-        let audit_as = AuditAs::new(AuditAction::AccountingRead).client(client);
-        let (exists, facts) = {
-            let conn = self.shared.conn();
-            (
-                rows::client_exists(&conn, client)?,
-                self.client_facts(&conn, client)?,
-            )
-        };
-        if !exists {
-            return self.refuse_unknown(audit_as, purpose);
-        }
+        let (facts, audit_as) =
+            self.client_request(client, AuditAction::AccountingRead, purpose)?;
         let grant = self.check(
             self.role,
             Access::Release,

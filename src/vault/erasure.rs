@@ -9,7 +9,6 @@ use crate::ids::ClientId;
 use crate::model::Purpose;
 use crate::policy::Access;
 
-use super::access::AuditAs;
 use super::{Session, now_ms};
 
 const YEAR_MS: i64 = 365 * 24 * 3600 * 1000 + 6 * 3600 * 1000;
@@ -19,20 +18,9 @@ impl Session {
     /// until when; from then on [`Session::erase_client`] may destroy their keys.
     pub fn request_erasure(&self, client: &ClientId) -> Result<ErasureAnswer> {
         let purpose = Purpose::PatientRequest;
-        let audit_as = AuditAs::new(AuditAction::ErasureRequest).client(client);
-        let (exists, facts, last) = {
-            let conn = self.shared.conn();
-            let exists = rows::client_exists(&conn, client)?;
-            let last = if exists {
-                rows::last_activity(&conn, client)?
-            } else {
-                0
-            };
-            (exists, self.client_facts(&conn, client)?, last)
-        };
-        if !exists {
-            return self.refuse_unknown(audit_as, purpose);
-        }
+        let (facts, audit_as) =
+            self.client_request(client, AuditAction::ErasureRequest, purpose)?;
+        let last = rows::last_activity(&self.shared.conn(), client)?;
         let grant = self.check(
             self.role,
             Access::Release,
@@ -90,20 +78,8 @@ impl Session {
     /// At the end of retention, destroy the client's data keys (crypto-shredding): their content
     /// can never be read again. The audit log and the disclosure ledger stay, and verify.
     pub fn erase_client(&self, client: &ClientId, purpose: Purpose) -> Result<()> {
-        let audit_as = AuditAs::new(AuditAction::ErasureShred).client(client);
-        let (exists, facts, last) = {
-            let conn = self.shared.conn();
-            let exists = rows::client_exists(&conn, client)?;
-            let last = if exists {
-                rows::last_activity(&conn, client)?
-            } else {
-                0
-            };
-            (exists, self.client_facts(&conn, client)?, last)
-        };
-        if !exists {
-            return self.refuse_unknown(audit_as, purpose);
-        }
+        let (facts, audit_as) = self.client_request(client, AuditAction::ErasureShred, purpose)?;
+        let last = rows::last_activity(&self.shared.conn(), client)?;
         let grant = self.check(
             self.role,
             Access::ManageClient,

@@ -45,19 +45,14 @@ impl Session {
 
     fn export(&self, client: &ClientId, to: Role) -> Result<Export> {
         let purpose = Purpose::PatientRequest;
-        let audit_as = AuditAs::new(AuditAction::ExportRelease).client(client);
-        let (exists, facts, records, cases) = {
+        let (facts, audit_as) = self.client_request(client, AuditAction::ExportRelease, purpose)?;
+        let (records, cases) = {
             let conn = self.shared.conn();
             (
-                rows::client_exists(&conn, client)?,
-                self.client_facts(&conn, client)?,
                 rows::records_of(&conn, client)?,
                 policy_rows::cases_of(&conn, client)?,
             )
         };
-        if !exists {
-            return self.refuse_unknown(audit_as, purpose);
-        }
         let release = self.check(
             self.role,
             Access::Release,
