@@ -58,7 +58,9 @@ mod policy;
 mod value;
 mod vault;
 
-pub use audit::{AuditAction, AuditEntry, Failure, Finding, FindingKind, Outcome, VerifyReport};
+pub use audit::{
+    Anchor, AuditAction, AuditEntry, Failure, Finding, FindingKind, Outcome, VerifyReport, Warning,
+};
 pub use crypto::envelope::ENVELOPE_OVERHEAD;
 pub use crypto::kdf::KdfParams;
 pub use db::{Durability, FORMAT_VERSION};
@@ -78,7 +80,7 @@ pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
     ConsentRecipient, ConsentSummary, Export, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES,
     NewClient, NewConsent, Note, Passphrase, Record, RecordSummary, Session, Vault, VaultConfig,
-    verify_audit_log,
+    VerifyOptions, export_anchor, verify_audit_log, verify_audit_log_with,
 };
 /// The minimum-necessary field sets of the access matrix.
 pub mod fields {

@@ -318,6 +318,22 @@ fn missing(seq: i64, last: i64) -> Finding {
     (seq as u64, format!("entries missing through seq {last}"))
 }
 
+/// The vault signs a checkpoint of its head when it closes; renumbering the log moves or
+/// removes the entry that checkpoint signed.
+fn truncated_before(checkpoint: i64, last: i64) -> Finding {
+    (
+        checkpoint as u64,
+        format!("log truncated or rolled back: it ends at seq {last}, before this signed head"),
+    )
+}
+
+fn rewritten(checkpoint: i64) -> Finding {
+    (
+        checkpoint as u64,
+        "chain rewritten after a signed checkpoint (the signed hash differs)".into(),
+    )
+}
+
 fn inserted(seq: i64) -> Finding {
     (
         seq as u64,
@@ -431,7 +447,18 @@ fn untouched_vault_is_intact() {
 
     let v = verify(&b.path);
     assert_eq!(v.code, 0, "{v:#?}");
-    assert_eq!(v.stdout, format!("intact: {n} entries\n"));
+    assert_eq!(
+        v.stdout.lines().next(),
+        Some(&*format!("intact: {n} entries"))
+    );
+    // The close of the vault signed a checkpoint of the head: nothing unsealed remains.
+    assert_eq!(
+        v.stdout.lines().nth(1),
+        Some(&*format!(
+            "signed checkpoints: 1 verified, newest at seq {n}"
+        ))
+    );
+    assert_eq!(v.stdout.lines().count(), 2, "{}", v.stdout);
     assert_eq!(v.stderr, "");
 }
 
@@ -531,7 +558,7 @@ fn deleted_and_renumbered_entry_is_missing() {
     assert_tampered(
         &b.path,
         last - 1,
-        &[missing(k, k)],
+        &[missing(k, k), truncated_before(last, last - 1)],
         "deleted and renumbered",
     );
 }
@@ -561,7 +588,12 @@ fn forged_entry_inserted_with_renumbering_is_found() {
     insert(&conn, &forged);
     assert_eq!(count(&conn), last + 1);
     drop(conn);
-    assert_tampered(&b.path, last + 1, &[inserted(k)], "forged and inserted");
+    assert_tampered(
+        &b.path,
+        last + 1,
+        &[inserted(k), rewritten(last)],
+        "forged and inserted",
+    );
 }
 
 #[test]
@@ -726,7 +758,10 @@ fn tamper_randomly(rng: &mut Rng, conn: &Connection, n: i64) -> (usize, String, 
             let k = rng.seq(n - 1);
             delete(conn, k);
             renumber(conn, k + 1, -1);
-            (format!("delete seq {k} and renumber"), vec![missing(k, k)])
+            (
+                format!("delete seq {k} and renumber"),
+                vec![missing(k, k), truncated_before(n, n - 1)],
+            )
         }
         // Swap two neighbours' contents.
         _ => {
@@ -753,8 +788,8 @@ fn random_single_row_tampering_is_located() {
     copy_vault(&b.path, &copy);
     let v = verify(&copy);
     assert_eq!(
-        (v.code, v.stdout.as_str()),
-        (0, &*format!("intact: {n} entries\n"))
+        (v.code, v.stdout.lines().next()),
+        (0, Some(&*format!("intact: {n} entries")))
     );
 
     let mut rng = Rng(0x5EED_C0FF_EE15_600D);

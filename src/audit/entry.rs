@@ -149,6 +149,12 @@ macro_rules! action_codes {
 action_codes! {
     /// The vault was created.
     VaultCreate => "vault.create",
+    /// The vault was opened (target: this opening's instance id).
+    VaultOpen => "vault.open",
+    /// The vault was closed cleanly (target: the instance id of its opening).
+    VaultClose => "vault.close",
+    /// The audit signing key was made (for a vault older than format 4).
+    AuditKeyCreate => "audit.key_create",
     /// A user logged in (or failed to).
     Login => "login",
     /// A user was added.

@@ -54,6 +54,42 @@ pub enum FindingKind {
     LedgerMissing,
     /// A ledger row that no release entry vouches for (added outside the vault).
     LedgerUnlogged,
+    /// A checkpoint whose signature does not verify under the vault's audit key.
+    CheckpointForged,
+    /// The entry a signed checkpoint covers has another hash: the chain was rewritten.
+    ChainRewritten,
+    /// The log ends before this signed checkpoint (or anchor): its tail was cut or rolled back.
+    Truncated {
+        /// The last sequence number still in the log.
+        last: u64,
+    },
+    /// The log holds a different entry at the anchored sequence number: a fork.
+    Forked,
+    /// The vault's audit key is not the one the anchor was signed with.
+    KeyReplaced,
+}
+
+impl FindingKind {
+    /// A stable code for machine-readable reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FindingKind::Changed => "changed",
+            FindingKind::Missing { .. } => "missing",
+            FindingKind::Inserted => "inserted",
+            FindingKind::Moved { .. } => "out-of-order",
+            FindingKind::Unlinked => "unlinked",
+            FindingKind::Malformed => "malformed",
+            FindingKind::Empty => "empty",
+            FindingKind::LedgerEdited => "ledger-edited",
+            FindingKind::LedgerMissing => "ledger-missing",
+            FindingKind::LedgerUnlogged => "ledger-unlogged",
+            FindingKind::CheckpointForged => "checkpoint-forged",
+            FindingKind::ChainRewritten => "chain-rewritten",
+            FindingKind::Truncated { .. } => "truncated",
+            FindingKind::Forked => "forked",
+            FindingKind::KeyReplaced => "key-replaced",
+        }
+    }
 }
 
 impl fmt::Display for FindingKind {
@@ -80,6 +116,20 @@ impl fmt::Display for FindingKind {
             }
             FindingKind::LedgerUnlogged => {
                 f.write_str("disclosure-ledger row that no release entry vouches for")
+            }
+            FindingKind::CheckpointForged => {
+                f.write_str("checkpoint forged (its signature does not verify)")
+            }
+            FindingKind::ChainRewritten => {
+                f.write_str("chain rewritten after a signed checkpoint (the signed hash differs)")
+            }
+            FindingKind::Truncated { last } => write!(
+                f,
+                "log truncated or rolled back: it ends at seq {last}, before this signed head"
+            ),
+            FindingKind::Forked => f.write_str("forked: a different entry at the anchored seq"),
+            FindingKind::KeyReplaced => {
+                f.write_str("the audit key differs from the one the anchor was signed with")
             }
         }
     }
@@ -113,6 +163,55 @@ pub struct VerifyReport {
     pub findings: Vec<Finding>,
     /// How many findings there were in all.
     pub findings_total: u64,
+    /// Signed checkpoints checked.
+    pub checkpoints_checked: u64,
+    /// The newest signed checkpoint.
+    pub last_checkpoint: Option<u64>,
+    /// Not tampering, but worth knowing (unclean shutdowns, an unsigned tail).
+    pub warnings: Vec<Warning>,
+}
+
+/// Something a reader of the log should know that is not tampering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// The vault opened at `opened` was never closed cleanly: a crash or power loss.
+    UncleanShutdown {
+        /// Where it was opened.
+        opened: u64,
+    },
+    /// Entries after the last signed checkpoint: not protected against truncation until the
+    /// next checkpoint (or an anchor).
+    UnsignedTail {
+        /// How many.
+        entries: u64,
+    },
+}
+
+impl Warning {
+    /// A stable code for machine-readable reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Warning::UncleanShutdown { .. } => "unclean-shutdown",
+            Warning::UnsignedTail { .. } => "unsigned-tail",
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::UncleanShutdown { opened } => write!(
+                f,
+                "unclean shutdown: the vault opened at seq {opened} was not closed (a crash, a \
+                 power loss, or still in use)"
+            ),
+            Warning::UnsignedTail { entries } => write!(
+                f,
+                "{entries} entries after the last signed checkpoint (not yet sealed)"
+            ),
+        }
+    }
 }
 
 impl VerifyReport {
@@ -156,6 +255,11 @@ pub(crate) struct Verifier {
     pending: Option<Finding>,
     /// Entries that vouch for a ledger row: seq to (target id, digest).
     vouched: BTreeMap<i64, (Vec<u8>, Vec<u8>)>,
+    /// Validly signed checkpoints and the anchor: seq to the hash they vouch for.
+    pub(super) sealed: BTreeMap<i64, Vec<u8>>,
+    /// Openings of the vault not yet closed: instance id to the seq of its opening.
+    pub(super) open: BTreeMap<Vec<u8>, i64>,
+    pub(super) last_seq: i64,
     report: VerifyReport,
 }
 
@@ -166,11 +270,18 @@ impl Verifier {
             prev: None,
             pending: None,
             vouched: BTreeMap::new(),
+            sealed: BTreeMap::new(),
+            open: BTreeMap::new(),
+            last_seq: 0,
             report: VerifyReport::default(),
         }
     }
 
-    fn find(&mut self, seq: i64, kind: FindingKind) {
+    pub(super) fn report_mut(&mut self) -> &mut VerifyReport {
+        &mut self.report
+    }
+
+    pub(super) fn find(&mut self, seq: i64, kind: FindingKind) {
         self.report.findings_total += 1;
         if self.report.findings.len() < MAX_FINDINGS {
             self.report.findings.push(Finding {
@@ -187,6 +298,7 @@ impl Verifier {
             _ => 0,
         };
         self.note_range(seq, &e.cells);
+        self.observe_seals(seq, &e);
         let releases = matches!(&e.cells.0[3], Cell::Text(a) if a == b"disclosure.release");
         if let Some(digest) = e.cells.digest().filter(|_| releases) {
             let target = match &e.cells.0[5] {
@@ -342,6 +454,7 @@ impl Verifier {
         for seq in missing {
             self.find(seq, FindingKind::LedgerMissing);
         }
+        self.finish_seals();
         self.report.findings.sort_by_key(|f| f.seq);
         self.report
     }

@@ -111,6 +111,11 @@ impl MasterKey {
     pub(crate) fn blind_index_key(&self, vault: &VaultId) -> Result<BlindIndexKey> {
         Ok(BlindIndexKey(self.derive(vault, "blind-index")?))
     }
+
+    /// Seals the audit signing key.
+    pub(crate) fn audit_key_wrap(&self, vault: &VaultId) -> Result<WrapKey> {
+        Ok(WrapKey(self.derive(vault, "audit-key")?))
+    }
 }
 
 impl DataKey {

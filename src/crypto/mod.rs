@@ -5,3 +5,4 @@
 pub(crate) mod envelope;
 pub(crate) mod kdf;
 pub(crate) mod keys;
+pub(crate) mod signing;

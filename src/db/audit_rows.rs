@@ -122,3 +122,70 @@ pub(crate) fn tail(conn: &Connection, n: u32) -> Result<Vec<StoredEntry>> {
     let rows = stmt.query_map([n], stored)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+fn has_table(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1")?
+        .exists([name])?)
+}
+
+/// Store the audit signing key (once per vault).
+pub(crate) fn insert_audit_key(
+    conn: &Connection,
+    public: &[u8],
+    wrapped: &[u8],
+    at: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_key (id, public_key, wrapped_key, created_at) VALUES (1, ?1, ?2, ?3)",
+    )?
+    .execute(rusqlite::params![public, wrapped, at])?;
+    Ok(())
+}
+
+/// The audit key's (public half, sealed private half), if the vault has one.
+pub(crate) fn audit_key(conn: &Connection) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    if !has_table(conn, "audit_key")? {
+        return Ok(None);
+    }
+    Ok(conn
+        .prepare_cached("SELECT public_key, wrapped_key FROM audit_key WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+pub(crate) fn insert_checkpoint(
+    conn: &Connection,
+    seq: i64,
+    hash: &[u8],
+    signature: &[u8],
+    at: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO audit_checkpoints (seq, entry_hash, signature, at) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![seq, hash, signature, at])?;
+    Ok(())
+}
+
+/// One stored checkpoint: (seq, entry hash, signature, time).
+pub(crate) type StoredCheckpoint = (i64, Vec<u8>, Vec<u8>, i64);
+
+/// Every checkpoint, in sequence order (none for a vault older than format 4).
+pub(crate) fn checkpoints(conn: &Connection) -> Result<Vec<StoredCheckpoint>> {
+    if !has_table(conn, "audit_checkpoints")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt =
+        conn.prepare("SELECT seq, entry_hash, signature, at FROM audit_checkpoints ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            bytes(r.get_ref(1)?),
+            bytes(r.get_ref(2)?),
+            r.get(3)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

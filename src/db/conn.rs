@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0001_vault_core.sql"),
     include_str!("../../schema/0002_access_policy.sql"),
     include_str!("../../schema/0003_disclosures.sql"),
+    include_str!("../../schema/0004_checkpoints.sql"),
 ];
 
 /// The newest format this build writes and understands.

@@ -12,21 +12,25 @@ mod deidentify;
 mod disclose;
 mod erasure;
 mod export;
+mod lifecycle;
 mod notes;
 mod records;
 mod session;
+mod verify;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use zeroize::Zeroizing;
 
-use crate::audit::{AuditAction, Failure, NewEntry, Outcome, Verifier, VerifyReport, genesis_hash};
+use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
 use crate::crypto::kdf::{KdfParams, derive_kek};
 use crate::crypto::keys::{Kek, MasterKey};
+use crate::crypto::signing::SigningKey;
 use crate::db::{self, Durability, rows};
 use crate::error::{Error, Result};
 use crate::ids::{UserId, VaultId};
@@ -39,6 +43,7 @@ pub use export::Export;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use session::{KeyStats, Session};
+pub use verify::{VerifyOptions, export_anchor, verify_audit_log, verify_audit_log_with};
 
 /// A passphrase. Wiped from memory on drop; never printed.
 pub struct Passphrase(Zeroizing<String>);
@@ -67,6 +72,8 @@ pub struct VaultConfig {
     pub kdf: KdfParams,
     /// Durability of every commit.
     pub durability: Durability,
+    /// Sign a checkpoint of the audit log every this many entries (and on close).
+    pub checkpoint_every: u32,
     /// Years a client's record is kept after the last activity before it may be erased.
     /// Six by default (45 CFR 164.316(b)(2) and 164.528 keep their documentation six years;
     /// state law for medical records is often longer: set it to the practice's rule).
@@ -78,6 +85,7 @@ impl Default for VaultConfig {
         Self {
             kdf: KdfParams::default(),
             durability: Durability::default(),
+            checkpoint_every: 1000,
             retention_years: 6,
         }
     }
@@ -96,6 +104,12 @@ impl VaultConfig {
         self
     }
 
+    /// This configuration with another checkpoint interval (at least 1).
+    pub fn with_checkpoint_every(mut self, entries: u32) -> Self {
+        self.checkpoint_every = entries.max(1);
+        self
+    }
+
     /// This configuration with another durability.
     pub fn with_durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
@@ -109,6 +123,12 @@ pub(crate) struct Shared {
     vault_id: VaultId,
     rng: SystemRandom,
     config: VaultConfig,
+    /// The audit signing key, once a user has unlocked it (wiped on drop).
+    signer: Mutex<Option<SigningKey>>,
+    /// This opening of the file, named in its open and close markers.
+    instance: [u8; 16],
+    /// The close marker has been written.
+    closed: AtomicBool,
 }
 
 impl Shared {
@@ -145,7 +165,10 @@ impl Shared {
             None => (1, crate::audit::genesis_hash(&self.vault_id).to_vec()),
         };
         let digest = write_row(seq)?;
-        db::audit_rows::append(tx, &entry.cells(seq, now_ms(), digest.as_ref()), &prev)?;
+        let hash = db::audit_rows::append(tx, &entry.cells(seq, now_ms(), digest.as_ref()), &prev)?;
+        if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
+            self.checkpoint_in(tx, seq, &hash)?;
+        }
         Ok(seq as u64) // INVARIANT: seq >= 1.
     }
 
@@ -257,18 +280,16 @@ impl Vault {
     ) -> Result<Vault> {
         let rng = SystemRandom::new();
         let vault_id = VaultId::random(&rng)?;
-        let shared = Shared {
-            conn: Mutex::new(conn),
-            vault_id,
-            rng,
-            config,
-        };
+        let shared = Shared::new(conn, vault_id, config)?;
         let mk = MasterKey::generate(&shared.rng)?;
         let admin = new_user_row(&shared, admin_name, Role::Admin, admin_passphrase, &mk)?;
+        let (signer, public) = SigningKey::generate(&shared.rng)?;
+        let wrapped_signer = signer.wrap(&shared.rng, &mk, &vault_id)?;
         shared.write(|tx| {
             let at = now_ms();
             rows::insert_vault_meta(tx, &vault_id, db::FORMAT_VERSION, at)?;
             rows::insert_user(tx, &admin, at)?;
+            db::audit_rows::insert_audit_key(tx, &public, &wrapped_signer, at)?;
             for action in [AuditAction::VaultCreate, AuditAction::UserAdd] {
                 shared.audit_in(
                     tx,
@@ -285,6 +306,8 @@ impl Vault {
             }
             Ok(())
         })?;
+        shared.set_signer(signer);
+        shared.mark_open()?;
         Ok(Vault {
             shared: Arc::new(shared),
         })
@@ -294,13 +317,10 @@ impl Vault {
     pub fn open(path: impl AsRef<Path>, config: VaultConfig) -> Result<Vault> {
         let conn = db::open(path.as_ref(), config.durability)?;
         let vault_id = rows::vault_id(&conn)?;
+        let shared = Shared::new(conn, vault_id, config)?;
+        shared.mark_open()?;
         Ok(Vault {
-            shared: Arc::new(Shared {
-                conn: Mutex::new(conn),
-                vault_id,
-                rng: SystemRandom::new(),
-                config,
-            }),
+            shared: Arc::new(shared),
         })
     }
 
@@ -348,21 +368,9 @@ impl Vault {
             purpose: None,
             outcome: Outcome::Granted,
         })?;
+        shared.load_signer(&mk, &row.id)?;
         Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)
     }
-}
-
-/// Verify a vault's audit chain. Needs no passphrase and never writes to the file.
-///
-/// Reads one consistent snapshot, so a vault in use by another process can be checked.
-pub fn verify_audit_log(path: impl AsRef<Path>) -> Result<VerifyReport> {
-    let mut conn = db::open_read_only(path.as_ref())?;
-    let tx = conn.transaction()?;
-    let vault_id = rows::vault_id(&tx)?;
-    let mut verifier = Verifier::new(genesis_hash(&vault_id));
-    db::audit_rows::for_each(&tx, 1, |e| verifier.push(e))?;
-    db::ledger_rows::for_each_stored(&tx, |row| verifier.check_ledger(row))?;
-    Ok(verifier.finish())
 }
 
 /// Remove a vault file and its WAL companions, ignoring files that are not there.

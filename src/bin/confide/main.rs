@@ -38,6 +38,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Audit-log tools that need no passphrase.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print a client's accounting of disclosures (45 CFR 164.528). The passphrase is read
     /// from the CONFIDE_PASSPHRASE environment variable, or else from the first line of stdin.
     Accounting {
@@ -59,10 +64,43 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Write the vault's newest signed checkpoint to a small file to keep elsewhere; later,
+    /// `audit-verify --anchor FILE VAULT` proves the log still contains and extends it.
+    Anchor {
+        /// The vault file.
+        vault: PathBuf,
+        /// Where to write the anchor (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn anchor(vault: &std::path::Path, out: Option<&std::path::Path>) -> Result<(), confide::Error> {
+    let anchor = confide::export_anchor(vault)?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, anchor.to_json() + "\n")?;
+            eprintln!(
+                "anchored seq {} of vault {} in {}",
+                anchor.seq,
+                anchor.vault_id,
+                path.display()
+            );
+        }
+        None => println!("{}", anchor.to_json()),
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { vault, force } => demo::run(&vault, force),
+        Command::Audit {
+            command: AuditCommand::Anchor { vault, out },
+        } => anchor(&vault, out.as_deref()),
         Command::Accounting {
             vault,
             user,

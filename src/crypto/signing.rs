@@ -1,0 +1,140 @@
+//! The audit signing key (Ed25519) and checkpoint signatures.
+//!
+//! The private key is kept as its PKCS#8 document in a wiping buffer and turned into a ring key
+//! pair only for the moment of signing (ring's key pair does not wipe itself).
+
+use std::fmt;
+
+use ring::rand::SystemRandom;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use zeroize::Zeroizing;
+
+use crate::crypto::envelope;
+use crate::crypto::keys::MasterKey;
+use crate::error::{Error, Result};
+use crate::ids::VaultId;
+
+/// The audit signing key's private half (PKCS#8), wiped on drop.
+pub(crate) struct SigningKey(Zeroizing<Vec<u8>>);
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey([redacted])")
+    }
+}
+
+fn wrap_aad(vault: &VaultId) -> Vec<u8> {
+    let mut aad = b"confide/audit-key/v1".to_vec();
+    aad.extend_from_slice(vault.as_bytes());
+    aad
+}
+
+impl SigningKey {
+    /// A fresh key: (the key, its public half).
+    pub(crate) fn generate(rng: &SystemRandom) -> Result<(Self, [u8; 32])> {
+        let doc = Ed25519KeyPair::generate_pkcs8(rng).map_err(|_| Error::Crypto("ed25519 key"))?;
+        let key = Self(Zeroizing::new(doc.as_ref().to_vec()));
+        let public = key.public_key()?;
+        Ok((key, public))
+    }
+
+    fn pair(&self) -> Result<Ed25519KeyPair> {
+        Ed25519KeyPair::from_pkcs8(&self.0).map_err(|_| Error::Crypto("ed25519 key"))
+    }
+
+    /// The public half.
+    pub(crate) fn public_key(&self) -> Result<[u8; 32]> {
+        let pair = self.pair()?;
+        pair.public_key()
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::Crypto("ed25519 public key"))
+    }
+
+    /// Sign a checkpoint of (vault, seq, entry hash).
+    pub(crate) fn sign_checkpoint(
+        &self,
+        vault: &VaultId,
+        seq: u64,
+        hash: &[u8],
+    ) -> Result<Vec<u8>> {
+        Ok(self
+            .pair()?
+            .sign(&checkpoint_message(vault, seq, hash))
+            .as_ref()
+            .to_vec())
+    }
+
+    /// Seal the key for storage under a key derived from the master key.
+    pub(crate) fn wrap(
+        &self,
+        rng: &SystemRandom,
+        mk: &MasterKey,
+        vault: &VaultId,
+    ) -> Result<Vec<u8>> {
+        let k = mk.audit_key_wrap(vault)?;
+        envelope::seal(rng, k.expose(), &wrap_aad(vault), &self.0)
+    }
+
+    /// Open a stored key; a failure means the row was changed or moved.
+    pub(crate) fn unwrap(wrapped: &[u8], mk: &MasterKey, vault: &VaultId) -> Result<Self> {
+        let k = mk.audit_key_wrap(vault)?;
+        let doc = envelope::open(k.expose(), &wrap_aad(vault), wrapped).map_err(|_| {
+            Error::Integrity {
+                place: crate::error::Place {
+                    table: "audit_key",
+                    owner: vault.to_string(),
+                    record: "-".into(),
+                    field: "wrapped_key".into(),
+                },
+            }
+        })?;
+        Ok(Self(Zeroizing::new(doc.to_vec())))
+    }
+}
+
+/// What a checkpoint signs.
+pub(crate) fn checkpoint_message(vault: &VaultId, seq: u64, hash: &[u8]) -> Vec<u8> {
+    let mut m = b"confide/checkpoint/v1".to_vec();
+    m.extend_from_slice(vault.as_bytes());
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(hash);
+    m
+}
+
+/// Check a checkpoint signature against a public key.
+pub(crate) fn verify_checkpoint(
+    public: &[u8],
+    vault: &VaultId,
+    seq: u64,
+    hash: &[u8],
+    sig: &[u8],
+) -> bool {
+    UnparsedPublicKey::new(&ED25519, public)
+        .verify(&checkpoint_message(vault, seq, hash), sig)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_wrap() {
+        let rng = SystemRandom::new();
+        let vault = VaultId::from_slice(&[5; 16]).unwrap();
+        let (key, public) = SigningKey::generate(&rng).unwrap();
+        let sig = key.sign_checkpoint(&vault, 7, &[1; 32]).unwrap();
+        assert!(verify_checkpoint(&public, &vault, 7, &[1; 32], &sig));
+        assert!(!verify_checkpoint(&public, &vault, 8, &[1; 32], &sig));
+        assert!(!verify_checkpoint(&public, &vault, 7, &[2; 32], &sig));
+        let other = VaultId::from_slice(&[6; 16]).unwrap();
+        assert!(!verify_checkpoint(&public, &other, 7, &[1; 32], &sig));
+        let mk = MasterKey::generate(&rng).unwrap();
+        let wrapped = key.wrap(&rng, &mk, &vault).unwrap();
+        let back = SigningKey::unwrap(&wrapped, &mk, &vault).unwrap();
+        assert_eq!(back.public_key().unwrap(), public);
+        assert!(SigningKey::unwrap(&wrapped, &mk, &other).is_err());
+        assert_eq!(format!("{key:?}"), "SigningKey([redacted])");
+    }
+}

@@ -1,0 +1,136 @@
+//! The vault's life in the audit log: open and clean-close markers, and signed checkpoints.
+//!
+//! Each opening of the file writes `vault.open` naming a random instance id; closing writes
+//! `vault.close` with the same id and signs a checkpoint of the head. An opening without its
+//! close is an unclean shutdown (a crash or a power loss), which `audit-verify` reports as a
+//! warning, apart from tampering. Every `checkpoint_every` entries, and on close, the head is
+//! signed with the vault's audit key (Ed25519) once a user has unlocked it.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ring::rand::SystemRandom;
+use rusqlite::Connection;
+
+use crate::audit::{AuditAction, NewEntry, Outcome};
+use crate::crypto::keys::MasterKey;
+use crate::crypto::signing::SigningKey;
+use crate::db;
+use crate::error::Result;
+use crate::ids::{UserId, VaultId};
+
+use super::{Shared, Vault, VaultConfig, now_ms};
+
+impl Shared {
+    pub(super) fn new(conn: Connection, vault_id: VaultId, config: VaultConfig) -> Result<Self> {
+        let rng = SystemRandom::new();
+        let mut instance = [0u8; 16];
+        ring::rand::SecureRandom::fill(&rng, &mut instance)
+            .map_err(|_| crate::error::Error::Crypto("random source failed"))?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            vault_id,
+            rng,
+            config,
+            signer: Mutex::new(None),
+            instance,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub(super) fn set_signer(&self, key: SigningKey) {
+        *self.signer.lock().unwrap_or_else(|e| e.into_inner()) = Some(key);
+    }
+
+    /// After a login: unseal the audit key (making one for a vault older than format 4).
+    pub(super) fn load_signer(&self, mk: &MasterKey, user: &UserId) -> Result<()> {
+        if self
+            .signer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return Ok(());
+        }
+        let stored = db::audit_rows::audit_key(&self.conn())?;
+        let key = match stored {
+            Some((_, wrapped)) => SigningKey::unwrap(&wrapped, mk, &self.vault_id)?,
+            None => {
+                let (key, public) = SigningKey::generate(&self.rng)?;
+                let wrapped = key.wrap(&self.rng, mk, &self.vault_id)?;
+                self.write(|tx| {
+                    db::audit_rows::insert_audit_key(tx, &public, &wrapped, now_ms())?;
+                    self.audit_in(tx, &marker(AuditAction::AuditKeyCreate, Some(user), None))
+                })?;
+                key
+            }
+        };
+        self.set_signer(key);
+        Ok(())
+    }
+
+    /// Sign a checkpoint of entry `seq` (whose hash is `hash`) inside `tx`, if the key is loaded.
+    pub(super) fn checkpoint_in(&self, tx: &Connection, seq: i64, hash: &[u8]) -> Result<()> {
+        let signer = self.signer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(key) = signer.as_ref() else {
+            return Ok(());
+        };
+        let sig = key.sign_checkpoint(&self.vault_id, seq as u64, hash)?;
+        db::audit_rows::insert_checkpoint(tx, seq, hash, &sig, now_ms())
+    }
+
+    pub(super) fn mark_open(&self) -> Result<()> {
+        let entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
+        self.audit(&entry).map(|_| ())
+    }
+
+    /// Write the close marker and sign a checkpoint of the head. Once.
+    fn mark_close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.write(|tx| {
+            self.audit_in(
+                tx,
+                &marker(AuditAction::VaultClose, None, Some(&self.instance)),
+            )?;
+            if let Some((seq, hash)) = db::audit_rows::head(tx)? {
+                self.checkpoint_in(tx, seq, &hash)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn marker<'a>(
+    action: AuditAction,
+    actor: Option<&'a UserId>,
+    instance: Option<&'a [u8; 16]>,
+) -> NewEntry<'a> {
+    NewEntry {
+        actor,
+        action,
+        client: None,
+        target: instance,
+        fields: &[],
+        purpose: None,
+        outcome: Outcome::Granted,
+    }
+}
+
+impl Drop for Shared {
+    /// The last handle on the file is going: close cleanly. Errors cannot be reported from a
+    /// drop; a close that fails shows in the log as an unclean shutdown, as a crash would.
+    fn drop(&mut self) {
+        let _ = self.mark_close();
+    }
+}
+
+impl Vault {
+    /// Close the vault: write the clean-close marker and sign a checkpoint of the log's head.
+    /// Sessions still open keep the file open; the marker is written once, when the last
+    /// handle goes if not here.
+    pub fn close(self) -> Result<()> {
+        self.shared.mark_close()
+    }
+}
