@@ -400,10 +400,13 @@ fn untouched_vault_with_releases_is_intact() {
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.entries, u64::try_from(n).unwrap());
 
-    // Exactly the four release entries vouch for a row, each for the digest of its row, as the
-    // documented layout recomputes it.
+    // Exactly the four release entries vouch for a ledger row, each for the digest of its row,
+    // as the documented layout recomputes it. (Write entries vouch for their records too.)
     let vouching: Vec<i64> = conn
-        .prepare("SELECT seq FROM audit_log WHERE digest IS NOT NULL ORDER BY seq")
+        .prepare(
+            "SELECT seq FROM audit_log WHERE digest IS NOT NULL \
+             AND action = 'disclosure.release' ORDER BY seq",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()

@@ -43,6 +43,29 @@ pub(crate) fn ledger_digest(cells: &[Cell], fields: &[[Cell; 3]]) -> [u8; 32] {
     out
 }
 
+/// The digest of one record's (note's, consent's, ...) complete stored state: what a write
+/// entry vouches for, so `audit-verify` can tell a deleted, rolled-back or unlogged record.
+///
+/// `SHA-256("confide/fields/v1" ‖ len ‖ table ‖ len ‖ parent id ‖ u32 count ‖ for each field by
+/// name: cell(field) ‖ cell(key_version) ‖ cell(envelope))`.
+pub(crate) fn fields_digest(table: &str, parent: &[u8], fields: &[[Cell; 3]]) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(64 + fields.len() * 96);
+    Cell::Text(table.as_bytes().to_vec()).encode(&mut buf);
+    Cell::Blob(parent.to_vec()).encode(&mut buf);
+    buf.extend_from_slice(&(fields.len() as u32).to_be_bytes());
+    for f in fields {
+        for c in f {
+            c.encode(&mut buf);
+        }
+    }
+    let mut ctx = Context::new(&SHA256);
+    ctx.update(b"confide/fields/v1");
+    ctx.update(&buf);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

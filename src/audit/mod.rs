@@ -7,11 +7,12 @@
 mod entry;
 mod ledger;
 mod seals;
+mod state;
 mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
 pub(crate) use entry::{Cell, EntryCells, NewEntry, chain_hash, format_utc, genesis_hash};
-pub(crate) use ledger::{StoredLedger, ledger_digest};
+pub(crate) use ledger::{StoredLedger, fields_digest, ledger_digest};
 pub use seals::Anchor;
 pub use verify::{Finding, FindingKind, VerifyReport, Warning};
 pub(crate) use verify::{StoredEntry, Verifier};

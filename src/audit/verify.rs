@@ -67,9 +67,35 @@ pub enum FindingKind {
     Forked,
     /// The vault's audit key is not the one the anchor was signed with.
     KeyReplaced,
+    /// A record's stored fields are not what its latest write entry vouches for: changed, or
+    /// rolled back to an older envelope.
+    RecordChanged {
+        /// The record, note, consent or grant.
+        id: [u8; 16],
+    },
+    /// A record a write entry vouches for is gone (deleted outside the vault).
+    RecordMissing {
+        /// The record, note, consent or grant.
+        id: [u8; 16],
+    },
+    /// Stored fields no write entry vouches for (added outside the vault).
+    RecordUnlogged {
+        /// The record, note, consent or grant.
+        id: [u8; 16],
+    },
 }
 
 impl FindingKind {
+    /// About stored data against the log, rather than the log itself.
+    pub fn is_about_data(&self) -> bool {
+        matches!(
+            self,
+            FindingKind::RecordChanged { .. }
+                | FindingKind::RecordMissing { .. }
+                | FindingKind::RecordUnlogged { .. }
+        )
+    }
+
     /// A stable code for machine-readable reports.
     pub fn code(&self) -> &'static str {
         match self {
@@ -88,6 +114,9 @@ impl FindingKind {
             FindingKind::Truncated { .. } => "truncated",
             FindingKind::Forked => "forked",
             FindingKind::KeyReplaced => "key-replaced",
+            FindingKind::RecordChanged { .. } => "record-changed",
+            FindingKind::RecordMissing { .. } => "record-missing",
+            FindingKind::RecordUnlogged { .. } => "record-unlogged",
         }
     }
 }
@@ -131,6 +160,21 @@ impl fmt::Display for FindingKind {
             FindingKind::KeyReplaced => {
                 f.write_str("the audit key differs from the one the anchor was signed with")
             }
+            FindingKind::RecordChanged { id } => write!(
+                f,
+                "record {} changed or rolled back (not what its latest write entry vouches for)",
+                hex::encode(id)
+            ),
+            FindingKind::RecordMissing { id } => write!(
+                f,
+                "record {} missing (its write entry is still in the log)",
+                hex::encode(id)
+            ),
+            FindingKind::RecordUnlogged { id } => write!(
+                f,
+                "record {} stored with no write entry vouching for it",
+                hex::encode(id)
+            ),
         }
     }
 }
@@ -246,6 +290,9 @@ struct Prev {
     state: RowState,
 }
 
+/// A written parent: its field table and its id.
+pub(super) type WriteKey = (&'static str, Vec<u8>);
+
 /// Streaming chain verifier.
 pub(crate) struct Verifier {
     genesis: [u8; 32],
@@ -260,6 +307,11 @@ pub(crate) struct Verifier {
     /// Openings of the vault not yet closed: instance id to the seq of its opening.
     pub(super) open: BTreeMap<Vec<u8>, i64>,
     pub(super) last_seq: i64,
+    /// The latest write entry of each (field table, parent): its seq and the digest of the
+    /// fields it left.
+    pub(super) wrote: BTreeMap<WriteKey, (i64, Vec<u8>)>,
+    /// Parents written by entries older than format 4 (no digest to check them against).
+    pub(super) legacy: std::collections::BTreeSet<WriteKey>,
     report: VerifyReport,
 }
 
@@ -273,6 +325,8 @@ impl Verifier {
             sealed: BTreeMap::new(),
             open: BTreeMap::new(),
             last_seq: 0,
+            wrote: BTreeMap::new(),
+            legacy: std::collections::BTreeSet::new(),
             report: VerifyReport::default(),
         }
     }
@@ -299,6 +353,7 @@ impl Verifier {
         };
         self.note_range(seq, &e.cells);
         self.observe_seals(seq, &e);
+        self.observe_writes(seq, &e);
         let releases = matches!(&e.cells.0[3], Cell::Text(a) if a == b"disclosure.release");
         if let Some(digest) = e.cells.digest().filter(|_| releases) {
             let target = match &e.cells.0[5] {
@@ -454,8 +509,12 @@ impl Verifier {
         for seq in missing {
             self.find(seq, FindingKind::LedgerMissing);
         }
+        self.finish_writes();
         self.finish_seals();
-        self.report.findings.sort_by_key(|f| f.seq);
+        // The log's own findings first, in sequence order; what they imply for the data after.
+        self.report
+            .findings
+            .sort_by_key(|f| (f.kind.is_about_data(), f.seq));
         self.report
     }
 }

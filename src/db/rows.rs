@@ -287,6 +287,16 @@ impl FieldTable {
         }
     }
 
+    /// The tables whose parents' write entries vouch for their fields (the disclosure ledger
+    /// has its own digest).
+    pub(crate) const VOUCHED: [FieldTable; 5] = [
+        FieldTable::Records,
+        FieldTable::Notes,
+        FieldTable::CaseRecords,
+        FieldTable::Consents,
+        FieldTable::BreakGlass,
+    ];
+
     fn parent_column(self) -> &'static str {
         match self {
             FieldTable::Records | FieldTable::CaseRecords => "record_id",
@@ -296,6 +306,79 @@ impl FieldTable {
             FieldTable::Disclosures => "disclosure_id",
         }
     }
+}
+
+/// One parent's stored fields as hashed cells (field, key_version, envelope), by field name.
+pub(crate) fn field_cells(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Vec<[crate::audit::Cell; 3]>> {
+    use crate::db::audit_rows::cell;
+    let sql = format!(
+        "SELECT field, key_version, envelope FROM {} WHERE {} = ?1 ORDER BY field",
+        table.name(),
+        table.parent_column()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([parent])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push([
+            cell(r.get_ref(0)?),
+            cell(r.get_ref(1)?),
+            cell(r.get_ref(2)?),
+        ]);
+    }
+    Ok(out)
+}
+
+/// Feed every parent of `table` with its stored fields (as cells, by name) to `f`. Nothing for
+/// a table an older vault does not have.
+pub(crate) fn for_each_parent(
+    conn: &Connection,
+    table: FieldTable,
+    mut f: impl FnMut(Vec<u8>, Vec<[crate::audit::Cell; 3]>),
+) -> Result<()> {
+    use crate::db::audit_rows::cell;
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1")?
+        .exists([table.name()])?;
+    if !exists {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT {p}, field, key_version, envelope FROM {t} ORDER BY {p}, field",
+        p = table.parent_column(),
+        t = table.name()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    let mut current: Option<(Vec<u8>, Vec<[crate::audit::Cell; 3]>)> = None;
+    while let Some(r) = rows.next()? {
+        let parent = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+            _ => Vec::new(),
+        };
+        let cells = [
+            cell(r.get_ref(1)?),
+            cell(r.get_ref(2)?),
+            cell(r.get_ref(3)?),
+        ];
+        match &mut current {
+            Some((p, fields)) if *p == parent => fields.push(cells),
+            _ => {
+                if let Some((p, fields)) = current.take() {
+                    f(p, fields);
+                }
+                current = Some((parent, vec![cells]));
+            }
+        }
+    }
+    if let Some((p, fields)) = current {
+        f(p, fields);
+    }
+    Ok(())
 }
 
 /// A stored field: name, key version, envelope.

@@ -292,10 +292,8 @@ impl Session {
                 target,
             } = audit_as;
             let outcome = Outcome::Allowed(grant.basis);
-            self.shared.audit_in(
-                tx,
-                &self.entry(action, client, target, &written, purpose, outcome),
-            )
+            let e = self.entry(action, client, target, &written, purpose, outcome);
+            self.shared.audit_fields(tx, &e, entry.table, &entry.parent)
         })?;
         Ok(grant.basis)
     }

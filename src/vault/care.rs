@@ -235,7 +235,7 @@ impl Session {
                 purpose,
                 Outcome::Allowed(grant.basis),
             );
-            self.shared.audit_in(tx, &e)
+            self.shared.audit_fields(tx, &e, table, &grant_id)
         })?;
         Ok(())
     }

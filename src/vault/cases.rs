@@ -311,7 +311,7 @@ impl Session {
                 purpose,
                 Outcome::Allowed(share.basis),
             );
-            self.shared.audit_in(tx, &e)
+            self.shared.audit_fields(tx, &e, table, parent)
         })?;
         Ok(id)
     }

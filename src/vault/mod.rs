@@ -172,6 +172,25 @@ impl Shared {
         Ok(seq as u64) // INVARIANT: seq >= 1.
     }
 
+    /// Append one write entry inside `tx`, vouching for the complete stored state of the fields
+    /// of `parent` in `table` (written earlier in the same transaction).
+    pub(crate) fn audit_fields(
+        &self,
+        tx: &Connection,
+        entry: &NewEntry<'_>,
+        table: rows::FieldTable,
+        parent: &[u8; 16],
+    ) -> Result<u64> {
+        self.audit_vouching(tx, entry, |_| {
+            let fields = rows::field_cells(tx, table, parent)?;
+            Ok(Some(crate::audit::fields_digest(
+                table.name(),
+                parent,
+                &fields,
+            )))
+        })
+    }
+
     /// Append one audit entry in its own transaction, committed before this returns.
     pub(crate) fn audit(&self, entry: &NewEntry<'_>) -> Result<u64> {
         self.write(|tx| self.audit_in(tx, entry))

@@ -147,17 +147,16 @@ impl Session {
                 general,
                 &fields,
             )?;
-            self.shared.audit_in(
-                tx,
-                &self.entry(
-                    AuditAction::ClientCreate,
-                    Some(&id),
-                    Some(record.as_bytes()),
-                    &["full_name", "date_of_birth"],
-                    purpose,
-                    Outcome::Allowed(grant.basis),
-                ),
-            )
+            let e = self.entry(
+                AuditAction::ClientCreate,
+                Some(&id),
+                Some(record.as_bytes()),
+                &["full_name", "date_of_birth"],
+                purpose,
+                Outcome::Allowed(grant.basis),
+            );
+            self.shared
+                .audit_fields(tx, &e, FieldTable::Records, record.as_bytes())
         })?;
         Ok(id)
     }

@@ -40,6 +40,12 @@ pub fn verify_audit_log_with(path: impl AsRef<Path>, opts: &VerifyOptions) -> Re
     }
     db::audit_rows::for_each(&tx, 1, |e| verifier.push(e))?;
     db::ledger_rows::for_each_stored(&tx, |row| verifier.check_ledger(row))?;
+    for table in rows::FieldTable::VOUCHED {
+        let name = table.name();
+        rows::for_each_parent(&tx, table, |parent, fields| {
+            verifier.check_fields(name, parent, &fields)
+        })?;
+    }
     Ok(verifier.finish())
 }
 

@@ -1,0 +1,85 @@
+//! Data against log: every write entry vouches for the complete stored state of what it wrote
+//! (a digest of its envelopes, never the values). After the chain, every stored record must be
+//! exactly what its latest write entry vouches for, so a record deleted from the file, a field
+//! rolled back to an older ciphertext, or a row added outside the vault is reported without a
+//! key. (Checking only the log's hashes, and not the data, would miss all three.)
+
+use crate::audit::entry::Cell;
+use crate::audit::ledger::fields_digest;
+use crate::audit::verify::{FindingKind, StoredEntry, Verifier};
+
+/// The field table a granted write action leaves its fields in.
+fn table_of(action: &[u8]) -> Option<&'static str> {
+    Some(match action {
+        b"record.create" | b"record.update" | b"client.create" => "record_fields",
+        b"note.create" => "psychotherapy_note_fields",
+        b"joint.create" | b"joint.share" => "case_record_fields",
+        b"consent.record" => "consent_fields",
+        b"break_glass.start" => "break_glass_fields",
+        _ => return None,
+    })
+}
+
+fn id16(b: &[u8]) -> [u8; 16] {
+    b.try_into().unwrap_or([0; 16])
+}
+
+impl Verifier {
+    pub(super) fn observe_writes(&mut self, seq: i64, e: &StoredEntry) {
+        let (Cell::Text(action), Cell::Text(outcome), Cell::Blob(target)) =
+            (&e.cells.0[3], &e.cells.0[8], &e.cells.0[5])
+        else {
+            return;
+        };
+        let Some(table) = table_of(action) else {
+            return;
+        };
+        if !outcome.starts_with(b"granted") {
+            return;
+        }
+        let key = (table, target.clone());
+        match e.cells.digest() {
+            Some(d) => {
+                self.legacy.remove(&key);
+                self.wrote.insert(key, (seq, d.to_vec()));
+            }
+            None => {
+                self.wrote.remove(&key);
+                self.legacy.insert(key);
+            }
+        }
+    }
+
+    /// Check one stored parent's fields against its latest write entry. Call after every
+    /// entry has been pushed.
+    pub(crate) fn check_fields(
+        &mut self,
+        table: &'static str,
+        parent: Vec<u8>,
+        fields: &[[Cell; 3]],
+    ) {
+        let id = id16(&parent);
+        let key = (table, parent);
+        match self.wrote.remove(&key) {
+            Some((seq, vouched)) => {
+                if vouched[..] != fields_digest(table, &key.1, fields)[..] {
+                    self.find(seq, FindingKind::RecordChanged { id });
+                }
+            }
+            None if self.legacy.contains(&key) => {}
+            // No entry to name: reported at the end of the log.
+            None => self.find(self.last_seq, FindingKind::RecordUnlogged { id }),
+        }
+    }
+
+    /// Write entries whose record was never found.
+    pub(super) fn finish_writes(&mut self) {
+        let missing: Vec<(i64, [u8; 16])> = std::mem::take(&mut self.wrote)
+            .into_iter()
+            .map(|((_, parent), (seq, _))| (seq, id16(&parent)))
+            .collect();
+        for (seq, id) in missing {
+            self.find(seq, FindingKind::RecordMissing { id });
+        }
+    }
+}
