@@ -128,17 +128,22 @@ impl Verifier {
         if public != Some(&anchor_key[..]) {
             self.find(seq, FindingKind::KeyReplaced);
         }
-        self.sealed.insert(seq, hash);
+        self.anchor = Some((seq, hash));
         Ok(())
     }
 
     /// Compare an entry with the seals, and follow the open/close markers.
     pub(super) fn observe_seals(&mut self, seq: i64, e: &StoredEntry) {
         self.last_seq = self.last_seq.max(seq);
-        if let Some(signed) = self.sealed.get(&seq) {
+        let anchored = self.anchor.as_ref().filter(|(s, _)| *s == seq);
+        if let Some((_, hash)) = anchored {
+            // The anchored head is not in this log: the log forked after the anchor was taken.
+            if hash[..] != e.hash[..] {
+                self.find(seq, FindingKind::Forked);
+            }
+        } else if let Some(signed) = self.sealed.get(&seq) {
             if signed[..] != e.hash[..] {
-                let kind = FindingKind::ChainRewritten;
-                self.find(seq, kind);
+                self.find(seq, FindingKind::ChainRewritten);
             }
         }
         let target = match &e.cells.0[5] {
@@ -159,7 +164,12 @@ impl Verifier {
     /// After the last entry: seals beyond the end, unclean shutdowns, the unsigned tail.
     pub(super) fn finish_seals(&mut self) {
         let last = self.last_seq;
-        let beyond: Vec<i64> = self.sealed.range(last + 1..).map(|(s, _)| *s).collect();
+        let mut beyond: Vec<i64> = self.sealed.range(last + 1..).map(|(s, _)| *s).collect();
+        if let Some((seq, _)) = self.anchor.as_ref().filter(|(s, _)| *s > last) {
+            if !beyond.contains(seq) {
+                beyond.push(*seq);
+            }
+        }
         for seq in beyond {
             let kind = FindingKind::Truncated {
                 last: u64::try_from(last).unwrap_or(0),

@@ -304,6 +304,8 @@ pub(crate) struct Verifier {
     vouched: BTreeMap<i64, (Vec<u8>, Vec<u8>)>,
     /// Validly signed checkpoints and the anchor: seq to the hash they vouch for.
     pub(super) sealed: BTreeMap<i64, Vec<u8>>,
+    /// The anchor's sequence number and hash, when verifying against one.
+    pub(super) anchor: Option<(i64, Vec<u8>)>,
     /// Openings of the vault not yet closed: instance id to the seq of its opening.
     pub(super) open: BTreeMap<Vec<u8>, i64>,
     pub(super) last_seq: i64,
@@ -323,6 +325,7 @@ impl Verifier {
             pending: None,
             vouched: BTreeMap::new(),
             sealed: BTreeMap::new(),
+            anchor: None,
             open: BTreeMap::new(),
             last_seq: 0,
             wrote: BTreeMap::new(),

@@ -5,6 +5,7 @@
 //! note operations in `records.rs` and `notes.rs` call them in that order.
 
 mod access;
+mod batch;
 mod care;
 mod cases;
 mod consents;
