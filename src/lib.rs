@@ -55,11 +55,13 @@ mod error;
 mod ids;
 mod model;
 mod policy;
+pub mod synth;
 mod value;
 mod vault;
 
 pub use audit::{
-    Anchor, AuditAction, AuditEntry, Failure, Finding, FindingKind, Outcome, VerifyReport, Warning,
+    Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, Failure, Finding, FindingKind, Outcome,
+    VerifyReport, Warning, audit_log_len, read_audit_log,
 };
 pub use crypto::envelope::ENVELOPE_OVERHEAD;
 pub use crypto::kdf::KdfParams;
@@ -80,8 +82,11 @@ pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
     ConsentRecipient, ConsentSummary, Export, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES,
     NewClient, NewConsent, Note, Passphrase, Record, RecordSummary, Session, Vault, VaultConfig,
-    VerifyOptions, export_anchor, verify_audit_log, verify_audit_log_with,
+    VerifiedState, VerifyOptions, export_anchor, vault_id_of, verify_audit_log,
+    verify_audit_log_with,
 };
+#[doc(hidden)]
+pub use vault::{audit_canonical_bytes, audit_hash};
 /// The minimum-necessary field sets of the access matrix.
 pub mod fields {
     pub use crate::policy::{

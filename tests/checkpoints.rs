@@ -397,6 +397,7 @@ fn read_anchor(file: &Path) -> Anchor {
 fn verify_lib(path: &Path, anchor: Option<&Path>) -> VerifyReport {
     let opts = VerifyOptions {
         anchor: anchor.map(read_anchor),
+        ..Default::default()
     };
     confide::verify_audit_log_with(path, &opts).unwrap()
 }
@@ -929,6 +930,7 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     assert!(stderr.contains("another vault"), "{stderr}");
     let opts = VerifyOptions {
         anchor: Some(read_anchor(&other_anchor)),
+        ..Default::default()
     };
     assert!(confide::verify_audit_log_with(&b.path, &opts).is_err());
 

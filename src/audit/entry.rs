@@ -101,12 +101,32 @@ impl EntryCells {
 
 /// `SHA-256(domain ‖ prev_hash ‖ canonical(entry))`.
 pub(crate) fn chain_hash(prev: &[u8], cells: &EntryCells) -> [u8; 32] {
-    let mut buf = Vec::with_capacity(160);
+    thread_local! {
+        // One buffer per thread: verification hashes millions of entries.
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(256));
+    }
+    BUF.with(|b| {
+        // INVARIANT: nothing below calls chain_hash again, so the buffer is never borrowed twice.
+        let mut buf = b.borrow_mut();
+        buf.clear();
+        cells.canonical(&mut buf);
+        hash_canonical(prev, &buf)
+    })
+}
+
+/// The canonical bytes of an entry (for the verification benchmark's raw-hashing baseline).
+pub(crate) fn canonical_bytes(cells: &EntryCells) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(256);
     cells.canonical(&mut buf);
+    buf
+}
+
+/// `SHA-256(domain ‖ prev_hash ‖ canonical)` over canonical bytes already built.
+pub(crate) fn hash_canonical(prev: &[u8], buf: &[u8]) -> [u8; 32] {
     let mut ctx = Context::new(&SHA256);
     ctx.update(DOMAIN);
     ctx.update(prev);
-    ctx.update(&buf);
+    ctx.update(buf);
     let mut out = [0u8; 32];
     out.copy_from_slice(ctx.finish().as_ref());
     out

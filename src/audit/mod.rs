@@ -6,13 +6,18 @@
 
 mod entry;
 mod ledger;
+mod query;
 mod seals;
 mod state;
 mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
-pub(crate) use entry::{Cell, EntryCells, NewEntry, chain_hash, format_utc, genesis_hash};
+pub(crate) use entry::{
+    Cell, EntryCells, NewEntry, canonical_bytes, chain_hash, format_utc, genesis_hash,
+    hash_canonical,
+};
 pub(crate) use ledger::{StoredLedger, fields_digest, ledger_digest};
+pub use query::{AuditFilter, AuditLog, audit_log_len, read_audit_log};
 pub use seals::Anchor;
 pub use verify::{Finding, FindingKind, VerifyReport, Warning};
 pub(crate) use verify::{StoredEntry, Verifier};

@@ -146,15 +146,21 @@ impl Verifier {
                 self.find(seq, FindingKind::ChainRewritten);
             }
         }
+        let Cell::Text(action) = &e.cells.0[3] else {
+            return;
+        };
+        if !action.starts_with(b"vault.") {
+            return;
+        }
         let target = match &e.cells.0[5] {
             Cell::Blob(b) => b.clone(),
             _ => Vec::new(),
         };
-        match &e.cells.0[3] {
-            Cell::Text(a) if a == b"vault.open" => {
+        match &action[..] {
+            b"vault.open" => {
                 self.open.insert(target, seq);
             }
-            Cell::Text(a) if a == b"vault.close" => {
+            b"vault.close" => {
                 self.open.remove(&target);
             }
             _ => {}
@@ -164,6 +170,12 @@ impl Verifier {
     /// After the last entry: seals beyond the end, unclean shutdowns, the unsigned tail.
     pub(super) fn finish_seals(&mut self) {
         let last = self.last_seq;
+        let resume = self
+            .sealed
+            .range(..=last)
+            .next_back()
+            .and_then(|(s, h)| Some((u64::try_from(*s).ok()?, h.as_slice().try_into().ok()?)));
+        self.report_mut().resume_point = resume;
         let mut beyond: Vec<i64> = self.sealed.range(last + 1..).map(|(s, _)| *s).collect();
         if let Some((seq, _)) = self.anchor.as_ref().filter(|(s, _)| *s > last) {
             if !beyond.contains(seq) {

@@ -113,6 +113,12 @@ pub(crate) fn for_each(conn: &Connection, from: i64, mut f: impl FnMut(StoredEnt
     Ok(())
 }
 
+/// The entry at `seq`, if the log holds one.
+pub(crate) fn entry_at(conn: &Connection, seq: i64) -> Result<Option<StoredEntry>> {
+    let sql = format!("SELECT {} FROM audit_log WHERE seq = ?1", columns(conn)?);
+    Ok(conn.prepare(&sql)?.query_row([seq], stored).optional()?)
+}
+
 /// The last `n` entries, oldest first.
 pub(crate) fn tail(conn: &Connection, n: u32) -> Result<Vec<StoredEntry>> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -1,5 +1,6 @@
 //! Storage: the only module that runs SQL.
 
+pub(crate) mod audit_query;
 pub(crate) mod audit_rows;
 mod conn;
 pub(crate) mod ledger_rows;

@@ -44,7 +44,10 @@ pub use export::Export;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use session::{KeyStats, Session};
-pub use verify::{VerifyOptions, export_anchor, verify_audit_log, verify_audit_log_with};
+pub use verify::{
+    VerifiedState, VerifyOptions, audit_canonical_bytes, audit_hash, export_anchor, vault_id_of,
+    verify_audit_log, verify_audit_log_with,
+};
 
 /// A passphrase. Wiped from memory on drop; never printed.
 pub struct Passphrase(Zeroizing<String>);

@@ -1,0 +1,82 @@
+//! Verification throughput: `verify_audit_log` on a 1,000,000-entry vault from the synthetic
+//! practice generator, beside SHA-256 alone over the same canonical bytes in the same run.
+//!
+//! Benchmarks (criterion group `verify`, throughput in audit entries):
+//! - `verify/sha256_only`: hashing every entry's prev_hash and canonical bytes, in memory;
+//! - `verify/full`: the whole verification (read, hash, link, checkpoints, ledger, records).
+//!
+//! The vault is made once at `target/bench-vaults/synth-<entries>.vault` and reused; set
+//! `CONFIDE_VERIFY_ENTRIES` for another size. Run with `cargo bench --bench verify_throughput`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+
+fn vault_path(entries: u64) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    target
+        .join("bench-vaults")
+        .join(format!("synth-{entries}.vault"))
+}
+
+fn main() {
+    let entries: u64 = std::env::var("CONFIDE_VERIFY_ENTRIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let path = vault_path(entries);
+    if !path.exists() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let started = Instant::now();
+        eprintln!("building {} ...", path.display());
+        confide::synth::build(&path, 10_000, entries, |n| {
+            eprintln!("  {n} entries, {:.0?}", started.elapsed());
+        })
+        .unwrap();
+    }
+    let report = confide::verify_audit_log(&path).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+    let n = report.entries;
+    let canonical = confide::audit_canonical_bytes(&path).unwrap();
+    assert_eq!(canonical.len() as u64, n);
+
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .configure_from_args();
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("sha256_only", |b| {
+        b.iter(|| {
+            let mut last = [0u8; 32];
+            for (prev, bytes) in &canonical {
+                last = confide::audit_hash(prev, bytes);
+            }
+            black_box(last)
+        })
+    });
+    g.bench_function("full", |b| {
+        b.iter(|| black_box(confide::verify_audit_log(&path).unwrap()))
+    });
+    g.finish();
+    c.final_summary();
+
+    // A one-shot summary in the same run, for the README.
+    let t = Instant::now();
+    for (prev, bytes) in &canonical {
+        black_box(confide::audit_hash(prev, bytes));
+    }
+    let hash_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    black_box(confide::verify_audit_log(&path).unwrap());
+    let full_s = t.elapsed().as_secs_f64();
+    println!("\nSummary ({n} entries)");
+    println!("  sha256_only  {:>12.0} entries/s", n as f64 / hash_s);
+    println!("  full         {:>12.0} entries/s", n as f64 / full_s);
+    println!("  full / sha256_only = {:.2}", hash_s / full_s);
+}

@@ -1,0 +1,226 @@
+//! Incremental verification: a daily check resumes after the signed checkpoint the last run
+//! verified, checks the log still holds it unchanged, and hashes only what came after.
+
+mod common;
+
+use common::*;
+use confide::{
+    FindingKind, Passphrase, Purpose, RecordKind, Value, Vault, VerifiedState, VerifyOptions,
+    vault_id_of, verify_audit_log_with,
+};
+
+const T: Purpose = Purpose::Treatment;
+
+fn activity(vault: &Vault, reads: usize) {
+    let dr = vault.unlock("dr.a", &Passphrase::new(CLIN_PASS)).unwrap();
+    let c = new_client(&dr, "Incremental Client");
+    let r = dr
+        .create_record(
+            &c,
+            RecordKind::ProgressNote,
+            &[("summary", Value::text("s"))],
+            T,
+        )
+        .unwrap();
+    for _ in 0..reads {
+        dr.read_record(&r, T).unwrap();
+    }
+}
+
+fn options(state: &VerifiedState) -> VerifyOptions {
+    VerifyOptions {
+        resume: Some(state.clone()),
+        ..VerifyOptions::default()
+    }
+}
+
+/// A practice with checkpoints every 5 entries, some history, closed; and the state a full
+/// verification leaves.
+fn first_run() -> (Practice, VerifiedState, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.vault");
+    let config = test_config().with_checkpoint_every(5);
+    let vault = Vault::create(&path, "admin", &Passphrase::new(ADMIN_PASS), config).unwrap();
+    let admin = vault.unlock("admin", &Passphrase::new(ADMIN_PASS)).unwrap();
+    admin
+        .add_user(
+            "dr.a",
+            confide::Role::Clinician,
+            &Passphrase::new(CLIN_PASS),
+        )
+        .unwrap();
+    drop(admin);
+    activity(&vault, 12);
+    vault.close().unwrap();
+    let full = confide::verify_audit_log(&path).unwrap();
+    assert!(full.is_intact());
+    let state = VerifiedState::after(&vault_id_of(&path).unwrap(), &full).unwrap();
+    assert_eq!(Some(state.seq), full.last_checkpoint);
+    // Round trip through the file the officer keeps.
+    let state = VerifiedState::from_json(&state.to_json()).unwrap();
+    let vault = Vault::open(&path, test_config().with_checkpoint_every(5)).unwrap();
+    let p = Practice { dir, path, vault };
+    (p, state, full.entries)
+}
+
+#[test]
+fn the_next_run_checks_only_what_came_after() {
+    let (p, state, before) = first_run();
+    activity(&p.vault, 7);
+    let Practice {
+        dir: _dir,
+        path,
+        vault,
+    } = p;
+    vault.close().unwrap();
+    let total = confide::verify_audit_log(&path).unwrap().entries;
+    let report = verify_audit_log_with(&path, &options(&state)).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+    assert_eq!(report.resumed_from, Some(state.seq));
+    assert_eq!(
+        report.entries,
+        total - state.seq,
+        "only the new entries are hashed"
+    );
+    assert!(report.entries < total && total > before);
+    // The next state moves forward.
+    let next = VerifiedState::after(&vault_id_of(&path).unwrap(), &report).unwrap();
+    assert!(next.seq > state.seq);
+}
+
+#[test]
+fn a_changed_verified_point_is_caught() {
+    let (p, state, _) = first_run();
+    let Practice {
+        dir: _dir,
+        path,
+        vault,
+    } = p;
+    vault.close().unwrap();
+    raw(&path)
+        .execute(
+            "UPDATE audit_log SET hash = zeroblob(32) WHERE seq = ?1",
+            [state.seq as i64],
+        )
+        .unwrap();
+    let report = verify_audit_log_with(&path, &options(&state)).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.seq == state.seq && f.kind == FindingKind::Forked),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn a_log_cut_back_before_the_verified_point_is_caught() {
+    let (p, state, _) = first_run();
+    let Practice {
+        dir: _dir,
+        path,
+        vault,
+    } = p;
+    vault.close().unwrap();
+    let conn = raw(&path);
+    conn.execute(
+        "DELETE FROM audit_log WHERE seq >= ?1",
+        [state.seq as i64 - 2],
+    )
+    .unwrap();
+    conn.execute(
+        "DELETE FROM audit_checkpoints WHERE seq >= ?1",
+        [state.seq as i64 - 2],
+    )
+    .unwrap();
+    drop(conn);
+    let report = verify_audit_log_with(&path, &options(&state)).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.seq == state.seq && matches!(f.kind, FindingKind::Truncated { .. })),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn a_state_from_another_vault_cannot_be_used() {
+    let (p1, state, _) = first_run();
+    let (p2, _, _) = first_run();
+    drop(p1);
+    let err = verify_audit_log_with(p2.path(), &options(&state)).unwrap_err();
+    assert!(
+        matches!(err, confide::Error::InvalidInput { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn tampering_inside_the_verified_prefix_needs_a_full_run() {
+    // What incremental verification trusts, said plainly: the prefix a run verified. A full
+    // run still catches an edit there.
+    let (p, state, _) = first_run();
+    let Practice {
+        dir: _dir,
+        path,
+        vault,
+    } = p;
+    vault.close().unwrap();
+    raw(&path)
+        .execute("UPDATE audit_log SET purpose = 'HPAYMT' WHERE seq = 3", [])
+        .unwrap();
+    assert!(
+        verify_audit_log_with(&path, &options(&state))
+            .unwrap()
+            .is_intact()
+    );
+    let full = confide::verify_audit_log(&path).unwrap();
+    assert!(
+        full.findings.iter().any(|f| f.seq == 3),
+        "{:?}",
+        full.findings
+    );
+}
+
+#[test]
+fn the_state_file_carries_the_check_from_day_to_day() {
+    let (p, _, _) = first_run();
+    let state = p.dir.path().join("verified.json");
+    let Practice {
+        dir: _dir,
+        path,
+        vault,
+    } = p;
+    let run = |path: &std::path::Path| {
+        audit_verify(&[
+            std::ffi::OsStr::new("--state"),
+            state.as_os_str(),
+            path.as_os_str(),
+        ])
+    };
+    // First day: no state yet, a full run, which records where it got to.
+    let (code, out, err) = run(&path);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("intact: "), "{out}");
+    let saved = VerifiedState::from_json(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    // Next day: more work, and the run resumes after the saved point.
+    activity(&vault, 6);
+    vault.close().unwrap();
+    let (code, out, _) = run(&path);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("after verified seq {}", saved.seq)),
+        "{out}"
+    );
+    let moved = VerifiedState::from_json(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(moved.seq > saved.seq);
+    // A state file that is not one: exit 2, nothing written over it.
+    std::fs::write(&state, "not json").unwrap();
+    let (code, _, err) = run(&path);
+    assert_eq!(code, 2);
+    assert!(err.contains("state"), "{err}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "not json");
+}
