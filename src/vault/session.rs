@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::audit::{AuditAction, AuditEntry, NewEntry, Outcome, StoredEntry};
+use crate::audit::{AuditAction, AuditEntry, NewEntry, Outcome, parse_entry};
 use crate::crypto::envelope::{self, FieldAad, push_str};
 use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
 use crate::db::rows::{self, FieldRow, FieldTable};
@@ -335,45 +335,4 @@ impl Session {
         let stored = db::audit_rows::tail(&self.shared.conn(), n)?;
         stored.into_iter().map(parse_entry).collect()
     }
-}
-
-/// A stored row as a typed entry. Rows are only parsed for display; verification hashes the
-/// stored cells as they are.
-fn parse_entry(e: StoredEntry) -> Result<AuditEntry> {
-    use crate::audit::Cell;
-    let corrupt = || Error::Corrupt {
-        what: "audit row".into(),
-    };
-    let text = |c: &Cell| match c {
-        Cell::Text(s) => String::from_utf8(s.clone()).map_err(|_| corrupt()),
-        _ => Err(corrupt()),
-    };
-    let blob = |c: &Cell| match c {
-        Cell::Null => Ok(None),
-        Cell::Blob(b) => Ok(Some(b.clone())),
-        _ => Err(corrupt()),
-    };
-    let int = |c: &Cell| match c {
-        Cell::Integer(i) => Ok(*i),
-        _ => Err(corrupt()),
-    };
-    let c = &e.cells.0;
-    let fields = text(&c[6])?;
-    Ok(AuditEntry {
-        seq: u64::try_from(int(&c[0])?).map_err(|_| corrupt())?,
-        at_ms: int(&c[1])?,
-        actor: blob(&c[2])?.map(|b| UserId::from_slice(&b)).transpose()?,
-        action: text(&c[3])?,
-        client: blob(&c[4])?.map(|b| ClientId::from_slice(&b)).transpose()?,
-        target: blob(&c[5])?.map(hex::encode),
-        fields: fields
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        purpose: text(&c[7])?,
-        outcome: text(&c[8])?,
-        prev_hash: e.prev_hash.try_into().map_err(|_| corrupt())?,
-        hash: e.hash.try_into().map_err(|_| corrupt())?,
-    })
 }
