@@ -41,6 +41,24 @@ impl JointRecord {
     }
 }
 
+/// Time for joint-record entries and departures from a case: strictly increasing within the
+/// process, so an entry written in the same millisecond as a member leaves is still ordered
+/// after (or before) the departure, never tied with it. A former member keeps what the joint
+/// record held when they left and receives nothing written after (`created_at <= left_at`).
+fn case_clock() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
 pub(super) fn joint_entry(case: &CaseId, id: &JointRecordId) -> Entry {
     Entry {
         table: FieldTable::CaseRecords,
@@ -132,7 +150,7 @@ impl Session {
             audit_as,
         )?;
         self.shared.write(|tx| {
-            policy_rows::leave_case(tx, case, member, now_ms())?;
+            policy_rows::leave_case(tx, case, member, case_clock())?;
             let e = self.entry(
                 AuditAction::CaseLeave,
                 Some(member),
@@ -176,7 +194,8 @@ impl Session {
             return self.refuse_unknown(audit_as, purpose);
         };
         let entry = joint_entry(case, &id);
-        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, at| {
+        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, _| {
+            let at = case_clock();
             let row = JointRow {
                 id,
                 case: *case,
@@ -291,7 +310,7 @@ impl Session {
         let named: Vec<(FieldName, &Value)> = fields.iter().map(|(k, v)| (k.clone(), v)).collect();
         let names: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
         self.shared.write(|tx| {
-            let at = now_ms();
+            let at = case_clock();
             let row = JointRow {
                 id,
                 case,
