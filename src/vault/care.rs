@@ -48,17 +48,17 @@ impl Session {
                 reason: "only clinicians and supervisors join a care team".into(),
             });
         }
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::CareTeamAdd,
+            Some(client),
+            Some(user.as_bytes()),
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             rows::add_to_care_team(tx, client, user, "treating", now_ms())?;
-            let e = self.entry(
-                AuditAction::CareTeamAdd,
-                Some(client),
-                Some(user.as_bytes()),
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }
@@ -81,17 +81,17 @@ impl Session {
             &facts,
             audit_as,
         )?;
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::CareTeamRemove,
+            Some(client),
+            Some(user.as_bytes()),
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             rows::remove_from_care_team(tx, client, user)?;
-            let e = self.entry(
-                AuditAction::CareTeamRemove,
-                Some(client),
-                Some(user.as_bytes()),
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }
@@ -121,17 +121,17 @@ impl Session {
             });
         }
         let fields = [if training { "training" } else { "" }];
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::SupervisionSet,
+            None,
+            Some(supervisee.as_bytes()),
+            &fields,
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             policy_rows::set_supervision(tx, supervisor, supervisee, training, now_ms())?;
-            let e = self.entry(
-                AuditAction::SupervisionSet,
-                None,
-                Some(supervisee.as_bytes()),
-                &fields,
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }
@@ -141,17 +141,17 @@ impl Session {
         let purpose = Purpose::Operations;
         let audit_as = AuditAs::new(AuditAction::SupervisionEnd).target(supervisee.as_bytes());
         let grant = self.check_practice(PracticeOp::ManageSupervision, purpose, audit_as)?;
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::SupervisionEnd,
+            None,
+            Some(supervisee.as_bytes()),
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             policy_rows::end_supervision(tx, supervisor, supervisee)?;
-            let e = self.entry(
-                AuditAction::SupervisionEnd,
-                None,
-                Some(supervisee.as_bytes()),
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }
@@ -174,17 +174,17 @@ impl Session {
             &facts,
             audit_as,
         )?;
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::MinorStatusSet,
+            Some(client),
+            None,
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             policy_rows::set_minor_status(tx, client, status, now_ms())?;
-            let e = self.entry(
-                AuditAction::MinorStatusSet,
-                Some(client),
-                None,
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }
@@ -252,17 +252,17 @@ impl Session {
             &facts,
             audit_as,
         )?;
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::BreakGlassEnd,
+            Some(client),
+            None,
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             policy_rows::end_break_glass(tx, &self.user, client, now_ms())?;
-            let e = self.entry(
-                AuditAction::BreakGlassEnd,
-                Some(client),
-                None,
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }

@@ -149,17 +149,17 @@ impl Session {
             &facts,
             audit_as,
         )?;
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::CaseLeave,
+            Some(member),
+            Some(case.as_bytes()),
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             policy_rows::leave_case(tx, case, member, case_clock())?;
-            let e = self.entry(
-                AuditAction::CaseLeave,
-                Some(member),
-                Some(case.as_bytes()),
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }

@@ -220,17 +220,17 @@ impl Session {
             &facts,
             audit_as,
         )?;
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::ConsentRevoke,
+            Some(&client),
+            Some(consent.as_bytes()),
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             policy_rows::revoke_consent(tx, consent, now_ms())?;
-            let e = self.entry(
-                AuditAction::ConsentRevoke,
-                Some(&client),
-                Some(consent.as_bytes()),
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }

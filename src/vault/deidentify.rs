@@ -34,16 +34,14 @@ const IDENTIFYING_FIELDS: &[&str] = &[
 
 /// Dates written in free text, in the forms practices use: ISO, numeric with any separator and
 /// two- or four-digit years, and with month names either side of the day.
-static DATES: LazyLock<Regex> = LazyLock::new(|| {
+static DATES: LazyLock<Option<Regex>> = LazyLock::new(|| {
     let month = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?";
     let pattern = format!(
         r"(?i)\b\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}\b|\b\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}\b|\b{month}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month},?\s+\d{{2,4}}\b"
     );
-    #[expect(
-        clippy::expect_used,
-        reason = "a constant pattern; tests::the_date_pattern_compiles checks it"
-    )]
-    Regex::new(&pattern).expect("date pattern compiles")
+    // A constant pattern (tests::the_date_pattern_compiles); were it ever refused, every text
+    // value is withheld rather than released with its dates.
+    Regex::new(&pattern).ok()
 });
 
 /// Each lower-cased char of `text` with the byte range of the original char it came from, so a
@@ -86,7 +84,10 @@ fn scrub(text: &str, identifiers: &[String]) -> String {
         result.push_str(&out[rest..]);
         out = result;
     }
-    DATES.replace_all(&out, "[date]").into_owned()
+    match DATES.as_ref() {
+        Some(dates) => dates.replace_all(&out, "[date]").into_owned(),
+        None => "[redacted]".into(),
+    }
 }
 
 /// Every way the vault may hold one identifying value, lower-cased.
@@ -213,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_date_pattern_compiles() {
-        assert!(DATES.is_match("1987-05-23"));
+        assert!(DATES.as_ref().is_some_and(|d| d.is_match("1987-05-23")));
     }
 
     #[test]

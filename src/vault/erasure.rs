@@ -96,17 +96,17 @@ impl Session {
             };
             return self.fail(audit_as, &[], purpose, Failure::RetentionNotOver, err);
         }
-        self.shared.write(|tx| {
+        let e = self.entry(
+            AuditAction::ErasureShred,
+            Some(client),
+            None,
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis),
+        );
+        self.shared.write_audited(&e, |tx| {
             rows::shred(tx, client, now_ms(), &self.user)?;
-            let e = self.entry(
-                AuditAction::ErasureShred,
-                Some(client),
-                None,
-                &[],
-                purpose,
-                Outcome::Allowed(grant.basis),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         self.forget_keys(client.as_bytes());
         // Move the freed pages out of the WAL so the destroyed keys do not linger there;

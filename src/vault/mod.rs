@@ -195,6 +195,19 @@ impl Shared {
         })
     }
 
+    /// Run `op` and append `entry` in one transaction: the change and its audit entry commit
+    /// together or not at all.
+    pub(crate) fn write_audited(
+        &self,
+        entry: &NewEntry<'_>,
+        op: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<u64> {
+        self.write(|tx| {
+            op(tx)?;
+            self.audit_in(tx, entry)
+        })
+    }
+
     /// Append one audit entry in its own transaction, committed before this returns.
     pub(crate) fn audit(&self, entry: &NewEntry<'_>) -> Result<u64> {
         self.write(|tx| self.audit_in(tx, entry))
