@@ -115,22 +115,6 @@ pub(crate) fn set_minor_status(
     Ok(())
 }
 
-pub(crate) fn minor_status(conn: &Connection, client: &ClientId) -> Result<Option<MinorFacts>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT consented_to_own_treatment, court_directed, guardian_agreed_confidential \
-             FROM minor_status WHERE client_id = ?1",
-        )?
-        .query_row([client.as_bytes()], |r| {
-            Ok(MinorFacts {
-                consented_to_own_treatment: r.get(0)?,
-                court_directed: r.get(1)?,
-                guardian_agreed_confidential: r.get(2)?,
-            })
-        })
-        .optional()?)
-}
-
 pub(crate) fn insert_case(
     conn: &Connection,
     case: &CaseId,
@@ -480,16 +464,51 @@ pub(crate) fn end_break_glass(
         .execute(params![user.as_bytes(), client.as_bytes(), at])?)
 }
 
-pub(crate) fn break_glass_active(
+/// The cleartext facts a decision about `user` and `client` needs, in one query: on the care
+/// team, supervising it, holding an open break-glass grant, whether the client has consents at
+/// all, and the minor status.
+pub(crate) struct Relationship {
+    pub on_care_team: bool,
+    pub supervises_care_team: bool,
+    pub break_glass_active: bool,
+    pub has_consents: bool,
+    pub minor: Option<MinorFacts>,
+}
+
+pub(crate) fn relationship(
     conn: &Connection,
-    user: &UserId,
     client: &ClientId,
+    user: &UserId,
     now: i64,
-) -> Result<bool> {
+) -> Result<Relationship> {
     Ok(conn
         .prepare_cached(
-            "SELECT 1 FROM break_glass WHERE user_id = ?1 AND client_id = ?2 \
-             AND ended_at IS NULL AND started_at <= ?3 AND expires_at > ?3",
+            "SELECT \
+               EXISTS (SELECT 1 FROM care_team WHERE client_id = ?1 AND user_id = ?2), \
+               EXISTS (SELECT 1 FROM supervision s JOIN care_team c \
+                       ON c.user_id = s.supervisee_id \
+                       WHERE s.supervisor_id = ?2 AND c.client_id = ?1), \
+               EXISTS (SELECT 1 FROM break_glass WHERE user_id = ?2 AND client_id = ?1 \
+                       AND ended_at IS NULL AND started_at <= ?3 AND expires_at > ?3), \
+               EXISTS (SELECT 1 FROM consents WHERE client_id = ?1), \
+               m.consented_to_own_treatment, m.court_directed, m.guardian_agreed_confidential \
+             FROM (SELECT 1) LEFT JOIN minor_status m ON m.client_id = ?1",
         )?
-        .exists(params![user.as_bytes(), client.as_bytes(), now])?)
+        .query_row(params![client.as_bytes(), user.as_bytes(), now], |r| {
+            let minor = match (r.get(4)?, r.get(5)?, r.get(6)?) {
+                (Some(a), Some(b), Some(c)) => Some(MinorFacts {
+                    consented_to_own_treatment: a,
+                    court_directed: b,
+                    guardian_agreed_confidential: c,
+                }),
+                _ => None,
+            };
+            Ok(Relationship {
+                on_care_team: r.get(0)?,
+                supervises_care_team: r.get(1)?,
+                break_glass_active: r.get(2)?,
+                has_consents: r.get(3)?,
+                minor,
+            })
+        })?)
 }

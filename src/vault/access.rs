@@ -167,19 +167,26 @@ impl Session {
         Ok((facts, audit_as))
     }
 
-    /// Cleartext facts about this user and `client`, at the current time.
+    /// Cleartext facts about this user and `client`, at the current time: one query, and a
+    /// second only when the client has consents.
     pub(super) fn client_facts(&self, conn: &Connection, client: &ClientId) -> Result<Facts> {
         let now = now_ms();
-        Ok(Facts {
-            now_ms: now,
-            on_care_team: rows::on_care_team(conn, client, &self.user)?,
-            supervises_care_team: policy_rows::supervises_care_team(conn, &self.user, client)?,
-            break_glass_active: policy_rows::break_glass_active(conn, &self.user, client, now)?,
-            consents: policy_rows::consents_of(conn, client)?
+        let rel = policy_rows::relationship(conn, client, &self.user, now)?;
+        let consents = if rel.has_consents {
+            policy_rows::consents_of(conn, client)?
                 .into_iter()
                 .map(|c| c.fact)
-                .collect(),
-            minor: policy_rows::minor_status(conn, client)?,
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Facts {
+            now_ms: now,
+            on_care_team: rel.on_care_team,
+            supervises_care_team: rel.supervises_care_team,
+            break_glass_active: rel.break_glass_active,
+            consents,
+            minor: rel.minor,
             ..Facts::default()
         })
     }
