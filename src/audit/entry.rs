@@ -68,7 +68,7 @@ fn push_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
 ///
 /// An entry whose digest is NULL hashes its first nine cells under version byte 1, exactly as
 /// before the digest column existed; one with a digest hashes all ten under version byte 2.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct EntryCells(pub [Cell; 10]);
 
 impl EntryCells {

@@ -18,6 +18,7 @@ pub const MAX_FINDINGS: usize = 100;
 const MOVE_WINDOW: i64 = 8;
 
 /// One stored row of the audit log, as the verifier sees it.
+#[derive(Default)]
 pub(crate) struct StoredEntry {
     pub cells: EntryCells,
     pub prev_hash: Vec<u8>,
@@ -371,14 +372,36 @@ impl Verifier {
         });
     }
 
-    pub(crate) fn push(&mut self, e: StoredEntry) {
+    /// Remember `e` as the previous entry, reusing the buffers of the one before.
+    fn set_prev(&mut self, seq: i64, e: &StoredEntry, state: RowState) {
+        match &mut self.prev {
+            Some(p) => {
+                p.seq = seq;
+                p.hash.clear();
+                p.hash.extend_from_slice(&e.hash);
+                p.prev_hash.clear();
+                p.prev_hash.extend_from_slice(&e.prev_hash);
+                p.state = state;
+            }
+            None => {
+                self.prev = Some(Prev {
+                    seq,
+                    hash: e.hash.clone(),
+                    prev_hash: e.prev_hash.clone(),
+                    state,
+                })
+            }
+        }
+    }
+
+    pub(crate) fn push(&mut self, e: &StoredEntry) {
         let seq = match e.cells.0[0] {
             Cell::Integer(s) => s,
             _ => 0,
         };
         self.note_range(seq, &e.cells);
-        self.observe_seals(seq, &e);
-        self.observe_writes(seq, &e);
+        self.observe_seals(seq, e);
+        self.observe_writes(seq, e);
         let releases = matches!(&e.cells.0[3], Cell::Text(a) if a == b"disclosure.release");
         if let Some(digest) = e.cells.digest().filter(|_| releases) {
             let target = match &e.cells.0[5] {
@@ -388,7 +411,7 @@ impl Verifier {
             self.vouched.insert(seq, (target, digest.to_vec()));
         }
         if let Some(p) = self.pending.take() {
-            if self.is_swap_partner(seq, &e) {
+            if self.is_swap_partner(seq, e) {
                 self.find(p.seq as i64, FindingKind::Moved { holds: p.seq + 1 });
                 self.find(
                     seq,
@@ -396,12 +419,7 @@ impl Verifier {
                         holds: (seq - 1) as u64,
                     },
                 );
-                self.prev = Some(Prev {
-                    seq,
-                    hash: e.hash,
-                    prev_hash: e.prev_hash,
-                    state: RowState::Damaged,
-                });
+                self.set_prev(seq, e, RowState::Damaged);
                 return;
             }
             self.find(p.seq as i64, p.kind);
@@ -420,19 +438,14 @@ impl Verifier {
             self.find(seq, FindingKind::Malformed);
             RowState::Damaged
         } else if chain_hash(&e.prev_hash, &e.cells)[..] != e.hash[..] {
-            self.classify_bad_hash(seq, &e)
+            self.classify_bad_hash(seq, e)
         } else {
             if !gap {
                 self.check_link(seq, &e.prev_hash);
             }
             RowState::Ok
         };
-        self.prev = Some(Prev {
-            seq,
-            hash: e.hash,
-            prev_hash: e.prev_hash,
-            state,
-        });
+        self.set_prev(seq, e, state);
     }
 
     /// The previous entry holds entry `seq`, and this one holds entry `seq - 1`.
@@ -590,7 +603,7 @@ mod tests {
     fn run(entries: Vec<StoredEntry>) -> VerifyReport {
         let mut v = Verifier::new(GENESIS);
         for e in entries {
-            v.push(e);
+            v.push(&e);
         }
         v.finish()
     }
@@ -611,7 +624,7 @@ mod tests {
     fn wrong_genesis_is_unlinked() {
         let mut v = Verifier::new([0; 32]);
         for e in chain(3) {
-            v.push(e);
+            v.push(&e);
         }
         assert_eq!(
             v.finish().findings,

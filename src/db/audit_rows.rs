@@ -100,15 +100,44 @@ fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
     })
 }
 
-/// Feed every entry with `seq >= from`, in order, to `f`.
-pub(crate) fn for_each(conn: &Connection, from: i64, mut f: impl FnMut(StoredEntry)) -> Result<()> {
+/// Set `c` to `v`, reusing its buffer when it already holds text or a blob.
+fn set_cell(c: &mut Cell, v: ValueRef<'_>) {
+    match (c, v) {
+        (Cell::Text(buf), ValueRef::Text(t)) | (Cell::Blob(buf), ValueRef::Blob(t)) => {
+            buf.clear();
+            buf.extend_from_slice(t);
+        }
+        (c, v) => *c = cell(v),
+    }
+}
+
+fn set_bytes(buf: &mut Vec<u8>, v: ValueRef<'_>) {
+    buf.clear();
+    if let ValueRef::Blob(b) | ValueRef::Text(b) = v {
+        buf.extend_from_slice(b);
+    }
+}
+
+/// Feed every entry with `seq >= from`, in order, to `f`. One entry buffer is refilled for
+/// each row, so a log of millions of entries is read without an allocation per entry.
+pub(crate) fn for_each(
+    conn: &Connection,
+    from: i64,
+    mut f: impl FnMut(&StoredEntry),
+) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {} FROM audit_log WHERE seq >= ?1 ORDER BY seq",
         columns(conn)?
     ))?;
     let mut rows = stmt.query([from])?;
+    let mut e = StoredEntry::default();
     while let Some(r) = rows.next()? {
-        f(stored(r)?);
+        for (i, c) in e.cells.0.iter_mut().enumerate() {
+            set_cell(c, r.get_ref(i)?);
+        }
+        set_bytes(&mut e.prev_hash, r.get_ref(10)?);
+        set_bytes(&mut e.hash, r.get_ref(11)?);
+        f(&e);
     }
     Ok(())
 }

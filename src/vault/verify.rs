@@ -153,7 +153,7 @@ pub fn audit_canonical_bytes(path: impl AsRef<Path>) -> Result<Vec<(Vec<u8>, Vec
     let tx = conn.transaction()?;
     let mut out = Vec::new();
     db::audit_rows::for_each(&tx, 1, |e| {
-        out.push((e.prev_hash, crate::audit::canonical_bytes(&e.cells)));
+        out.push((e.prev_hash.clone(), crate::audit::canonical_bytes(&e.cells)));
     })?;
     Ok(out)
 }
