@@ -83,7 +83,7 @@ pub use vault::{
     ConsentRecipient, ConsentSummary, Export, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES,
     NewClient, NewConsent, Note, Passphrase, Record, RecordSummary, Session, Vault, VaultConfig,
     VerifiedState, VerifyOptions, export_anchor, vault_id_of, verify_audit_log,
-    verify_audit_log_with,
+    verify_audit_log_observed, verify_audit_log_with,
 };
 #[doc(hidden)]
 pub use vault::{audit_canonical_bytes, audit_hash};

@@ -46,7 +46,7 @@ pub use records::{NewClient, Record, RecordSummary};
 pub use session::{KeyStats, Session};
 pub use verify::{
     VerifiedState, VerifyOptions, audit_canonical_bytes, audit_hash, export_anchor, vault_id_of,
-    verify_audit_log, verify_audit_log_with,
+    verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
 };
 
 /// A passphrase. Wiped from memory on drop; never printed.

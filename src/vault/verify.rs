@@ -85,6 +85,19 @@ pub fn verify_audit_log(path: impl AsRef<Path>) -> Result<VerifyReport> {
 /// [`verify_audit_log`], also holding the log to an anchor. An anchor from another vault is an
 /// error (the check cannot run), not a finding.
 pub fn verify_audit_log_with(path: impl AsRef<Path>, opts: &VerifyOptions) -> Result<VerifyReport> {
+    verify_audit_log_observed(path, opts, &mut |_| {})
+}
+
+/// How many entries pass between two progress calls.
+const PROGRESS_EVERY: u64 = 8192;
+
+/// [`verify_audit_log_with`], calling `progress` with the number of entries checked so far
+/// every few thousand entries (for a progress bar on long logs).
+pub fn verify_audit_log_observed(
+    path: impl AsRef<Path>,
+    opts: &VerifyOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VerifyReport> {
     let mut conn = db::open_read_only(path.as_ref())?;
     let tx = conn.transaction()?;
     let vault_id = rows::vault_id(&tx)?;
@@ -134,7 +147,15 @@ pub fn verify_audit_log_with(path: impl AsRef<Path>, opts: &VerifyOptions) -> Re
             }
         }
     }
-    db::audit_rows::for_each(&tx, from, |e| verifier.push(e))?;
+    let mut checked = 0u64;
+    db::audit_rows::for_each(&tx, from, |e| {
+        verifier.push(e);
+        checked += 1;
+        if checked % PROGRESS_EVERY == 0 {
+            progress(checked);
+        }
+    })?;
+    progress(checked);
     db::ledger_rows::for_each_stored(&tx, |row| verifier.check_ledger(row))?;
     for table in rows::FieldTable::VOUCHED {
         let name = table.name();

@@ -7,12 +7,12 @@ use confide::{Anchor, VerifiedState, VerifyOptions, VerifyReport};
 use serde_json::{Value, json};
 
 use crate::cli::VerifyArgs;
-use crate::progress::Spinner;
+use crate::progress::Progress;
 
 const SCHEMA: &str = "confide-audit-verify/v1";
 
-/// Verify `vault`, held to the anchor in `anchor` if given. `progress`: show a spinner on a
-/// terminal while it runs.
+/// Verify `vault`, held to the anchor in `anchor` if given. `progress`: show a progress bar on
+/// a terminal while it runs.
 pub(crate) fn check(
     vault: &Path,
     anchor: Option<&Path>,
@@ -26,10 +26,11 @@ pub(crate) fn check(
         }
         None => None,
     };
-    let spinner = Spinner::start(vault, progress);
-    let report = confide::verify_audit_log_with(vault, &VerifyOptions { anchor, resume })
+    let bar = Progress::start(vault, progress);
+    let opts = VerifyOptions { anchor, resume };
+    let report = confide::verify_audit_log_observed(vault, &opts, &mut |done| bar.set(done))
         .map_err(|e| format!("{}: {e}", vault.display()));
-    spinner.finish();
+    bar.finish();
     report
 }
 
