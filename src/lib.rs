@@ -61,7 +61,7 @@ mod vault;
 
 pub use audit::{
     Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, Failure, Finding, FindingKind, Outcome,
-    VerifyReport, Warning, audit_log_len, read_audit_log,
+    VerifyReport, Warning, audit_log_len, read_audit_log, staff_user_id,
 };
 pub use crypto::envelope::ENVELOPE_OVERHEAD;
 pub use crypto::kdf::KdfParams;

@@ -215,6 +215,8 @@ fn actor_filter_brings_out_that_users_entries_only() {
     let a = entries(&["--actor", &s.dr_a]);
     assert_eq!(seqs(&a), raw_seqs("actor = ?1", blob(&s.dr_a)));
     assert!(!actions(&a).contains(&"break_glass.start"));
+    // A user name works as well as an id.
+    assert_eq!(seqs(&entries(&["--actor", "dr.b"])), seqs(&b));
 }
 
 #[test]

@@ -18,7 +18,7 @@ pub(crate) use entry::{
 };
 pub(crate) use ledger::{StoredLedger, fields_digest, ledger_digest};
 pub(crate) use query::parse_entry;
-pub use query::{AuditFilter, AuditLog, audit_log_len, read_audit_log};
+pub use query::{AuditFilter, AuditLog, audit_log_len, read_audit_log, staff_user_id};
 pub use seals::Anchor;
 pub use verify::{Finding, FindingKind, VerifyReport, Warning};
 pub(crate) use verify::{StoredEntry, Verifier};

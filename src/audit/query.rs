@@ -93,6 +93,15 @@ pub fn read_audit_log(path: impl AsRef<Path>, filter: &AuditFilter) -> Result<Au
     Ok(AuditLog { vault, entries })
 }
 
+/// The id of the staff member with this user name, read without a passphrase (user names are
+/// staff identities, kept in clear).
+pub fn staff_user_id(path: impl AsRef<Path>, name: &str) -> Result<crate::ids::UserId> {
+    let conn = db::open_read_only(path.as_ref())?;
+    crate::db::rows::user_by_name(&conn, name)?
+        .map(|u| u.id)
+        .ok_or(Error::NotFound { what: "user" })
+}
+
 /// How many entries an intact log of this vault holds (its newest sequence number), read
 /// without a passphrase. Cheap: for sizing a progress display before verification, which alone
 /// says whether the log really holds them.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use confide::{AuditAction, ClientId, Date, UserId};
+use confide::{AuditAction, ClientId, Date};
 
 /// Verify a confide vault's audit log, or show its entries. Needs no passphrase; never writes to
 /// the vault.
@@ -54,9 +54,9 @@ pub(crate) struct ShowArgs {
     /// Only entries about this client (32 hexadecimal digits).
     #[arg(long, value_name = "ID")]
     pub client: Option<ClientId>,
-    /// Only entries by this user (32 hexadecimal digits).
-    #[arg(long, value_name = "USER_ID")]
-    pub actor: Option<UserId>,
+    /// Only entries by this user: a user name, or a user id (32 hexadecimal digits).
+    #[arg(long, value_name = "USER")]
+    pub actor: Option<String>,
     /// Only entries on or after this day (YYYY-MM-DD, UTC).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub since: Option<Date>,

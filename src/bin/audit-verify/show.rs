@@ -6,7 +6,7 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use confide::{AuditEntry, AuditFilter, AuditLog};
+use confide::{AuditEntry, AuditFilter, AuditLog, UserId};
 use serde_json::{Value, json};
 
 use crate::cli::{Format, ShowArgs};
@@ -32,6 +32,14 @@ fn show(args: &ShowArgs) -> Result<ExitCode, String> {
         }
     }
     let vault = &args.vault;
+    let actor = match &args.actor {
+        None => None,
+        Some(a) => Some(match a.parse::<UserId>() {
+            Ok(id) => id,
+            Err(_) => confide::staff_user_id(vault, a)
+                .map_err(|e| format!("{}: --actor {a:?}: {e}", vault.display()))?,
+        }),
+    };
     let text = args.format == Format::Text;
     let report = verify::check(vault, args.anchor.as_deref(), None, text)?;
     let intact = report.is_intact();
@@ -57,7 +65,7 @@ fn show(args: &ShowArgs) -> Result<ExitCode, String> {
     }
     let filter = AuditFilter {
         client: args.client,
-        actor: args.actor,
+        actor,
         action: args.action,
         since: args.since,
         until: args.until,
@@ -151,7 +159,7 @@ fn json_log(args: &ShowArgs, intact: bool, log: &AuditLog) -> Value {
         "log_status": if intact { "intact" } else { "tampered" },
         "filter": {
             "client": args.client.map(|c| c.to_string()),
-            "actor": args.actor.map(|a| a.to_string()),
+            "actor": args.actor.clone(),
             "action": args.action.map(|a| a.code()),
             "since": args.since.map(|d| d.to_string()),
             "until": args.until.map(|d| d.to_string()),
