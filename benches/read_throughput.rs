@@ -6,6 +6,8 @@
 //! Benchmarks (criterion group `read`, throughput in records read):
 //! - `read/plain_sqlite`: the unencrypted baseline;
 //! - `read/single`: the vault opened with the default [`Durability::Full`];
+//! - `read/batch_100`: 100 records per call through [`Session::read_records`] (each decided
+//!   and audited on its own, one commit for the batch), `Durability::Full`;
 //! - `read/single_normal`: the same vault file reopened with [`Durability::Normal`].
 //!
 //! After criterion finishes, the saved estimates are read back from
@@ -48,7 +50,11 @@ const CLINICIAN: &str = "dr.bench";
 
 const GROUP: &str = "read";
 const BASELINE: &str = "plain_sqlite";
-const IDS: [&str; 3] = [BASELINE, "single", "single_normal"];
+const IDS: [&str; 4] = [BASELINE, "single", "single_normal", "batch_100"];
+/// Records read by one iteration of each benchmark.
+const PER_ITERATION: [f64; 4] = [1.0, 1.0, 1.0, 100.0];
+/// Records per batched read.
+const BATCH: usize = 100;
 
 /// xorshift64: a tiny fixed-seed generator, enough to pick record indices and words.
 struct XorShift(u64);
@@ -275,6 +281,22 @@ fn benches(c: &mut Criterion) {
 
     bench_vault_reads(&mut group, "single", &fixture, &dr);
 
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("batch_100", |b| {
+        let mut rng = XorShift(ACCESS_SEED);
+        b.iter(|| {
+            let batch: Vec<RecordId> = (0..BATCH)
+                .map(|_| records[rng.below(records.len())])
+                .collect();
+            let read = dr
+                .read_records(black_box(&batch), Purpose::Treatment)
+                .expect("batch read");
+            assert!(read.iter().all(Result::is_ok));
+            black_box(read)
+        });
+    });
+    group.throughput(Throughput::Elements(1));
+
     // Same file, reopened with synchronous = NORMAL: the audit commit no longer fsyncs the WAL.
     drop(dr);
     drop(vault);
@@ -334,7 +356,11 @@ fn human_time(ns: f64) -> String {
 
 fn print_summary() {
     let dir = criterion_dir();
-    let means: Vec<(&str, Option<f64>)> = IDS.iter().map(|id| (*id, mean_ns(&dir, id))).collect();
+    let means: Vec<(&str, Option<f64>)> = IDS
+        .iter()
+        .zip(PER_ITERATION)
+        .map(|(id, n)| (*id, mean_ns(&dir, id).map(|ns| ns / n)))
+        .collect();
     let baseline = means[0].1;
     println!();
     println!("Summary (mean per record read; from {})", dir.display());
