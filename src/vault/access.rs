@@ -103,6 +103,28 @@ impl Session {
         Err(Error::Denied { reason })
     }
 
+    /// Decide `access` for a change about a client; if allowed, run `op` and append the audit
+    /// entry `audit_as` describes, in one transaction. A refusal is audited by `check`.
+    pub(super) fn change(
+        &self,
+        access: Access,
+        purpose: Purpose,
+        facts: &Facts,
+        audit_as: AuditAs<'_>,
+        op: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let grant = self.check(self.role, access, purpose, vec![], facts, audit_as)?;
+        let AuditAs {
+            action,
+            client,
+            target,
+        } = audit_as;
+        let outcome = Outcome::Allowed(grant.basis);
+        let e = self.entry(action, client, target, &[], purpose, outcome);
+        self.shared.write_audited(&e, op)?;
+        Ok(())
+    }
+
     /// A practice operation (no client involved).
     pub(super) fn check_practice(
         &self,

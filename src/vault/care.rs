@@ -73,23 +73,7 @@ impl Session {
         let (facts, audit_as) =
             self.client_request(client, AuditAction::CareTeamRemove, purpose)?;
         let audit_as = audit_as.target(user.as_bytes());
-        let grant = self.check(
-            self.role,
-            Access::ManageClient,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
-        let e = self.entry(
-            AuditAction::CareTeamRemove,
-            Some(client),
-            Some(user.as_bytes()),
-            &[],
-            purpose,
-            Outcome::Allowed(grant.basis),
-        );
-        self.shared.write_audited(&e, |tx| {
+        self.change(Access::ManageClient, purpose, &facts, audit_as, |tx| {
             rows::remove_from_care_team(tx, client, user)?;
             Ok(())
         })?;
@@ -166,23 +150,7 @@ impl Session {
     ) -> Result<()> {
         let (facts, audit_as) =
             self.client_request(client, AuditAction::MinorStatusSet, purpose)?;
-        let grant = self.check(
-            self.role,
-            Access::ManageClient,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
-        let e = self.entry(
-            AuditAction::MinorStatusSet,
-            Some(client),
-            None,
-            &[],
-            purpose,
-            Outcome::Allowed(grant.basis),
-        );
-        self.shared.write_audited(&e, |tx| {
+        self.change(Access::ManageClient, purpose, &facts, audit_as, |tx| {
             policy_rows::set_minor_status(tx, client, status, now_ms())?;
             Ok(())
         })?;
@@ -244,23 +212,7 @@ impl Session {
     pub fn end_break_glass(&self, client: &ClientId) -> Result<()> {
         let purpose = Purpose::EmergencyTreatment;
         let (facts, audit_as) = self.client_request(client, AuditAction::BreakGlassEnd, purpose)?;
-        let grant = self.check(
-            self.role,
-            Access::BreakGlass,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
-        let e = self.entry(
-            AuditAction::BreakGlassEnd,
-            Some(client),
-            None,
-            &[],
-            purpose,
-            Outcome::Allowed(grant.basis),
-        );
-        self.shared.write_audited(&e, |tx| {
+        self.change(Access::BreakGlass, purpose, &facts, audit_as, |tx| {
             policy_rows::end_break_glass(tx, &self.user, client, now_ms())?;
             Ok(())
         })?;

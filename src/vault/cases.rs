@@ -141,23 +141,7 @@ impl Session {
         if !is_member {
             return self.refuse_unknown(audit_as, purpose);
         }
-        let grant = self.check(
-            self.role,
-            Access::ManageClient,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
-        let e = self.entry(
-            AuditAction::CaseLeave,
-            Some(member),
-            Some(case.as_bytes()),
-            &[],
-            purpose,
-            Outcome::Allowed(grant.basis),
-        );
-        self.shared.write_audited(&e, |tx| {
+        self.change(Access::ManageClient, purpose, &facts, audit_as, |tx| {
             policy_rows::leave_case(tx, case, member, case_clock())?;
             Ok(())
         })?;

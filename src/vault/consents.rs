@@ -212,23 +212,7 @@ impl Session {
         };
         let audit_as = audit_as.client(&client);
         let facts = self.client_facts(&self.shared.conn(), &client)?;
-        let grant = self.check(
-            self.role,
-            Access::ManageConsent,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
-        let e = self.entry(
-            AuditAction::ConsentRevoke,
-            Some(&client),
-            Some(consent.as_bytes()),
-            &[],
-            purpose,
-            Outcome::Allowed(grant.basis),
-        );
-        self.shared.write_audited(&e, |tx| {
+        self.change(Access::ManageConsent, purpose, &facts, audit_as, |tx| {
             policy_rows::revoke_consent(tx, consent, now_ms())?;
             Ok(())
         })?;
