@@ -118,6 +118,16 @@ fn set_bytes(buf: &mut Vec<u8>, v: ValueRef<'_>) {
     }
 }
 
+/// Refill `e` from a row of [`COLUMNS`], reusing its buffers.
+fn refill(e: &mut StoredEntry, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+    for (i, c) in e.cells.0.iter_mut().enumerate() {
+        set_cell(c, r.get_ref(i)?);
+    }
+    set_bytes(&mut e.prev_hash, r.get_ref(10)?);
+    set_bytes(&mut e.hash, r.get_ref(11)?);
+    Ok(())
+}
+
 /// Feed every entry with `seq >= from`, in order, to `f`. One entry buffer is refilled for
 /// each row, so a log of millions of entries is read without an allocation per entry.
 pub(crate) fn for_each(
@@ -132,12 +142,59 @@ pub(crate) fn for_each(
     let mut rows = stmt.query([from])?;
     let mut e = StoredEntry::default();
     while let Some(r) = rows.next()? {
-        for (i, c) in e.cells.0.iter_mut().enumerate() {
-            set_cell(c, r.get_ref(i)?);
-        }
-        set_bytes(&mut e.prev_hash, r.get_ref(10)?);
-        set_bytes(&mut e.hash, r.get_ref(11)?);
+        refill(&mut e, r)?;
         f(&e);
+    }
+    Ok(())
+}
+
+/// Entries read in one go, their buffers kept for the next batch.
+#[derive(Default)]
+pub(crate) struct EntryBatch {
+    entries: Vec<StoredEntry>,
+    len: usize,
+}
+
+impl EntryBatch {
+    /// The entries this batch holds now.
+    pub(crate) fn entries(&self) -> &[StoredEntry] {
+        &self.entries[..self.len]
+    }
+}
+
+/// Every entry with `seq >= from`, in order, in batches of up to `size`: each batch comes from
+/// `empty` (a fresh one, or one whose buffers are to be reused), is filled, and is handed to
+/// `full`, which returns false to stop early. For a reading thread feeding a verifying one.
+pub(crate) fn for_each_batch(
+    conn: &Connection,
+    from: i64,
+    size: usize,
+    mut empty: impl FnMut() -> EntryBatch,
+    mut full: impl FnMut(EntryBatch) -> bool,
+) -> Result<()> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM audit_log WHERE seq >= ?1 ORDER BY seq",
+        columns(conn)?
+    ))?;
+    let mut rows = stmt.query([from])?;
+    let mut batch = empty();
+    batch.len = 0;
+    while let Some(r) = rows.next()? {
+        if batch.len == batch.entries.len() {
+            batch.entries.push(StoredEntry::default());
+        }
+        refill(&mut batch.entries[batch.len], r)?;
+        batch.len += 1;
+        if batch.len == size {
+            if !full(batch) {
+                return Ok(());
+            }
+            batch = empty();
+            batch.len = 0;
+        }
+    }
+    if batch.len > 0 {
+        full(batch);
     }
     Ok(())
 }

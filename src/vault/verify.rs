@@ -2,9 +2,11 @@
 //! checkpoints, an optional anchor, and the disclosure ledger.
 
 use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel};
 
 use crate::audit::{Anchor, Verifier, VerifyReport, format_utc, genesis_hash};
 use crate::crypto::signing::verify_checkpoint;
+use crate::db::audit_rows::EntryBatch;
 use crate::db::{self, rows};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -103,11 +105,7 @@ pub fn verify_audit_log_observed(
     let vault_id = rows::vault_id(&tx)?;
     let public = db::audit_rows::audit_key(&tx)?.map(|(p, _)| p);
     let mut verifier = Verifier::new(genesis_hash(&vault_id));
-    verifier.check_checkpoints(
-        &vault_id,
-        public.as_deref(),
-        db::audit_rows::checkpoints(&tx)?,
-    );
+    let checkpoints = db::audit_rows::checkpoints(&tx)?;
     if let Some(anchor) = &opts.anchor {
         verifier.check_anchor(&vault_id, public.as_deref(), anchor)?;
     }
@@ -147,15 +145,9 @@ pub fn verify_audit_log_observed(
             }
         }
     }
-    let mut checked = 0u64;
-    db::audit_rows::for_each(&tx, from, |e| {
-        verifier.push(e);
-        checked += 1;
-        if checked % PROGRESS_EVERY == 0 {
-            progress(checked);
-        }
-    })?;
-    progress(checked);
+    let key = public.as_deref();
+    let seals = |v: &mut Verifier| v.check_checkpoints(&vault_id, key, checkpoints);
+    let mut verifier = scan(&tx, from, verifier, seals, progress)?;
     db::ledger_rows::for_each_stored(&tx, |row| verifier.check_ledger(row))?;
     for table in rows::FieldTable::VOUCHED {
         let name = table.name();
@@ -164,6 +156,67 @@ pub fn verify_audit_log_observed(
         })?;
     }
     Ok(verifier.finish())
+}
+
+/// Entries per batch handed from the reading thread to the verifying one.
+const BATCH: usize = 1024;
+/// Batches in flight: enough to keep the reader busy while the verifier checks the checkpoint
+/// signatures, a few tens of megabytes at most.
+const IN_FLIGHT: usize = 64;
+
+/// Read the log from `from` on this thread while `verifier` checks it on another. Reading rows
+/// out of SQLite costs a little more than hashing and checking them, so the two overlap on two
+/// cores (about 1.45 times as fast as one thread doing both). The verifier first runs `seals`
+/// (the checkpoint signatures) while the first batches are read. Entries reach it in order,
+/// exactly as a single-threaded loop would push them.
+fn scan(
+    tx: &rusqlite::Connection,
+    from: i64,
+    verifier: Verifier,
+    seals: impl FnOnce(&mut Verifier) + Send,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Verifier> {
+    std::thread::scope(|s| {
+        let (full_tx, full_rx) = sync_channel::<EntryBatch>(IN_FLIGHT);
+        let (empty_tx, empty_rx) = channel::<EntryBatch>();
+        let checker = s.spawn(move || {
+            let mut verifier = verifier;
+            seals(&mut verifier);
+            for batch in full_rx {
+                for e in batch.entries() {
+                    verifier.push(e);
+                }
+                // Hand the buffers back; if the reader has finished, they are simply dropped.
+                let _ = empty_tx.send(batch);
+            }
+            verifier
+        });
+        let mut read = 0u64;
+        let result = db::audit_rows::for_each_batch(
+            tx,
+            from,
+            BATCH,
+            || empty_rx.try_recv().unwrap_or_default(),
+            |batch| {
+                let before = read;
+                read += batch.entries().len() as u64;
+                if read / PROGRESS_EVERY != before / PROGRESS_EVERY {
+                    progress(read);
+                }
+                full_tx.send(batch).is_ok()
+            },
+        );
+        // Closing the channel ends the verifier's loop.
+        drop(full_tx);
+        let verifier = match checker.join() {
+            Ok(v) => v,
+            // A panic in the verifying thread is a bug, not a verdict: pass it on unchanged.
+            Err(p) => std::panic::resume_unwind(p),
+        };
+        result?;
+        progress(read);
+        Ok(verifier)
+    })
 }
 
 /// Every entry's stored `prev_hash` and canonical bytes, in order: what verification hashes.
