@@ -32,10 +32,12 @@ impl Session {
         records: &[RecordId],
         purpose: Purpose,
     ) -> Result<Vec<Result<Record>>> {
-        let mut pending = Vec::with_capacity(records.len());
-        let mut out = Vec::with_capacity(records.len());
-        {
-            let conn = self.shared.conn();
+        // One immediate transaction for the whole call: every record is decided and read from
+        // one snapshot, no other writer can slip in between the decision and the audit entry,
+        // and SQLite takes and releases its locks once instead of once per statement.
+        self.shared.write(|conn| {
+            let mut pending = Vec::with_capacity(records.len());
+            let mut out = Vec::with_capacity(records.len());
             let mut facts_of: HashMap<ClientId, Facts> = HashMap::new();
             for id in records {
                 let deny = |reason| Pending {
@@ -44,7 +46,7 @@ impl Session {
                     fields: Vec::new(),
                     outcome: Outcome::Denied(reason),
                 };
-                let Some(meta) = rows::record(&conn, id)? else {
+                let Some(meta) = rows::record(conn, id)? else {
                     // The same answer as for a record the reader may not know of.
                     pending.push(deny(DenyReason::NoRelationship));
                     out.push(Err(Error::Denied {
@@ -55,16 +57,16 @@ impl Session {
                 let mut facts = match facts_of.get(&meta.client) {
                     Some(f) => f.clone(),
                     None => {
-                        let f = self.client_facts(&conn, &meta.client)?;
+                        let f = self.client_facts(conn, &meta.client)?;
                         facts_of.insert(meta.client, f.clone());
                         f
                     }
                 };
                 if let Some(case) = &meta.case {
-                    facts.case = self.case_facts(&conn, case, Some(&meta.client), None)?;
+                    facts.case = self.case_facts(conn, case, Some(&meta.client), None)?;
                 }
                 let entry = record_entry(&meta);
-                let names = rows::field_names(&conn, entry.table, &entry.parent)?
+                let names = rows::field_names(conn, entry.table, &entry.parent)?
                     .iter()
                     .map(|n| FieldName::new(n))
                     .collect::<Result<Vec<_>>>()
@@ -90,10 +92,10 @@ impl Session {
                     }
                 };
                 // Decided: only now unwrap keys and open the permitted fields.
-                let mut stored = rows::fields(&conn, entry.table, &entry.parent)?;
+                let mut stored = rows::fields(conn, entry.table, &entry.parent)?;
                 stored.retain(|f| grant.fields.iter().any(|g| g.as_str() == f.field));
                 let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
-                match self.open_fields(&conn, table, owner, parent, entry.compartment, &stored) {
+                match self.open_fields(conn, table, owner, parent, entry.compartment, &stored) {
                     Ok(fields) => {
                         pending.push(Pending {
                             client: Some(meta.client),
@@ -118,9 +120,8 @@ impl Session {
                     }
                 }
             }
-        }
-        // INVARIANT: every entry is committed, in one transaction, before any plaintext leaves.
-        self.shared.write(|tx| {
+            // INVARIANT: every entry is committed with the reads, in this one transaction,
+            // before any plaintext leaves.
             for p in &pending {
                 let fields: Vec<&str> = p.fields.iter().map(String::as_str).collect();
                 let e = self.entry(
@@ -131,10 +132,9 @@ impl Session {
                     purpose,
                     p.outcome,
                 );
-                self.shared.audit_in(tx, &e)?;
+                self.shared.audit_in(conn, &e)?;
             }
-            Ok(())
-        })?;
-        Ok(out)
+            Ok(out)
+        })
     }
 }

@@ -349,14 +349,11 @@ impl Session {
     /// committed before the plaintext is returned; an envelope that fails to authenticate is
     /// audited and reported by place.
     pub fn read_record(&self, record: &RecordId, purpose: Purpose) -> Result<Record> {
-        let audit_as = AuditAs::new(AuditAction::RecordRead).target(record.as_bytes());
-        let Some((meta, facts)) = self.record_facts(record)? else {
-            return self.refuse_unknown(audit_as, purpose);
-        };
-        let audit_as = audit_as.client(&meta.client);
-        let entry = record_entry(&meta);
-        let (basis, fields) = self.read_entry(self.role, &entry, purpose, &facts, audit_as)?;
-        Ok(record_from(meta, basis, fields))
+        // A batch of one: decided, read and audited in one transaction.
+        self.read_records(std::slice::from_ref(record), purpose)?
+            .pop()
+            // INVARIANT: read_records gives exactly one result per id asked for.
+            .ok_or(Error::NotFound { what: "record" })?
     }
 
     /// A record's metadata and the facts about it, or `None` if there is no such record.
