@@ -8,7 +8,10 @@
 //! - `read/single`: the vault opened with the default [`Durability::Full`];
 //! - `read/batch_100`: 100 records per call through [`Session::read_records`] (each decided
 //!   and audited on its own, one commit for the batch), `Durability::Full`;
-//! - `read/single_normal`: the same vault file reopened with [`Durability::Normal`].
+//! - `read/single_normal`: the same vault file reopened with [`Durability::Normal`];
+//! - `read/concurrent_4` and `read/concurrent_4_normal`: four sessions (the clinician logged in four
+//!   times) on two threads, two sessions each taking turns, single-record reads, with `Full` and `Normal`;
+//!   the time is per read, so the throughput is the total of all four.
 //!
 //! After criterion finishes, the saved estimates are read back from
 //! `<target>/criterion/read/<id>/new/estimates.json` and summarised in a table.
@@ -50,9 +53,19 @@ const CLINICIAN: &str = "dr.bench";
 
 const GROUP: &str = "read";
 const BASELINE: &str = "plain_sqlite";
-const IDS: [&str; 4] = [BASELINE, "single", "single_normal", "batch_100"];
+const IDS: [&str; 6] = [
+    BASELINE,
+    "single",
+    "single_normal",
+    "batch_100",
+    "concurrent_4",
+    "concurrent_4_normal",
+];
 /// Records read by one iteration of each benchmark.
-const PER_ITERATION: [f64; 4] = [1.0, 1.0, 1.0, 100.0];
+const PER_ITERATION: [f64; 6] = [1.0, 1.0, 1.0, 100.0, 1.0, 1.0];
+/// Sessions reading at once in the concurrent benchmarks, and the threads they run on.
+const SESSIONS: usize = 4;
+const THREADS: usize = 2;
 /// Records per batched read.
 const BATCH: usize = 100;
 
@@ -255,6 +268,47 @@ fn bench_vault_reads(
     });
 }
 
+/// Four sessions on two threads, each thread taking turns between its two sessions, reading
+/// single records at random; `iters` reads in all. Returns the wall time for all of them.
+fn concurrent_reads(sessions: &[Session], records: &[RecordId], iters: u64) -> Duration {
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for (t, mine) in sessions.chunks(SESSIONS / THREADS).enumerate() {
+            // The reads split exactly: the first `iters % THREADS` threads do one more.
+            let per_thread =
+                iters / THREADS as u64 + u64::from((t as u64) < iters % THREADS as u64);
+            s.spawn(move || {
+                let mut rng = XorShift(ACCESS_SEED ^ (t as u64 + 1));
+                for i in 0..per_thread {
+                    let dr = &mine[(i as usize) % mine.len()];
+                    let record = &records[rng.below(records.len())];
+                    black_box(dr.read_record(record, Purpose::Treatment).expect("read"));
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+fn bench_concurrent(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    fixture: &Fixture,
+    vault: &Vault,
+) {
+    let sessions: Vec<Session> = (0..SESSIONS)
+        .map(|_| {
+            vault
+                .unlock(CLINICIAN, &Passphrase::new(CLIN_PASS))
+                .expect("clinician login")
+        })
+        .collect();
+    let records = &fixture.records;
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| concurrent_reads(&sessions, records, iters))
+    });
+}
+
 fn benches(c: &mut Criterion) {
     let (fixture, vault) = build();
     let dr = vault
@@ -296,6 +350,7 @@ fn benches(c: &mut Criterion) {
         });
     });
     group.throughput(Throughput::Elements(1));
+    bench_concurrent(&mut group, "concurrent_4", &fixture, &vault);
 
     // Same file, reopened with synchronous = NORMAL: the audit commit no longer fsyncs the WAL.
     drop(dr);
@@ -309,6 +364,7 @@ fn benches(c: &mut Criterion) {
         .unlock(CLINICIAN, &Passphrase::new(CLIN_PASS))
         .expect("clinician login (Normal)");
     bench_vault_reads(&mut group, "single_normal", &fixture, &dr);
+    bench_concurrent(&mut group, "concurrent_4_normal", &fixture, &vault);
 
     group.finish();
 }
@@ -390,6 +446,16 @@ fn print_summary() {
             "durable audit commit (single - single_normal): {} per read",
             human_time(full - normal)
         );
+    }
+    for (one, four) in [(1, 4), (2, 5)] {
+        if let (Some(a), Some(b)) = (means[one].1, means[four].1) {
+            println!(
+                "{GROUP}/{} total throughput vs {GROUP}/{}: {:.2}x",
+                IDS[four],
+                IDS[one],
+                a / b
+            );
+        }
     }
 }
 

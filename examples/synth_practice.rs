@@ -47,5 +47,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         built.entries,
         built.entries as f64 / secs
     );
+    space(&args.out)?;
+    Ok(())
+}
+
+/// Space on disk per audit entry and per clinical field, from SQLite's own page accounting
+/// (the `dbstat` table): every page of a table and its indexes, divided by its rows.
+fn space(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let pages = |table: &str| -> rusqlite::Result<i64> {
+        conn.query_row(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?1 \
+               OR name IN (SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1)",
+            [table],
+            |r| r.get(0),
+        )
+    };
+    let count = |table: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+    };
+    let entries = count("audit_log")?.max(1);
+    println!(
+        "audit log: {:.0} bytes per entry on disk ({} entries)",
+        pages("audit_log")? as f64 / entries as f64,
+        entries
+    );
+    // The progress notes' fields: each holds exactly FIELD_BYTES of text.
+    let (fields, envelope): (i64, f64) = conn.query_row(
+        "SELECT count(*), avg(length(envelope)) FROM record_fields WHERE field = 'subjective'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let rows = count("record_fields")?.max(1);
+    println!(
+        "fields: {fields} notes' fields of {} bytes: envelope {:.0} bytes (plaintext + {:.0}); \
+         {:.0} bytes per stored field on disk with its key (record id, field name) and page overhead",
+        confide::synth::FIELD_BYTES,
+        envelope,
+        envelope - confide::synth::FIELD_BYTES as f64,
+        pages("record_fields")? as f64 / rows as f64
+    );
     Ok(())
 }

@@ -50,6 +50,9 @@ pub const FIELDS: [&str; 6] = [
     "risk",
 ];
 
+/// Bytes of text in every field of a synthetic progress note.
+pub const FIELD_BYTES: usize = 150;
+
 /// The passphrase of every synthetic user.
 pub const PASSPHRASE: &str = "synthetic passphrase";
 
@@ -125,7 +128,7 @@ pub fn build(
         )?;
         let values: Vec<(&str, Value)> = FIELDS
             .iter()
-            .map(|f| (*f, Value::text(rng.text(150))))
+            .map(|f| (*f, Value::text(rng.text(FIELD_BYTES))))
             .collect();
         let note = dr.create_record(
             &client,

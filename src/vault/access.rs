@@ -111,7 +111,7 @@ impl Session {
         purpose: Purpose,
         facts: &Facts,
         audit_as: AuditAs<'_>,
-        op: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+        op: impl FnOnce(&rusqlite::Connection) -> Result<()>,
     ) -> Result<()> {
         let grant = self.check(self.role, access, purpose, vec![], facts, audit_as)?;
         let AuditAs {

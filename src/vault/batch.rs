@@ -39,6 +39,7 @@ impl Session {
             let mut pending = Vec::with_capacity(records.len());
             let mut out = Vec::with_capacity(records.len());
             let mut facts_of: HashMap<ClientId, Facts> = HashMap::new();
+            let mut erased_of: HashMap<ClientId, bool> = HashMap::new();
             for id in records {
                 let deny = |reason| Pending {
                     client: None,
@@ -66,9 +67,11 @@ impl Session {
                     facts.case = self.case_facts(conn, case, Some(&meta.client), None)?;
                 }
                 let entry = record_entry(&meta);
-                let names = rows::field_names(conn, entry.table, &entry.parent)?
+                // The envelopes come with their names; none is opened before the decision.
+                let mut stored = rows::fields(conn, entry.table, &entry.parent)?;
+                let names = stored
                     .iter()
-                    .map(|n| FieldName::new(n))
+                    .map(|f| FieldName::new(&f.field))
                     .collect::<Result<Vec<_>>>()
                     .map_err(|_| Error::Corrupt {
                         what: "stored field name".into(),
@@ -92,10 +95,23 @@ impl Session {
                     }
                 };
                 // Decided: only now unwrap keys and open the permitted fields.
-                let mut stored = rows::fields(conn, entry.table, &entry.parent)?;
                 stored.retain(|f| grant.fields.iter().any(|g| g.as_str() == f.field));
+                let erased = match erased_of.get(&meta.client) {
+                    Some(e) => *e,
+                    None => {
+                        let e = rows::is_erased(conn, &entry.owner)?;
+                        erased_of.insert(meta.client, e);
+                        e
+                    }
+                };
                 let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
-                match self.open_fields(conn, table, owner, parent, entry.compartment, &stored) {
+                let opened = if erased {
+                    // A key another session still caches must not outlive the erasure.
+                    Err((String::new(), Error::Erased))
+                } else {
+                    self.decrypt_fields(conn, table, owner, parent, entry.compartment, &stored)
+                };
+                match opened {
                     Ok(fields) => {
                         pending.push(Pending {
                             client: Some(meta.client),
@@ -122,18 +138,25 @@ impl Session {
             }
             // INVARIANT: every entry is committed with the reads, in this one transaction,
             // before any plaintext leaves.
-            for p in &pending {
-                let fields: Vec<&str> = p.fields.iter().map(String::as_str).collect();
-                let e = self.entry(
-                    AuditAction::RecordRead,
-                    p.client.as_ref(),
-                    Some(p.target.as_bytes()),
-                    &fields,
-                    purpose,
-                    p.outcome,
-                );
-                self.shared.audit_in(conn, &e)?;
-            }
+            let fields: Vec<Vec<&str>> = pending
+                .iter()
+                .map(|p| p.fields.iter().map(String::as_str).collect())
+                .collect();
+            let entries: Vec<_> = pending
+                .iter()
+                .zip(&fields)
+                .map(|(p, fields)| {
+                    self.entry(
+                        AuditAction::RecordRead,
+                        p.client.as_ref(),
+                        Some(p.target.as_bytes()),
+                        fields,
+                        purpose,
+                        p.outcome,
+                    )
+                })
+                .collect();
+            self.shared.audit_all(conn, &entries)?;
             Ok(out)
         })
     }

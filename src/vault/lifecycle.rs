@@ -19,6 +19,7 @@ use crate::db;
 use crate::error::Result;
 use crate::ids::{UserId, VaultId};
 
+use super::group::{Db, GroupCommit};
 use super::{Shared, Vault, VaultConfig, now_ms};
 
 impl Shared {
@@ -28,7 +29,8 @@ impl Shared {
         ring::rand::SecureRandom::fill(&rng, &mut instance)
             .map_err(|_| crate::error::Error::Crypto("random source failed"))?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Db::new(conn)),
+            group: GroupCommit::default(),
             vault_id,
             rng,
             config,

@@ -13,6 +13,7 @@ mod deidentify;
 mod disclose;
 mod erasure;
 mod export;
+mod group;
 mod lifecycle;
 mod notes;
 mod records;
@@ -25,7 +26,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ring::rand::{SecureRandom, SystemRandom};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
@@ -36,6 +37,7 @@ use crate::db::{self, Durability, rows};
 use crate::error::{Error, Result};
 use crate::ids::{UserId, VaultId};
 use crate::model::Role;
+use group::{Db, GroupCommit};
 
 pub use care::MAX_BREAK_GLASS_MINUTES;
 pub use cases::JointRecord;
@@ -123,7 +125,9 @@ impl VaultConfig {
 
 /// What every session of one open vault shares.
 pub(crate) struct Shared {
-    conn: Mutex<Connection>,
+    conn: Mutex<Db>,
+    /// Writes of concurrent sessions committed together.
+    group: GroupCommit,
     vault_id: VaultId,
     rng: SystemRandom,
     config: VaultConfig,
@@ -138,22 +142,32 @@ pub(crate) struct Shared {
 impl Shared {
     /// The connection. A panic while it was held leaves no open transaction behind
     /// (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Db> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Run `f` in one immediate (write-locking) transaction; commit only if it succeeds.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
     }
 
     /// Append one audit entry inside `tx`. Returns its sequence number.
     pub(crate) fn audit_in(&self, tx: &Connection, entry: &NewEntry<'_>) -> Result<u64> {
         self.audit_vouching(tx, entry, |_| Ok(None))
+    }
+
+    /// Append `entries` inside `tx`, in order, reading the log's head once for all of them.
+    pub(crate) fn audit_all(&self, tx: &Connection, entries: &[NewEntry<'_>]) -> Result<()> {
+        let (mut seq, mut prev) = match db::audit_rows::head(tx)? {
+            Some((seq, hash)) => (seq, hash),
+            None => (0, crate::audit::genesis_hash(&self.vault_id).to_vec()),
+        };
+        let every = i64::from(self.config.checkpoint_every.max(1));
+        for entry in entries {
+            seq += 1;
+            let hash = db::audit_rows::append(tx, &entry.cells(seq, now_ms(), None), &prev)?;
+            if seq % every == 0 {
+                self.checkpoint_in(tx, seq, &hash)?;
+            }
+            prev.clear();
+            prev.extend_from_slice(&hash);
+        }
+        Ok(())
     }
 
     /// Append one audit entry inside `tx` that vouches for a row written by `write_row`, which
@@ -200,7 +214,7 @@ impl Shared {
     pub(crate) fn write_audited(
         &self,
         entry: &NewEntry<'_>,
-        op: impl FnOnce(&Transaction<'_>) -> Result<()>,
+        op: impl FnOnce(&Connection) -> Result<()>,
     ) -> Result<u64> {
         self.write(|tx| {
             op(tx)?;

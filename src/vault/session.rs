@@ -254,6 +254,20 @@ impl Session {
             Ok(true) => return Err((String::new(), Error::Erased)),
             Err(e) => return Err((String::new(), e)),
         }
+        self.decrypt_fields(conn, table, owner, parent, compartment, stored)
+    }
+
+    /// [`Session::open_fields`] for an owner already known not to be erased in this
+    /// transaction.
+    pub(super) fn decrypt_fields(
+        &self,
+        conn: &Connection,
+        table: FieldTable,
+        owner: &[u8; 16],
+        parent: &[u8; 16],
+        compartment: Compartment,
+        stored: &[FieldRow],
+    ) -> Result<BTreeMap<FieldName, Value>, (String, Error)> {
         let mut out = BTreeMap::new();
         for row in stored {
             let place = || Place {

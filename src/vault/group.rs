@@ -1,0 +1,322 @@
+//! Group commit: writes from concurrent sessions share one transaction and one commit.
+//!
+//! Every change and every audit entry goes through [`Shared::write`]. Each write runs in a
+//! savepoint of the *group* transaction open on the vault's connection. When it is done, the
+//! writer looks whether another write is already waiting for the connection:
+//!
+//! - if none is, it commits the group transaction (with `Durability::Full`, one fsync) and
+//!   returns;
+//! - if one is, and the vault commits with `Durability::Full`, it leaves the transaction open
+//!   for that writer to join, and waits until the group it belongs to has committed before
+//!   returning. (With `Normal` a commit is cheaper than waking a waiting thread, so every
+//!   writer commits at once.)
+//!
+//! So a write never returns before its own changes are committed (invariant 4: a read's audit
+//! entry is durable before its plaintext leaves), but writers that arrive together pay for one
+//! commit between them. A write that fails rolls back to its savepoint and leaves the others'
+//! work in the group untouched. If the commit itself fails, every write of that group gets the
+//! error. A waiter whose group is still open after a short while (its expected committer
+//! failed before it could commit) commits the group itself, so nobody waits for ever.
+
+use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::Shared;
+use crate::db::Durability;
+use crate::error::{Error, Result};
+
+/// How long a waiter trusts the expected committer before committing the group itself.
+const PATIENCE: Duration = Duration::from_millis(20);
+
+/// The vault's connection and the group transaction open on it, if any.
+pub(crate) struct Db {
+    conn: Connection,
+    /// The group (epoch) whose transaction is open on `conn`.
+    open: Option<u64>,
+}
+
+impl Db {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Self { conn, open: None }
+    }
+}
+
+impl Deref for Db {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Db {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+/// How a group's commit ended, kept for writers still waiting on it.
+#[derive(Clone, Debug)]
+enum Failed {
+    DiskFull,
+    Busy,
+    Storage(String),
+}
+
+impl Failed {
+    fn of(e: &Error) -> Self {
+        match e {
+            Error::DiskFull => Failed::DiskFull,
+            Error::Busy => Failed::Busy,
+            other => Failed::Storage(other.to_string()),
+        }
+    }
+
+    fn error(&self) -> Error {
+        match self {
+            Failed::DiskFull => Error::DiskFull,
+            Failed::Busy => Error::Busy,
+            Failed::Storage(s) => Error::Storage(s.clone()),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Commits {
+    /// Groups are numbered from 1; every group up to this one has ended.
+    ended: u64,
+    /// The last group number handed out.
+    last: u64,
+    /// Groups whose commit failed (rare; kept so a late waiter still learns of it).
+    failed: BTreeMap<u64, Failed>,
+}
+
+/// The shared state of group commit.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    /// Writers waiting for the connection.
+    queued: AtomicUsize,
+    commits: Mutex<Commits>,
+    ended: Condvar,
+}
+
+impl GroupCommit {
+    fn commits(&self) -> std::sync::MutexGuard<'_, Commits> {
+        // A panic while this was held cannot leave it inconsistent: every update is one step.
+        self.commits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Shared {
+    /// Run `f` in a savepoint of the group transaction; return once what it wrote is committed
+    /// (with the writes of any session that joined the group). Nothing is kept if `f` fails.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let g = &self.group;
+        g.queued.fetch_add(1, Ordering::SeqCst);
+        let mut db = self.conn();
+        g.queued.fetch_sub(1, Ordering::SeqCst);
+        let group = match db.open {
+            Some(group) => group,
+            None => {
+                db.conn.execute_batch("BEGIN IMMEDIATE")?;
+                let mut c = g.commits();
+                c.last += 1;
+                db.open = Some(c.last);
+                c.last
+            }
+        };
+        let out = (|| {
+            let sp = db.conn.savepoint()?;
+            let value = f(&sp)?;
+            sp.commit()?;
+            Ok(value)
+        })();
+        // Only a commit that syncs to disk is worth waiting to share: with `Normal` a commit
+        // costs less than waking a waiting thread.
+        let worth_sharing = self.config.durability == Durability::Full;
+        if worth_sharing && g.queued.load(Ordering::SeqCst) > 0 {
+            // Someone is about to join: they, or the last to join, commit for us.
+            drop(db);
+            if out.is_ok() {
+                self.await_group(group)?;
+            }
+            return out;
+        }
+        let committed = self.commit_group(&mut db, group);
+        drop(db);
+        committed?;
+        out
+    }
+
+    /// Commit the open group transaction (or roll it back if the commit fails) and wake its
+    /// waiters. Called with the connection held.
+    fn commit_group(&self, db: &mut Db, group: u64) -> Result<()> {
+        let result = db.conn.execute_batch("COMMIT").map_err(Error::from);
+        if result.is_err() && !db.conn.is_autocommit() {
+            // Nothing of a failed group may stay half-applied.
+            let _ = db.conn.execute_batch("ROLLBACK");
+        }
+        db.open = None;
+        let mut c = self.group.commits();
+        c.ended = group;
+        if let Err(e) = &result {
+            c.failed.insert(group, Failed::of(e));
+        }
+        drop(c);
+        self.group.ended.notify_all();
+        result
+    }
+
+    /// Wait until `group` has ended; its commit's error if it failed.
+    fn await_group(&self, group: u64) -> Result<()> {
+        let g = &self.group;
+        let mut c = g.commits();
+        loop {
+            if c.ended >= group {
+                return match c.failed.get(&group) {
+                    Some(f) => Err(f.error()),
+                    None => Ok(()),
+                };
+            }
+            let (next, waited) = g
+                .ended
+                .wait_timeout(c, PATIENCE)
+                .unwrap_or_else(|e| e.into_inner());
+            c = next;
+            if waited.timed_out() && c.ended < group {
+                // The writer expected to commit has not: do it ourselves.
+                drop(c);
+                let mut db = self.conn();
+                if db.open == Some(group) && g.queued.load(Ordering::SeqCst) == 0 {
+                    // Its error, if any, is recorded for every waiter and read below.
+                    let _ = self.commit_group(&mut db, group);
+                }
+                drop(db);
+                c = g.commits();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::audit::{AuditAction, NewEntry, Outcome};
+    use crate::crypto::kdf::KdfParams;
+    use crate::vault::{Passphrase, Vault, VaultConfig};
+
+    fn vault(dir: &tempfile::TempDir) -> (Vault, std::path::PathBuf) {
+        let path = dir.path().join("group.vault");
+        let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1).unwrap());
+        let v = Vault::create(&path, "admin", &Passphrase::new("group test pass"), config).unwrap();
+        (v, path)
+    }
+
+    fn entry() -> NewEntry<'static> {
+        NewEntry {
+            actor: None,
+            action: AuditAction::AuditRead,
+            client: None,
+            target: None,
+            fields: &[],
+            purpose: None,
+            outcome: Outcome::Allowed(crate::policy::Basis::Role),
+        }
+    }
+
+    /// Entries visible to another connection: committed.
+    fn committed(path: &std::path::Path) -> u64 {
+        crate::audit::audit_log_len(path).unwrap()
+    }
+
+    /// Wait (bounded) until a writer is queued for the connection.
+    fn until_queued(shared: &Shared) {
+        for _ in 0..10_000 {
+            if shared.group.queued.load(Ordering::SeqCst) > 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        panic!("the second writer never queued");
+    }
+
+    #[test]
+    fn a_writer_that_finds_another_waiting_shares_its_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, path) = vault(&dir);
+        let shared = Arc::clone(&v.shared);
+        let before = committed(&path);
+        let groups_before = shared.group.commits().last;
+        std::thread::scope(|s| {
+            let first = s.spawn(|| {
+                shared.write(|tx| {
+                    shared.audit_in(tx, &entry())?;
+                    // Hold the connection until the second writer waits for it.
+                    s.spawn(|| shared.write(|tx| shared.audit_in(tx, &entry())));
+                    until_queued(&shared);
+                    Ok(())
+                })
+            });
+            first.join().unwrap().unwrap();
+        });
+        // Both entries are committed, by one group.
+        assert_eq!(committed(&path), before + 2);
+        assert_eq!(shared.group.commits().last, groups_before + 1);
+        assert!(crate::verify_audit_log(&path).unwrap().is_intact());
+    }
+
+    #[test]
+    fn a_failed_write_keeps_nothing_and_leaves_the_group_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, path) = vault(&dir);
+        let shared = Arc::clone(&v.shared);
+        let before = committed(&path);
+        let failed: Result<()> = shared.write(|tx| {
+            shared.audit_in(tx, &entry())?;
+            Err(Error::Busy)
+        });
+        assert!(matches!(failed, Err(Error::Busy)));
+        assert_eq!(committed(&path), before);
+        shared.write(|tx| shared.audit_in(tx, &entry())).unwrap();
+        assert_eq!(committed(&path), before + 1);
+        assert!(crate::verify_audit_log(&path).unwrap().is_intact());
+    }
+
+    #[test]
+    fn a_waiter_commits_its_group_itself_when_the_expected_committer_dies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, path) = vault(&dir);
+        let shared = Arc::clone(&v.shared);
+        let before = committed(&path);
+        std::thread::scope(|s| {
+            let first = s.spawn(|| {
+                shared.write(|tx| {
+                    shared.audit_in(tx, &entry())?;
+                    // The second writer will panic inside the group this one leaves open.
+                    s.spawn(|| {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            shared.write(|tx| -> Result<()> {
+                                shared.audit_in(tx, &entry())?;
+                                panic!("writer dies mid-group");
+                            })
+                        }))
+                        .is_err()
+                    });
+                    until_queued(&shared);
+                    Ok(())
+                })
+            });
+            // The first write returns, committed, although its committer never came back.
+            first.join().unwrap().unwrap();
+        });
+        assert_eq!(committed(&path), before + 1);
+        assert!(crate::verify_audit_log(&path).unwrap().is_intact());
+    }
+}
