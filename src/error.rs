@@ -21,6 +21,12 @@ pub enum Error {
     /// The user exists but may not log in.
     #[error("user is disabled")]
     UserDisabled,
+    /// The user was removed from the vault.
+    #[error("user was removed")]
+    UserRemoved,
+    /// The session was locked, by its user or after the idle timeout: log in again.
+    #[error("session is locked: log in again")]
+    SessionLocked,
     /// The vault file does not exist.
     #[error("no vault at {}", path.display())]
     VaultNotFound {

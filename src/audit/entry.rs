@@ -179,6 +179,22 @@ action_codes! {
     Login => "login",
     /// A user was added.
     UserAdd => "user.add",
+    /// A user changed their own passphrase.
+    UserPassphraseChange => "user.passphrase_change",
+    /// An administrator set a new passphrase for a user (a forgotten one).
+    UserPassphraseReset => "user.passphrase_reset",
+    /// A user's passphrase was re-wrapped with the vault's stronger KDF costs at login.
+    UserKdfUpgrade => "user.kdf_upgrade",
+    /// A user was disabled: they can no longer log in.
+    UserDisable => "user.disable",
+    /// A disabled user was enabled again.
+    UserEnable => "user.enable",
+    /// A user was removed: their wrap of the master key is deleted.
+    UserRemove => "user.remove",
+    /// A session was locked by its user: its keys are wiped.
+    SessionLock => "session.lock",
+    /// A session was idle too long: its keys were wiped (automatic logoff).
+    SessionTimeout => "session.timeout",
     /// A client was registered.
     ClientCreate => "client.create",
     /// A client was looked up by name and date of birth.
@@ -255,6 +271,10 @@ pub enum Failure {
     UnknownUser,
     /// Disabled user.
     UserDisabled,
+    /// Removed user.
+    UserRemoved,
+    /// The session was locked or timed out.
+    SessionLocked,
     /// A ciphertext failed authentication.
     Integrity,
     /// The target does not exist.
@@ -271,6 +291,8 @@ impl Failure {
             Failure::BadPassphrase => "bad-passphrase",
             Failure::UnknownUser => "unknown-user",
             Failure::UserDisabled => "user-disabled",
+            Failure::UserRemoved => "user-removed",
+            Failure::SessionLocked => "session-locked",
             Failure::Integrity => "integrity",
             Failure::NotFound => "not-found",
             Failure::Erased => "erased",

@@ -41,7 +41,82 @@ pub(crate) struct UserRow {
     pub kdf_salt: Vec<u8>,
     pub kdf: (u32, u32, u32),
     pub wrapped_mk: Vec<u8>,
-    pub disabled: bool,
+    pub status: UserStatus,
+}
+
+/// Whether a user may log in. Stored in `users.disabled`: 0, 1 or 2 (a reader that knows only
+/// "disabled or not" treats a removed user as disabled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UserStatus {
+    Active,
+    Disabled,
+    /// Removed: the wrap of the master key is gone; the row stays so the log can still name
+    /// the user.
+    Removed,
+}
+
+impl UserStatus {
+    fn code(self) -> i64 {
+        match self {
+            UserStatus::Active => 0,
+            UserStatus::Disabled => 1,
+            UserStatus::Removed => 2,
+        }
+    }
+
+    fn from_code(c: i64) -> Result<Self> {
+        match c {
+            0 => Ok(UserStatus::Active),
+            1 => Ok(UserStatus::Disabled),
+            2 => Ok(UserStatus::Removed),
+            _ => Err(Error::Corrupt {
+                what: "user status".into(),
+            }),
+        }
+    }
+}
+
+/// Replace a user's wrap of the master key, with the salt and KDF costs it was made with.
+pub(crate) fn set_user_wrap(
+    conn: &Connection,
+    id: &UserId,
+    salt: &[u8],
+    kdf: (u32, u32, u32),
+    wrapped_mk: &[u8],
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE users SET kdf_salt = ?2, kdf_m_kib = ?3, kdf_t = ?4, kdf_p = ?5, wrapped_mk = ?6 \
+         WHERE user_id = ?1",
+    )?
+    .execute(params![
+        id.as_bytes(),
+        salt,
+        kdf.0,
+        kdf.1,
+        kdf.2,
+        wrapped_mk
+    ])?;
+    Ok(())
+}
+
+/// Set a user's status; removing also deletes their wrap of the master key.
+pub(crate) fn set_user_status(conn: &Connection, id: &UserId, status: UserStatus) -> Result<()> {
+    conn.prepare_cached("UPDATE users SET disabled = ?2 WHERE user_id = ?1")?
+        .execute(params![id.as_bytes(), status.code()])?;
+    if status == UserStatus::Removed {
+        conn.prepare_cached(
+            "UPDATE users SET wrapped_mk = x'', kdf_salt = x'' WHERE user_id = ?1",
+        )?
+        .execute([id.as_bytes()])?;
+    }
+    Ok(())
+}
+
+/// Administrators who may still log in.
+pub(crate) fn active_admins(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM users WHERE role = ?1 AND disabled = 0")?
+        .query_row([Role::Admin.code()], |r| r.get(0))?)
 }
 
 pub(crate) fn insert_user(conn: &Connection, u: &UserRow, at: i64) -> Result<()> {
@@ -60,7 +135,7 @@ pub(crate) fn insert_user(conn: &Connection, u: &UserRow, at: i64) -> Result<()>
             u.kdf.1,
             u.kdf.2,
             u.wrapped_mk,
-            u.disabled,
+            u.status.code(),
             at
         ])?;
     if n == 0 {
@@ -85,11 +160,11 @@ pub(crate) fn user_by_name(conn: &Connection, name: &str) -> Result<Option<UserR
             r.get::<_, Vec<u8>>(3)?,
             (r.get(4)?, r.get(5)?, r.get(6)?),
             r.get::<_, Vec<u8>>(7)?,
-            r.get::<_, bool>(8)?,
+            r.get::<_, i64>(8)?,
         ))
     })
     .optional()?
-    .map(|(id, name, role, kdf_salt, kdf, wrapped_mk, disabled)| {
+    .map(|(id, name, role, kdf_salt, kdf, wrapped_mk, status)| {
         Ok(UserRow {
             id: UserId::from_slice(&id)?,
             name,
@@ -99,7 +174,7 @@ pub(crate) fn user_by_name(conn: &Connection, name: &str) -> Result<Option<UserR
             kdf_salt,
             kdf,
             wrapped_mk,
-            disabled,
+            status: UserStatus::from_code(status)?,
         })
     })
     .transpose()

@@ -72,6 +72,7 @@ impl Session {
         facts: &Facts,
         audit_as: AuditAs<'_>,
     ) -> Result<Grant> {
+        self.ensure_unlocked(audit_as.action, purpose)?;
         let req = Request {
             role,
             requester: Some(self.user),

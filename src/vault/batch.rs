@@ -35,6 +35,7 @@ impl Session {
         // One immediate transaction for the whole call: every record is decided and read from
         // one snapshot, no other writer can slip in between the decision and the audit entry,
         // and SQLite takes and releases its locks once instead of once per statement.
+        self.ensure_unlocked(AuditAction::RecordRead, purpose)?;
         self.shared.write(|conn| {
             let mut pending = Vec::with_capacity(records.len());
             let mut out = Vec::with_capacity(records.len());

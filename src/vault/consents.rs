@@ -165,10 +165,7 @@ impl Session {
         let recipient_index = match &consent.recipient {
             ConsentRecipient::Outside {
                 name, organisation, ..
-            } => Some(
-                self.blind
-                    .index(RECIPIENT_INDEX, &recipient_key(name, organisation)),
-            ),
+            } => Some(self.blind_index(RECIPIENT_INDEX, &recipient_key(name, organisation))?),
             _ => None,
         };
         let row = ConsentRow {

@@ -99,7 +99,7 @@ impl Session {
             .find(|c| c.id == *id)
             .ok_or_else(|| invalid("the consent is not one of this client's"))?;
         let key = super::consents::recipient_key(&recipient.name, &recipient.organisation);
-        let index = self.blind.index(super::consents::RECIPIENT_INDEX, &key);
+        let index = self.blind_index(super::consents::RECIPIENT_INDEX, &key)?;
         let names = row.recipient_index.as_deref() == Some(&index[..]);
         Ok((row.fact, names))
     }

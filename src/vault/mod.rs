@@ -18,6 +18,7 @@ mod lifecycle;
 mod notes;
 mod records;
 mod session;
+mod users;
 mod verify;
 
 use std::fmt;
@@ -31,8 +32,9 @@ use zeroize::Zeroizing;
 
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
 use crate::crypto::kdf::{KdfParams, derive_kek};
-use crate::crypto::keys::{Kek, MasterKey};
+use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
+use crate::db::rows::UserStatus;
 use crate::db::{self, Durability, rows};
 use crate::error::{Error, Result};
 use crate::ids::{UserId, VaultId};
@@ -46,6 +48,7 @@ pub use export::Export;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use session::{KeyStats, Session};
+pub use users::MIN_PASSPHRASE_CHARS;
 pub use verify::{
     VerifiedState, VerifyOptions, audit_canonical_bytes, audit_hash, export_anchor, vault_id_of,
     verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
@@ -63,6 +66,10 @@ impl Passphrase {
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    fn char_count(&self) -> usize {
+        self.0.chars().count()
+    }
 }
 
 impl fmt::Debug for Passphrase {
@@ -70,6 +77,9 @@ impl fmt::Debug for Passphrase {
         f.write_str("Passphrase([redacted])")
     }
 }
+
+/// How long a session may sit unused before it locks itself (HIPAA's automatic logoff).
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// How a vault is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +90,9 @@ pub struct VaultConfig {
     pub durability: Durability,
     /// Sign a checkpoint of the audit log every this many entries (and on close).
     pub checkpoint_every: u32,
+    /// A session unused for longer than this is locked: its keys are wiped and its next call
+    /// fails with [`Error::SessionLocked`] (automatic logoff). Default 15 minutes.
+    pub idle_timeout: std::time::Duration,
     /// Years a client's record is kept after the last activity before it may be erased.
     /// Six by default (45 CFR 164.316(b)(2) and 164.528 keep their documentation six years;
     /// state law for medical records is often longer: set it to the practice's rule).
@@ -92,6 +105,7 @@ impl Default for VaultConfig {
             kdf: KdfParams::default(),
             durability: Durability::default(),
             checkpoint_every: 1000,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             retention_years: 6,
         }
     }
@@ -113,6 +127,12 @@ impl VaultConfig {
     /// This configuration with another checkpoint interval (at least 1).
     pub fn with_checkpoint_every(mut self, entries: u32) -> Self {
         self.checkpoint_every = entries.max(1);
+        self
+    }
+
+    /// This configuration with another idle timeout.
+    pub fn with_idle_timeout(mut self, idle: std::time::Duration) -> Self {
+        self.idle_timeout = idle;
         self
     }
 
@@ -251,41 +271,6 @@ fn mk_aad(vault: &VaultId, user: &UserId) -> Vec<u8> {
     aad
 }
 
-fn validate_user_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
-        return Err(Error::InvalidInput {
-            what: "user name",
-            reason: "use 1-64 characters, no control characters".into(),
-        });
-    }
-    Ok(())
-}
-
-/// A new user's row: fresh salt, the master key wrapped under their passphrase.
-fn new_user_row(
-    shared: &Shared,
-    name: &str,
-    role: Role,
-    passphrase: &Passphrase,
-    mk: &MasterKey,
-) -> Result<rows::UserRow> {
-    validate_user_name(name)?;
-    let id = UserId::random(&shared.rng)?;
-    let salt: [u8; 16] = shared.random_bytes()?;
-    let kdf = shared.config.kdf;
-    let kek: Kek = derive_kek(passphrase.bytes(), &salt, kdf)?;
-    let wrapped_mk = kek.wrap(&shared.rng, mk, &mk_aad(&shared.vault_id, &id))?;
-    Ok(rows::UserRow {
-        id,
-        name: name.to_owned(),
-        role,
-        kdf_salt: salt.to_vec(),
-        kdf: (kdf.memory_kib(), kdf.iterations(), kdf.parallelism()),
-        wrapped_mk,
-        disabled: false,
-    })
-}
-
 /// One practice's vault file, open.
 ///
 /// Cheap to clone; every clone and every session share one connection.
@@ -313,7 +298,7 @@ impl Vault {
         config: VaultConfig,
     ) -> Result<Vault> {
         let path = path.as_ref();
-        validate_user_name(admin_name)?;
+        users::validate_user_name(admin_name)?;
         let conn = db::create(path, config.durability)?;
         let made = Self::initialise(conn, admin_name, admin_passphrase, config);
         if made.is_err() {
@@ -332,7 +317,7 @@ impl Vault {
         let vault_id = VaultId::random(&rng)?;
         let shared = Shared::new(conn, vault_id, config)?;
         let mk = MasterKey::generate(&shared.rng)?;
-        let admin = new_user_row(&shared, admin_name, Role::Admin, admin_passphrase, &mk)?;
+        let admin = users::new_user_row(&shared, admin_name, Role::Admin, admin_passphrase, &mk)?;
         let (signer, public) = SigningKey::generate(&shared.rng)?;
         let wrapped_signer = signer.wrap(&shared.rng, &mk, &vault_id)?;
         shared.write(|tx| {
@@ -401,8 +386,14 @@ impl Vault {
         let Some(row) = row else {
             return failed(None, Failure::UnknownUser, Error::UnknownUser);
         };
-        if row.disabled {
-            return failed(Some(&row.id), Failure::UserDisabled, Error::UserDisabled);
+        match row.status {
+            UserStatus::Active => {}
+            UserStatus::Disabled => {
+                return failed(Some(&row.id), Failure::UserDisabled, Error::UserDisabled);
+            }
+            UserStatus::Removed => {
+                return failed(Some(&row.id), Failure::UserRemoved, Error::UserRemoved);
+            }
         }
         let (m, t, p) = row.kdf;
         let kek = derive_kek(passphrase.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
@@ -418,6 +409,7 @@ impl Vault {
             purpose: None,
             outcome: Outcome::Granted,
         })?;
+        shared.upgrade_kdf(&row, passphrase, &mk)?;
         shared.load_signer(&mk, &row.id)?;
         Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)
     }

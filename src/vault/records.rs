@@ -121,10 +121,10 @@ impl Session {
         let grant = self.check_practice(PracticeOp::CreateClient, purpose, audit_as)?;
         let id = ClientId::random(&self.shared.rng)?;
         let record = RecordId::random(&self.shared.rng)?;
-        let index = self.blind.index(
+        let index = self.blind_index(
             NAME_DOB_INDEX,
             &name_dob_key(&client.full_name, &client.date_of_birth),
-        );
+        )?;
         let values = [
             ("full_name", Value::text(client.full_name.clone())),
             ("date_of_birth", Value::Date(client.date_of_birth)),
@@ -193,9 +193,7 @@ impl Session {
     ) -> Result<Vec<ClientId>> {
         let audit_as = AuditAs::new(AuditAction::ClientFind);
         let grant = self.check_practice(PracticeOp::FindClient, purpose, audit_as)?;
-        let index = self
-            .blind
-            .index(NAME_DOB_INDEX, &name_dob_key(full_name, date_of_birth));
+        let index = self.blind_index(NAME_DOB_INDEX, &name_dob_key(full_name, date_of_birth))?;
         let found = {
             let conn = self.shared.conn();
             let mut visible = Vec::new();

@@ -5,11 +5,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use rusqlite::Connection;
 
-use crate::audit::{AuditAction, AuditEntry, NewEntry, Outcome, parse_entry};
+use crate::audit::{AuditAction, AuditEntry, Failure, NewEntry, Outcome, parse_entry};
 use crate::crypto::envelope::{self, FieldAad, push_str};
 use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
 use crate::db::rows::{self, FieldRow, FieldTable};
@@ -21,14 +22,24 @@ use crate::value::{FieldName, Value};
 use crate::{codec, db};
 
 use super::access::AuditAs;
-use super::{Passphrase, Shared, new_user_row, now_ms};
+use super::{Shared, now_ms};
 
 type KeySlot = ([u8; 16], Compartment, u32);
 
-/// Unwrapped data keys of one session. Dropped (and so wiped) with the session.
-#[derive(Default)]
-struct KeyCache {
-    keys: HashMap<KeySlot, DataKey>,
+/// The key material of an unlocked session. Dropped (and so wiped) when the session locks,
+/// times out or ends.
+struct Unlocked {
+    mk: MasterKey,
+    wrap: WrapKey,
+    blind: BlindIndexKey,
+    /// Data keys unwrapped so far.
+    cache: HashMap<KeySlot, DataKey>,
+}
+
+/// A session's keys, when it was last used, and a counter for diagnostics.
+struct Keys {
+    unlocked: Option<Unlocked>,
+    last_used: Instant,
     unwrapped: u64,
 }
 
@@ -49,10 +60,7 @@ pub struct Session {
     pub(super) user: UserId,
     name: String,
     pub(super) role: Role,
-    mk: MasterKey,
-    wrap: WrapKey,
-    pub(super) blind: BlindIndexKey,
-    keys: Mutex<KeyCache>,
+    keys: Mutex<Keys>,
 }
 
 impl fmt::Debug for Session {
@@ -89,11 +97,103 @@ impl Session {
             user,
             name,
             role,
-            mk,
-            wrap,
-            blind,
-            keys: Mutex::new(KeyCache::default()),
+            keys: Mutex::new(Keys {
+                unlocked: Some(Unlocked {
+                    mk,
+                    wrap,
+                    blind,
+                    cache: HashMap::new(),
+                }),
+                last_used: Instant::now(),
+                unwrapped: 0,
+            }),
         })
+    }
+
+    fn keys(&self) -> MutexGuard<'_, Keys> {
+        // A panic while this was held leaves at worst a key in or out of the cache.
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run `f` with the session's key material, or fail closed if the session is locked.
+    fn with_unlocked<T>(&self, f: impl FnOnce(&mut Unlocked, &mut u64) -> Result<T>) -> Result<T> {
+        let mut k = self.keys();
+        let Keys {
+            unlocked,
+            unwrapped,
+            ..
+        } = &mut *k;
+        match unlocked {
+            Some(u) => f(u, unwrapped),
+            None => Err(Error::SessionLocked),
+        }
+    }
+
+    /// Run `f` with the unlocked master key.
+    pub(super) fn with_master_key<T>(&self, f: impl FnOnce(&MasterKey) -> Result<T>) -> Result<T> {
+        self.with_unlocked(|u, _| f(&u.mk))
+    }
+
+    /// The blind index of `normalised` for `field` (needs the unlocked session).
+    pub(super) fn blind_index(&self, field: &str, normalised: &[u8]) -> Result<Vec<u8>> {
+        self.with_unlocked(|u, _| Ok(u.blind.index(field, normalised)))
+    }
+
+    /// Lock the session: its keys are wiped, and every later call fails with
+    /// [`Error::SessionLocked`] until the user logs in again. Audited.
+    pub fn lock(&self) -> Result<()> {
+        if self.wipe() {
+            self.audit_lock(AuditAction::SessionLock)?;
+        }
+        Ok(())
+    }
+
+    /// Locked by [`Session::lock`] or by the idle timeout.
+    pub fn is_locked(&self) -> bool {
+        self.keys().unlocked.is_none()
+    }
+
+    /// Drop the key material; whether there was any.
+    fn wipe(&self) -> bool {
+        self.keys().unlocked.take().is_some()
+    }
+
+    fn audit_lock(&self, action: AuditAction) -> Result<()> {
+        let outcome = Outcome::Granted;
+        self.shared
+            .audit(&self.entry(action, None, None, &[], Purpose::Operations, outcome))?;
+        Ok(())
+    }
+
+    /// The gate before every decision: a locked session is refused, and one idle for longer
+    /// than the vault's idle timeout is locked now (automatic logoff). Otherwise the session
+    /// counts as used. Both refusals are audited; nothing is wiped while the database is held.
+    pub(super) fn ensure_unlocked(&self, action: AuditAction, purpose: Purpose) -> Result<()> {
+        let timed_out = {
+            let mut k = self.keys();
+            if k.unlocked.is_none() {
+                None
+            } else if k.last_used.elapsed() > self.shared.config.idle_timeout {
+                k.unlocked = None;
+                Some(true)
+            } else {
+                k.last_used = Instant::now();
+                Some(false)
+            }
+        };
+        match timed_out {
+            Some(false) => Ok(()),
+            Some(true) => {
+                self.audit_lock(AuditAction::SessionTimeout)?;
+                Err(Error::SessionLocked)
+            }
+            None => {
+                let outcome = Outcome::Failed(Failure::SessionLocked);
+                self.shared
+                    .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
+                Err(Error::SessionLocked)
+            }
+        }
     }
 
     /// The logged-in user's id.
@@ -113,10 +213,10 @@ impl Session {
 
     /// Data-key counters (no key material).
     pub fn key_stats(&self) -> KeyStats {
-        let c = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let k = self.keys();
         KeyStats {
-            unwrapped: c.unwrapped,
-            cached: c.keys.len(),
+            unwrapped: k.unwrapped,
+            cached: k.unlocked.as_ref().map_or(0, |u| u.cache.len()),
         }
     }
 
@@ -143,36 +243,38 @@ impl Session {
 
     /// The data key of `slot`, from the cache or unwrapped now.
     fn data_key(&self, conn: &Connection, slot: KeySlot) -> Result<DataKey> {
-        let mut cache = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = cache.keys.get(&slot) {
-            return Ok(k.clone());
-        }
-        let place = || Place {
-            table: "data_keys",
-            owner: hex::encode(slot.0),
-            record: "-".into(),
-            field: slot.1.code().into(),
-        };
-        let Some(wrapped) = rows::data_key(conn, &slot.0, slot.1, slot.2)? else {
-            return Err(if rows::is_erased(conn, &slot.0)? {
-                Error::Erased
-            } else {
-                Error::Integrity { place: place() }
-            });
-        };
-        let key = self
-            .wrap
-            .unwrap(&wrapped, &data_key_aad(&self.shared, &slot))
-            .map_err(|_| Error::Integrity { place: place() })?;
-        cache.unwrapped += 1;
-        cache.keys.insert(slot, key.clone());
-        Ok(key)
+        self.with_unlocked(|u, unwrapped| {
+            if let Some(k) = u.cache.get(&slot) {
+                return Ok(k.clone());
+            }
+            let place = || Place {
+                table: "data_keys",
+                owner: hex::encode(slot.0),
+                record: "-".into(),
+                field: slot.1.code().into(),
+            };
+            let Some(wrapped) = rows::data_key(conn, &slot.0, slot.1, slot.2)? else {
+                return Err(if rows::is_erased(conn, &slot.0)? {
+                    Error::Erased
+                } else {
+                    Error::Integrity { place: place() }
+                });
+            };
+            let key = u
+                .wrap
+                .unwrap(&wrapped, &data_key_aad(&self.shared, &slot))
+                .map_err(|_| Error::Integrity { place: place() })?;
+            *unwrapped += 1;
+            u.cache.insert(slot, key.clone());
+            Ok(key)
+        })
     }
 
     /// Forget every cached key of `owner` (after it was destroyed).
     pub(super) fn forget_keys(&self, owner: &[u8; 16]) {
-        let mut cache = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        cache.keys.retain(|slot, _| &slot.0 != owner);
+        if let Some(u) = self.keys().unlocked.as_mut() {
+            u.cache.retain(|slot, _| &slot.0 != owner);
+        }
     }
 
     /// The current data key of (owner, compartment) for writing, creating version 1 on first use.
@@ -188,13 +290,15 @@ impl Session {
         }
         let slot = (*owner, compartment, 1);
         let key = DataKey::generate(&self.shared.rng)?;
-        let wrapped = self
-            .wrap
-            .wrap(&self.shared.rng, &key, &data_key_aad(&self.shared, &slot))?;
-        rows::insert_data_key(tx, owner, compartment, 1, &wrapped, now_ms())?;
-        let mut cache = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        cache.unwrapped += 1;
-        cache.keys.insert(slot, key.clone());
+        self.with_unlocked(|u, unwrapped| {
+            let wrapped =
+                u.wrap
+                    .wrap(&self.shared.rng, &key, &data_key_aad(&self.shared, &slot))?;
+            rows::insert_data_key(tx, owner, compartment, 1, &wrapped, now_ms())?;
+            *unwrapped += 1;
+            u.cache.insert(slot, key.clone());
+            Ok(())
+        })?;
         Ok((1, key))
     }
 
@@ -299,37 +403,6 @@ impl Session {
             out.insert(name, value);
         }
         Ok(out)
-    }
-
-    /// Add a user with a role and their own passphrase (administrators only).
-    pub fn add_user(&self, name: &str, role: Role, passphrase: &Passphrase) -> Result<UserId> {
-        let purpose = Purpose::Operations;
-        if matches!(role, Role::Client | Role::Guardian) {
-            return Err(Error::InvalidInput {
-                what: "role",
-                reason:
-                    "clients and guardians receive exports a clinician releases; they do not log in"
-                        .into(),
-            });
-        }
-        let audit_as = AuditAs::new(AuditAction::UserAdd);
-        let grant = self.check_practice(PracticeOp::ManageUsers, purpose, audit_as)?;
-        let row = new_user_row(&self.shared, name, role, passphrase, &self.mk)?;
-        self.shared.write(|tx| {
-            rows::insert_user(tx, &row, now_ms())?;
-            self.shared.audit_in(
-                tx,
-                &self.entry(
-                    AuditAction::UserAdd,
-                    None,
-                    Some(row.id.as_bytes()),
-                    &[],
-                    purpose,
-                    Outcome::Allowed(grant.basis),
-                ),
-            )
-        })?;
-        Ok(row.id)
     }
 
     /// The newest `n` audit entries, oldest first (administrators and auditors). Metadata only.

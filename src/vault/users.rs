@@ -1,0 +1,331 @@
+//! Staff accounts over the years: adding users, changing and resetting passphrases, raising KDF
+//! costs, disabling and removing users.
+//!
+//! Every user holds their own copy of the one master key, wrapped under a key derived from their
+//! passphrase (Argon2id). Changing or resetting a passphrase replaces only that user's wrap;
+//! removing a user deletes it. A removed user's wrap kept in an old copy of the file still opens
+//! the master key of that copy: shutting them out of the data written since needs a master-key
+//! rotation (see the README).
+
+use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
+use crate::crypto::kdf::{KdfParams, derive_kek};
+use crate::crypto::keys::MasterKey;
+use crate::db::rows::{self, UserRow, UserStatus};
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::model::{Purpose, Role};
+use crate::policy::PracticeOp;
+
+use super::access::AuditAs;
+use super::{Passphrase, Session, Shared, mk_aad, now_ms};
+
+/// The shortest passphrase accepted, in characters. Length, not composition rules, is what
+/// makes a passphrase hard to guess (NIST SP 800-63B); twelve is above its floor of eight
+/// because these records are among the most sensitive there are.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// Refuse a passphrase shorter than [`MIN_PASSPHRASE_CHARS`].
+pub(super) fn check_strength(passphrase: &Passphrase) -> Result<()> {
+    if passphrase.char_count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::InvalidInput {
+            what: "passphrase",
+            reason: format!("use at least {MIN_PASSPHRASE_CHARS} characters"),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn validate_user_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidInput {
+            what: "user name",
+            reason: "use 1-64 characters, no control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A user's wrap of the master key: fresh salt, the vault's KDF costs.
+struct Wrap {
+    salt: [u8; 16],
+    kdf: KdfParams,
+    wrapped_mk: Vec<u8>,
+}
+
+impl Wrap {
+    fn new(
+        shared: &Shared,
+        user: &UserId,
+        passphrase: &Passphrase,
+        kdf: KdfParams,
+        mk: &MasterKey,
+    ) -> Result<Self> {
+        let salt: [u8; 16] = shared.random_bytes()?;
+        let kek = derive_kek(passphrase.bytes(), &salt, kdf)?;
+        let wrapped_mk = kek.wrap(&shared.rng, mk, &mk_aad(&shared.vault_id, user))?;
+        Ok(Self {
+            salt,
+            kdf,
+            wrapped_mk,
+        })
+    }
+
+    fn costs(&self) -> (u32, u32, u32) {
+        (
+            self.kdf.memory_kib(),
+            self.kdf.iterations(),
+            self.kdf.parallelism(),
+        )
+    }
+
+    fn store(&self, conn: &rusqlite::Connection, user: &UserId) -> Result<()> {
+        rows::set_user_wrap(conn, user, &self.salt, self.costs(), &self.wrapped_mk)
+    }
+}
+
+/// A new user's row: fresh salt, the master key wrapped under their passphrase.
+pub(super) fn new_user_row(
+    shared: &Shared,
+    name: &str,
+    role: Role,
+    passphrase: &Passphrase,
+    mk: &MasterKey,
+) -> Result<UserRow> {
+    validate_user_name(name)?;
+    check_strength(passphrase)?;
+    let id = UserId::random(&shared.rng)?;
+    let wrap = Wrap::new(shared, &id, passphrase, shared.config.kdf, mk)?;
+    Ok(UserRow {
+        id,
+        name: name.to_owned(),
+        role,
+        kdf_salt: wrap.salt.to_vec(),
+        kdf: wrap.costs(),
+        wrapped_mk: wrap.wrapped_mk,
+        status: UserStatus::Active,
+    })
+}
+
+/// KDF costs at least as high as both: what a stored wrap is raised to at login.
+fn raised(stored: (u32, u32, u32), vault: KdfParams) -> Option<(u32, u32, u32)> {
+    let (m, t, p) = stored;
+    if m >= vault.memory_kib() && t >= vault.iterations() {
+        return None;
+    }
+    Some((m.max(vault.memory_kib()), t.max(vault.iterations()), p))
+}
+
+impl Shared {
+    /// After a successful login: if the vault's KDF costs are now higher than those the user's
+    /// wrap was made with, re-wrap it with the higher costs (a fresh salt), audited.
+    pub(super) fn upgrade_kdf(
+        &self,
+        row: &UserRow,
+        passphrase: &Passphrase,
+        mk: &MasterKey,
+    ) -> Result<()> {
+        let Some((m, t, p)) = raised(row.kdf, self.config.kdf) else {
+            return Ok(());
+        };
+        let wrap = Wrap::new(self, &row.id, passphrase, KdfParams::new(m, t, p)?, mk)?;
+        self.write(|tx| {
+            wrap.store(tx, &row.id)?;
+            self.audit_in(
+                tx,
+                &NewEntry {
+                    actor: Some(&row.id),
+                    action: AuditAction::UserKdfUpgrade,
+                    client: None,
+                    target: Some(row.id.as_bytes()),
+                    fields: &[],
+                    purpose: Some(Purpose::Operations),
+                    outcome: Outcome::Granted,
+                },
+            )
+        })?;
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Add a user with a role and their own passphrase (administrators only).
+    pub fn add_user(&self, name: &str, role: Role, passphrase: &Passphrase) -> Result<UserId> {
+        let purpose = Purpose::Operations;
+        if matches!(role, Role::Client | Role::Guardian) {
+            return Err(Error::InvalidInput {
+                what: "role",
+                reason:
+                    "clients and guardians receive exports a clinician releases; they do not log in"
+                        .into(),
+            });
+        }
+        let audit_as = AuditAs::new(AuditAction::UserAdd);
+        let grant = self.check_practice(PracticeOp::ManageUsers, purpose, audit_as)?;
+        let row =
+            self.with_master_key(|mk| new_user_row(&self.shared, name, role, passphrase, mk))?;
+        self.shared.write(|tx| {
+            rows::insert_user(tx, &row, now_ms())?;
+            self.shared.audit_in(
+                tx,
+                &self.entry(
+                    AuditAction::UserAdd,
+                    None,
+                    Some(row.id.as_bytes()),
+                    &[],
+                    purpose,
+                    Outcome::Allowed(grant.basis),
+                ),
+            )
+        })?;
+        Ok(row.id)
+    }
+
+    /// Change this user's own passphrase. The current one is asked for again, so an unlocked
+    /// session left on a desk cannot take the account over. Only this user's wrap of the master
+    /// key changes; the old passphrase stops working at once.
+    pub fn change_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
+        self.ensure_unlocked(AuditAction::UserPassphraseChange, Purpose::Operations)?;
+        check_strength(new)?;
+        let row = self.own_row()?;
+        let (m, t, p) = row.kdf;
+        let kek = derive_kek(current.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
+        let aad = mk_aad(&self.shared.vault_id, &self.user);
+        let target = Some(self.user.as_bytes());
+        let purpose = Purpose::Operations;
+        if kek.unwrap(&row.wrapped_mk, &aad).is_err() {
+            let outcome = Outcome::Failed(Failure::BadPassphrase);
+            let action = AuditAction::UserPassphraseChange;
+            self.shared
+                .audit(&self.entry(action, None, target, &[], purpose, outcome))?;
+            return Err(Error::BadPassphrase);
+        }
+        let wrap = self.with_master_key(|mk| {
+            Wrap::new(&self.shared, &self.user, new, self.shared.config.kdf, mk)
+        })?;
+        self.shared.write(|tx| {
+            wrap.store(tx, &self.user)?;
+            let e = self.entry(
+                AuditAction::UserPassphraseChange,
+                None,
+                target,
+                &[],
+                purpose,
+                Outcome::Granted,
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Set a new passphrase for `user`, who forgot theirs (administrators only). Their old
+    /// passphrase stops working at once.
+    pub fn reset_passphrase(&self, user: &str, new: &Passphrase) -> Result<()> {
+        check_strength(new)?;
+        let (row, grant) = self.manage(user, AuditAction::UserPassphraseReset)?;
+        if row.status == UserStatus::Removed {
+            return Err(Error::UserRemoved);
+        }
+        let wrap = self.with_master_key(|mk| {
+            Wrap::new(&self.shared, &row.id, new, self.shared.config.kdf, mk)
+        })?;
+        self.shared.write(|tx| {
+            wrap.store(tx, &row.id)?;
+            let e = self.entry(
+                AuditAction::UserPassphraseReset,
+                None,
+                Some(row.id.as_bytes()),
+                &[],
+                Purpose::Operations,
+                Outcome::Allowed(grant),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Stop `user` from logging in (administrators only). Sessions they already have open stay
+    /// open until they lock or time out.
+    pub fn disable_user(&self, user: &str) -> Result<()> {
+        self.set_status(user, UserStatus::Disabled, AuditAction::UserDisable)
+    }
+
+    /// Let a disabled user log in again (administrators only).
+    pub fn enable_user(&self, user: &str) -> Result<()> {
+        self.set_status(user, UserStatus::Active, AuditAction::UserEnable)
+    }
+
+    /// Remove `user` (administrators only): their wrap of the master key is deleted and they
+    /// can never log in again. The row stays, so the audit log still names them.
+    pub fn remove_user(&self, user: &str) -> Result<()> {
+        self.set_status(user, UserStatus::Removed, AuditAction::UserRemove)
+    }
+
+    fn set_status(&self, user: &str, status: UserStatus, action: AuditAction) -> Result<()> {
+        let (row, grant) = self.manage(user, action)?;
+        if row.status == UserStatus::Removed {
+            return Err(Error::UserRemoved);
+        }
+        self.shared.write(|tx| {
+            let was_admin = row.role == Role::Admin && row.status == UserStatus::Active;
+            rows::set_user_status(tx, &row.id, status)?;
+            if was_admin && status != UserStatus::Active && rows::active_admins(tx)? == 0 {
+                // Rolled back with the savepoint: the vault always keeps an administrator.
+                return Err(Error::InvalidInput {
+                    what: "user",
+                    reason: "the last active administrator cannot be disabled or removed".into(),
+                });
+            }
+            let e = self.entry(
+                action,
+                None,
+                Some(row.id.as_bytes()),
+                &[],
+                Purpose::Operations,
+                Outcome::Allowed(grant),
+            );
+            self.shared.audit_in(tx, &e)
+        })?;
+        Ok(())
+    }
+
+    /// Decide a user-management `action` on `user` (refusals audited); the user's row.
+    fn manage(&self, user: &str, action: AuditAction) -> Result<(UserRow, crate::Basis)> {
+        let purpose = Purpose::Operations;
+        let grant = self.check_practice(PracticeOp::ManageUsers, purpose, AuditAs::new(action))?;
+        let row = rows::user_by_name(&self.shared.conn(), user)?;
+        let Some(row) = row else {
+            let outcome = Outcome::Failed(Failure::UnknownUser);
+            self.shared
+                .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
+            return Err(Error::UnknownUser);
+        };
+        Ok((row, grant.basis))
+    }
+
+    fn own_row(&self) -> Result<UserRow> {
+        rows::user_by_name(&self.shared.conn(), self.user_name())?.ok_or(Error::UnknownUser)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kdf_costs_only_rise() {
+        let vault = KdfParams::new(128, 2, 1).unwrap();
+        assert_eq!(raised((64, 1, 1), vault), Some((128, 2, 1)));
+        assert_eq!(raised((256, 1, 1), vault), Some((256, 2, 1)));
+        assert_eq!(raised((128, 2, 1), vault), None);
+        assert_eq!(raised((1024, 3, 4), vault), None);
+    }
+
+    #[test]
+    fn short_passphrases_are_refused_by_length_alone() {
+        assert!(check_strength(&Passphrase::new("Tr0ub4dor&3")).is_err());
+        assert!(check_strength(&Passphrase::new("correct horse")).is_ok());
+        // Characters, not bytes: twelve accented letters pass, eleven do not.
+        assert!(check_strength(&Passphrase::new("é".repeat(12))).is_ok());
+        assert!(check_strength(&Passphrase::new("é".repeat(11))).is_err());
+    }
+}
