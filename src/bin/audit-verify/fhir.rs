@@ -36,6 +36,7 @@ const USER_AUTHENTICATION: Code = ("110114", "User Authentication");
 const APPLICATION_START: Code = ("110120", "Application Start");
 const APPLICATION_STOP: Code = ("110121", "Application Stop");
 const LOGIN: Code = ("110122", "Login");
+const LOGOUT: Code = ("110123", "Logout");
 const EMERGENCY_OVERRIDE_STARTED: Code = ("110127", "Emergency Override Started");
 const SECURITY_CONFIGURATION: Code = ("110129", "Security Configuration");
 const OBJECT_SECURITY_ATTRIBUTES_CHANGED: Code = ("110135", "Object Security Attributes Changed");
@@ -72,6 +73,13 @@ fn classify(action: &str) -> Class {
         A::AuditKeyCreate => class(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "C"),
         A::Login => class(USER_AUTHENTICATION, Some(LOGIN), "E"),
         A::UserAdd => class(SECURITY_ALERT, Some(USER_SECURITY_ATTRIBUTES_CHANGED), "C"),
+        A::UserPassphraseChange
+        | A::UserPassphraseReset
+        | A::UserKdfUpgrade
+        | A::UserDisable
+        | A::UserEnable => class(SECURITY_ALERT, Some(USER_SECURITY_ATTRIBUTES_CHANGED), "U"),
+        A::UserRemove => class(SECURITY_ALERT, Some(USER_SECURITY_ATTRIBUTES_CHANGED), "D"),
+        A::SessionLock | A::SessionTimeout => class(USER_AUTHENTICATION, Some(LOGOUT), "E"),
         A::ClientCreate => class(PATIENT_RECORD, None, "C"),
         A::ClientFind => class(QUERY, None, "E"),
         A::RecordList => class(PATIENT_RECORD, None, "R"),
