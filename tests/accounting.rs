@@ -610,6 +610,8 @@ fn confide_cli(args: &[&str], passphrase: Option<&str>, stdin: Option<&str>) -> 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_confide"));
     cmd.args(args)
         .env_remove("CONFIDE_PASSPHRASE")
+        // The test vault's cheap KDF costs, so a login does not raise them to the defaults.
+        .env("CONFIDE_KDF", "64,1,1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::piped());

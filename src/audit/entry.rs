@@ -173,6 +173,10 @@ action_codes! {
     VaultOpen => "vault.open",
     /// The vault was closed cleanly (target: the instance id of its opening).
     VaultClose => "vault.close",
+    /// A consistent copy of the vault was written (a backup).
+    VaultBackup => "vault.backup",
+    /// The vault was restored from a backup.
+    VaultRestore => "vault.restore",
     /// The audit signing key was made (for a vault older than format 4).
     AuditKeyCreate => "audit.key_create",
     /// A user logged in (or failed to).

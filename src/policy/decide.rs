@@ -90,9 +90,10 @@ fn practice(req: &Request, op: PracticeOp) -> Decision {
     use Role::*;
     let (role, purpose) = (req.role, req.purpose);
     let wanted = match (op, role) {
-        (PracticeOp::ManageUsers | PracticeOp::ManageSupervision, Role::Admin) => {
-            Some((Operations, Basis::Role))
-        }
+        (
+            PracticeOp::ManageUsers | PracticeOp::ManageSupervision | PracticeOp::Backup,
+            Role::Admin,
+        ) => Some((Operations, Basis::Role)),
         (PracticeOp::ReadAuditLog, Role::Admin | Auditor) => Some((Operations, Basis::Role)),
         (PracticeOp::CreateClient, Clinician) => Some((Treatment, Basis::CareTeam)),
         // Clinicians find only the clients they treat (the vault filters); the front desk and

@@ -13,6 +13,8 @@ use crate::value::FieldName;
 pub enum PracticeOp {
     /// Add or change users.
     ManageUsers,
+    /// Back the vault up, or record its restore from a backup.
+    Backup,
     /// Set or end supervision relationships.
     ManageSupervision,
     /// Read the audit log's metadata.

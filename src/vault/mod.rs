@@ -5,6 +5,7 @@
 //! note operations in `records.rs` and `notes.rs` call them in that order.
 
 mod access;
+mod backup;
 mod batch;
 mod care;
 mod cases;
@@ -41,6 +42,7 @@ use crate::ids::{UserId, VaultId};
 use crate::model::Role;
 use group::{Db, GroupCommit};
 
+pub use backup::{BackupSummary, RestoreOptions};
 pub use care::MAX_BREAK_GLASS_MINUTES;
 pub use cases::JointRecord;
 pub use consents::{ConsentRecipient, ConsentSummary, NewConsent};

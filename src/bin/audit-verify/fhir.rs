@@ -28,6 +28,7 @@ type Code = (&'static str, &'static str);
 const APPLICATION_ACTIVITY: Code = ("110100", "Application Activity");
 const AUDIT_LOG_USED: Code = ("110101", "Audit Log Used");
 const EXPORT: Code = ("110106", "Export");
+const IMPORT: Code = ("110107", "Import");
 const PATIENT_RECORD: Code = ("110110", "Patient Record");
 const QUERY: Code = ("110112", "Query");
 const SECURITY_ALERT: Code = ("110113", "Security Alert");
@@ -71,6 +72,9 @@ fn classify(action: &str) -> Class {
         A::VaultOpen => class(APPLICATION_ACTIVITY, Some(APPLICATION_START), "E"),
         A::VaultClose => class(APPLICATION_ACTIVITY, Some(APPLICATION_STOP), "E"),
         A::AuditKeyCreate => class(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "C"),
+        // A backup is a copy of everything leaving the running vault; a restore brings one in.
+        A::VaultBackup => class(EXPORT, None, "R"),
+        A::VaultRestore => class(IMPORT, None, "C"),
         A::Login => class(USER_AUTHENTICATION, Some(LOGIN), "E"),
         A::UserAdd => class(SECURITY_ALERT, Some(USER_SECURITY_ATTRIBUTES_CHANGED), "C"),
         A::UserPassphraseChange

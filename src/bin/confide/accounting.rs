@@ -1,18 +1,8 @@
 //! `confide accounting`: a client's accounting of disclosures, as text or JSON.
 
-use std::io::BufRead;
 use std::path::Path;
 
-use confide::{ClientId, Date, Error, Passphrase, Vault, VaultConfig};
-
-fn passphrase() -> Result<Passphrase, Error> {
-    if let Ok(p) = std::env::var("CONFIDE_PASSPHRASE") {
-        return Ok(Passphrase::new(p));
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(Passphrase::new(line.trim_end_matches(['\r', '\n'])))
-}
+use confide::{ClientId, Date, Error, Vault};
 
 /// Midnight UTC at the start of `date`, in unix ms.
 fn start_of(date: &Date) -> i64 {
@@ -34,8 +24,8 @@ pub(crate) fn run(
         .map(Date::parse_iso)
         .transpose()?
         .map(|d| start_of(&d));
-    let vault = Vault::open(path, VaultConfig::default())?;
-    let session = vault.unlock(user, &passphrase()?)?;
+    let vault = Vault::open(path, crate::config()?)?;
+    let session = vault.unlock(user, &crate::passphrase()?)?;
     let entries = session.accounting(&client, since)?;
     if json {
         let text =

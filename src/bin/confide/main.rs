@@ -10,6 +10,7 @@
 )]
 
 mod accounting;
+mod backup;
 mod couple;
 mod demo;
 mod releases;
@@ -62,6 +63,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write an encrypted, consistent copy of a vault while it stays in use (administrators).
+    /// The passphrase is read as for `accounting`.
+    Backup {
+        /// The vault file.
+        vault: PathBuf,
+        /// Where to write the backup (must not exist).
+        out: PathBuf,
+        /// The administrator taking it.
+        #[arg(long)]
+        user: String,
+    },
+    /// Put a backup back in place after checking its audit chain (close the vault first). The
+    /// passphrase, of an administrator of the backup, is read as for `accounting`.
+    Restore {
+        /// The backup file.
+        backup: PathBuf,
+        /// Where the vault goes (an existing vault there is replaced).
+        vault: PathBuf,
+        /// The administrator restoring it.
+        #[arg(long)]
+        user: String,
+        /// Replace the vault there even though the backup is of another vault.
+        #[arg(long)]
+        allow_other_vault: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,8 +120,45 @@ fn anchor(vault: &std::path::Path, out: Option<&std::path::Path>) -> Result<(), 
     Ok(())
 }
 
+/// The passphrase: from the CONFIDE_PASSPHRASE environment variable, or else the first line of
+/// stdin.
+fn passphrase() -> Result<confide::Passphrase, confide::Error> {
+    use std::io::BufRead;
+    if let Ok(p) = std::env::var("CONFIDE_PASSPHRASE") {
+        return Ok(confide::Passphrase::new(p));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(confide::Passphrase::new(
+        line.trim_end_matches(['\r', '\n']),
+    ))
+}
+
+/// How commands that log in open the vault: the library's defaults, except that the
+/// CONFIDE_KDF environment variable (`MEMORY_KIB,ITERATIONS,PARALLELISM`) sets the Argon2id costs
+/// for passphrases a command sets or raises. A login raises a user's stored costs to these.
+fn config() -> Result<confide::VaultConfig, confide::Error> {
+    let config = confide::VaultConfig::default();
+    let Ok(text) = std::env::var("CONFIDE_KDF") else {
+        return Ok(config);
+    };
+    let bad = || confide::Error::InvalidInput {
+        what: "CONFIDE_KDF",
+        reason: "expected MEMORY_KIB,ITERATIONS,PARALLELISM".into(),
+    };
+    let parts: Vec<u32> = text
+        .split(',')
+        .map(|p| p.trim().parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let [m, t, p] = parts[..] else {
+        return Err(bad());
+    };
+    Ok(config.with_kdf(confide::KdfParams::new(m, t, p)?))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let demo = matches!(cli.command, Command::Demo { .. });
     let result = match cli.command {
         Command::Demo { vault, force } => demo::run(&vault, force),
         Command::Audit {
@@ -108,10 +171,17 @@ fn main() -> ExitCode {
             since,
             json,
         } => accounting::run(&vault, &user, &client, since.as_deref(), json),
+        Command::Backup { vault, out, user } => backup::backup(&vault, &user, &out),
+        Command::Restore {
+            backup,
+            vault,
+            user,
+            allow_other_vault,
+        } => backup::restore(&backup, &vault, &user, allow_other_vault),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e @ confide::Error::AlreadyExists { .. }) => {
+        Err(e @ confide::Error::AlreadyExists { .. }) if demo => {
             eprintln!("confide: {e} (pass --force to replace it)");
             ExitCode::from(2)
         }
