@@ -309,12 +309,13 @@ fn an_idle_session_locks_itself() {
     let p = Practice::new();
     let record = with_record(&p);
     drop(p.vault);
-    let quick = test_config().with_idle_timeout(Duration::from_millis(50));
+    // Long enough that a loaded machine cannot time out the first read by accident.
+    let quick = test_config().with_idle_timeout(Duration::from_millis(1000));
     let vault = Vault::open(&p.path, quick).unwrap();
     let dr = vault.unlock("dr.a", &pass(CLIN_PASS)).unwrap();
     dr.read_record(&record, Purpose::Treatment).unwrap();
 
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(matches!(
         dr.read_record(&record, Purpose::Treatment),
         Err(Error::SessionLocked)

@@ -196,21 +196,38 @@ pub(crate) fn insert_data_key(
     Ok(())
 }
 
-/// The newest version of an owner's data key for a compartment, with its wrapped bytes.
+/// The newest version of an owner's data key for a compartment, with how many values it has
+/// sealed.
 pub(crate) fn latest_data_key(
     conn: &Connection,
     owner: &[u8; 16],
     compartment: Compartment,
-) -> Result<Option<(u32, Vec<u8>)>> {
+) -> Result<Option<(u32, u64)>> {
     Ok(conn
         .prepare_cached(
-            "SELECT version, wrapped FROM data_keys WHERE owner_id = ?1 AND compartment = ?2 \
+            "SELECT version, sealed FROM data_keys WHERE owner_id = ?1 AND compartment = ?2 \
              ORDER BY version DESC LIMIT 1",
         )?
         .query_row(params![owner, compartment.code()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?)
+}
+
+/// Count `n` more values sealed under a data key.
+pub(crate) fn count_seals(
+    conn: &Connection,
+    owner: &[u8; 16],
+    compartment: Compartment,
+    version: u32,
+    n: u64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE data_keys SET sealed = sealed + ?4 \
+         WHERE owner_id = ?1 AND compartment = ?2 AND version = ?3",
+    )?
+    .execute(params![owner, compartment.code(), version, n])?;
+    Ok(())
 }
 
 pub(crate) fn data_key(

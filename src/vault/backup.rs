@@ -2,8 +2,8 @@
 //!
 //! A backup is a consistent copy of the vault file taken while the vault stays in use: SQLite's
 //! `VACUUM INTO` on a separate read-only connection reads one snapshot while the vault's own
-//! connection goes on writing. The copy is as encrypted as the vault, carries its whole audit
-//! chain, and ends with the entry that records its own making.
+//! connection goes on writing. The copy is as encrypted as the vault and carries its whole audit
+//! chain, including the entry that records its own making (committed before the snapshot).
 //!
 //! A restore checks the backup's audit chain first (no passphrase needed) and refuses a damaged
 //! one, refuses to replace a vault with another vault's backup unless told to, then puts the
@@ -30,7 +30,8 @@ pub struct BackupSummary {
     pub path: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,
-    /// The sequence number of the entry recording this backup, the last in the copy's log.
+    /// The sequence number of the entry recording this backup. The copy holds it; entries of
+    /// writes committed while the copy was read may follow it there.
     pub audit_seq: u64,
 }
 
@@ -70,7 +71,7 @@ fn publish(partial: &Path, to: &Path) -> Result<()> {
 
 impl Session {
     /// Write a consistent, still-encrypted copy of the vault to `out` while it stays in use
-    /// (administrators only). The copy's audit log ends with the entry recording this backup.
+    /// (administrators only). The copy's audit log holds the entry recording this backup.
     pub fn backup(&self, out: &Path) -> Result<BackupSummary> {
         let purpose = Purpose::Operations;
         let action = AuditAction::VaultBackup;

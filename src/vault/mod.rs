@@ -83,6 +83,10 @@ impl fmt::Debug for Passphrase {
 /// How long a session may sit unused before it locks itself (HIPAA's automatic logoff).
 pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
+/// Values sealed under one data key before the vault starts a new version of it: 2^30, a
+/// quarter of the 2^32 that AES-GCM with random 96-bit nonces allows (NIST SP 800-38D, 8.3).
+pub const MAX_SEALS_PER_KEY: u64 = 1 << 30;
+
 /// How a vault is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VaultConfig {
@@ -95,6 +99,9 @@ pub struct VaultConfig {
     /// A session unused for longer than this is locked: its keys are wiped and its next call
     /// fails with [`Error::SessionLocked`] (automatic logoff). Default 15 minutes.
     pub idle_timeout: std::time::Duration,
+    /// Values one data key may seal before new ones go under a new key version: at most
+    /// [`MAX_SEALS_PER_KEY`] (a lower limit is for tests).
+    pub seals_per_key: u64,
     /// Years a client's record is kept after the last activity before it may be erased.
     /// Six by default (45 CFR 164.316(b)(2) and 164.528 keep their documentation six years;
     /// state law for medical records is often longer: set it to the practice's rule).
@@ -108,6 +115,7 @@ impl Default for VaultConfig {
             durability: Durability::default(),
             checkpoint_every: 1000,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            seals_per_key: MAX_SEALS_PER_KEY,
             retention_years: 6,
         }
     }
@@ -130,6 +138,18 @@ impl VaultConfig {
     pub fn with_checkpoint_every(mut self, entries: u32) -> Self {
         self.checkpoint_every = entries.max(1);
         self
+    }
+
+    /// This configuration with a lower limit of values per data key (tests), at most
+    /// [`MAX_SEALS_PER_KEY`] and at least 1.
+    pub fn with_seals_per_key(mut self, n: u64) -> Self {
+        self.seals_per_key = n.clamp(1, MAX_SEALS_PER_KEY);
+        self
+    }
+
+    /// The limit of values per data key in force.
+    fn seal_limit(&self) -> u64 {
+        self.seals_per_key.clamp(1, MAX_SEALS_PER_KEY)
     }
 
     /// This configuration with another idle timeout.

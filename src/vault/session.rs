@@ -277,29 +277,50 @@ impl Session {
         }
     }
 
-    /// The current data key of (owner, compartment) for writing, creating version 1 on first use.
-    /// Must run inside the write transaction that uses it.
+    /// The data key of (owner, compartment) to seal `n` more values with, counted here: the
+    /// newest version, or a new one on first use and whenever the newest could not seal `n`
+    /// more without passing the vault's limit. Must run inside the write transaction that
+    /// seals.
     fn write_key(
         &self,
         tx: &Connection,
         owner: &[u8; 16],
         compartment: Compartment,
+        n: u64,
     ) -> Result<(u32, DataKey)> {
-        if let Some((version, _)) = rows::latest_data_key(tx, owner, compartment)? {
-            return Ok((version, self.data_key(tx, (*owner, compartment, version))?));
+        let limit = self.shared.config.seal_limit();
+        if n > limit {
+            // Only a test's tiny limit can be below one record's fields.
+            return Err(Error::ExcessiveWork {
+                what: "values sealed at once under one data key",
+            });
         }
-        let slot = (*owner, compartment, 1);
+        let latest = rows::latest_data_key(tx, owner, compartment)?;
+        let version = match latest {
+            Some((version, sealed)) if sealed.saturating_add(n) <= limit => {
+                let key = self.data_key(tx, (*owner, compartment, version))?;
+                rows::count_seals(tx, owner, compartment, version, n)?;
+                return Ok((version, key));
+            }
+            // Spent: values already sealed stay readable under it; new ones get a new key.
+            Some((version, _)) => version.checked_add(1).ok_or(Error::ExcessiveWork {
+                what: "data key versions",
+            })?,
+            None => 1,
+        };
+        let slot = (*owner, compartment, version);
         let key = DataKey::generate(&self.shared.rng)?;
         self.with_unlocked(|u, unwrapped| {
             let wrapped =
                 u.wrap
                     .wrap(&self.shared.rng, &key, &data_key_aad(&self.shared, &slot))?;
-            rows::insert_data_key(tx, owner, compartment, 1, &wrapped, now_ms())?;
+            rows::insert_data_key(tx, owner, compartment, version, &wrapped, now_ms())?;
+            rows::count_seals(tx, owner, compartment, version, n)?;
             *unwrapped += 1;
             u.cache.insert(slot, key.clone());
             Ok(())
         })?;
-        Ok((1, key))
+        Ok((version, key))
     }
 
     /// Seal and store `fields` of one record or note. Runs inside the caller's transaction.
@@ -316,7 +337,8 @@ impl Session {
         if rows::is_erased(tx, owner)? {
             return Err(Error::Erased);
         }
-        let (key_version, key) = self.write_key(tx, owner, compartment)?;
+        let n = fields.len() as u64;
+        let (key_version, key) = self.write_key(tx, owner, compartment, n)?;
         for (name, value) in fields {
             let plain = codec::encode(value)?;
             let aad = FieldAad {
