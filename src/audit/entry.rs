@@ -253,6 +253,18 @@ action_codes! {
     AccountingRead => "accounting.read",
     /// A de-identified extract was made for consultation.
     ExtractDeidentified => "extract.deidentified",
+    /// A rotation of a client's data keys began (fields: the compartments).
+    KeysRotate => "keys.rotate",
+    /// A rotation of a client's data keys ended: the older versions are deleted.
+    KeysRotated => "keys.rotated",
+    /// A general-record entry was re-encrypted under a new data key.
+    RecordRekey => "record.rekey",
+    /// A psychotherapy note was re-encrypted under a new data key.
+    NoteRekey => "note.rekey",
+    /// A consent's sealed details were re-encrypted under a new data key.
+    ConsentRekey => "consent.rekey",
+    /// A break-glass grant's sealed reason was re-encrypted under a new data key.
+    BreakGlassRekey => "break_glass.rekey",
     /// A client asked for erasure; the answer says what is retained.
     ErasureRequest => "erasure.request",
     /// A client's data keys were destroyed at the end of retention.

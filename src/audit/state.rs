@@ -11,11 +11,11 @@ use crate::audit::verify::{FindingKind, StoredEntry, Verifier};
 /// The field table a granted write action leaves its fields in.
 fn table_of(action: &[u8]) -> Option<&'static str> {
     Some(match action {
-        b"record.create" | b"record.update" | b"client.create" => "record_fields",
-        b"note.create" => "psychotherapy_note_fields",
+        b"record.create" | b"record.update" | b"record.rekey" | b"client.create" => "record_fields",
+        b"note.create" | b"note.rekey" => "psychotherapy_note_fields",
         b"joint.create" | b"joint.share" => "case_record_fields",
-        b"consent.record" => "consent_fields",
-        b"break_glass.start" => "break_glass_fields",
+        b"consent.record" | b"consent.rekey" => "consent_fields",
+        b"break_glass.start" | b"break_glass.rekey" => "break_glass_fields",
         _ => return None,
     })
 }

@@ -16,7 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0002_access_policy.sql"),
     include_str!("../../schema/0003_disclosures.sql"),
     include_str!("../../schema/0004_checkpoints.sql"),
-    include_str!("../../schema/0005_key_counters.sql"),
+    include_str!("../../schema/0005_key_lifetimes.sql"),
 ];
 
 /// The newest format this build writes and understands.

@@ -91,7 +91,10 @@ fn practice(req: &Request, op: PracticeOp) -> Decision {
     let (role, purpose) = (req.role, req.purpose);
     let wanted = match (op, role) {
         (
-            PracticeOp::ManageUsers | PracticeOp::ManageSupervision | PracticeOp::Backup,
+            PracticeOp::ManageUsers
+            | PracticeOp::ManageSupervision
+            | PracticeOp::Backup
+            | PracticeOp::RotateKeys,
             Role::Admin,
         ) => Some((Operations, Basis::Role)),
         (PracticeOp::ReadAuditLog, Role::Admin | Auditor) => Some((Operations, Basis::Role)),

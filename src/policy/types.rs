@@ -15,6 +15,8 @@ pub enum PracticeOp {
     ManageUsers,
     /// Back the vault up, or record its restore from a backup.
     Backup,
+    /// Re-encrypt a client's fields under new data keys (the content never leaves the vault).
+    RotateKeys,
     /// Set or end supervision relationships.
     ManageSupervision,
     /// Read the audit log's metadata.

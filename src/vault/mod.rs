@@ -18,6 +18,7 @@ mod group;
 mod lifecycle;
 mod notes;
 mod records;
+mod rotation;
 mod session;
 mod users;
 mod verify;
@@ -49,6 +50,7 @@ pub use consents::{ConsentRecipient, ConsentSummary, NewConsent};
 pub use export::Export;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
+pub use rotation::Rotation;
 pub use session::{KeyStats, Session};
 pub use users::MIN_PASSPHRASE_CHARS;
 pub use verify::{

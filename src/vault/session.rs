@@ -308,6 +308,19 @@ impl Session {
             })?,
             None => 1,
         };
+        let key = self.create_key_version(tx, owner, compartment, version)?;
+        rows::count_seals(tx, owner, compartment, version, n)?;
+        Ok((version, key))
+    }
+
+    /// Make `version` of the data key of (owner, compartment), store it wrapped, and cache it.
+    pub(super) fn create_key_version(
+        &self,
+        tx: &Connection,
+        owner: &[u8; 16],
+        compartment: Compartment,
+        version: u32,
+    ) -> Result<DataKey> {
         let slot = (*owner, compartment, version);
         let key = DataKey::generate(&self.shared.rng)?;
         self.with_unlocked(|u, unwrapped| {
@@ -315,12 +328,11 @@ impl Session {
                 u.wrap
                     .wrap(&self.shared.rng, &key, &data_key_aad(&self.shared, &slot))?;
             rows::insert_data_key(tx, owner, compartment, version, &wrapped, now_ms())?;
-            rows::count_seals(tx, owner, compartment, version, n)?;
             *unwrapped += 1;
             u.cache.insert(slot, key.clone());
             Ok(())
         })?;
-        Ok((version, key))
+        Ok(key)
     }
 
     /// Seal and store `fields` of one record or note. Runs inside the caller's transaction.

@@ -115,6 +115,10 @@ fn classify(action: &str) -> Class {
         A::ExportRelease | A::DisclosureRelease | A::ExtractDeidentified => {
             class(EXPORT, None, "R")
         }
+        A::KeysRotate | A::KeysRotated => class(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "E"),
+        A::RecordRekey | A::NoteRekey | A::ConsentRekey | A::BreakGlassRekey => {
+            class(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "U")
+        }
         A::ErasureRequest => class(PATIENT_RECORD, None, "E"),
         A::ErasureShred => class(PATIENT_RECORD, None, "D"),
         _ => class(APPLICATION_ACTIVITY, None, "E"),

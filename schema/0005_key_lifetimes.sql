@@ -1,0 +1,19 @@
+-- confide vault format 5: how many values each data key has sealed, and key rotations.
+--
+-- AES-GCM with random 96-bit nonces must not seal more than 2^32 values under one key (NIST SP
+-- 800-38D, 8.3). The vault counts, in the transaction that seals, and starts a new version of a
+-- key before it reaches its limit (MAX_SEALS_PER_KEY, well under 2^32). Keys made before this
+-- format start from 0: their earlier seals are few (every vault before it was small), and the
+-- limit leaves a margin of half the nonce budget.
+ALTER TABLE data_keys ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+
+-- Re-encrypting one owner's fields under a new version of a data key, in steps that each commit,
+-- so an interrupted rotation resumes where it stopped. Finished: the older versions are deleted.
+CREATE TABLE key_rotations (
+    owner_id     BLOB    NOT NULL,
+    compartment  TEXT    NOT NULL,
+    to_version   INTEGER NOT NULL,
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER,
+    PRIMARY KEY (owner_id, compartment, to_version)
+) WITHOUT ROWID;
