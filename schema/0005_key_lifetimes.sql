@@ -1,4 +1,5 @@
--- confide vault format 5: how many values each data key has sealed, and key rotations.
+-- confide vault format 5: how many values each data key has sealed, key rotations, and the
+-- user key pairs that master-key rotation needs.
 --
 -- AES-GCM with random 96-bit nonces must not seal more than 2^32 values under one key (NIST SP
 -- 800-38D, 8.3). The vault counts, in the transaction that seals, and starts a new version of a
@@ -16,4 +17,19 @@ CREATE TABLE key_rotations (
     started_at   INTEGER NOT NULL,
     finished_at  INTEGER,
     PRIMARY KEY (owner_id, compartment, to_version)
+) WITHOUT ROWID;
+
+-- Master-key rotation. Each user also has an X25519 key pair: the public half in clear, the
+-- private half sealed under their KEK. A rotation seals the new master key to each remaining
+-- user's public key (sealed_mk) until their next login wraps it under their KEK.
+ALTER TABLE users ADD COLUMN public_key BLOB;
+ALTER TABLE users ADD COLUMN wrapped_secret BLOB;
+ALTER TABLE users ADD COLUMN sealed_mk BLOB;
+
+-- Keys that must stay the same across master-key rotations (the blind-index key, whose values
+-- are stored), wrapped under the wrap key. Absent until the first rotation: until then the key
+-- is derived from the master key.
+CREATE TABLE vault_keys (
+    name     TEXT PRIMARY KEY,
+    wrapped  BLOB NOT NULL
 ) WITHOUT ROWID;

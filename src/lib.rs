@@ -81,10 +81,10 @@ pub use policy::{
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
     BackupSummary, ConsentRecipient, ConsentSummary, DEFAULT_IDLE_TIMEOUT, Export, JointRecord,
-    KeyStats, MAX_BREAK_GLASS_MINUTES, MAX_SEALS_PER_KEY, MIN_PASSPHRASE_CHARS, NewClient,
-    NewConsent, Note, Passphrase, Record, RecordSummary, RestoreOptions, Rotation, Session, Vault,
-    VaultConfig, VerifiedState, VerifyOptions, export_anchor, vault_id_of, verify_audit_log,
-    verify_audit_log_observed, verify_audit_log_with,
+    KeyStats, MAX_BREAK_GLASS_MINUTES, MAX_SEALS_PER_KEY, MIN_PASSPHRASE_CHARS, MasterKeyRotation,
+    NewClient, NewConsent, Note, Passphrase, Record, RecordSummary, RestoreOptions, Rotation,
+    Session, Vault, VaultConfig, VerifiedState, VerifyOptions, export_anchor, vault_id_of,
+    verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
 };
 #[doc(hidden)]
 pub use vault::{audit_canonical_bytes, audit_hash};

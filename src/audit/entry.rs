@@ -253,6 +253,9 @@ action_codes! {
     AccountingRead => "accounting.read",
     /// A de-identified extract was made for consultation.
     ExtractDeidentified => "extract.deidentified",
+    /// The master key was replaced: every data key re-wrapped, the new key sealed to every
+    /// user not removed.
+    KeysMasterRotate => "keys.master_rotate",
     /// A rotation of a client's data keys began (fields: the compartments).
     KeysRotate => "keys.rotate",
     /// A rotation of a client's data keys ended: the older versions are deleted.

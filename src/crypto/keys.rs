@@ -70,7 +70,8 @@ secret_key!(
     WrapKey
 );
 secret_key!(
-    /// Keys blind indexes; derived from the master key.
+    /// Keys blind indexes; derived from the master key, or, after a master-key rotation,
+    /// stored wrapped under the wrap key (the indexes it made stay valid).
     BlindIndexKey
 );
 secret_key!(
@@ -143,6 +144,26 @@ impl WrapKey {
 
     pub(crate) fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<DataKey, OpenFailed> {
         unwrap32(self.expose(), wrapped, aad).map(DataKey)
+    }
+}
+
+impl WrapKey {
+    /// Wrap the blind-index key, which a master-key rotation keeps (its values are stored).
+    pub(crate) fn wrap_blind(
+        &self,
+        rng: &SystemRandom,
+        key: &BlindIndexKey,
+        aad: &[u8],
+    ) -> Result<Vec<u8>> {
+        envelope::seal(rng, self.expose(), aad, key.expose())
+    }
+
+    pub(crate) fn unwrap_blind(
+        &self,
+        wrapped: &[u8],
+        aad: &[u8],
+    ) -> Result<BlindIndexKey, OpenFailed> {
+        unwrap32(self.expose(), wrapped, aad).map(BlindIndexKey)
     }
 }
 

@@ -246,6 +246,13 @@ pub(crate) fn audit_key(conn: &Connection) -> Result<Option<(Vec<u8>, Vec<u8>)>>
         .optional()?)
 }
 
+/// Replace the sealed private half of the audit key (a master-key rotation re-seals it).
+pub(crate) fn set_audit_key_wrap(conn: &Connection, wrapped: &[u8]) -> Result<()> {
+    conn.prepare_cached("UPDATE audit_key SET wrapped_key = ?1 WHERE id = 1")?
+        .execute([wrapped])?;
+    Ok(())
+}
+
 pub(crate) fn insert_checkpoint(
     conn: &Connection,
     seq: i64,

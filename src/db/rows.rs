@@ -42,6 +42,12 @@ pub(crate) struct UserRow {
     pub kdf: (u32, u32, u32),
     pub wrapped_mk: Vec<u8>,
     pub status: UserStatus,
+    /// X25519 public key (none for a user made before format 5 who has not logged in since).
+    pub public_key: Option<Vec<u8>>,
+    /// Its private half, sealed under the user's KEK.
+    pub wrapped_secret: Option<Vec<u8>>,
+    /// The master key sealed to `public_key` by a rotation, until the user's next login.
+    pub sealed_mk: Option<Vec<u8>>,
 }
 
 /// Whether a user may log in. Stored in `users.disabled`: 0, 1 or 2 (a reader that knows only
@@ -123,7 +129,8 @@ pub(crate) fn insert_user(conn: &Connection, u: &UserRow, at: i64) -> Result<()>
     let n = conn
         .prepare_cached(
             "INSERT INTO users (user_id, name, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, \
-             wrapped_mk, disabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             wrapped_mk, disabled, created_at, public_key, wrapped_secret) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
              ON CONFLICT (name) DO NOTHING",
         )?
         .execute(params![
@@ -136,7 +143,9 @@ pub(crate) fn insert_user(conn: &Connection, u: &UserRow, at: i64) -> Result<()>
             u.kdf.2,
             u.wrapped_mk,
             u.status.code(),
-            at
+            at,
+            u.public_key,
+            u.wrapped_secret
         ])?;
     if n == 0 {
         return Err(Error::InvalidInput {
@@ -149,8 +158,8 @@ pub(crate) fn insert_user(conn: &Connection, u: &UserRow, at: i64) -> Result<()>
 
 pub(crate) fn user_by_name(conn: &Connection, name: &str) -> Result<Option<UserRow>> {
     conn.prepare_cached(
-        "SELECT user_id, name, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_mk, disabled \
-         FROM users WHERE name = ?1",
+        "SELECT user_id, name, role, kdf_salt, kdf_m_kib, kdf_t, kdf_p, wrapped_mk, disabled, \
+         public_key, wrapped_secret, sealed_mk FROM users WHERE name = ?1",
     )?
     .query_row([name], |r| {
         Ok((
@@ -161,22 +170,28 @@ pub(crate) fn user_by_name(conn: &Connection, name: &str) -> Result<Option<UserR
             (r.get(4)?, r.get(5)?, r.get(6)?),
             r.get::<_, Vec<u8>>(7)?,
             r.get::<_, i64>(8)?,
+            (r.get(9)?, r.get(10)?, r.get(11)?),
         ))
     })
     .optional()?
-    .map(|(id, name, role, kdf_salt, kdf, wrapped_mk, status)| {
-        Ok(UserRow {
-            id: UserId::from_slice(&id)?,
-            name,
-            role: role.parse().map_err(|_| Error::Corrupt {
-                what: "user role".into(),
-            })?,
-            kdf_salt,
-            kdf,
-            wrapped_mk,
-            status: UserStatus::from_code(status)?,
-        })
-    })
+    .map(
+        |(id, name, role, kdf_salt, kdf, wrapped_mk, status, pair)| {
+            Ok(UserRow {
+                id: UserId::from_slice(&id)?,
+                name,
+                role: role.parse().map_err(|_| Error::Corrupt {
+                    what: "user role".into(),
+                })?,
+                kdf_salt,
+                kdf,
+                wrapped_mk,
+                status: UserStatus::from_code(status)?,
+                public_key: pair.0,
+                wrapped_secret: pair.1,
+                sealed_mk: pair.2,
+            })
+        },
+    )
     .transpose()
 }
 
@@ -703,10 +718,7 @@ pub(crate) type OwnedParent = (FieldTable, [u8; 16], Compartment, u32);
 /// Every parent of fields owned by `client` under the client's own keys (general record,
 /// psychotherapy notes, consents, break-glass grants), with the compartment its fields are
 /// sealed in and the oldest key version any of its fields names.
-pub(crate) fn owned_parents(
-    conn: &Connection,
-    client: &ClientId,
-) -> Result<Vec<OwnedParent>> {
+pub(crate) fn owned_parents(conn: &Connection, client: &ClientId) -> Result<Vec<OwnedParent>> {
     let mut out = Vec::new();
     for r in records_of(conn, client)? {
         out.push((FieldTable::Records, *r.id.as_bytes(), r.kind.compartment()));
@@ -801,5 +813,105 @@ pub(crate) fn finish_rotation(
          WHERE owner_id = ?1 AND compartment = ?2 AND to_version = ?3",
     )?
     .execute(params![owner, compartment.code(), to_version, at])?;
+    Ok(())
+}
+
+/// Store a user's key pair (public half, private half sealed under their KEK).
+pub(crate) fn set_user_keypair(
+    conn: &Connection,
+    id: &UserId,
+    public: &[u8],
+    wrapped_secret: &[u8],
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE users SET public_key = ?2, wrapped_secret = ?3 WHERE user_id = ?1",
+    )?
+    .execute(params![id.as_bytes(), public, wrapped_secret])?;
+    Ok(())
+}
+
+/// Set (or clear) the master key sealed to a user by a rotation.
+pub(crate) fn set_sealed_mk(conn: &Connection, id: &UserId, sealed: Option<&[u8]>) -> Result<()> {
+    conn.prepare_cached("UPDATE users SET sealed_mk = ?2 WHERE user_id = ?1")?
+        .execute(params![id.as_bytes(), sealed])?;
+    Ok(())
+}
+
+/// A user a master-key rotation must reach: id, name, public key (if they have one yet).
+pub(crate) type RotationUser = (UserId, String, Option<Vec<u8>>);
+
+/// Every user a master-key rotation must reach. Removed users are not.
+pub(crate) fn rotation_users(conn: &Connection) -> Result<Vec<RotationUser>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, name, public_key FROM users WHERE disabled != 2 ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name, public) = row?;
+        out.push((UserId::from_slice(&id)?, name, public));
+    }
+    Ok(out)
+}
+
+/// One stored data key: (owner, compartment, version, wrapped bytes).
+pub(crate) type StoredDataKey = ([u8; 16], Compartment, u32, Vec<u8>);
+
+/// Every data key of the vault.
+pub(crate) fn all_data_keys(conn: &Connection) -> Result<Vec<StoredDataKey>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT owner_id, compartment, version, wrapped FROM data_keys")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, u32>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (owner, compartment, version, wrapped) = row?;
+        let corrupt = |what: &str| Error::Corrupt { what: what.into() };
+        let owner: [u8; 16] = owner
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("data key owner"))?;
+        let compartment = compartment
+            .parse()
+            .map_err(|_| corrupt("data key compartment"))?;
+        out.push((owner, compartment, version, wrapped));
+    }
+    Ok(out)
+}
+
+/// Replace a data key's wrapped bytes (a master-key rotation re-wraps it).
+pub(crate) fn set_data_key_wrap(
+    conn: &Connection,
+    owner: &[u8; 16],
+    compartment: Compartment,
+    version: u32,
+    wrapped: &[u8],
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE data_keys SET wrapped = ?4 WHERE owner_id = ?1 AND compartment = ?2 AND version = ?3",
+    )?
+    .execute(params![owner, compartment.code(), version, wrapped])?;
+    Ok(())
+}
+
+/// A key kept across master-key rotations, wrapped under the wrap key.
+pub(crate) fn vault_key(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT wrapped FROM vault_keys WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn put_vault_key(conn: &Connection, name: &str, wrapped: &[u8]) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO vault_keys (name, wrapped) VALUES (?1, ?2)")?
+        .execute(params![name, wrapped])?;
     Ok(())
 }

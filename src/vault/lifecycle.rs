@@ -31,6 +31,7 @@ impl Shared {
         Ok(Self {
             conn: Mutex::new(Db::new(conn)),
             group: GroupCommit::default(),
+            key_epoch: std::sync::atomic::AtomicU64::new(0),
             vault_id,
             rng,
             config,

@@ -50,7 +50,7 @@ pub use consents::{ConsentRecipient, ConsentSummary, NewConsent};
 pub use export::Export;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
-pub use rotation::Rotation;
+pub use rotation::{MasterKeyRotation, Rotation};
 pub use session::{KeyStats, Session};
 pub use users::MIN_PASSPHRASE_CHARS;
 pub use verify::{
@@ -172,6 +172,8 @@ pub(crate) struct Shared {
     conn: Mutex<Db>,
     /// Writes of concurrent sessions committed together.
     group: GroupCommit,
+    /// Bumped by a master-key rotation: sessions unlocked before it must log in again.
+    key_epoch: std::sync::atomic::AtomicU64,
     vault_id: VaultId,
     rng: SystemRandom,
     config: VaultConfig,
@@ -186,6 +188,11 @@ pub(crate) struct Shared {
 impl Shared {
     /// The connection. A panic while it was held leaves no open transaction behind
     /// (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
+    /// The master-key generation (see `key_epoch`).
+    pub(crate) fn key_epoch(&self) -> u64 {
+        self.key_epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub(crate) fn conn(&self) -> MutexGuard<'_, Db> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -421,9 +428,10 @@ impl Vault {
         }
         let (m, t, p) = row.kdf;
         let kek = derive_kek(passphrase.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
-        let Ok(mk) = kek.unwrap(&row.wrapped_mk, &mk_aad(&shared.vault_id, &row.id)) else {
+        let Some(mk) = shared.master_key_at_login(&row, &kek)? else {
             return failed(Some(&row.id), Failure::BadPassphrase, Error::BadPassphrase);
         };
+        shared.ensure_keypair(&row, &kek)?;
         shared.audit(&NewEntry {
             actor: Some(&row.id),
             action: AuditAction::Login,

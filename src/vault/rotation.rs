@@ -1,4 +1,5 @@
-//! Re-encrypting one client's fields under new data keys.
+//! Key rotation: one client's data keys (re-encrypting their fields), and the vault's master
+//! key (re-wrapping every data key and sealing the new key to every remaining user).
 //!
 //! A rotation makes a new version of each of the client's data keys and records that it is under
 //! way (`key_rotations`), then re-encrypts the client's records, notes, consents and break-glass
@@ -11,14 +12,20 @@
 use std::collections::BTreeMap;
 
 use crate::audit::{AuditAction, Failure, Outcome};
+use crate::crypto::keys::MasterKey;
+use crate::crypto::sealed::seal_master_key;
+use crate::crypto::signing::SigningKey;
+use crate::db;
 use crate::db::rows::{self, FieldTable};
-use crate::error::{Error, Result};
+use crate::error::{Error, Place, Result};
 use crate::ids::ClientId;
 use crate::model::{Compartment, Purpose};
 use crate::policy::{Basis, PracticeOp};
 use crate::value::{FieldName, Value};
 
 use super::access::AuditAs;
+use super::session::{BLIND_INDEX_KEY, data_key_aad, vault_key_aad};
+use super::users::sealed_mk_aad;
 use super::{Session, now_ms};
 
 /// Records (or notes, consents, grants) re-encrypted per committed step.
@@ -203,5 +210,104 @@ impl Session {
             outcome,
         ))?;
         Err(err)
+    }
+}
+
+/// What a master-key rotation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MasterKeyRotation {
+    /// Users the new master key was sealed to (every user not removed).
+    pub users: usize,
+    /// Data keys re-wrapped under it.
+    pub data_keys: usize,
+}
+
+impl Session {
+    /// Replace the vault's master key (administrators), in one transaction: every data key and
+    /// the audit key are re-wrapped under the new one, and it is sealed to every user not
+    /// removed, who takes it up at their next login. A removed user's old wrap, even from an
+    /// old copy of the file, opens none of it. Every session, this one too, must log in again.
+    ///
+    /// Refused while a user who is not removed has no key pair yet (made before format 5 and
+    /// not logged in since): they log in once, or an administrator resets their passphrase.
+    pub fn rotate_master_key(&self) -> Result<MasterKeyRotation> {
+        let purpose = Purpose::Operations;
+        let action = AuditAction::KeysMasterRotate;
+        let grant = self.check_practice(PracticeOp::RotateKeys, purpose, AuditAs::new(action))?;
+        let shared = &self.shared;
+        let vault = shared.vault_id;
+        let new_mk = MasterKey::generate(&shared.rng)?;
+        let new_wrap = new_mk.wrap_key(&vault)?;
+        let done = shared.write(|tx| {
+            let users = rows::rotation_users(tx)?;
+            let missing: Vec<&str> = users
+                .iter()
+                .filter(|(_, _, public)| public.is_none())
+                .map(|(_, name, _)| name.as_str())
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::InvalidInput {
+                    what: "master key rotation",
+                    reason: format!(
+                        "these users have no key pair yet; each must log in once, or be reset, \
+                         first: {}",
+                        missing.join(", ")
+                    ),
+                });
+            }
+            for (id, _, public) in &users {
+                let public = public.as_deref().unwrap_or_default();
+                let aad = sealed_mk_aad(&vault, id);
+                let sealed = seal_master_key(&shared.rng, public, &new_mk, &aad)?;
+                rows::set_sealed_mk(tx, id, Some(&sealed))?;
+            }
+            let keys = rows::all_data_keys(tx)?;
+            self.with_session_keys(|mk, wrap, blind| {
+                for (owner, compartment, version, wrapped) in &keys {
+                    let aad = data_key_aad(shared, &(*owner, *compartment, *version));
+                    let dk = wrap.unwrap(wrapped, &aad).map_err(|_| Error::Integrity {
+                        place: Place {
+                            table: "data_keys",
+                            owner: hex::encode(owner),
+                            record: "-".into(),
+                            field: compartment.code().into(),
+                        },
+                    })?;
+                    let rewrapped = new_wrap.wrap(&shared.rng, &dk, &aad)?;
+                    rows::set_data_key_wrap(tx, owner, *compartment, *version, &rewrapped)?;
+                }
+                // The blind-index key stays (the stored indexes were made with it).
+                let aad = vault_key_aad(&vault, BLIND_INDEX_KEY);
+                let kept = new_wrap.wrap_blind(&shared.rng, blind, &aad)?;
+                rows::put_vault_key(tx, BLIND_INDEX_KEY, &kept)?;
+                if let Some((_, wrapped)) = db::audit_rows::audit_key(tx)? {
+                    let key = SigningKey::unwrap(&wrapped, mk, &vault)?;
+                    let rewrapped = key.wrap(&shared.rng, &new_mk, &vault)?;
+                    db::audit_rows::set_audit_key_wrap(tx, &rewrapped)?;
+                }
+                Ok(())
+            })?;
+            let outcome = Outcome::Allowed(grant.basis);
+            shared.audit_in(tx, &self.entry(action, None, None, &[], purpose, outcome))?;
+            Ok(MasterKeyRotation {
+                users: users.len(),
+                data_keys: keys.len(),
+            })
+        });
+        match done {
+            Ok(done) => {
+                shared
+                    .key_epoch
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(done)
+            }
+            Err(e @ Error::Integrity { .. }) => {
+                // Rolled back whole: the vault is as it was. The damage is audited.
+                let outcome = Outcome::Failed(Failure::Integrity);
+                shared.audit(&self.entry(action, None, None, &[], purpose, outcome))?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -24,7 +24,7 @@ use crate::{codec, db};
 use super::access::AuditAs;
 use super::{Shared, now_ms};
 
-type KeySlot = ([u8; 16], Compartment, u32);
+pub(super) type KeySlot = ([u8; 16], Compartment, u32);
 
 /// The key material of an unlocked session. Dropped (and so wiped) when the session locks,
 /// times out or ends.
@@ -61,6 +61,8 @@ pub struct Session {
     name: String,
     pub(super) role: Role,
     keys: Mutex<Keys>,
+    /// The master-key generation this session unlocked; a rotation locks older sessions.
+    epoch: u64,
 }
 
 impl fmt::Debug for Session {
@@ -73,7 +75,18 @@ impl fmt::Debug for Session {
 }
 
 /// Associated data binding a wrapped data key to its vault, owner, compartment and version.
-fn data_key_aad(shared: &Shared, slot: &KeySlot) -> Vec<u8> {
+/// The name, in `vault_keys`, of the blind-index key once a rotation has stored it.
+pub(super) const BLIND_INDEX_KEY: &str = "blind-index";
+
+/// Associated data of a key in `vault_keys`: bound to the vault and the key's name.
+pub(super) fn vault_key_aad(vault: &crate::ids::VaultId, name: &str) -> Vec<u8> {
+    let mut aad = b"confide/vault-key/v1".to_vec();
+    aad.extend_from_slice(vault.as_bytes());
+    push_str(&mut aad, name);
+    aad
+}
+
+pub(super) fn data_key_aad(shared: &Shared, slot: &KeySlot) -> Vec<u8> {
     let mut aad = b"confide/data-key/v1".to_vec();
     aad.extend_from_slice(shared.vault_id.as_bytes());
     aad.extend_from_slice(&slot.0);
@@ -91,12 +104,28 @@ impl Session {
         mk: MasterKey,
     ) -> Result<Self> {
         let wrap = mk.wrap_key(&shared.vault_id)?;
-        let blind = mk.blind_index_key(&shared.vault_id)?;
+        let stored = rows::vault_key(&shared.conn(), BLIND_INDEX_KEY)?;
+        let blind = match stored {
+            // Kept across a master-key rotation.
+            Some(wrapped) => wrap
+                .unwrap_blind(&wrapped, &vault_key_aad(&shared.vault_id, BLIND_INDEX_KEY))
+                .map_err(|_| Error::Integrity {
+                    place: Place {
+                        table: "vault_keys",
+                        owner: shared.vault_id.to_string(),
+                        record: "-".into(),
+                        field: BLIND_INDEX_KEY.into(),
+                    },
+                })?,
+            None => mk.blind_index_key(&shared.vault_id)?,
+        };
+        let epoch = shared.key_epoch();
         Ok(Self {
             shared,
             user,
             name,
             role,
+            epoch,
             keys: Mutex::new(Keys {
                 unlocked: Some(Unlocked {
                     mk,
@@ -127,6 +156,14 @@ impl Session {
             Some(u) => f(u, unwrapped),
             None => Err(Error::SessionLocked),
         }
+    }
+
+    /// Run `f` with the unlocked master, wrap and blind-index keys.
+    pub(super) fn with_session_keys<T>(
+        &self,
+        f: impl FnOnce(&MasterKey, &WrapKey, &BlindIndexKey) -> Result<T>,
+    ) -> Result<T> {
+        self.with_unlocked(|u, _| f(&u.mk, &u.wrap, &u.blind))
     }
 
     /// Run `f` with the unlocked master key.
@@ -171,6 +208,10 @@ impl Session {
     pub(super) fn ensure_unlocked(&self, action: AuditAction, purpose: Purpose) -> Result<()> {
         let timed_out = {
             let mut k = self.keys();
+            if self.epoch != self.shared.key_epoch() {
+                // The master key was rotated since this session unlocked: log in again.
+                k.unlocked = None;
+            }
             if k.unlocked.is_none() {
                 None
             } else if k.last_used.elapsed() > self.shared.config.idle_timeout {

@@ -9,10 +9,11 @@
 
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
 use crate::crypto::kdf::{KdfParams, derive_kek};
-use crate::crypto::keys::MasterKey;
+use crate::crypto::keys::{Kek, MasterKey};
+use crate::crypto::sealed::UserKeyPair;
 use crate::db::rows::{self, UserRow, UserStatus};
 use crate::error::{Error, Result};
-use crate::ids::UserId;
+use crate::ids::{UserId, VaultId};
 use crate::model::{Purpose, Role};
 use crate::policy::PracticeOp;
 
@@ -50,6 +51,25 @@ struct Wrap {
     salt: [u8; 16],
     kdf: KdfParams,
     wrapped_mk: Vec<u8>,
+    /// A fresh key pair's public half, and its private half sealed under the same KEK.
+    public_key: [u8; 32],
+    wrapped_secret: Vec<u8>,
+}
+
+/// Associated data of a user's sealed private key: bound to the vault and the user.
+pub(super) fn secret_aad(vault: &VaultId, user: &UserId) -> Vec<u8> {
+    let mut aad = b"confide/user-secret/v1".to_vec();
+    aad.extend_from_slice(vault.as_bytes());
+    aad.extend_from_slice(user.as_bytes());
+    aad
+}
+
+/// Associated data of a master key sealed to a user by a rotation.
+pub(super) fn sealed_mk_aad(vault: &VaultId, user: &UserId) -> Vec<u8> {
+    let mut aad = b"confide/sealed-master-key/v1".to_vec();
+    aad.extend_from_slice(vault.as_bytes());
+    aad.extend_from_slice(user.as_bytes());
+    aad
 }
 
 impl Wrap {
@@ -63,10 +83,14 @@ impl Wrap {
         let salt: [u8; 16] = shared.random_bytes()?;
         let kek = derive_kek(passphrase.bytes(), &salt, kdf)?;
         let wrapped_mk = kek.wrap(&shared.rng, mk, &mk_aad(&shared.vault_id, user))?;
+        let pair = UserKeyPair::generate(&shared.rng)?;
+        let wrapped_secret = pair.wrap(&shared.rng, &kek, &secret_aad(&shared.vault_id, user))?;
         Ok(Self {
             salt,
             kdf,
             wrapped_mk,
+            public_key: pair.public_bytes(),
+            wrapped_secret,
         })
     }
 
@@ -78,8 +102,12 @@ impl Wrap {
         )
     }
 
+    /// Store it, replacing the user's wrap and key pair; a master key a rotation sealed to the
+    /// old key pair is superseded by the one wrapped here.
     fn store(&self, conn: &rusqlite::Connection, user: &UserId) -> Result<()> {
-        rows::set_user_wrap(conn, user, &self.salt, self.costs(), &self.wrapped_mk)
+        rows::set_user_wrap(conn, user, &self.salt, self.costs(), &self.wrapped_mk)?;
+        rows::set_user_keypair(conn, user, &self.public_key, &self.wrapped_secret)?;
+        rows::set_sealed_mk(conn, user, None)
     }
 }
 
@@ -103,6 +131,9 @@ pub(super) fn new_user_row(
         kdf: wrap.costs(),
         wrapped_mk: wrap.wrapped_mk,
         status: UserStatus::Active,
+        public_key: Some(wrap.public_key.to_vec()),
+        wrapped_secret: Some(wrap.wrapped_secret),
+        sealed_mk: None,
     })
 }
 
@@ -116,6 +147,47 @@ fn raised(stored: (u32, u32, u32), vault: KdfParams) -> Option<(u32, u32, u32)> 
 }
 
 impl Shared {
+    /// At login, the master key: the one a rotation sealed to the user's key pair if there is
+    /// one (then wrapped under their KEK for next time), else their own wrap. `None`: the
+    /// passphrase is wrong.
+    pub(super) fn master_key_at_login(
+        &self,
+        row: &UserRow,
+        kek: &Kek,
+    ) -> Result<Option<MasterKey>> {
+        let vault = &self.vault_id;
+        let Some(sealed) = &row.sealed_mk else {
+            return Ok(kek.unwrap(&row.wrapped_mk, &mk_aad(vault, &row.id)).ok());
+        };
+        let opened = row
+            .wrapped_secret
+            .as_deref()
+            .and_then(|w| UserKeyPair::unwrap(kek, w, &secret_aad(vault, &row.id)).ok())
+            .and_then(|pair| {
+                pair.open_master_key(sealed, &sealed_mk_aad(vault, &row.id))
+                    .ok()
+            });
+        let Some(mk) = opened else {
+            return Ok(None);
+        };
+        let wrapped = kek.wrap(&self.rng, &mk, &mk_aad(vault, &row.id))?;
+        self.write(|tx| {
+            rows::set_user_wrap(tx, &row.id, &row.kdf_salt, row.kdf, &wrapped)?;
+            rows::set_sealed_mk(tx, &row.id, None)
+        })?;
+        Ok(Some(mk))
+    }
+
+    /// At login, give a user made before format 5 the key pair a master-key rotation needs.
+    pub(super) fn ensure_keypair(&self, row: &UserRow, kek: &Kek) -> Result<()> {
+        if row.public_key.is_some() {
+            return Ok(());
+        }
+        let pair = UserKeyPair::generate(&self.rng)?;
+        let wrapped = pair.wrap(&self.rng, kek, &secret_aad(&self.vault_id, &row.id))?;
+        self.write(|tx| rows::set_user_keypair(tx, &row.id, &pair.public_bytes(), &wrapped))
+    }
+
     /// After a successful login: if the vault's KDF costs are now higher than those the user's
     /// wrap was made with, re-wrap it with the higher costs (a fresh salt), audited.
     pub(super) fn upgrade_kdf(

@@ -115,7 +115,9 @@ fn classify(action: &str) -> Class {
         A::ExportRelease | A::DisclosureRelease | A::ExtractDeidentified => {
             class(EXPORT, None, "R")
         }
-        A::KeysRotate | A::KeysRotated => class(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "E"),
+        A::KeysRotate | A::KeysRotated | A::KeysMasterRotate => {
+            class(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "E")
+        }
         A::RecordRekey | A::NoteRekey | A::ConsentRekey | A::BreakGlassRekey => {
             class(SECURITY_ALERT, Some(SECURITY_CONFIGURATION), "U")
         }
