@@ -167,7 +167,7 @@ fn main() {
     for id in ["single_normal", "single"] {
         if let (Some(a), Some(b)) = (mean_ns(id, small), mean_ns(id, large)) {
             println!(
-                "scale/{id:<14} {small:>9} clients {:>9.1} µs   {large:>9} clients {:>9.1} µs   {:.2}x slower",
+                "scale/{id:<14} {small:>9} clients {:>9.1} µs   {large:>9} clients {:>9.1} µs   {:.2}x the time",
                 a / 1e3,
                 b / 1e3,
                 b / a
