@@ -196,3 +196,91 @@ fn users_without_a_key_pair_log_in_once_before_a_rotation() {
     assert!(sealed_mk(&p.path, "dr.b").is_none());
     intact(&p.path);
 }
+
+/// The child half of `a_crash_during_rotation_leaves_it_fully_old_or_fully_new`: rotates the
+/// master key of the vault its parent names, and is killed part-way by it.
+#[test]
+#[ignore = "run as a child process by a_crash_during_rotation_leaves_it_fully_old_or_fully_new"]
+fn rotate_in_a_child_process() {
+    let Ok(path) = std::env::var("CONFIDE_TEST_ROTATE_VAULT") else {
+        return;
+    };
+    let vault = Vault::open(&path, test_config()).unwrap();
+    let admin = vault
+        .unlock("admin", &pass(confide::synth::PASSPHRASE))
+        .unwrap();
+    println!("rotating");
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    admin.rotate_master_key().unwrap();
+}
+
+#[test]
+fn a_crash_during_rotation_leaves_it_fully_old_or_fully_new() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let built = dir.path().join("many-keys.vault");
+    // Enough data keys that a rotation takes a while to re-wrap them all.
+    let synth = confide::synth::build(&built, 1500, 0, |_| {}).unwrap();
+    let before = data_keys(&built);
+    let users = ["admin", "dr.0", "dr.1", "dr.2", "dr.3"];
+    let mut outcomes = Vec::new();
+    for (round, delay_ms) in [0u64, 5, 15, 30, 60, 2_000].into_iter().enumerate() {
+        let path = dir.path().join(format!("round-{round}.vault"));
+        std::fs::copy(&built, &path).unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "rotate_in_a_child_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("CONFIDE_TEST_ROTATE_VAULT", &path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // Wait for the rotation to begin, then kill the process without warning.
+        while let Some(Ok(line)) = lines.next() {
+            if line.contains("rotating") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        // Whatever the moment, the vault is wholly before or wholly after the rotation.
+        let after = data_keys(&path);
+        let changed = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+        let sealed = users
+            .iter()
+            .filter(|u| sealed_mk(&path, u).is_some())
+            .count();
+        let rotated = match (changed, sealed) {
+            (0, 0) => false,
+            (c, s) if c == before.len() && s == users.len() => true,
+            (c, s) => panic!(
+                "round {round}: {c} of {} keys and {s} users moved",
+                before.len()
+            ),
+        };
+        outcomes.push(rotated);
+        // And every user can log in and read.
+        let vault = Vault::open(&path, test_config()).unwrap();
+        let (who, record) = synth.charts[0];
+        let dr = vault
+            .unlock(&format!("dr.{who}"), &pass(confide::synth::PASSPHRASE))
+            .unwrap();
+        assert!(
+            dr.read_record(&record, Purpose::Treatment).is_ok(),
+            "round {round}"
+        );
+        drop((dr, vault));
+        intact(&path);
+    }
+    // The last round waited long enough for the rotation to finish.
+    assert_eq!(outcomes.last(), Some(&true), "{outcomes:?}");
+}
