@@ -53,6 +53,17 @@ fn apply_pragmas(conn: &Connection, durability: Durability) -> Result<()> {
     Ok(())
 }
 
+/// Cap the file at `bytes` (rounded down to whole pages; at least one page): past it, writes
+/// fail with `Error::DiskFull` as on a full disk.
+pub(crate) fn cap_size(conn: &Connection, bytes: u64) -> Result<()> {
+    let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    let pages = (bytes / u64::try_from(page.max(1)).unwrap_or(4096)).max(1);
+    let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+    // SQLite answers with the cap it set (never below the file's current size).
+    let _set: i64 = conn.pragma_update_and_check(None, "max_page_count", pages, |r| r.get(0))?;
+    Ok(())
+}
+
 /// Create a new, empty vault file with the current schema. Refuses to touch an existing file.
 pub(crate) fn create(path: &Path, durability: Durability) -> Result<Connection> {
     // create_new makes "does it exist?" and "create it" one atomic step.

@@ -129,12 +129,43 @@ impl Shared {
                 c.last
             }
         };
-        let out = (|| {
-            let sp = db.conn.savepoint()?;
-            let value = f(&sp)?;
-            sp.commit()?;
-            Ok(value)
-        })();
+        // Whether the group transaction is still exactly the other writers' work plus ours (or
+        // plus nothing, if ours failed and was undone).
+        let mut clean = true;
+        let out = match db.conn.savepoint() {
+            Err(e) => Err(Error::from(e)),
+            Ok(mut sp) => match f(&sp) {
+                Ok(value) => sp.commit().map(|()| value).map_err(|e| {
+                    clean = false;
+                    Error::from(e)
+                }),
+                Err(e) => {
+                    // Undo this write alone; if even that fails, the group cannot be trusted.
+                    if sp.rollback().is_err() || sp.commit().is_err() {
+                        clean = false;
+                    }
+                    Err(e)
+                }
+            },
+        };
+        if !clean || db.conn.is_autocommit() {
+            // SQLite rolled the group transaction back itself (it does on a full disk or an
+            // I/O error), or this write could not be undone alone: the whole group is lost, and
+            // every writer in it must hear so, whoever would have committed.
+            if !db.conn.is_autocommit() {
+                let _ = db.conn.execute_batch("ROLLBACK");
+            }
+            let cause = match &out {
+                Err(e) => Failed::of(e),
+                Ok(_) => Failed::Storage("the transaction was rolled back".into()),
+            };
+            self.end_group(&mut db, group, Some(cause.clone()));
+            drop(db);
+            return match out {
+                Err(e) => Err(e),
+                Ok(_) => Err(cause.error()),
+            };
+        }
         // Only a commit that syncs to disk is worth waiting to share: with `Normal` a commit
         // costs less than waking a waiting thread.
         let worth_sharing = self.config.durability == Durability::Full;
@@ -148,8 +179,10 @@ impl Shared {
         }
         let committed = self.commit_group(&mut db, group);
         drop(db);
+        // A failed write's own error says more than the commit's of what is left of the group.
+        let value = out?;
         committed?;
-        out
+        Ok(value)
     }
 
     /// Commit the open group transaction (or roll it back if the commit fails) and wake its
@@ -160,15 +193,21 @@ impl Shared {
             // Nothing of a failed group may stay half-applied.
             let _ = db.conn.execute_batch("ROLLBACK");
         }
+        self.end_group(db, group, result.as_ref().err().map(Failed::of));
+        result
+    }
+
+    /// Mark `group` ended (failed, if `failed`) and wake its waiters. Called with the
+    /// connection held.
+    fn end_group(&self, db: &mut Db, group: u64, failed: Option<Failed>) {
         db.open = None;
         let mut c = self.group.commits();
         c.ended = group;
-        if let Err(e) = &result {
-            c.failed.insert(group, Failed::of(e));
+        if let Some(f) = failed {
+            c.failed.insert(group, f);
         }
         drop(c);
         self.group.ended.notify_all();
-        result
     }
 
     /// Wait until `group` has ended; its commit's error if it failed.

@@ -101,6 +101,10 @@ pub struct VaultConfig {
     /// A session unused for longer than this is locked: its keys are wiped and its next call
     /// fails with [`Error::SessionLocked`] (automatic logoff). Default 15 minutes.
     pub idle_timeout: std::time::Duration,
+    /// The largest the vault file may grow, in bytes (`None`: as large as the disk allows). A
+    /// write past it fails with [`Error::DiskFull`], exactly as on a full disk: a quota for a
+    /// shared machine, and how the tests make a disk full.
+    pub max_size_bytes: Option<u64>,
     /// Values one data key may seal before new ones go under a new key version: at most
     /// [`MAX_SEALS_PER_KEY`] (a lower limit is for tests).
     pub seals_per_key: u64,
@@ -118,6 +122,7 @@ impl Default for VaultConfig {
             checkpoint_every: 1000,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             seals_per_key: MAX_SEALS_PER_KEY,
+            max_size_bytes: None,
             retention_years: 6,
         }
     }
@@ -152,6 +157,12 @@ impl VaultConfig {
     /// The limit of values per data key in force.
     fn seal_limit(&self) -> u64 {
         self.seals_per_key.clamp(1, MAX_SEALS_PER_KEY)
+    }
+
+    /// This configuration with a cap on the file's size (see `max_size_bytes`).
+    pub fn with_max_size_bytes(mut self, bytes: u64) -> Self {
+        self.max_size_bytes = Some(bytes);
+        self
     }
 
     /// This configuration with another idle timeout.
@@ -382,6 +393,9 @@ impl Vault {
     /// Open an existing vault.
     pub fn open(path: impl AsRef<Path>, config: VaultConfig) -> Result<Vault> {
         let conn = db::open(path.as_ref(), config.durability)?;
+        if let Some(bytes) = config.max_size_bytes {
+            db::cap_size(&conn, bytes)?;
+        }
         let vault_id = rows::vault_id(&conn)?;
         let shared = Shared::new(conn, vault_id, config)?;
         shared.mark_open()?;
