@@ -63,9 +63,16 @@ fn crash_workload_child() {
             (r.id, version_of(&rec.get("summary").unwrap().reveal()))
         })
         .collect();
+    let deadline = std::env::var("CONFIDE_CRASH_DEADLINE_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(|ms| std::time::Instant::now() + Duration::from_millis(ms));
     let mut rng = seed | 1;
     let mut out = std::io::stdout();
     for step in 0u64.. {
+        if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            return;
+        }
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
@@ -120,6 +127,44 @@ struct Reported {
     operations: usize,
 }
 
+/// The child process, not yet started.
+fn child(path: &Path, client: &ClientId, backups: &Path, seed: u64) -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "crash_workload_child",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("CONFIDE_CRASH_VAULT", path)
+    .env("CONFIDE_CRASH_SEED", seed.to_string())
+    .env("CONFIDE_CRASH_CLIENT", client.to_string())
+    .env("CONFIDE_CRASH_BACKUPS", backups)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    cmd
+}
+
+/// Tally a child's report lines into `reported`.
+fn tally(lines: Vec<String>, reported: &mut Reported) {
+    for line in lines {
+        let parts: Vec<&str> = line.split(' ').collect();
+        match parts[..] {
+            ["W", id, n] => {
+                let n: u64 = n.parse().unwrap();
+                let e = reported.writes.entry(id.to_string()).or_default();
+                *e = (*e).max(n);
+            }
+            ["R", id] => *reported.reads.entry(id.to_string()).or_default() += 1,
+            ["B", to] => reported.backups.push(PathBuf::from(to)),
+            ["K", _] => {}
+            _ => continue,
+        }
+        reported.operations += 1;
+    }
+}
+
 fn run_child(
     path: &Path,
     client: &ClientId,
@@ -127,22 +172,7 @@ fn run_child(
     seed: u64,
     kill_after: Duration,
 ) -> Vec<String> {
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash_workload_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("CONFIDE_CRASH_VAULT", path)
-        .env("CONFIDE_CRASH_SEED", seed.to_string())
-        .env("CONFIDE_CRASH_CLIENT", client.to_string())
-        .env("CONFIDE_CRASH_BACKUPS", backups)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = child(path, client, backups, seed).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         std::io::BufReader::new(stdout)
@@ -175,21 +205,8 @@ fn crashes_at_random_moments_lose_nothing() {
         rng ^= rng << 17;
         // From before the vault is even open to well into the workload.
         let kill_after = Duration::from_millis(30 + rng % 250);
-        for line in run_child(&p.path, &client, &backups, rng, kill_after) {
-            let parts: Vec<&str> = line.split(' ').collect();
-            match parts[..] {
-                ["W", id, n] => {
-                    let n: u64 = n.parse().unwrap();
-                    let e = reported.writes.entry(id.to_string()).or_default();
-                    *e = (*e).max(n);
-                }
-                ["R", id] => *reported.reads.entry(id.to_string()).or_default() += 1,
-                ["B", to] => reported.backups.push(PathBuf::from(to)),
-                ["K", _] => {}
-                _ => continue,
-            }
-            reported.operations += 1;
-        }
+        let lines = run_child(&p.path, &client, &backups, rng, kill_after);
+        tally(lines, &mut reported);
         check(&p.path, &client, &reported, round);
     }
     for backup in &reported.backups {
@@ -255,4 +272,77 @@ fn check(path: &Path, client: &ClientId, reported: &Reported, round: u64) {
         let a = audited.get(id).copied().unwrap_or(0);
         assert!(a >= *n, "round {round}: {id} read {n} times, audited {a}");
     }
+}
+
+/// Two processes, each running the workload, plus this process reading, all at once on one
+/// vault for a bounded time: no error reaches any caller (busy waits are absorbed), nothing
+/// reported is lost, the chain is intact and its sequence numbers gapless.
+#[test]
+fn two_processes_and_a_reader_share_one_vault() {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    // One client per writer process: each child counts its own record versions.
+    let clients = [
+        new_client(&dr, "Client of A"),
+        new_client(&dr, "Client of B"),
+    ];
+    let client = new_client(&dr, "Client of the reader");
+    let first = dr
+        .create_record(
+            &client,
+            RecordKind::ProgressNote,
+            &FIELDS.map(|f| (f, Value::text(value(0)))),
+            Purpose::Treatment,
+        )
+        .unwrap();
+    let backups = p.dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let spawn = |client: &ClientId, seed: u64| {
+        let mut cmd = child(&p.path, client, &backups, seed);
+        cmd.env("CONFIDE_CRASH_DEADLINE_MS", "3000");
+        let mut c = cmd.spawn().unwrap();
+        let out = c.stdout.take().unwrap();
+        let lines = std::thread::spawn(move || {
+            std::io::BufReader::new(out)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<String>>()
+        });
+        (c, lines)
+    };
+    let (mut a, a_lines) = spawn(&clients[0], 11);
+    let (mut b, b_lines) = spawn(&clients[1], 23);
+    // Meanwhile this process reads too, through its own connection.
+    let mut own_reads = 0;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        dr.read_record(&first, Purpose::Treatment).unwrap();
+        own_reads += 1;
+    }
+    assert!(a.wait().unwrap().success(), "a child hit an error");
+    assert!(b.wait().unwrap().success(), "a child hit an error");
+    let mut of_a = Reported::default();
+    tally(a_lines.join().unwrap(), &mut of_a);
+    let mut of_b = Reported::default();
+    tally(b_lines.join().unwrap(), &mut of_b);
+    let mut own = Reported::default();
+    own.reads.insert(first.to_string(), own_reads);
+    drop(dr);
+    drop(p.vault);
+    check(&p.path, &clients[0], &of_a, 0);
+    check(&p.path, &clients[1], &of_b, 0);
+    check(&p.path, &client, &own, 0);
+    for backup in of_a.backups.iter().chain(&of_b.backups) {
+        let report = confide::verify_audit_log(backup).unwrap();
+        assert!(
+            report.is_intact(),
+            "{}: {:?}",
+            backup.display(),
+            report.findings
+        );
+    }
+    assert!(
+        of_a.operations > 10 && of_b.operations > 10,
+        "the workload hardly ran"
+    );
 }

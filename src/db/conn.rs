@@ -103,6 +103,18 @@ pub(crate) fn open(path: &Path, durability: Durability) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A second connection to an open vault, for copying it (`VACUUM INTO`) while the vault's own
+/// connection goes on: opened read-write so SQLite can share the write-ahead log's index with
+/// other processes as usual, but nothing is written through it.
+pub(crate) fn open_for_copy(path: &Path) -> Result<Connection> {
+    let conn = open_checked(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 /// Open a vault read-only, for verification. Never writes, never migrates.
 pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     let conn = open_checked(

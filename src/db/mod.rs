@@ -8,4 +8,4 @@ pub(crate) mod policy_rows;
 pub(crate) mod rows;
 
 pub use conn::{Durability, FORMAT_VERSION};
-pub(crate) use conn::{cap_size, create, open, open_read_only};
+pub(crate) use conn::{cap_size, create, open, open_for_copy, open_read_only};

@@ -1,7 +1,7 @@
 //! Encrypted backups and restores.
 //!
 //! A backup is a consistent copy of the vault file taken while the vault stays in use: SQLite's
-//! `VACUUM INTO` on a separate read-only connection reads one snapshot while the vault's own
+//! `VACUUM INTO` on a separate connection reads one snapshot while the vault's own
 //! connection goes on writing. The copy is as encrypted as the vault and carries its whole audit
 //! chain, including the entry that records its own making (committed before the snapshot).
 //!
@@ -95,7 +95,7 @@ impl Session {
         let partial = beside(out, ".partial");
         let _ = std::fs::remove_file(&partial);
         let copied = (|| {
-            let conn = db::open_read_only(&source)?;
+            let conn = db::open_for_copy(&source)?;
             let target = partial
                 .to_str()
                 .ok_or_else(|| invalid("the backup path is not valid UTF-8"))?;
