@@ -50,6 +50,8 @@ mod audit;
 mod codec;
 mod crypto;
 mod db;
+#[cfg(test)]
+mod decoders_robust;
 mod disclosure;
 mod error;
 mod ids;
