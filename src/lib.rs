@@ -50,7 +50,6 @@ mod audit;
 mod codec;
 mod crypto;
 mod db;
-#[cfg(test)]
 mod decoders_robust;
 mod disclosure;
 mod error;
