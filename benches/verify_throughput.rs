@@ -3,6 +3,9 @@
 //!
 //! Benchmarks (criterion group `verify`, throughput in audit entries):
 //! - `verify/sha256_only`: hashing every entry's prev_hash and canonical bytes, in memory;
+//! - `verify/sqlite_floor`: the least any verifier reading this layout must do, on one thread:
+//!   step through the rows, take each column's value from SQLite, build the canonical bytes and
+//!   hash them (no linking, no checks, no copies kept);
 //! - `verify/full`: the whole verification (read, hash, link, checkpoints, ledger, records).
 //!
 //! The vault is made once at `target/bench-vaults/synth-<entries>.vault` and reused; set
@@ -13,6 +16,68 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+/// One pass over the log as the floor benchmark reads it; returns how many entries' hashes
+/// matched (all of them, in an intact log).
+fn sqlite_floor(path: &std::path::Path) -> u64 {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, at, actor, action, client_id, target_id, fields, purpose, outcome, \
+             digest, prev_hash, hash FROM audit_log ORDER BY seq",
+        )
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut buf = Vec::with_capacity(512);
+    let mut ok = 0;
+    let blob = |v: ValueRef<'_>| -> Vec<u8> {
+        match v {
+            ValueRef::Blob(b) => b.to_vec(),
+            _ => Vec::new(),
+        }
+    };
+    while let Some(r) = rows.next().unwrap() {
+        buf.clear();
+        // The canonical encoding (docs/design.md): version 1 without a digest, 2 with one.
+        let with_digest = !matches!(r.get_ref(9).unwrap(), ValueRef::Null);
+        buf.push(if with_digest { 2 } else { 1 });
+        for i in 0..if with_digest { 10 } else { 9 } {
+            match r.get_ref(i).unwrap() {
+                ValueRef::Null => buf.push(0),
+                ValueRef::Integer(v) => {
+                    buf.push(1);
+                    buf.extend_from_slice(&v.to_be_bytes());
+                }
+                ValueRef::Real(v) => {
+                    buf.push(2);
+                    buf.extend_from_slice(&v.to_bits().to_be_bytes());
+                }
+                ValueRef::Text(t) => {
+                    buf.push(3);
+                    buf.extend_from_slice(&(t.len() as u32).to_be_bytes());
+                    buf.extend_from_slice(t);
+                }
+                ValueRef::Blob(t) => {
+                    buf.push(4);
+                    buf.extend_from_slice(&(t.len() as u32).to_be_bytes());
+                    buf.extend_from_slice(t);
+                }
+            }
+        }
+        let prev = blob(r.get_ref(10).unwrap());
+        let hash = blob(r.get_ref(11).unwrap());
+        if confide::audit_hash(&prev, &buf)[..] == hash[..] {
+            ok += 1;
+        }
+    }
+    ok
+}
 
 fn vault_path(entries: u64) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
@@ -60,6 +125,14 @@ fn main() {
             black_box(last)
         })
     });
+    assert_eq!(
+        sqlite_floor(&path),
+        n,
+        "the floor loop must hash what verification hashes"
+    );
+    g.bench_function("sqlite_floor", |b| {
+        b.iter(|| black_box(sqlite_floor(&path)))
+    });
     g.bench_function("full", |b| {
         b.iter(|| black_box(confide::verify_audit_log(&path).unwrap()))
     });
@@ -73,10 +146,15 @@ fn main() {
     }
     let hash_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
+    black_box(sqlite_floor(&path));
+    let floor_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     black_box(confide::verify_audit_log(&path).unwrap());
     let full_s = t.elapsed().as_secs_f64();
     println!("\nSummary ({n} entries)");
     println!("  sha256_only  {:>12.0} entries/s", n as f64 / hash_s);
+    println!("  sqlite_floor {:>12.0} entries/s", n as f64 / floor_s);
     println!("  full         {:>12.0} entries/s", n as f64 / full_s);
     println!("  full / sha256_only = {:.2}", hash_s / full_s);
+    println!("  sqlite_floor / sha256_only = {:.2}", hash_s / floor_s);
 }
