@@ -33,3 +33,8 @@ CREATE TABLE vault_keys (
     name     TEXT PRIMARY KEY,
     wrapped  BLOB NOT NULL
 ) WITHOUT ROWID;
+
+-- Which master key the data keys are wrapped under: a rotation counts up, so a session of another
+-- process that unlocked the previous key knows to log in again instead of wrapping new data keys
+-- under a key nobody holds any more.
+ALTER TABLE vault_meta ADD COLUMN mk_generation INTEGER NOT NULL DEFAULT 0;

@@ -284,3 +284,38 @@ fn a_crash_during_rotation_leaves_it_fully_old_or_fully_new() {
     // The last round waited long enough for the rotation to finish.
     assert_eq!(outcomes.last(), Some(&true), "{outcomes:?}");
 }
+
+#[test]
+fn a_session_of_another_process_stops_at_the_rotation_instead_of_making_orphan_keys() {
+    let p = Practice::new();
+    let (_, record) = shared_client(&p);
+    // A second opening of the same file stands for another process.
+    let other = Vault::open(&p.path, test_config()).unwrap();
+    let dr = other.unlock("dr.a", &pass(CLIN_PASS)).unwrap();
+    p.admin().rotate_master_key().unwrap();
+
+    // A new client needs a new data key: refused, rather than wrapped under the old key.
+    let refused = dr.create_client(
+        &confide::NewClient {
+            full_name: "After Rotation".into(),
+            date_of_birth: confide::Date::new(2001, 1, 1).unwrap(),
+        },
+        Purpose::Treatment,
+    );
+    assert!(matches!(refused, Err(Error::SessionLocked)), "{refused:?}");
+    // From then on the session is locked, and its calls are refused and audited.
+    assert!(dr.is_locked());
+    assert!(matches!(
+        dr.read_record(&record, Purpose::Treatment),
+        Err(Error::SessionLocked)
+    ));
+    assert_eq!(
+        last_entry(&p, "record.read").outcome,
+        "failed:session-locked"
+    );
+    // Logging in again there takes up the new master key.
+    let dr_b = other.unlock("dr.b", &pass(CLIN_PASS)).unwrap();
+    assert!(dr_b.read_record(&record, Purpose::Treatment).is_ok());
+    drop((dr, dr_b, other));
+    intact(&p.path);
+}

@@ -915,3 +915,16 @@ pub(crate) fn put_vault_key(conn: &Connection, name: &str, wrapped: &[u8]) -> Re
         .execute(params![name, wrapped])?;
     Ok(())
 }
+
+/// The master key's generation (see schema 0005).
+pub(crate) fn mk_generation(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT mk_generation FROM vault_meta WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
+}
+
+pub(crate) fn bump_mk_generation(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("UPDATE vault_meta SET mk_generation = mk_generation + 1 WHERE id = 1")?
+        .execute([])?;
+    Ok(())
+}

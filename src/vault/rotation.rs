@@ -287,6 +287,7 @@ impl Session {
                 }
                 Ok(())
             })?;
+            rows::bump_mk_generation(tx)?;
             let outcome = Outcome::Allowed(grant.basis);
             shared.audit_in(tx, &self.entry(action, None, None, &[], purpose, outcome))?;
             Ok(MasterKeyRotation {

@@ -63,6 +63,8 @@ pub struct Session {
     keys: Mutex<Keys>,
     /// The master-key generation this session unlocked; a rotation locks older sessions.
     epoch: u64,
+    /// The same, as the file records it: a rotation by another process shows here.
+    generation: i64,
 }
 
 impl fmt::Debug for Session {
@@ -120,12 +122,14 @@ impl Session {
             None => mk.blind_index_key(&shared.vault_id)?,
         };
         let epoch = shared.key_epoch();
+        let generation = rows::mk_generation(&shared.conn())?;
         Ok(Self {
             shared,
             user,
             name,
             role,
             epoch,
+            generation,
             keys: Mutex::new(Keys {
                 unlocked: Some(Unlocked {
                     mk,
@@ -284,10 +288,11 @@ impl Session {
 
     /// The data key of `slot`, from the cache or unwrapped now.
     fn data_key(&self, conn: &Connection, slot: KeySlot) -> Result<DataKey> {
+        if let Some(k) = self.with_unlocked(|u, _| Ok(u.cache.get(&slot).cloned()))? {
+            return Ok(k);
+        }
+        self.same_master_key(conn)?;
         self.with_unlocked(|u, unwrapped| {
-            if let Some(k) = u.cache.get(&slot) {
-                return Ok(k.clone());
-            }
             let place = || Place {
                 table: "data_keys",
                 owner: hex::encode(slot.0),
@@ -309,6 +314,17 @@ impl Session {
             u.cache.insert(slot, key.clone());
             Ok(key)
         })
+    }
+
+    /// Fail closed if the master key was rotated (by any process) since this session unlocked:
+    /// its wrap key would open no data key and make ones nobody else could open.
+    /// The session is locked then (its next call is refused at the gate, and audited).
+    fn same_master_key(&self, conn: &Connection) -> Result<()> {
+        if rows::mk_generation(conn)? == self.generation {
+            return Ok(());
+        }
+        self.wipe();
+        Err(Error::SessionLocked)
     }
 
     /// Forget every cached key of `owner` (after it was destroyed).
@@ -362,6 +378,7 @@ impl Session {
         compartment: Compartment,
         version: u32,
     ) -> Result<DataKey> {
+        self.same_master_key(tx)?;
         let slot = (*owner, compartment, version);
         let key = DataKey::generate(&self.shared.rng)?;
         self.with_unlocked(|u, unwrapped| {
