@@ -119,6 +119,12 @@ impl Shared {
         g.queued.fetch_add(1, Ordering::SeqCst);
         let mut db = self.conn();
         g.queued.fetch_sub(1, Ordering::SeqCst);
+        if let Some(lost) = db.open.filter(|_| db.conn.is_autocommit()) {
+            // The group's transaction ended without a commit from here (nothing should end it,
+            // but if anything did): its writers must not be told their work committed.
+            let cause = Failed::Storage("the transaction was rolled back".into());
+            self.end_group(&mut db, lost, Some(cause));
+        }
         let group = match db.open {
             Some(group) => group,
             None => {
