@@ -119,3 +119,37 @@ fn a_full_disk_fails_writes_and_reads_with_a_typed_error_and_loses_nothing() {
 fn hex_id(id: &RecordId) -> String {
     id.to_string()
 }
+
+#[test]
+fn a_cap_given_at_creation_holds_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.vault");
+    // SQLite never caps a file below what it already holds: the new vault is made, and full.
+    let vault = Vault::create(
+        &path,
+        "admin",
+        &Passphrase::new(ADMIN_PASS),
+        test_config().with_max_size_bytes(4096),
+    )
+    .unwrap();
+    let admin = vault.unlock("admin", &Passphrase::new(ADMIN_PASS)).unwrap();
+    let mut full = false;
+    for i in 0..500 {
+        match admin.add_user(
+            &format!("user.{i}"),
+            confide::Role::Clinician,
+            &Passphrase::new(CLIN_PASS),
+        ) {
+            Ok(_) => {}
+            Err(Error::DiskFull) => {
+                full = true;
+                break;
+            }
+            Err(other) => panic!("expected DiskFull, got {other:?}"),
+        }
+    }
+    assert!(full);
+    drop((admin, vault));
+    let report = confide::verify_audit_log(&path).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+}

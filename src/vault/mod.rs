@@ -342,7 +342,11 @@ impl Vault {
         let path = path.as_ref();
         users::validate_user_name(admin_name)?;
         let conn = db::create(path, config.durability)?;
-        let made = Self::initialise(conn, admin_name, admin_passphrase, config);
+        let made = match config.max_size_bytes {
+            Some(bytes) => db::cap_size(&conn, bytes),
+            None => Ok(()),
+        }
+        .and_then(|()| Self::initialise(conn, admin_name, admin_passphrase, config));
         if made.is_err() {
             remove_vault_files(path);
         }
