@@ -319,3 +319,33 @@ fn a_session_of_another_process_stops_at_the_rotation_instead_of_making_orphan_k
     drop((dr, dr_b, other));
     intact(&p.path);
 }
+
+#[test]
+fn a_damaged_sealed_master_key_is_an_integrity_error_not_a_wrong_passphrase() {
+    let p = Practice::new();
+    p.admin().rotate_master_key().unwrap();
+    raw(&p.path)
+        .execute(
+            "UPDATE users SET sealed_mk = zeroblob(length(sealed_mk)) WHERE name = 'dr.b'",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(
+        p.vault.unlock("dr.b", &pass(CLIN_PASS)),
+        Err(Error::Integrity { .. })
+    ));
+    assert!(matches!(
+        p.vault.unlock("dr.b", &pass("not dr.b's passphrase")),
+        Err(Error::BadPassphrase)
+    ));
+    // Both attempts are in the log.
+    let tail = p.admin().audit_tail(10).unwrap();
+    assert!(
+        tail.iter()
+            .any(|e| e.action == "login" && e.outcome == "failed:integrity")
+    );
+    assert!(
+        tail.iter()
+            .any(|e| e.action == "login" && e.outcome == "failed:bad-passphrase")
+    );
+}

@@ -446,8 +446,24 @@ impl Vault {
         }
         let (m, t, p) = row.kdf;
         let kek = derive_kek(passphrase.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
-        let Some(mk) = shared.master_key_at_login(&row, &kek)? else {
-            return failed(Some(&row.id), Failure::BadPassphrase, Error::BadPassphrase);
+        let mk = match shared.master_key_at_login(&row, &kek)? {
+            users::AtLogin::Key(mk) => mk,
+            users::AtLogin::WrongPassphrase => {
+                return failed(Some(&row.id), Failure::BadPassphrase, Error::BadPassphrase);
+            }
+            users::AtLogin::Damaged => {
+                let place = crate::error::Place {
+                    table: "users",
+                    owner: shared.vault_id.to_string(),
+                    record: row.id.to_string(),
+                    field: "sealed_mk".into(),
+                };
+                return failed(
+                    Some(&row.id),
+                    Failure::Integrity,
+                    Error::Integrity { place },
+                );
+            }
         };
         shared.ensure_keypair(&row, &kek)?;
         shared.audit(&NewEntry {

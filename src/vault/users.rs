@@ -137,6 +137,16 @@ pub(super) fn new_user_row(
     })
 }
 
+/// What a login's passphrase opened.
+pub(super) enum AtLogin {
+    /// The master key.
+    Key(MasterKey),
+    /// Nothing: the passphrase is wrong.
+    WrongPassphrase,
+    /// The user's private key, but not the master key a rotation sealed to it: damaged.
+    Damaged,
+}
+
 /// KDF costs at least as high as both: what a stored wrap is raised to at login.
 fn raised(stored: (u32, u32, u32), vault: KdfParams) -> Option<(u32, u32, u32)> {
     let (m, t, p) = stored;
@@ -148,34 +158,32 @@ fn raised(stored: (u32, u32, u32), vault: KdfParams) -> Option<(u32, u32, u32)> 
 
 impl Shared {
     /// At login, the master key: the one a rotation sealed to the user's key pair if there is
-    /// one (then wrapped under their KEK for next time), else their own wrap. `None`: the
-    /// passphrase is wrong.
-    pub(super) fn master_key_at_login(
-        &self,
-        row: &UserRow,
-        kek: &Kek,
-    ) -> Result<Option<MasterKey>> {
+    /// one (then wrapped under their KEK for next time), else their own wrap.
+    pub(super) fn master_key_at_login(&self, row: &UserRow, kek: &Kek) -> Result<AtLogin> {
         let vault = &self.vault_id;
         let Some(sealed) = &row.sealed_mk else {
-            return Ok(kek.unwrap(&row.wrapped_mk, &mk_aad(vault, &row.id)).ok());
+            return Ok(match kek.unwrap(&row.wrapped_mk, &mk_aad(vault, &row.id)) {
+                Ok(mk) => AtLogin::Key(mk),
+                Err(_) => AtLogin::WrongPassphrase,
+            });
         };
-        let opened = row
+        let pair = row
             .wrapped_secret
             .as_deref()
-            .and_then(|w| UserKeyPair::unwrap(kek, w, &secret_aad(vault, &row.id)).ok())
-            .and_then(|pair| {
-                pair.open_master_key(sealed, &sealed_mk_aad(vault, &row.id))
-                    .ok()
-            });
-        let Some(mk) = opened else {
-            return Ok(None);
+            .and_then(|w| UserKeyPair::unwrap(kek, w, &secret_aad(vault, &row.id)).ok());
+        let Some(pair) = pair else {
+            return Ok(AtLogin::WrongPassphrase);
+        };
+        // The passphrase opened the private key: a sealed key that does not open was damaged.
+        let Ok(mk) = pair.open_master_key(sealed, &sealed_mk_aad(vault, &row.id)) else {
+            return Ok(AtLogin::Damaged);
         };
         let wrapped = kek.wrap(&self.rng, &mk, &mk_aad(vault, &row.id))?;
         self.write(|tx| {
             rows::set_user_wrap(tx, &row.id, &row.kdf_salt, row.kdf, &wrapped)?;
             rows::set_sealed_mk(tx, &row.id, None)
         })?;
-        Ok(Some(mk))
+        Ok(AtLogin::Key(mk))
     }
 
     /// At login, give a user made before format 5 the key pair a master-key rotation needs.
