@@ -1,5 +1,5 @@
--- confide vault format 5: how many values each data key has sealed, key rotations, and the
--- user key pairs that master-key rotation needs.
+-- confide vault format 5: how many values each data key has sealed, key rotations, the
+-- user key pairs that master-key rotation needs, and digests of each parent's fields.
 --
 -- AES-GCM with random 96-bit nonces must not seal more than 2^32 values under one key (NIST SP
 -- 800-38D, 8.3). The vault counts, in the transaction that seals, and starts a new version of a
@@ -38,3 +38,12 @@ CREATE TABLE vault_keys (
 -- process that unlocked the previous key knows to log in again instead of wrapping new data keys
 -- under a key nobody holds any more.
 ALTER TABLE vault_meta ADD COLUMN mk_generation INTEGER NOT NULL DEFAULT 0;
+
+-- Each parent row records the digest of its complete set of fields (the digest its latest write
+-- entry vouches for), so a read notices a field row deleted, added or rolled back on its own
+-- without waiting for audit-verify. NULL until the parent is next written.
+ALTER TABLE records ADD COLUMN fields_digest BLOB;
+ALTER TABLE psychotherapy_notes ADD COLUMN fields_digest BLOB;
+ALTER TABLE case_records ADD COLUMN fields_digest BLOB;
+ALTER TABLE consents ADD COLUMN fields_digest BLOB;
+ALTER TABLE break_glass ADD COLUMN fields_digest BLOB;

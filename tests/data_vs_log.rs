@@ -121,19 +121,26 @@ fn a_field_rolled_back_to_an_older_envelope_is_reported() {
     dr.update_record(&b.progress, &[("summary", Value::text("third version"))], T)
         .unwrap();
     let latest = last_entry(&b.p, "record.update").seq;
-    // Restore the second version's envelope: it still opens (same record, field, key), so only
-    // the log can tell it is stale.
+    // Restore the second version's envelope: it still opens (same record, field, key), but the
+    // record's set of fields no longer matches the digest it recorded, so the read fails, and
+    // the log tells it is stale.
     raw(b.p.path())
         .execute(
             "UPDATE record_fields SET envelope = ?2 WHERE record_id = ?1 AND field = 'summary'",
             rusqlite::params![b.progress.as_bytes(), older],
         )
         .unwrap();
-    let rolled_back = dr.read_record(&b.progress, T).unwrap();
-    assert_eq!(
-        rolled_back.get("summary"),
-        Some(&Value::text("second version"))
+    let refused = dr.read_record(&b.progress, T);
+    assert!(
+        matches!(&refused, Err(confide::Error::Integrity { place }) if place.field == "(the set of fields)"),
+        "{refused:?}"
     );
+    assert_eq!(last_entry(&b.p, "record.read").outcome, "failed:integrity");
+    // Nor may an update paper over it: the vault will not vouch for a damaged set.
+    assert!(matches!(
+        dr.update_record(&b.progress, &[("plan", Value::text("x"))], T),
+        Err(confide::Error::Integrity { .. })
+    ));
     let id = *b.progress.as_bytes();
     assert_eq!(
         findings(b.p.path()),
@@ -152,8 +159,8 @@ fn a_row_added_outside_the_vault_is_reported() {
     let forged = [0x42u8; 16];
     let conn = raw(b.p.path());
     conn.execute(
-        "INSERT INTO records SELECT ?2, client_id, kind, created_at, created_by, updated_at, case_id \
-         FROM records WHERE record_id = ?1",
+        "INSERT INTO records SELECT ?2, client_id, kind, created_at, created_by, updated_at, case_id, \
+         NULL FROM records WHERE record_id = ?1",
         rusqlite::params![b.plan.as_bytes(), forged],
     )
     .unwrap();
@@ -191,4 +198,30 @@ fn an_added_field_is_a_changed_record() {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn a_field_row_deleted_on_its_own_fails_the_read_instead_of_shortening_it() {
+    let b = build();
+    let dr = b.p.login("dr.a");
+    let before = dr.read_record(&b.plan, T).unwrap();
+    let field = before.fields.keys().next().unwrap().as_str().to_owned();
+    raw(b.p.path())
+        .execute(
+            "DELETE FROM record_fields WHERE record_id = ?1 AND field = ?2",
+            rusqlite::params![b.plan.as_bytes(), field],
+        )
+        .unwrap();
+    // Not a record quietly missing a field (a risk assessment, say): an integrity error.
+    let read = dr.read_record(&b.plan, T);
+    assert!(
+        matches!(&read, Err(confide::Error::Integrity { place })
+            if place.record == b.plan.to_string() && place.field == "(the set of fields)"),
+        "{read:?}"
+    );
+    assert_eq!(last_entry(&b.p, "record.read").outcome, "failed:integrity");
+    // Batched reads say the same, for that record only.
+    let both = dr.read_records(&[b.progress, b.plan], T).unwrap();
+    assert!(both[0].is_ok());
+    assert!(matches!(both[1], Err(confide::Error::Integrity { .. })));
 }

@@ -404,6 +404,19 @@ impl FieldTable {
         FieldTable::BreakGlass,
     ];
 
+    /// The table of parent rows that record a digest of their fields (not the ledger, whose
+    /// rows have their own).
+    fn parent_table(self) -> Option<&'static str> {
+        match self {
+            FieldTable::Records => Some("records"),
+            FieldTable::Notes => Some("psychotherapy_notes"),
+            FieldTable::CaseRecords => Some("case_records"),
+            FieldTable::Consents => Some("consents"),
+            FieldTable::BreakGlass => Some("break_glass"),
+            FieldTable::Disclosures => None,
+        }
+    }
+
     fn parent_column(self) -> &'static str {
         match self {
             FieldTable::Records | FieldTable::CaseRecords => "record_id",
@@ -515,22 +528,82 @@ pub(crate) fn upsert_field(
     Ok(())
 }
 
-/// The stored field names of one parent, without their envelopes: what the policy decides on.
-pub(crate) fn field_names(
+/// Record the digest of `parent`'s complete set of fields (what its write entry vouches for).
+pub(crate) fn set_fields_digest(
     conn: &Connection,
     table: FieldTable,
     parent: &[u8; 16],
-) -> Result<Vec<String>> {
+    digest: &[u8],
+) -> Result<()> {
+    let Some(parents) = table.parent_table() else {
+        return Ok(());
+    };
     let sql = format!(
-        "SELECT field FROM {} WHERE {} = ?1 ORDER BY field",
-        table.name(),
+        "UPDATE {parents} SET fields_digest = ?2 WHERE {} = ?1",
         table.parent_column()
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([parent], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    conn.prepare_cached(&sql)?
+        .execute(params![parent, digest])?;
+    Ok(())
 }
 
+/// The digest `parent` recorded of its fields, if it has one yet.
+fn recorded_fields_digest(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Option<Vec<u8>>> {
+    let Some(parents) = table.parent_table() else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT fields_digest FROM {parents} WHERE {} = ?1",
+        table.parent_column()
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([parent], |r| r.get::<_, Option<Vec<u8>>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Check `stored`, every field row of `parent`, against the digest the parent recorded: a field
+/// row deleted, added or rolled back on its own is `Error::Integrity`. Parents written before
+/// format 5 have no digest until their next write.
+pub(crate) fn check_fields_whole(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    stored: &[FieldRow],
+) -> Result<()> {
+    let Some(recorded) = recorded_fields_digest(conn, table, parent)? else {
+        return Ok(());
+    };
+    use crate::audit::Cell;
+    let cells: Vec<[Cell; 3]> = stored
+        .iter()
+        .map(|f| {
+            [
+                Cell::Text(f.field.as_bytes().to_vec()),
+                Cell::Integer(i64::from(f.key_version)),
+                Cell::Blob(f.envelope.clone()),
+            ]
+        })
+        .collect();
+    if crate::audit::fields_digest(table.name(), parent, &cells)[..] == recorded[..] {
+        return Ok(());
+    }
+    Err(Error::Integrity {
+        place: crate::error::Place {
+            table: table.name(),
+            owner: "-".into(),
+            record: hex::encode(parent),
+            field: "(the set of fields)".into(),
+        },
+    })
+}
+
+/// Every stored field of `parent`, in name order.
 pub(crate) fn fields(
     conn: &Connection,
     table: FieldTable,

@@ -255,13 +255,18 @@ impl Session {
         facts: &Facts,
         audit_as: AuditAs<'_>,
     ) -> Result<(Basis, BTreeMap<FieldName, Value>)> {
-        let names = {
+        // The envelopes come with their names; none is opened before the decision. The set is
+        // checked whole now and reported after the fields themselves.
+        let (mut stored, whole) = {
             let conn = self.shared.conn();
-            rows::field_names(&conn, entry.table, &entry.parent)?
+            let stored = rows::fields(&conn, entry.table, &entry.parent)?;
+            let whole = rows::check_fields_whole(&conn, entry.table, &entry.parent, &stored);
+            (stored, whole)
         };
-        let names = names
+        let names = stored
             .iter()
-            .map(|n| FieldName::new(n))
+            .map(|f| f.field.as_str())
+            .map(FieldName::new)
             .collect::<Result<Vec<_>>>()
             .map_err(|_| Error::Corrupt {
                 what: "stored field name".into(),
@@ -270,10 +275,10 @@ impl Session {
         let grant = self.check(role, access, purpose, names, facts, audit_as)?;
         let opened = {
             let conn = self.shared.conn();
-            let mut stored = rows::fields(&conn, entry.table, &entry.parent)?;
             stored.retain(|f| grant.fields.iter().any(|g| g.as_str() == f.field));
             let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
             self.open_fields(&conn, table, owner, parent, entry.compartment, &stored)
+                .and_then(|fields| whole.map(|()| fields).map_err(|e| (String::new(), e)))
         };
         let fields = match opened {
             Ok(f) => f,
@@ -312,7 +317,10 @@ impl Session {
         let access = Access::Write(entry.category);
         let grant = self.check(self.role, access, purpose, names, facts, audit_as)?;
         let written: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
-        self.shared.write(|tx| {
+        let written_ok = self.shared.write(|tx| {
+            // Never vouch for a set of fields someone changed outside the vault.
+            let before = rows::fields(tx, entry.table, &entry.parent)?;
+            rows::check_fields_whole(tx, entry.table, &entry.parent, &before)?;
             create(tx, now_ms())?;
             let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
             self.seal_fields(tx, table, owner, parent, entry.compartment, fields)?;
@@ -324,7 +332,14 @@ impl Session {
             let outcome = Outcome::Allowed(grant.basis);
             let e = self.entry(action, client, target, &written, purpose, outcome);
             self.shared.audit_fields(tx, &e, entry.table, &entry.parent)
-        })?;
-        Ok(grant.basis)
+        });
+        match written_ok {
+            Ok(_) => Ok(grant.basis),
+            // Rolled back; the refusal to write over damaged fields is audited on its own.
+            Err(e @ Error::Integrity { .. }) => {
+                self.fail(audit_as, &[], purpose, Failure::Integrity, e)
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -70,6 +70,9 @@ impl Session {
                 let entry = record_entry(&meta);
                 // The envelopes come with their names; none is opened before the decision.
                 let mut stored = rows::fields(conn, entry.table, &entry.parent)?;
+                // Checked whole now, reported after the fields themselves: a damaged envelope
+                // is named before a damaged set.
+                let whole = rows::check_fields_whole(conn, entry.table, &entry.parent, &stored);
                 let names = stored
                     .iter()
                     .map(|f| FieldName::new(&f.field))
@@ -111,6 +114,7 @@ impl Session {
                     Err((String::new(), Error::Erased))
                 } else {
                     self.decrypt_fields(conn, table, owner, parent, entry.compartment, &stored)
+                        .and_then(|fields| whole.map(|()| fields).map_err(|e| (String::new(), e)))
                 };
                 match opened {
                     Ok(fields) => {

@@ -263,11 +263,10 @@ impl Shared {
     ) -> Result<u64> {
         self.audit_vouching(tx, entry, |_| {
             let fields = rows::field_cells(tx, table, parent)?;
-            Ok(Some(crate::audit::fields_digest(
-                table.name(),
-                parent,
-                &fields,
-            )))
+            let digest = crate::audit::fields_digest(table.name(), parent, &fields);
+            // The parent keeps it too, so every read checks its fields whole.
+            rows::set_fields_digest(tx, table, parent, &digest)?;
+            Ok(Some(digest))
         })
     }
 

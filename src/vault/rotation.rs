@@ -173,6 +173,8 @@ impl Session {
     ) -> Result<()> {
         let owner = client.as_bytes();
         let stored = rows::fields(tx, table, parent)?;
+        // Never re-vouch for a set of fields someone changed outside the vault.
+        rows::check_fields_whole(tx, table, parent, &stored)?;
         let values: BTreeMap<FieldName, Value> = self
             .decrypt_fields(tx, table, owner, parent, compartment, &stored)
             .map_err(|(_, e)| e)?;
