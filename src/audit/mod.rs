@@ -16,7 +16,7 @@ pub(crate) use entry::{
     Cell, EntryCells, NewEntry, canonical_bytes, chain_hash, format_utc, genesis_hash,
     hash_canonical,
 };
-pub(crate) use ledger::{StoredLedger, fields_digest, ledger_digest};
+pub(crate) use ledger::{StoredLedger, fields_digest, fields_digest_of, ledger_digest};
 pub(crate) use query::parse_entry;
 pub use query::{AuditFilter, AuditLog, audit_log_len, read_audit_log, staff_user_id};
 pub use seals::Anchor;

@@ -553,15 +553,17 @@ fn recorded_fields_digest(
     table: FieldTable,
     parent: &[u8; 16],
 ) -> Result<Option<Vec<u8>>> {
-    let Some(parents) = table.parent_table() else {
-        return Ok(None);
+    // Whole statements, not formatted ones: this runs on every read.
+    let sql = match table {
+        FieldTable::Records => "SELECT fields_digest FROM records WHERE record_id = ?1",
+        FieldTable::Notes => "SELECT fields_digest FROM psychotherapy_notes WHERE note_id = ?1",
+        FieldTable::CaseRecords => "SELECT fields_digest FROM case_records WHERE record_id = ?1",
+        FieldTable::Consents => "SELECT fields_digest FROM consents WHERE consent_id = ?1",
+        FieldTable::BreakGlass => "SELECT fields_digest FROM break_glass WHERE grant_id = ?1",
+        FieldTable::Disclosures => return Ok(None),
     };
-    let sql = format!(
-        "SELECT fields_digest FROM {parents} WHERE {} = ?1",
-        table.parent_column()
-    );
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([parent], |r| r.get::<_, Option<Vec<u8>>>(0))
         .optional()?
         .flatten())
@@ -576,21 +578,24 @@ pub(crate) fn check_fields_whole(
     parent: &[u8; 16],
     stored: &[FieldRow],
 ) -> Result<()> {
-    let Some(recorded) = recorded_fields_digest(conn, table, parent)? else {
+    let recorded = recorded_fields_digest(conn, table, parent)?;
+    check_fields_against(table, parent, stored, recorded.as_deref())
+}
+
+/// [`check_fields_whole`] against a digest the caller already read with the parent row.
+pub(crate) fn check_fields_against(
+    table: FieldTable,
+    parent: &[u8; 16],
+    stored: &[FieldRow],
+    recorded: Option<&[u8]>,
+) -> Result<()> {
+    let Some(recorded) = recorded else {
         return Ok(());
     };
-    use crate::audit::Cell;
-    let cells: Vec<[Cell; 3]> = stored
+    let parts = stored
         .iter()
-        .map(|f| {
-            [
-                Cell::Text(f.field.as_bytes().to_vec()),
-                Cell::Integer(i64::from(f.key_version)),
-                Cell::Blob(f.envelope.clone()),
-            ]
-        })
-        .collect();
-    if crate::audit::fields_digest(table.name(), parent, &cells)[..] == recorded[..] {
+        .map(|f| (f.field.as_str(), f.key_version, f.envelope.as_slice()));
+    if crate::audit::fields_digest_of(table.name(), parent, parts)[..] == recorded[..] {
         return Ok(());
     }
     Err(Error::Integrity {
@@ -636,6 +641,8 @@ pub(crate) struct RecordRow {
     pub updated_at: i64,
     /// For individual case notes: the case.
     pub case: Option<CaseId>,
+    /// The digest of its whole set of fields (none before its first write in format 5).
+    pub fields_digest: Option<Vec<u8>>,
 }
 
 pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
@@ -662,10 +669,19 @@ pub(crate) fn touch_record(conn: &Connection, id: &RecordId, at: i64) -> Result<
 }
 
 const RECORD_COLUMNS: &str =
-    "record_id, client_id, kind, created_at, created_by, updated_at, case_id";
+    "record_id, client_id, kind, created_at, created_by, updated_at, case_id, fields_digest";
 
-/// A `records` row as stored: id, client, kind, created, creator, updated, case.
-type RawRecord = (Vec<u8>, Vec<u8>, String, i64, Vec<u8>, i64, Option<Vec<u8>>);
+/// A `records` row as stored: id, client, kind, created, creator, updated, case, digest.
+type RawRecord = (
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    i64,
+    Vec<u8>,
+    i64,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
 
 fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
     Ok((
@@ -676,11 +692,12 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         r.get(4)?,
         r.get(5)?,
         r.get(6)?,
+        r.get(7)?,
     ))
 }
 
 fn record_row(raw: RawRecord) -> Result<RecordRow> {
-    let (id, client, kind, created_at, by, updated_at, case) = raw;
+    let (id, client, kind, created_at, by, updated_at, case, fields_digest) = raw;
     Ok(RecordRow {
         id: RecordId::from_slice(&id)?,
         client: ClientId::from_slice(&client)?,
@@ -691,6 +708,7 @@ fn record_row(raw: RawRecord) -> Result<RecordRow> {
         created_by: UserId::from_slice(&by)?,
         updated_at,
         case: case.map(|c| CaseId::from_slice(&c)).transpose()?,
+        fields_digest,
     })
 }
 

@@ -72,7 +72,9 @@ impl Session {
                 let mut stored = rows::fields(conn, entry.table, &entry.parent)?;
                 // Checked whole now, reported after the fields themselves: a damaged envelope
                 // is named before a damaged set.
-                let whole = rows::check_fields_whole(conn, entry.table, &entry.parent, &stored);
+                let recorded = meta.fields_digest.as_deref();
+                let whole =
+                    rows::check_fields_against(entry.table, &entry.parent, &stored, recorded);
                 let names = stored
                     .iter()
                     .map(|f| FieldName::new(&f.field))

@@ -177,6 +177,8 @@ impl Session {
             created_by: self.user,
             updated_at: at,
             case,
+            // Set with the first write entry, in the same transaction.
+            fields_digest: None,
         }
     }
 
