@@ -279,22 +279,8 @@ impl Session {
                 .audit(&self.entry(action, None, target, &[], purpose, outcome))?;
             return Err(Error::BadPassphrase);
         }
-        let wrap = self.with_master_key(|mk| {
-            Wrap::new(&self.shared, &self.user, new, self.shared.config.kdf, mk)
-        })?;
-        self.shared.write(|tx| {
-            wrap.store(tx, &self.user)?;
-            let e = self.entry(
-                AuditAction::UserPassphraseChange,
-                None,
-                target,
-                &[],
-                purpose,
-                Outcome::Granted,
-            );
-            self.shared.audit_in(tx, &e)
-        })?;
-        Ok(())
+        let action = AuditAction::UserPassphraseChange;
+        self.replace_wrap(&self.user, new, action, Outcome::Granted)
     }
 
     /// Set a new passphrase for `user`, who forgot theirs (administrators only). Their old
@@ -305,19 +291,25 @@ impl Session {
         if row.status == UserStatus::Removed {
             return Err(Error::UserRemoved);
         }
-        let wrap = self.with_master_key(|mk| {
-            Wrap::new(&self.shared, &row.id, new, self.shared.config.kdf, mk)
-        })?;
+        let action = AuditAction::UserPassphraseReset;
+        self.replace_wrap(&row.id, new, action, Outcome::Allowed(grant))
+    }
+
+    /// Wrap the master key for `user` under `passphrase` (a fresh salt and key pair, the vault's
+    /// KDF costs) in place of their old wrap, and audit it as `action`, in one transaction.
+    fn replace_wrap(
+        &self,
+        user: &UserId,
+        passphrase: &Passphrase,
+        action: AuditAction,
+        outcome: Outcome,
+    ) -> Result<()> {
+        let kdf = self.shared.config.kdf;
+        let wrap = self.with_master_key(|mk| Wrap::new(&self.shared, user, passphrase, kdf, mk))?;
         self.shared.write(|tx| {
-            wrap.store(tx, &row.id)?;
-            let e = self.entry(
-                AuditAction::UserPassphraseReset,
-                None,
-                Some(row.id.as_bytes()),
-                &[],
-                Purpose::Operations,
-                Outcome::Allowed(grant),
-            );
+            wrap.store(tx, user)?;
+            let purpose = Purpose::Operations;
+            let e = self.entry(action, None, Some(user.as_bytes()), &[], purpose, outcome);
             self.shared.audit_in(tx, &e)
         })?;
         Ok(())
