@@ -2,13 +2,14 @@
 //! practice generator, beside SHA-256 alone over the same canonical bytes in the same run.
 //!
 //! Benchmarks (criterion group `verify`, throughput in audit entries):
-//! - `verify/sha256_only`: hashing every entry's prev_hash and canonical bytes, in memory;
+//! - `verify/sha256_only`: hashing every entry (its predecessor's hash, sequence number and
+//!   stored bytes), in memory;
 //! - `verify/sqlite_floor`: the least any verifier reading this layout must do, on one thread:
-//!   step through the rows, take each column's value from SQLite, build the canonical bytes and
-//!   hash them (no linking, no checks, no copies kept);
+//!   step through the rows, take the entry and its hash from SQLite and hash them after the
+//!   previous row's hash (no parsing, no checks);
 //! - `verify/full`: the whole verification (read, hash, link, checkpoints, ledger, records).
 //!
-//! The vault is made once at `target/bench-vaults/synth-<entries>.vault` and reused; set
+//! The vault is made once at `target/bench-vaults/synth-<entries>-format<N>.vault` and reused; set
 //! `CONFIDE_VERIFY_ENTRIES` for another size. Run with `cargo bench --bench verify_throughput`.
 
 use std::hint::black_box;
@@ -21,62 +22,35 @@ use rusqlite::{Connection, OpenFlags};
 
 /// One pass over the log as the floor benchmark reads it; returns how many entries' hashes
 /// matched (all of them, in an intact log).
-fn sqlite_floor(path: &std::path::Path) -> u64 {
+fn sqlite_floor(path: &std::path::Path, genesis: &[u8]) -> u64 {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .unwrap();
     let mut stmt = conn
-        .prepare(
-            "SELECT seq, at, actor, action, client_id, target_id, fields, purpose, outcome, \
-             digest, prev_hash, hash FROM audit_log ORDER BY seq",
-        )
+        .prepare("SELECT seq, entry, hash FROM audit_log ORDER BY seq")
         .unwrap();
     let mut rows = stmt.query([]).unwrap();
-    let mut buf = Vec::with_capacity(512);
+    let mut prev = genesis.to_vec();
     let mut ok = 0;
-    let blob = |v: ValueRef<'_>| -> Vec<u8> {
-        match v {
-            ValueRef::Blob(b) => b.to_vec(),
-            _ => Vec::new(),
-        }
-    };
     while let Some(r) = rows.next().unwrap() {
-        buf.clear();
-        // The canonical encoding (docs/design.md): version 1 without a digest, 2 with one.
-        let with_digest = !matches!(r.get_ref(9).unwrap(), ValueRef::Null);
-        buf.push(if with_digest { 2 } else { 1 });
-        for i in 0..if with_digest { 10 } else { 9 } {
-            match r.get_ref(i).unwrap() {
-                ValueRef::Null => buf.push(0),
-                ValueRef::Integer(v) => {
-                    buf.push(1);
-                    buf.extend_from_slice(&v.to_be_bytes());
-                }
-                ValueRef::Real(v) => {
-                    buf.push(2);
-                    buf.extend_from_slice(&v.to_bits().to_be_bytes());
-                }
-                ValueRef::Text(t) => {
-                    buf.push(3);
-                    buf.extend_from_slice(&(t.len() as u32).to_be_bytes());
-                    buf.extend_from_slice(t);
-                }
-                ValueRef::Blob(t) => {
-                    buf.push(4);
-                    buf.extend_from_slice(&(t.len() as u32).to_be_bytes());
-                    buf.extend_from_slice(t);
-                }
-            }
-        }
-        let prev = blob(r.get_ref(10).unwrap());
-        let hash = blob(r.get_ref(11).unwrap());
-        if confide::audit_hash(&prev, &buf)[..] == hash[..] {
+        let seq: i64 = r.get(0).unwrap();
+        let hash = bytes(r.get_ref(2).unwrap());
+        if confide::audit_hash(&prev, seq, bytes(r.get_ref(1).unwrap()))[..] == hash[..] {
             ok += 1;
         }
+        prev.clear();
+        prev.extend_from_slice(hash);
     }
     ok
+}
+
+fn bytes(v: ValueRef<'_>) -> &[u8] {
+    match v {
+        ValueRef::Blob(b) => b,
+        _ => &[],
+    }
 }
 
 fn vault_path(entries: u64) -> PathBuf {
@@ -84,9 +58,10 @@ fn vault_path(entries: u64) -> PathBuf {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
         PathBuf::from,
     );
-    target
-        .join("bench-vaults")
-        .join(format!("synth-{entries}.vault"))
+    target.join("bench-vaults").join(format!(
+        "synth-{entries}-format{}.vault",
+        confide::FORMAT_VERSION
+    ))
 }
 
 fn main() {
@@ -109,6 +84,7 @@ fn main() {
     let n = report.entries;
     let canonical = confide::audit_canonical_bytes(&path).unwrap();
     assert_eq!(canonical.len() as u64, n);
+    let genesis = canonical[0].0.clone();
 
     let mut c = Criterion::default()
         .sample_size(10)
@@ -119,19 +95,19 @@ fn main() {
     g.bench_function("sha256_only", |b| {
         b.iter(|| {
             let mut last = [0u8; 32];
-            for (prev, bytes) in &canonical {
-                last = confide::audit_hash(prev, bytes);
+            for (prev, seq, bytes) in &canonical {
+                last = confide::audit_hash(prev, *seq, bytes);
             }
             black_box(last)
         })
     });
     assert_eq!(
-        sqlite_floor(&path),
+        sqlite_floor(&path, &genesis),
         n,
         "the floor loop must hash what verification hashes"
     );
     g.bench_function("sqlite_floor", |b| {
-        b.iter(|| black_box(sqlite_floor(&path)))
+        b.iter(|| black_box(sqlite_floor(&path, &genesis)))
     });
     g.bench_function("full", |b| {
         b.iter(|| black_box(confide::verify_audit_log(&path).unwrap()))
@@ -141,12 +117,12 @@ fn main() {
 
     // A one-shot summary in the same run, for the README.
     let t = Instant::now();
-    for (prev, bytes) in &canonical {
-        black_box(confide::audit_hash(prev, bytes));
+    for (prev, seq, bytes) in &canonical {
+        black_box(confide::audit_hash(prev, *seq, bytes));
     }
     let hash_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    black_box(sqlite_floor(&path));
+    black_box(sqlite_floor(&path, &genesis));
     let floor_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     black_box(confide::verify_audit_log(&path).unwrap());

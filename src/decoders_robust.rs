@@ -7,7 +7,9 @@
 mod tests {
     use proptest::prelude::*;
 
-    use crate::audit::{Anchor, Cell, EntryCells, StoredEntry, chain_hash, parse_entry};
+    use crate::audit::{
+        Anchor, Cell, EntryCells, EntryView, StoredEntry, canonical_bytes, entry_hash, parse_run,
+    };
     use crate::crypto::envelope;
     use crate::crypto::keys::Kek;
     use crate::crypto::sealed::UserKeyPair;
@@ -45,11 +47,22 @@ mod tests {
         }
 
         #[test]
-        fn audit_rows(cells in proptest::collection::vec(cell(), 10), prev in bytes(40), hash in bytes(40)) {
+        fn audit_rows(seq in any::<i64>(), version in 0u8..5, entry in bytes(200), prev in bytes(40), hash in bytes(40)) {
+            let mut entry = entry;
+            if let Some(first) = entry.first_mut() {
+                *first = version;
+            }
+            let _ = entry_hash(&prev, seq, &entry);
+            let _ = EntryView::parse(&entry);
+            let _ = parse_run(&[StoredEntry { seq, entry, hash }], &prev);
+        }
+
+        #[test]
+        fn audit_rows_before_format_6(cells in proptest::collection::vec(cell(), 10), seq in any::<i64>(), prev in bytes(40)) {
             let cells: [Cell; 10] = cells.try_into().unwrap();
-            let e = StoredEntry { cells: EntryCells(cells), prev_hash: prev, hash };
-            let _ = chain_hash(&e.prev_hash, &e.cells);
-            let _ = parse_entry(e);
+            let entry = canonical_bytes(&EntryCells(cells));
+            let _ = entry_hash(&prev, seq, &entry);
+            let _ = parse_run(&[StoredEntry { seq, entry, hash: prev.clone() }], &prev);
         }
 
         #[test]

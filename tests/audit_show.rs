@@ -127,6 +127,7 @@ fn actions(entries: &[Json]) -> Vec<&str> {
 fn raw_seqs(condition: &str, param: rusqlite::types::Value) -> Vec<u64> {
     let conn =
         Connection::open_with_flags(&story().path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    common::audit_sql::register(&conn);
     let mut stmt = conn
         .prepare(&format!(
             "SELECT seq FROM audit_log WHERE {condition} ORDER BY seq"
@@ -190,7 +191,10 @@ fn with_no_filter_every_entry_comes_out_oldest_first() {
 fn client_filter_brings_out_that_clients_entries_only() {
     let s = story();
     let sam = entries(&["--client", &s.sam]);
-    assert_eq!(seqs(&sam), raw_seqs("client_id = ?1", blob(&s.sam)));
+    assert_eq!(
+        seqs(&sam),
+        raw_seqs("audit_part(entry, 'client_id') = ?1", blob(&s.sam))
+    );
     assert!(sam.iter().all(|e| e["client"] == s.sam.as_str()));
     let acts = actions(&sam);
     for want in [
@@ -202,7 +206,10 @@ fn client_filter_brings_out_that_clients_entries_only() {
         assert!(acts.contains(&want), "{want} missing from {acts:?}");
     }
     let alex = entries(&["--client", &s.alex]);
-    assert_eq!(seqs(&alex), raw_seqs("client_id = ?1", blob(&s.alex)));
+    assert_eq!(
+        seqs(&alex),
+        raw_seqs("audit_part(entry, 'client_id') = ?1", blob(&s.alex))
+    );
     assert!(!actions(&alex).contains(&"break_glass.start"));
 }
 
@@ -210,10 +217,16 @@ fn client_filter_brings_out_that_clients_entries_only() {
 fn actor_filter_brings_out_that_users_entries_only() {
     let s = story();
     let b = entries(&["--actor", &s.dr_b]);
-    assert_eq!(seqs(&b), raw_seqs("actor = ?1", blob(&s.dr_b)));
+    assert_eq!(
+        seqs(&b),
+        raw_seqs("audit_part(entry, 'actor') = ?1", blob(&s.dr_b))
+    );
     assert!(b.iter().all(|e| e["actor"] == s.dr_b.as_str()));
     let a = entries(&["--actor", &s.dr_a]);
-    assert_eq!(seqs(&a), raw_seqs("actor = ?1", blob(&s.dr_a)));
+    assert_eq!(
+        seqs(&a),
+        raw_seqs("audit_part(entry, 'actor') = ?1", blob(&s.dr_a))
+    );
     assert!(!actions(&a).contains(&"break_glass.start"));
     // A user name works as well as an id.
     assert_eq!(seqs(&entries(&["--actor", "dr.b"])), seqs(&b));
@@ -226,7 +239,7 @@ fn action_filter_and_combined_filters() {
     assert_eq!(
         seqs(&starts),
         raw_seqs(
-            "action = ?1",
+            "audit_part(entry, 'action') = ?1",
             rusqlite::types::Value::Text("break_glass.start".into())
         )
     );
@@ -444,11 +457,11 @@ fn a_tampered_log_is_not_shown_without_force() {
     let copy = dir.path().join("tampered.vault");
     std::fs::copy(&story().path, &copy).unwrap();
     // Hide the refusal: rewrite its outcome, as an insider covering their tracks would.
-    let conn = Connection::open(&copy).unwrap();
+    let conn = common::audit_sql::open(&copy);
     let n = conn
         .execute(
-            "UPDATE audit_log SET outcome = 'granted:care-team' \
-             WHERE outcome = 'denied:no-relationship'",
+            "UPDATE audit_log SET entry = audit_with(entry, 'outcome', 'granted:care-team') \
+             WHERE audit_part(entry, 'outcome') = 'denied:no-relationship'",
             [],
         )
         .unwrap();

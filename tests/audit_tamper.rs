@@ -4,8 +4,11 @@
 //! with SQLite directly, as an attacker with write access to the file would. `audit-verify`
 //! must exit 1 and name exactly the sequence number and the kind of the first break.
 //!
-//! Not tested here because it cannot be detected yet: deleting the *last* entries of the log
-//! (there are no signed checkpoints of the head yet).
+//! Since vault format 6 a row of `audit_log` is `(seq, entry, hash)`: the entry's parts are one
+//! blob, and no row stores its predecessor's hash (the row before holds it). The edits are made
+//! with `common::audit_sql`, which implements that documented layout apart from the library: its
+//! SQL functions (`audit_part`, `audit_with`, `audit_hash`) are what a tamperer with a SQLite
+//! shell and the format description would write, and its `entry_hash` makes the forgeries.
 
 mod common;
 
@@ -13,33 +16,19 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::audit_sql::{self, Parts, decode, encode, entry_hash};
 use common::{CLIN_PASS, Practice, audit_verify, new_client, raw};
 use confide::{Date, Error, Passphrase, Purpose, RecordKind, Value};
-use ring::digest::{Context, SHA256, digest};
+use ring::digest::{SHA256, digest};
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, params};
 
-/// The columns of `audit_log`. The first nine are hashed, and the digest too when it is set.
-const COLUMNS: [&str; 12] = [
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "client_id",
-    "target_id",
-    "fields",
-    "purpose",
-    "outcome",
-    "prev_hash",
-    "hash",
-    "digest",
-];
-const PREV_HASH: usize = 9;
-const HASH: usize = 10;
-const DIGEST: usize = 11;
-
-/// One stored row of `audit_log`, every column as SQLite holds it.
-type Row = Vec<Sql>;
+/// Bytes of the predecessor's hash an entry carries (its `link`).
+const LINK_LEN: usize = 8;
+/// Offset of the presence flags in an entry.
+const PRESENT_AT: usize = 17;
+/// The presence flags the layout defines: actor, client, target, digest.
+const PRESENT_FLAGS: u8 = 1 | 2 | 4 | 8;
 
 // ---------------------------------------------------------------------------------------------
 // Building a vault with some history
@@ -134,17 +123,26 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 // Raw rows, as the attacker sees them
 // ---------------------------------------------------------------------------------------------
 
-fn select_all() -> String {
-    format!("SELECT {} FROM audit_log", COLUMNS.join(", "))
+/// One stored row of `audit_log` of an untouched vault: its entry blob and its hash.
+#[derive(Clone, Debug, PartialEq)]
+struct Row {
+    entry: Vec<u8>,
+    hash: Vec<u8>,
 }
 
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    (0..COLUMNS.len()).map(|i| r.get::<_, Sql>(i)).collect()
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Row)> {
+    Ok((
+        r.get(0)?,
+        Row {
+            entry: r.get(1)?,
+            hash: r.get(2)?,
+        },
+    ))
 }
 
-fn rows(conn: &Connection) -> Vec<Row> {
+fn rows(conn: &Connection) -> Vec<(i64, Row)> {
     let mut stmt = conn
-        .prepare(&format!("{} ORDER BY seq", select_all()))
+        .prepare("SELECT seq, entry, hash FROM audit_log ORDER BY seq")
         .unwrap();
     stmt.query_map([], read_row)
         .unwrap()
@@ -153,8 +151,29 @@ fn rows(conn: &Connection) -> Vec<Row> {
 }
 
 fn row(conn: &Connection, seq: i64) -> Row {
-    conn.query_row(&format!("{} WHERE seq = ?1", select_all()), [seq], read_row)
-        .unwrap()
+    conn.query_row(
+        "SELECT seq, entry, hash FROM audit_log WHERE seq = ?1",
+        [seq],
+        read_row,
+    )
+    .unwrap()
+    .1
+}
+
+/// The decoded entry at `seq`.
+fn parts(conn: &Connection, seq: i64) -> Parts {
+    let entry = row(conn, seq).entry;
+    decode(&entry).unwrap_or_else(|| panic!("seq {seq}: not an entry of layout 3"))
+}
+
+/// The first seq (in order) whose row matches the SQL `condition`.
+fn first_seq_where(conn: &Connection, condition: &str) -> i64 {
+    conn.query_row(
+        &format!("SELECT seq FROM audit_log WHERE {condition} ORDER BY seq LIMIT 1"),
+        [],
+        |r| r.get(0),
+    )
+    .unwrap_or_else(|e| panic!("no row where {condition}: {e}"))
 }
 
 fn count(conn: &Connection) -> i64 {
@@ -167,31 +186,41 @@ fn max_seq(conn: &Connection) -> i64 {
         .unwrap()
 }
 
-/// Overwrite every column but `seq` of the row at `seq` with `cells[1..]`.
-fn overwrite(conn: &Connection, seq: i64, cells: &[Sql]) {
-    let sets: Vec<String> = COLUMNS[1..]
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ?{}", i + 1))
-        .collect();
-    let sql = format!(
-        "UPDATE audit_log SET {} WHERE seq = ?{}",
-        sets.join(", "),
-        COLUMNS.len()
-    );
-    let mut values: Vec<Sql> = cells[1..].to_vec();
-    values.push(Sql::Integer(seq));
-    assert_eq!(conn.execute(&sql, params_from_iter(values)).unwrap(), 1);
+/// `SHA-256(vault id)`: the hash the first entry is written after.
+fn genesis(conn: &Connection) -> Vec<u8> {
+    let vault_id: Vec<u8> = conn
+        .query_row("SELECT vault_id FROM vault_meta", [], |r| r.get(0))
+        .unwrap();
+    digest(&SHA256, &vault_id).as_ref().to_vec()
 }
 
-fn insert(conn: &Connection, cells: &[Sql]) {
-    let marks: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO audit_log ({}) VALUES ({})",
-        COLUMNS.join(", "),
-        marks.join(", ")
+/// The stored hash the entry at `seq` was written after: the row before's, or the genesis.
+fn hash_before(conn: &Connection, seq: i64) -> Vec<u8> {
+    if seq == 1 {
+        genesis(conn)
+    } else {
+        row(conn, seq - 1).hash
+    }
+}
+
+/// Overwrite the entry and hash of the row at `seq`.
+fn put(conn: &Connection, seq: i64, r: &Row) {
+    assert_eq!(
+        conn.execute(
+            "UPDATE audit_log SET entry = ?1, hash = ?2 WHERE seq = ?3",
+            params![r.entry, r.hash, seq],
+        )
+        .unwrap(),
+        1
     );
-    conn.execute(&sql, params_from_iter(cells.iter())).unwrap();
+}
+
+fn insert(conn: &Connection, seq: i64, r: &Row) {
+    conn.execute(
+        "INSERT INTO audit_log (seq, entry, hash) VALUES (?1, ?2, ?3)",
+        params![seq, r.entry, r.hash],
+    )
+    .unwrap();
 }
 
 fn delete(conn: &Connection, seq: i64) {
@@ -224,7 +253,8 @@ fn renumber(conn: &Connection, from: i64, delta: i64) {
     }
 }
 
-/// The storage class and bytes of one stored cell, to tell whether an edit really changed it.
+/// The storage class and bytes of one stored cell (`entry` or `hash`), to tell whether an edit
+/// really changed it.
 fn fingerprint(conn: &Connection, seq: i64, column: &str) -> (String, String) {
     conn.query_row(
         &format!("SELECT typeof({column}), hex({column}) FROM audit_log WHERE seq = ?1"),
@@ -234,53 +264,18 @@ fn fingerprint(conn: &Connection, seq: i64, column: &str) -> (String, String) {
     .unwrap()
 }
 
-fn blob(v: &Sql) -> &[u8] {
-    match v {
-        Sql::Blob(b) => b,
-        other => panic!("expected a blob, found {other:?}"),
-    }
+/// The entry written after `prev` at `seq`, and its hash: what a forger stores.
+fn forge(prev: &[u8], seq: i64, mut p: Parts) -> Row {
+    p.link = prev[..LINK_LEN].to_vec();
+    let entry = encode(&p);
+    let hash = entry_hash(prev, seq, &entry);
+    Row { entry, hash }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The chain hash, recomputed independently from the documented layout
-// ---------------------------------------------------------------------------------------------
-
-fn push_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
-    out.push(tag);
-    out.extend_from_slice(&u32::try_from(b.len()).unwrap().to_be_bytes());
-    out.extend_from_slice(b);
-}
-
-/// `SHA-256("confide/audit/v1" ‖ prev_hash ‖ canonical(first nine cells))`.
-fn chain_hash(prev: &[u8], cells: &[Sql]) -> Vec<u8> {
-    // Version 1 hashes the first nine cells; an entry that vouches for a digest is version 2
-    // and hashes the digest as a tenth cell.
-    let mut hashed: Vec<&Sql> = cells[..9].iter().collect();
-    let mut canon = vec![1u8];
-    if cells[DIGEST] != Sql::Null {
-        canon[0] = 2;
-        hashed.push(&cells[DIGEST]);
-    }
-    for cell in hashed {
-        match cell {
-            Sql::Null => canon.push(0),
-            Sql::Integer(i) => {
-                canon.push(1);
-                canon.extend_from_slice(&i.to_be_bytes());
-            }
-            Sql::Real(r) => {
-                canon.push(2);
-                canon.extend_from_slice(&r.to_bits().to_be_bytes());
-            }
-            Sql::Text(s) => push_bytes(&mut canon, 3, s.as_bytes()),
-            Sql::Blob(b) => push_bytes(&mut canon, 4, b),
-        }
-    }
-    let mut ctx = Context::new(&SHA256);
-    ctx.update(b"confide/audit/v1");
-    ctx.update(prev);
-    ctx.update(&canon);
-    ctx.finish().as_ref().to_vec()
+/// Bytes that parse as an entry of the documented layout (version 3): the helper's decoding,
+/// and no presence flag beyond the four the layout defines.
+fn is_entry(b: &[u8]) -> bool {
+    decode(b).is_some() && b[PRESENT_AT] & !PRESENT_FLAGS == 0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,15 +363,6 @@ fn parse_finding(s: &str) -> Finding {
     (n.parse().unwrap(), what.to_owned())
 }
 
-/// The first break, from the `tampered: first break at ...` line.
-fn first_break(stdout: &str) -> Finding {
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("tampered: first break at "))
-        .unwrap_or_else(|| panic!("no first break in:\n{stdout}"));
-    parse_finding(line)
-}
-
 /// Every finding about the log itself. Removing or moving a write entry also leaves a record
 /// its latest entry no longer vouches for; those data-against-log findings are listed after the
 /// log's own and are tested in tests/data_vs_log.rs, so this file compares the log's.
@@ -392,28 +378,49 @@ fn findings(stdout: &str) -> Vec<Finding> {
 /// `audit-verify` exits 1, reports `expected[0]` as the first break and lists exactly
 /// `expected`, having read `entries` entries.
 fn assert_tampered(path: &Path, entries: i64, expected: &[Finding], what: &str) {
+    if let Err(e) = check_tampered(path, entries, expected, what) {
+        panic!("{e}");
+    }
+}
+
+/// What [`assert_tampered`] asserts, as an error naming the first difference.
+fn check_tampered(
+    path: &Path,
+    entries: i64,
+    expected: &[Finding],
+    what: &str,
+) -> Result<(), String> {
     let v = verify(path);
-    assert_eq!(v.code, 1, "{what}: exit code\n{v:#?}");
-    assert_eq!(
-        first_break(&v.stdout),
-        expected[0],
-        "{what}: first break\n{}",
-        v.stdout
-    );
-    assert_eq!(
-        findings(&v.stdout),
-        expected,
-        "{what}: findings\n{}",
-        v.stdout
-    );
+    if v.code != 1 {
+        return Err(format!("{what}: exit code {}, expected 1\n{v:#?}", v.code));
+    }
+    let first = v
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tampered: first break at "))
+        .map(parse_finding);
+    if first.as_ref() != Some(&expected[0]) {
+        return Err(format!(
+            "{what}: first break\n  got      {first:?}\n  expected {:?}\n{}",
+            expected[0], v.stdout
+        ));
+    }
+    let got = findings(&v.stdout);
+    if got != expected {
+        return Err(format!(
+            "{what}: findings\n  got      {got:?}\n  expected {expected:?}\n{}",
+            v.stdout
+        ));
+    }
     let listed = v.stdout.lines().filter(|l| l.starts_with("  seq ")).count();
     let summary = format!("{entries} entries read, {listed} finding(s):");
-    assert!(
-        v.stdout.lines().any(|l| l == summary),
-        "{what}: expected {summary:?} in\n{}",
-        v.stdout
-    );
-    assert_eq!(v.stderr, "", "{what}: stderr");
+    if !v.stdout.lines().any(|l| l == summary) {
+        return Err(format!("{what}: expected {summary:?} in\n{}", v.stdout));
+    }
+    if !v.stderr.is_empty() {
+        return Err(format!("{what}: stderr {:?}", v.stderr));
+    }
+    Ok(())
 }
 
 /// `audit-verify` exits 2 with an error message and no panic.
@@ -436,26 +443,55 @@ fn assert_could_not_run(args: &[&OsStr], what: &str) {
 #[test]
 fn untouched_vault_is_intact() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let n = count(&conn);
-    // The test's own hashing agrees with the vault's, from the genesis on: the forgeries
-    // below are made with it.
-    let vault_id: Vec<u8> = conn
-        .query_row("SELECT vault_id FROM vault_meta", [], |r| r.get(0))
-        .unwrap();
-    let mut prev = digest(&SHA256, &vault_id).as_ref().to_vec();
+    // The helper's reading of the layout and its hashing agree with the vault's, byte for byte,
+    // from the genesis on: the forgeries below are made with them.
+    let mut prev = genesis(&conn);
     let all = rows(&conn);
-    for (i, r) in all.iter().enumerate() {
-        assert_eq!(r[0], Sql::Integer(i as i64 + 1), "seq without gaps");
-        assert_eq!(blob(&r[PREV_HASH]), &prev[..], "prev_hash of seq {}", i + 1);
+    for (i, (seq, r)) in all.iter().enumerate() {
+        let seq = *seq;
+        assert_eq!(seq, i as i64 + 1, "seq without gaps");
         assert_eq!(
-            blob(&r[HASH]),
-            &chain_hash(&prev, r)[..],
-            "hash of seq {}",
-            i + 1
+            fingerprint(&conn, seq, "entry").0,
+            "blob",
+            "entry of seq {seq}"
         );
-        prev = blob(&r[HASH]).to_vec();
+        assert_eq!(
+            fingerprint(&conn, seq, "hash").0,
+            "blob",
+            "hash of seq {seq}"
+        );
+        let p = decode(&r.entry).unwrap_or_else(|| panic!("seq {seq} does not decode"));
+        assert!(is_entry(&r.entry), "seq {seq}: presence flags");
+        assert_eq!(encode(&p), r.entry, "seq {seq} re-encodes to its bytes");
+        assert_eq!(p.link, prev[..LINK_LEN], "link of seq {seq}");
+        assert_eq!(
+            r.hash,
+            entry_hash(&prev, seq, &r.entry),
+            "hash of seq {seq}"
+        );
+        prev = r.hash.clone();
     }
+    // The SQL functions agree too: every row links to and hashes after the row before.
+    let chained: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_log a JOIN audit_log b ON b.seq = a.seq + 1
+             WHERE audit_part(b.entry, 'link') = substr(a.hash, 1, 8)
+               AND b.hash = audit_hash(a.hash, b.seq, b.entry)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(chained, n - 1);
+    let first: bool = conn
+        .query_row(
+            "SELECT hash = audit_hash(?1, 1, entry) FROM audit_log WHERE seq = 1",
+            [genesis(&conn)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(first, "the first entry hashes after the genesis");
     drop(conn);
 
     let v = verify(&b.path);
@@ -482,21 +518,29 @@ fn untouched_vault_is_intact() {
 #[test]
 fn refusal_rewritten_as_granted_is_a_changed_entry() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let (n, last) = (count(&conn), max_seq(&conn));
-    let k: i64 = conn
-        .query_row(
-            "SELECT seq FROM audit_log WHERE outcome = 'denied:no-relationship'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let k = first_seq_where(
+        &conn,
+        "audit_part(entry, 'outcome') = 'denied:no-relationship'",
+    );
     assert!(1 < k && k < last, "the refusal is in the middle of the log");
+    let (before, hash) = (parts(&conn, k), row(&conn, k).hash);
     conn.execute(
-        "UPDATE audit_log SET outcome = 'granted' WHERE seq = ?1",
+        "UPDATE audit_log SET entry = audit_with(entry, 'outcome', 'granted') WHERE seq = ?1",
         [k],
     )
     .unwrap();
+    // Only the outcome changed; the hash is left as it was.
+    let after = parts(&conn, k);
+    assert_eq!(
+        after,
+        Parts {
+            outcome: b"granted".to_vec(),
+            ..before
+        }
+    );
+    assert_eq!(row(&conn, k).hash, hash);
     drop(conn);
     assert_tampered(&b.path, n, &[changed(k)], "outcome edited");
 }
@@ -504,7 +548,7 @@ fn refusal_rewritten_as_granted_is_a_changed_entry() {
 #[test]
 fn actor_swapped_is_a_changed_entry() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let (n, last) = (count(&conn), max_seq(&conn));
     // Blame a read on somebody else.
     let k = last / 2;
@@ -513,12 +557,20 @@ fn actor_swapped_is_a_changed_entry() {
             r.get(0)
         })
         .unwrap();
-    assert_ne!(row(&conn, k)[2], Sql::Blob(other.clone()));
+    let before = parts(&conn, k);
+    assert_ne!(before.actor.as_ref(), Some(&other));
     conn.execute(
-        "UPDATE audit_log SET actor = ?1 WHERE seq = ?2",
+        "UPDATE audit_log SET entry = audit_with(entry, 'actor', ?1) WHERE seq = ?2",
         params![other, k],
     )
     .unwrap();
+    assert_eq!(
+        parts(&conn, k),
+        Parts {
+            actor: Some(other),
+            ..before
+        }
+    );
     drop(conn);
     assert_tampered(&b.path, n, &[changed(k)], "actor edited");
 }
@@ -526,29 +578,32 @@ fn actor_swapped_is_a_changed_entry() {
 #[test]
 fn rewritten_entry_with_recomputed_hash_breaks_the_next_link() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let (n, last) = (count(&conn), max_seq(&conn));
-    let k: i64 = conn
-        .query_row(
-            "SELECT seq FROM audit_log WHERE outcome LIKE 'denied:%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let k = first_seq_where(&conn, "audit_part(entry, 'outcome') LIKE 'denied:%'");
     assert!(1 < k && k < last);
-    let mut r = row(&conn, k);
-    r[8] = Sql::Text("granted".into());
-    r[HASH] = Sql::Blob(chain_hash(blob(&r[PREV_HASH]), &r));
-    overwrite(&conn, k, &r);
+    // Rewritten and hashed again after the row before, as the layout says: the entry is
+    // consistent with its place.
+    let forged = forge(
+        &hash_before(&conn, k),
+        k,
+        Parts {
+            outcome: b"granted".to_vec(),
+            ..parts(&conn, k)
+        },
+    );
+    assert_eq!(decode(&forged.entry).unwrap().link, parts(&conn, k).link);
+    put(&conn, k, &forged);
     drop(conn);
-    // The entry itself is consistent; the break shows at the next one.
+    // The entry itself is consistent; the break shows at the next one, whose link names the
+    // hash the rewritten entry no longer has.
     assert_tampered(&b.path, n, &[unlinked(k + 1)], "edited and rehashed");
 }
 
 #[test]
 fn deleted_entry_is_missing() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let last = max_seq(&conn);
     let k = last / 2;
     delete(&conn, k);
@@ -560,7 +615,7 @@ fn deleted_entry_is_missing() {
 #[test]
 fn deleted_and_renumbered_entry_is_missing() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let last = max_seq(&conn);
     let k = last / 2;
     delete(&conn, k);
@@ -579,26 +634,26 @@ fn deleted_and_renumbered_entry_is_missing() {
 #[test]
 fn forged_entry_inserted_with_renumbering_is_found() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let last = max_seq(&conn);
     let k = last / 2;
     // A plausible entry: the previous one's actor reading a record a moment later, linked to
-    // the real entry k - 1 and hashed correctly.
-    let before = row(&conn, k - 1);
-    let mut forged = before.clone();
-    forged[0] = Sql::Integer(k);
-    forged[1] = match before[1] {
-        Sql::Integer(at) => Sql::Integer(at + 1),
-        ref other => panic!("at is {other:?}"),
-    };
-    forged[3] = Sql::Text("record.read".into());
-    forged[6] = Sql::Text("code".into());
-    forged[7] = Sql::Text("TREAT".into());
-    forged[8] = Sql::Text("granted".into());
-    forged[PREV_HASH] = before[HASH].clone();
-    forged[HASH] = Sql::Blob(chain_hash(blob(&before[HASH]), &forged));
+    // the real entry k - 1 and hashed correctly after it.
+    let before = parts(&conn, k - 1);
+    let forged = forge(
+        &row(&conn, k - 1).hash,
+        k,
+        Parts {
+            at: before.at + 1,
+            action: b"record.read".to_vec(),
+            fields: b"code".to_vec(),
+            purpose: b"TREAT".to_vec(),
+            outcome: b"granted".to_vec(),
+            ..before
+        },
+    );
     renumber(&conn, k, 1);
-    insert(&conn, &forged);
+    insert(&conn, k, &forged);
     assert_eq!(count(&conn), last + 1);
     drop(conn);
     assert_tampered(
@@ -612,12 +667,12 @@ fn forged_entry_inserted_with_renumbering_is_found() {
 #[test]
 fn swapped_neighbours_are_out_of_order() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let (n, last) = (count(&conn), max_seq(&conn));
     let k = last / 2;
     let (rk, rk1) = (row(&conn, k), row(&conn, k + 1));
-    overwrite(&conn, k, &rk1);
-    overwrite(&conn, k + 1, &rk);
+    put(&conn, k, &rk1);
+    put(&conn, k + 1, &rk);
     drop(conn);
     assert_tampered(&b.path, n, &[moved(k, k + 1), moved(k + 1, k)], "swapped");
 }
@@ -625,18 +680,152 @@ fn swapped_neighbours_are_out_of_order() {
 #[test]
 fn invalid_utf8_text_is_a_changed_entry() {
     let b = build_vault();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let (n, last) = (count(&conn), max_seq(&conn));
     let k = last / 2;
-    // Same text with one invalid UTF-8 byte appended, stored as TEXT.
+    let before = parts(&conn, k);
+    // Same text with one invalid UTF-8 byte appended, inside the entry blob.
     conn.execute(
-        "UPDATE audit_log SET outcome = CAST(CAST(outcome AS BLOB) || X'FF' AS TEXT) WHERE seq = ?1",
+        "UPDATE audit_log SET entry = audit_with(entry, 'outcome',
+             CAST(audit_part(entry, 'outcome') AS BLOB) || X'FF') WHERE seq = ?1",
         [k],
     )
     .unwrap();
-    assert_eq!(fingerprint(&conn, k, "outcome").0, "text");
+    let kind: String = conn
+        .query_row(
+            "SELECT typeof(audit_part(entry, 'outcome')) FROM audit_log WHERE seq = ?1",
+            [k],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "blob", "the outcome is no longer UTF-8");
+    let mut outcome = before.outcome.clone();
+    outcome.push(0xFF);
+    assert_eq!(parts(&conn, k), Parts { outcome, ..before });
     drop(conn);
     assert_tampered(&b.path, n, &[changed(k)], "invalid UTF-8");
+}
+
+// New with format 6: the parts of a row the old layout did not have. The old layout's
+// `prev_hash` column is gone; an entry's `link` and the row before's stored `hash` play its part,
+// and editing either without rehashing is an entry changed, like editing `prev_hash` was.
+
+#[test]
+fn edited_link_is_a_changed_entry() {
+    let b = build_vault();
+    let conn = audit_sql::open(&b.path);
+    let (n, last) = (count(&conn), max_seq(&conn));
+    let k = last / 2;
+    // The link is hashed with the rest of the entry: changing one bit of it, and nothing else,
+    // is an edit of the entry like any other.
+    let before = parts(&conn, k);
+    let stored = row(&conn, k).hash;
+    let mut link = before.link.clone();
+    link[3] ^= 0x10;
+    conn.execute(
+        "UPDATE audit_log SET entry = audit_with(entry, 'link', ?1) WHERE seq = ?2",
+        params![link, k],
+    )
+    .unwrap();
+    let after = parts(&conn, k);
+    assert_eq!(after, Parts { link, ..before });
+    // Nothing else was rewritten: the row before is intact, the entry with its link put back to
+    // name that row hashes to its stored hash, and the row after still links to it. So the
+    // verifier can tell this entry was changed, not that a neighbour was rewritten.
+    let prev = hash_before(&conn, k);
+    let restored = encode(&Parts {
+        link: prev[..LINK_LEN].to_vec(),
+        ..after
+    });
+    assert_eq!(entry_hash(&prev, k, &restored), stored);
+    assert_eq!(parts(&conn, k + 1).link, stored[..LINK_LEN]);
+    drop(conn);
+    assert_tampered(&b.path, n, &[changed(k)], "link edited");
+}
+
+#[test]
+fn edited_hash_is_a_changed_entry() {
+    // One bit of the stored hash flipped: in the part the next entry's link names, and past it.
+    for byte in [2, 20] {
+        let b = build_vault();
+        let conn = audit_sql::open(&b.path);
+        let (n, last) = (count(&conn), max_seq(&conn));
+        let k = last / 2;
+        let mut r = row(&conn, k);
+        let true_hash = r.hash.clone();
+        r.hash[byte] ^= 0x01;
+        put(&conn, k, &r);
+        // Only that row's hash is wrong: its entry hashes (after the intact row before) to the
+        // hash the next entry links to and is hashed after.
+        assert_eq!(entry_hash(&hash_before(&conn, k), k, &r.entry), true_hash);
+        let next = row(&conn, k + 1);
+        assert_eq!(next.hash, entry_hash(&true_hash, k + 1, &next.entry));
+        drop(conn);
+        // The entry no longer matches its hash; the next one, intact, is not to blame.
+        assert_tampered(
+            &b.path,
+            n,
+            &[changed(k)],
+            &format!("hash byte {byte} edited"),
+        );
+    }
+}
+
+#[test]
+fn edited_hash_of_the_signed_head_is_changed_and_unsigned() {
+    let b = build_vault();
+    let conn = audit_sql::open(&b.path);
+    let n = count(&conn);
+    let mut r = row(&conn, n);
+    r.hash[20] ^= 0x01;
+    put(&conn, n, &r);
+    drop(conn);
+    // The head's entry no longer matches its hash, and that hash is not the one signed.
+    assert_tampered(
+        &b.path,
+        n,
+        &[rewritten(n), changed(n)],
+        "head's hash edited",
+    );
+}
+
+#[test]
+fn deleted_last_entry_is_a_truncation() {
+    // Nothing follows it, but the close of the vault signed a checkpoint of it.
+    let b = build_vault();
+    let conn = audit_sql::open(&b.path);
+    let last = max_seq(&conn);
+    delete(&conn, last);
+    drop(conn);
+    assert_tampered(
+        &b.path,
+        last - 1,
+        &[truncated_before(last, last - 1)],
+        "last entry deleted",
+    );
+}
+
+#[test]
+fn rows_of_the_wrong_shape_are_malformed() {
+    let b = build_vault();
+    let conn = audit_sql::open(&b.path);
+    let (n, last) = (count(&conn), max_seq(&conn));
+    let k = last / 2;
+    // An entry one byte short, and a hash one byte short: neither parses.
+    let mut r = row(&conn, k);
+    r.entry.pop();
+    assert!(!is_entry(&r.entry));
+    put(&conn, k, &r);
+    let mut r = row(&conn, k + 3);
+    r.hash.pop();
+    put(&conn, k + 3, &r);
+    drop(conn);
+    assert_tampered(
+        &b.path,
+        n,
+        &[malformed(k), malformed(k + 3)],
+        "entry and hash cut short",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -668,106 +857,315 @@ impl Rng {
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
-}
 
-/// A different value for column `col` (1..=10) holding `old`. May change the storage class.
-fn other_value(rng: &mut Rng, col: usize, old: &Sql) -> Sql {
-    let nullable = matches!(col, 2 | 4 | 5);
-    match old {
-        Sql::Integer(i) => match rng.below(2) {
-            0 => Sql::Integer(i + 1 + rng.below(1000) as i64),
-            _ => Sql::Real(*i as f64 + 0.5),
-        },
-        Sql::Null => match rng.below(3) {
-            0 => Sql::Blob(rng.bytes(16)),
-            1 => Sql::Blob(Vec::new()),
-            _ => Sql::Text(String::new()),
-        },
-        Sql::Blob(b) if col == PREV_HASH || col == HASH => match rng.below(3) {
-            // A hash of the right length: the entry no longer matches.
-            0 | 1 => {
-                let mut b = b.clone();
-                let i = rng.below(b.len() as u64) as usize;
-                b[i] ^= 1 << rng.below(8);
-                Sql::Blob(b)
-            }
-            // The wrong length: a malformed row.
-            _ => Sql::Blob(b[..b.len() - 1].to_vec()),
-        },
-        Sql::Blob(b) => match rng.below(3) {
-            0 if !b.is_empty() => {
-                let mut b = b.clone();
-                let i = rng.below(b.len() as u64) as usize;
-                b[i] = b[i].wrapping_add(1 + rng.below(255) as u8);
-                Sql::Blob(b)
-            }
-            1 if nullable => Sql::Null,
-            _ => Sql::Text(hex::encode(b)),
-        },
-        Sql::Text(s) => match rng.below(3) {
-            0 => Sql::Text(format!("{s}x")),
-            1 => Sql::Blob(s.as_bytes().to_vec()),
-            _ => {
-                let alt = [
-                    "granted",
-                    "record.read",
-                    "TREAT",
-                    "",
-                    "denied:no-relationship",
-                ][rng.below(5) as usize];
-                if alt == s {
-                    Sql::Text(format!("{s}-"))
-                } else {
-                    Sql::Text(alt.into())
-                }
-            }
-        },
-        Sql::Real(r) => Sql::Real(r + 1.0),
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len() as u64) as usize]
     }
 }
 
-/// Apply one random tampering to `conn`: returns which kind (0 edit, 1 delete, 2 delete and
-/// renumber, 3 swap), a description, and the findings it must cause.
-fn tamper_randomly(rng: &mut Rng, conn: &Connection, n: i64) -> (usize, String, Vec<Finding>) {
-    // Half of the tamperings are edits, the rest deletions (plain or renumbered) and swaps.
-    let kind = match rng.below(8) {
-        0..=3 => 0,
-        4 => 1,
-        5 => 2,
-        _ => 3,
+/// The parts of an entry `audit_with` can replace.
+const PARTS: [&str; 10] = [
+    "link",
+    "at",
+    "actor",
+    "client_id",
+    "target_id",
+    "digest",
+    "action",
+    "purpose",
+    "outcome",
+    "fields",
+];
+
+/// Texts an entry could plausibly hold instead of its own.
+const TEXTS: [&str; 5] = [
+    "granted",
+    "record.read",
+    "TREAT",
+    "",
+    "denied:no-relationship",
+];
+
+/// Actions that read, for a forged entry.
+const READS: [&str; 5] = [
+    "record.read",
+    "record.list",
+    "note.read",
+    "client.find",
+    "audit.read",
+];
+
+/// A different id of `len` bytes for `old` (a changed byte, or new bytes), or none (removed).
+fn other_id(rng: &mut Rng, old: Option<&Vec<u8>>, len: usize) -> Sql {
+    match (old, rng.below(3)) {
+        (Some(b), 0) => {
+            let mut b = b.clone();
+            let i = rng.below(b.len() as u64) as usize;
+            b[i] = b[i].wrapping_add(1 + rng.below(255) as u8);
+            Sql::Blob(b)
+        }
+        (Some(_), 1) => Sql::Null,
+        _ => loop {
+            let b = rng.bytes(len);
+            if old != Some(&b) {
+                break Sql::Blob(b);
+            }
+        },
+    }
+}
+
+/// A different text for one holding `old` (as TEXT, or as a BLOB when not UTF-8).
+fn other_text(rng: &mut Rng, old: &[u8]) -> Sql {
+    let s = String::from_utf8_lossy(old);
+    match rng.below(5) {
+        0 => Sql::Text(format!("{s}x")),
+        // Not UTF-8 any more.
+        1 => {
+            let mut b = old.to_vec();
+            b.insert(rng.below(b.len() as u64 + 1) as usize, 0xFF);
+            Sql::Blob(b)
+        }
+        // Long enough for a length of two LEB128 bytes.
+        2 => Sql::Text(format!("{s}{}", "y".repeat(130))),
+        _ => {
+            let alt = rng.pick(&TEXTS);
+            if alt.as_bytes() == old {
+                Sql::Text(format!("{s}-"))
+            } else {
+                Sql::Text(alt.into())
+            }
+        }
+    }
+}
+
+/// A different value for part `name` of the entry `p`, for `audit_with`.
+fn other_part(rng: &mut Rng, p: &Parts, name: &str) -> Sql {
+    match name {
+        "link" => {
+            let mut b = p.link.clone();
+            let i = rng.below(b.len() as u64) as usize;
+            b[i] ^= 1 << rng.below(8);
+            Sql::Blob(b)
+        }
+        "at" => Sql::Integer(match rng.below(4) {
+            0 => p.at + 1,
+            1 => p.at - 1 - rng.below(1_000_000) as i64,
+            2 => p.at + 86_400_000 * (1 + rng.below(365) as i64),
+            _ => !p.at,
+        }),
+        "actor" => other_id(rng, p.actor.as_ref(), 16),
+        "client_id" => other_id(rng, p.client.as_ref(), 16),
+        "target_id" => other_id(rng, p.target.as_ref(), 16),
+        "digest" => other_id(rng, p.digest.as_ref(), 32),
+        "action" => other_text(rng, &p.action),
+        "purpose" => other_text(rng, &p.purpose),
+        "outcome" => other_text(rng, &p.outcome),
+        "fields" => other_text(rng, &p.fields),
+        other => panic!("no part {other}"),
+    }
+}
+
+/// `p` with part `name` set to `v`, as the layout defines it: what `audit_with` must have done.
+fn with_part(mut p: Parts, name: &str, v: &Sql) -> Parts {
+    let bytes = || match v {
+        Sql::Text(s) => s.as_bytes().to_vec(),
+        Sql::Blob(b) => b.clone(),
+        other => panic!("{name} set to {other:?}"),
     };
+    let id = || (*v != Sql::Null).then(bytes);
+    match name {
+        "link" => p.link = bytes(),
+        "at" => {
+            let Sql::Integer(at) = v else {
+                panic!("at set to {v:?}")
+            };
+            p.at = *at;
+        }
+        "actor" => p.actor = id(),
+        "client_id" => p.client = id(),
+        "target_id" => p.target = id(),
+        "digest" => p.digest = id(),
+        "action" => p.action = bytes(),
+        "purpose" => p.purpose = bytes(),
+        "outcome" => p.outcome = bytes(),
+        "fields" => p.fields = bytes(),
+        other => panic!("no part {other}"),
+    }
+    p
+}
+
+/// The kinds of tampering, as counted by the test.
+const KINDS: [&str; 8] = [
+    "edit a part",
+    "edit bytes of the blob",
+    "edit the hash",
+    "edit and rehash",
+    "delete",
+    "delete and renumber",
+    "insert and renumber",
+    "swap",
+];
+
+/// One random tampering made.
+struct Tampering {
+    /// An index into [`KINDS`].
+    kind: usize,
+    /// The part of the entry edited, for an edit of one part.
+    part: Option<&'static str>,
+    what: String,
+    /// The findings it must cause.
+    expected: Vec<Finding>,
+}
+
+/// Apply one random tampering to `conn`, a vault of `n` entries whose head `n` is signed.
+fn tamper_randomly(rng: &mut Rng, conn: &Connection, n: i64) -> Tampering {
+    // Half of the tamperings edit one row in place; the rest rewrite, remove, add or move rows.
+    let kind = match rng.below(16) {
+        0..=3 => 0,
+        4..=5 => 1,
+        6..=7 => 2,
+        8 => 3,
+        9..=10 => 4,
+        11 => 5,
+        12..=13 => 6,
+        _ => 7,
+    };
+    // Where a signed checkpoint's entry no longer holds the hash it signed.
+    let head_rewritten = |k: i64| (k == n).then(|| rewritten(n));
+    let mut part = None;
     let (what, expected) = match kind {
-        // Edit one column of one row (the last row too: its own hash still covers it).
+        // Edit one part of one entry, leaving its hash (the last row too: its own hash still
+        // covers it).
         0 => {
             let k = rng.seq(n);
-            let col = 1 + rng.below(10) as usize;
-            let name = COLUMNS[col];
-            let old = row(conn, k)[col].clone();
-            let new = other_value(rng, col, &old);
-            assert_ne!(new, old);
-            let before = fingerprint(conn, k, name);
+            let name = rng.pick(&PARTS);
+            part = Some(name);
+            let old = parts(conn, k);
+            let new = other_part(rng, &old, name);
+            let before = fingerprint(conn, k, "entry");
             conn.execute(
-                &format!("UPDATE audit_log SET {name} = ?1 WHERE seq = ?2"),
+                "UPDATE audit_log SET entry = audit_with(entry, ?1, ?2) WHERE seq = ?3",
+                params![name, new, k],
+            )
+            .unwrap();
+            let after = fingerprint(conn, k, "entry");
+            let what = format!("edit seq {k} {name} to {new:?}");
+            assert_ne!(before, after, "{what}: not really changed");
+            // Exactly that part changed, as the layout says.
+            assert_eq!(parts(conn, k), with_part(old, name, &new), "{what}");
+            // The link too is hashed content: see `edited_link_is_a_changed_entry`.
+            (what, vec![changed(k)])
+        }
+        // Change, add or remove bytes of one entry's blob, leaving its hash.
+        1 => {
+            let k = rng.seq(n);
+            let mut entry = row(conn, k).entry;
+            let old = entry.clone();
+            let what = match rng.below(4) {
+                0 | 1 => {
+                    let i = rng.below(entry.len() as u64) as usize;
+                    entry[i] = entry[i].wrapping_add(1 + rng.below(255) as u8);
+                    format!("byte {i} of {}", entry.len())
+                }
+                2 => {
+                    let keep = rng.below(entry.len() as u64) as usize;
+                    entry.truncate(keep);
+                    format!("cut to {keep} bytes of {}", old.len())
+                }
+                _ => {
+                    let extra = 1 + rng.below(4) as usize;
+                    entry.extend(rng.bytes(extra));
+                    format!("{} bytes appended", entry.len() - old.len())
+                }
+            };
+            conn.execute(
+                "UPDATE audit_log SET entry = ?1 WHERE seq = ?2",
+                params![entry, k],
+            )
+            .unwrap();
+            let what = format!("edit seq {k} entry blob: {what}");
+            // Bytes that still parse are an entry changed; others, a malformed row.
+            let found = if is_entry(&entry) {
+                changed(k)
+            } else {
+                malformed(k)
+            };
+            (what, vec![found])
+        }
+        // Change one row's stored hash.
+        2 => {
+            let k = rng.seq(n);
+            let old = row(conn, k).hash;
+            let (new, right_length) = match rng.below(6) {
+                // A hash of the right length: the entry no longer matches.
+                0 | 1 => {
+                    let mut b = old.clone();
+                    let i = rng.below(b.len() as u64) as usize;
+                    b[i] ^= 1 << rng.below(8);
+                    (Sql::Blob(b), true)
+                }
+                2 => (Sql::Blob(rng.bytes(32)), true),
+                // The wrong length, or not a blob: a malformed row.
+                3 => (Sql::Blob(old[..old.len() - 1].to_vec()), false),
+                4 => (Sql::Text(hex::encode(&old)), false),
+                _ => (Sql::Integer(1 + rng.below(1000) as i64), false),
+            };
+            let before = fingerprint(conn, k, "hash");
+            conn.execute(
+                "UPDATE audit_log SET hash = ?1 WHERE seq = ?2",
                 params![new, k],
             )
             .unwrap();
-            let after = fingerprint(conn, k, name);
-            let what = format!("edit seq {k} {name}: {old:?} -> {new:?} (stored {after:?})");
+            let after = fingerprint(conn, k, "hash");
+            let what = format!("edit seq {k} hash: {new:?} (stored {after:?})");
             assert_ne!(before, after, "{what}: not really changed");
-            let short_hash = (col == PREV_HASH || col == HASH) && blob(&new).len() != 32;
+            let found = if right_length {
+                changed(k)
+            } else {
+                malformed(k)
+            };
+            // The signed head's hash changed too: found reading that row, before its hash is
+            // checked.
             (
                 what,
-                vec![if short_hash { malformed(k) } else { changed(k) }],
+                [head_rewritten(k), Some(found)]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             )
         }
-        // Delete one row, not the last.
-        1 => {
-            let k = rng.seq(n - 1);
+        // Edit one part of one entry and store the hash the layout gives it after the row
+        // before: consistent in itself, so the break shows at the next entry, or at the signed
+        // head when it was the head.
+        3 => {
+            let k = rng.seq(n);
+            // Every part but the link, which the forger sets to the row before's hash.
+            let name = rng.pick(&PARTS[1..]);
+            let old = parts(conn, k);
+            let new = other_part(rng, &old, name);
+            let forged = forge(&hash_before(conn, k), k, with_part(old, name, &new));
+            put(conn, k, &forged);
+            let what = format!("edit seq {k} {name} to {new:?} and rehash");
+            let found = if k == n {
+                rewritten(n)
+            } else {
+                unlinked(k + 1)
+            };
+            (what, vec![found])
+        }
+        // Delete one row; the last one is a truncation the signed head shows.
+        4 => {
+            let k = rng.seq(n);
             delete(conn, k);
-            (format!("delete seq {k}"), vec![missing(k, k)])
+            let found = if k == n {
+                truncated_before(n, n - 1)
+            } else {
+                missing(k, k)
+            };
+            (format!("delete seq {k}"), vec![found])
         }
         // Delete one row, not the last, and close the gap.
-        2 => {
+        5 => {
             let k = rng.seq(n - 1);
             delete(conn, k);
             renumber(conn, k + 1, -1);
@@ -776,25 +1174,59 @@ fn tamper_randomly(rng: &mut Rng, conn: &Connection, n: i64) -> (usize, String, 
                 vec![missing(k, k), truncated_before(n, n - 1)],
             )
         }
-        // Swap two neighbours' contents.
+        // Forge an entry hashed after the row before and insert it, renumbering the rest.
+        6 => {
+            let k = rng.seq(n);
+            let base = parts(conn, k);
+            let forged_parts = Parts {
+                action: rng.pick(&READS).as_bytes().to_vec(),
+                outcome: b"granted".to_vec(),
+                at: base.at + rng.below(10) as i64,
+                ..base
+            };
+            let forged = forge(&hash_before(conn, k), k, forged_parts);
+            renumber(conn, k, 1);
+            insert(conn, k, &forged);
+            // The signed head now holds another entry. (When the forgery is put at the head's
+            // seq, the checkpoint's finding is made reading that row, before the row after it
+            // shows the insertion.)
+            let expected = if k == n {
+                vec![rewritten(n), inserted(n)]
+            } else {
+                vec![inserted(k), rewritten(n)]
+            };
+            (format!("insert at seq {k} and renumber"), expected)
+        }
+        // Swap two neighbours' rows.
         _ => {
             let k = rng.seq(n - 1);
             let (rk, rk1) = (row(conn, k), row(conn, k + 1));
-            overwrite(conn, k, &rk1);
-            overwrite(conn, k + 1, &rk);
-            (
-                format!("swap seq {k} and {}", k + 1),
-                vec![moved(k, k + 1), moved(k + 1, k)],
-            )
+            put(conn, k, &rk1);
+            put(conn, k + 1, &rk);
+            // When the head is swapped, it no longer holds the signed hash: found reading that
+            // row, before its partner is recognised.
+            let mut expected = vec![moved(k, k + 1)];
+            expected.extend(head_rewritten(k + 1));
+            expected.push(moved(k + 1, k));
+            (format!("swap seq {k} and {}", k + 1), expected)
         }
     };
-    (kind, what, expected)
+    Tampering {
+        kind,
+        part,
+        what,
+        expected,
+    }
 }
+
+/// How many random tamperings the test makes, each on a fresh copy of the vault.
+const ITERATIONS: usize = 120;
 
 #[test]
 fn random_single_row_tampering_is_located() {
     let b = build_vault();
     let n = count(&raw(&b.path));
+    assert_eq!(max_seq(&raw(&b.path)), n);
 
     // A plain copy verifies like the original.
     let copy = b.dir.path().join("copy.vault");
@@ -806,23 +1238,43 @@ fn random_single_row_tampering_is_located() {
     );
 
     let mut rng = Rng(0x5EED_C0FF_EE15_600D);
-    let mut kinds = [0u32; 4];
-    for i in 0..40 {
+    let mut kinds = [0u32; KINDS.len()];
+    let mut edited = [0u32; PARTS.len()];
+    let mut failed = Vec::new();
+    for i in 0..ITERATIONS {
         let copy = b.dir.path().join(format!("tampered-{i}.vault"));
         copy_vault(&b.path, &copy);
-        let conn = raw(&copy);
+        let conn = audit_sql::open(&copy);
         let state = rng.0;
-        let (kind, what, expected) = tamper_randomly(&mut rng, &conn, n);
+        let t = tamper_randomly(&mut rng, &conn, n);
         let left = count(&conn);
         drop(conn);
-        kinds[kind] += 1;
-        let what = format!("iteration {i} (rng state {state:#x}): {what}");
-        assert_tampered(&copy, left, &expected, &what);
+        kinds[t.kind] += 1;
+        if let Some(name) = t.part {
+            edited[PARTS.iter().position(|p| *p == name).unwrap()] += 1;
+        }
+        let what = format!("iteration {i} (rng state {state:#x}): {}", t.what);
+        // Every iteration runs, and every one that fails is reported.
+        if let Err(e) = check_tampered(&copy, left, &t.expected, &what) {
+            failed.push(e);
+        }
         std::fs::remove_file(&copy).unwrap();
     }
     assert!(
         kinds.iter().all(|&k| k > 0),
-        "not every kind of tampering ran: {kinds:?}"
+        "not every kind of tampering ran: {:?}",
+        KINDS.iter().zip(kinds).collect::<Vec<_>>()
+    );
+    assert!(
+        edited.iter().all(|&k| k > 0),
+        "not every part of an entry was edited: {:?}",
+        PARTS.iter().zip(edited).collect::<Vec<_>>()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {ITERATIONS} tamperings not reported as expected:\n\n{}",
+        failed.len(),
+        failed.join("\n")
     );
 }
 

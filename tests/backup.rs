@@ -169,7 +169,10 @@ fn a_damaged_backup_is_refused() {
     let out = p.dir.path().join("d.backup");
     p.admin().backup(&out).unwrap();
     raw(&out)
-        .execute("UPDATE audit_log SET purpose = 'HPAYMT' WHERE seq = 3", [])
+        .execute(
+            "UPDATE audit_log SET entry = audit_with(entry, 'purpose', 'HPAYMT') WHERE seq = 3",
+            [],
+        )
         .unwrap();
     let to = p.dir.path().join("from-damaged.vault");
     let refused = Vault::restore(

@@ -12,7 +12,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{ADMIN_PASS, CLIN_PASS, audit_verify, new_client, raw, test_config};
+use common::{ADMIN_PASS, CLIN_PASS, audit_sql, audit_verify, new_client, test_config};
 use confide::{
     Anchor, Finding, FindingKind, Passphrase, Purpose, RecordId, RecordKind, Role, Value, Vault,
     VaultConfig, VerifyOptions, VerifyReport, Warning,
@@ -142,57 +142,88 @@ fn reopen_and_grow(path: &Path, client_name: &str, last: i64) {
 // Raw rows, as the attacker sees them
 // ---------------------------------------------------------------------------------------------
 
-/// The columns of `audit_log` in hashing order, then the two hashes.
-const COLUMNS: [&str; 12] = [
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "client_id",
-    "target_id",
-    "fields",
-    "purpose",
-    "outcome",
-    "digest",
-    "prev_hash",
-    "hash",
-];
-const PREV_HASH: usize = 10;
-const HASH: usize = 11;
+/// Open the vault file with SQLite directly, as an attacker with write access would, with the
+/// audit log's documented layout at hand as SQL functions (`common::audit_sql`).
+fn raw(path: &Path) -> Connection {
+    audit_sql::open(path)
+}
 
-type Row = Vec<Sql>;
+/// One stored row of `audit_log`: `(seq, entry, hash)`.
+struct Row {
+    seq: i64,
+    entry: Vec<u8>,
+    hash: Vec<u8>,
+}
 
 fn rows(conn: &Connection) -> Vec<Row> {
     let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {} FROM audit_log ORDER BY seq",
-            COLUMNS.join(", ")
-        ))
+        .prepare("SELECT seq, entry, hash FROM audit_log ORDER BY seq")
         .unwrap();
     stmt.query_map([], |r| {
-        (0..COLUMNS.len())
-            .map(|i| r.get::<_, Sql>(i))
-            .collect::<rusqlite::Result<Row>>()
+        Ok(Row {
+            seq: r.get(0)?,
+            entry: r.get(1)?,
+            hash: r.get(2)?,
+        })
     })
     .unwrap()
     .collect::<rusqlite::Result<_>>()
     .unwrap()
 }
 
-fn seq_of(r: &Row) -> i64 {
-    match r[0] {
-        Sql::Integer(s) => s,
-        ref other => panic!("seq is {other:?}"),
+/// The cells of an entry written before format 6, which it keeps as its stored bytes: version
+/// byte 1 (nine cells) or 2 (ten, a digest last), each cell a type tag (0 null, 1 integer,
+/// 2 real, 3 text, 4 blob) and its payload (8 bytes big-endian, or a u32 big-endian length and
+/// the bytes). `None` for anything else (e.g. an entry of layout 3).
+fn legacy_cells(entry: &[u8]) -> Option<Vec<Sql>> {
+    let n = match entry.first()? {
+        1 => 9,
+        2 => 10,
+        _ => return None,
+    };
+    let mut b = &entry[1..];
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let (head, rest) = (b.get(..n)?, b.get(n..)?);
+        b = rest;
+        Some(head)
+    };
+    let mut cells = Vec::with_capacity(n);
+    for _ in 0..n {
+        let cell = match take(1)?[0] {
+            0 => Sql::Null,
+            1 => Sql::Integer(i64::from_be_bytes(take(8)?.try_into().ok()?)),
+            2 => Sql::Real(f64::from_bits(u64::from_be_bytes(
+                take(8)?.try_into().ok()?,
+            ))),
+            tag @ (3 | 4) => {
+                let len = u32::from_be_bytes(take(4)?.try_into().ok()?);
+                let payload = take(usize::try_from(len).ok()?)?.to_vec();
+                if tag == 3 {
+                    Sql::Text(String::from_utf8(payload).ok()?)
+                } else {
+                    Sql::Blob(payload)
+                }
+            }
+            _ => return None,
+        };
+        cells.push(cell);
+    }
+    b.is_empty().then_some(cells)
+}
+
+/// The action an entry records, under either layout (the fourth cell of an entry from before
+/// format 6).
+fn action_of(entry: &[u8]) -> String {
+    if let Some(parts) = audit_sql::decode(entry) {
+        return String::from_utf8(parts.action).unwrap();
+    }
+    match legacy_cells(entry).map(|c| c[3].clone()) {
+        Some(Sql::Text(action)) => action,
+        other => panic!("not an entry of layout 1, 2 or 3 (action {other:?})"),
     }
 }
 
-fn blob(v: &Sql) -> &[u8] {
-    match v {
-        Sql::Blob(b) => b,
-        other => panic!("expected a blob, found {other:?}"),
-    }
-}
-
+/// The stored hash of entry `seq` (named for the checkpoint column it is compared with).
 fn entry_hash(conn: &Connection, seq: i64) -> Vec<u8> {
     conn.query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| {
         r.get(0)
@@ -201,19 +232,21 @@ fn entry_hash(conn: &Connection, seq: i64) -> Vec<u8> {
 }
 
 fn action_at(conn: &Connection, seq: i64) -> String {
-    conn.query_row("SELECT action FROM audit_log WHERE seq = ?1", [seq], |r| {
-        r.get(0)
-    })
-    .unwrap()
+    let entry: Vec<u8> = conn
+        .query_row("SELECT entry FROM audit_log WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    action_of(&entry)
 }
 
+/// Every entry with `action`, read under either layout (a migrated vault holds both).
 fn seqs_of_action(conn: &Connection, action: &str) -> Vec<i64> {
-    conn.prepare("SELECT seq FROM audit_log WHERE action = ?1 ORDER BY seq")
-        .unwrap()
-        .query_map([action], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    rows(conn)
+        .into_iter()
+        .filter(|r| action_of(&r.entry) == action)
+        .map(|r| r.seq)
+        .collect()
 }
 
 fn vault_id(conn: &Connection) -> Vec<u8> {
@@ -258,40 +291,13 @@ fn flip_first_byte(b: &[u8]) -> Vec<u8> {
     b
 }
 
-fn push_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
-    out.push(tag);
-    out.extend_from_slice(&u32::try_from(b.len()).unwrap().to_be_bytes());
-    out.extend_from_slice(b);
-}
-
-/// `SHA-256("confide/audit/v1" ‖ prev_hash ‖ canonical)`, canonical being version byte 1 and
-/// the first nine cells when the digest is NULL, else version byte 2 and all ten.
-fn chain_hash(prev: &[u8], cells: &[Sql]) -> Vec<u8> {
-    let (version, n) = if cells[9] == Sql::Null {
-        (1u8, 9)
-    } else {
-        (2u8, 10)
-    };
-    let mut canon = vec![version];
-    for cell in &cells[..n] {
-        match cell {
-            Sql::Null => canon.push(0),
-            Sql::Integer(i) => {
-                canon.push(1);
-                canon.extend_from_slice(&i.to_be_bytes());
-            }
-            Sql::Real(r) => {
-                canon.push(2);
-                canon.extend_from_slice(&r.to_bits().to_be_bytes());
-            }
-            Sql::Text(s) => push_bytes(&mut canon, 3, s.as_bytes()),
-            Sql::Blob(b) => push_bytes(&mut canon, 4, b),
-        }
-    }
+/// `SHA-256("confide/audit/v1" ‖ prev ‖ canonical bytes)`: the hash of an entry written before
+/// format 6, unchanged by the move (its sequence number is inside its bytes).
+fn legacy_hash(prev: &[u8], entry: &[u8]) -> Vec<u8> {
     let mut ctx = Context::new(&SHA256);
     ctx.update(b"confide/audit/v1");
     ctx.update(prev);
-    ctx.update(&canon);
+    ctx.update(entry);
     ctx.finish().as_ref().to_vec()
 }
 
@@ -299,40 +305,53 @@ fn genesis(conn: &Connection) -> Vec<u8> {
     digest(&SHA256, &vault_id(conn)).as_ref().to_vec()
 }
 
-/// Recompute `prev_hash` and `hash` of every entry from `from` on, as an attacker who knows the
-/// public hash format would after rewriting the log.
-fn rechain_from(conn: &Connection, from: i64) {
-    let mut prev = if from == 1 {
-        genesis(conn)
-    } else {
-        entry_hash(conn, from - 1)
-    };
-    for r in rows(conn).into_iter().filter(|r| seq_of(r) >= from) {
-        let hash = chain_hash(&prev, &r);
-        conn.execute(
-            "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
-            params![prev, hash, seq_of(&r)],
+/// Shift `at` of entry `seq` by one millisecond (nothing else changes; the hash is left alone).
+fn nudge_time(conn: &Connection, seq: i64) {
+    let n = conn
+        .execute(
+            "UPDATE audit_log SET entry = audit_with(entry, 'at', audit_part(entry, 'at') + 1) \
+             WHERE seq = ?1",
+            [seq],
         )
         .unwrap();
-        prev = hash;
-    }
+    assert_eq!(n, 1);
 }
 
 /// Every entry links to its predecessor and hashes to its stored hash, under the test's own
-/// reading of the format: the chain alone is consistent.
-fn assert_chain_consistent(conn: &Connection) {
+/// reading of the format: the chain alone is consistent. Entries from before format 6 (a
+/// migrated vault's) carry their own sequence number and no link, and come first. Returns how
+/// many such entries there are.
+fn assert_chain_consistent(conn: &Connection) -> usize {
     let mut prev = genesis(conn);
+    let mut legacy = 0;
     for (i, r) in rows(conn).iter().enumerate() {
         let seq = i as i64 + 1;
-        assert_eq!(seq_of(r), seq, "seq without gaps");
-        assert_eq!(blob(&r[PREV_HASH]), &prev[..], "prev_hash of seq {seq}");
-        assert_eq!(
-            blob(&r[HASH]),
-            &chain_hash(&prev, r)[..],
-            "hash of seq {seq}"
-        );
-        prev = blob(&r[HASH]).to_vec();
+        assert_eq!(r.seq, seq, "seq without gaps");
+        assert_eq!(r.hash.len(), 32, "hash of seq {seq}");
+        match audit_sql::decode(&r.entry) {
+            Some(parts) => {
+                assert_eq!(parts.link, prev[..8], "link of seq {seq}");
+                assert_eq!(
+                    r.hash,
+                    audit_sql::entry_hash(&prev, seq, &r.entry),
+                    "hash of seq {seq}"
+                );
+            }
+            None => {
+                assert_eq!(
+                    legacy, i,
+                    "an entry from before format 6 after a newer one: {seq}"
+                );
+                legacy += 1;
+                let cells = legacy_cells(&r.entry)
+                    .unwrap_or_else(|| panic!("entry {seq} is of no known layout"));
+                assert_eq!(cells[0], Sql::Integer(seq), "seq inside entry {seq}");
+                assert_eq!(r.hash, legacy_hash(&prev, &r.entry), "hash of seq {seq}");
+            }
+        }
+        prev = r.hash.clone();
     }
+    legacy
 }
 
 /// The message a checkpoint signs: "confide/checkpoint/v1" ‖ vault id ‖ seq (u64 BE) ‖ hash.
@@ -544,8 +563,9 @@ fn unclean(opened: i64) -> Warning {
 fn clean_vault_has_verified_checkpoints_at_every_interval_and_at_close() {
     let b = build();
     let conn = raw(&b.path);
-    // The test's own hashing agrees with the vault's (the forgeries below are made with it).
-    assert_chain_consistent(&conn);
+    // The test's own hashing agrees with the vault's (the forgeries below are made with it);
+    // every entry of a new vault is of layout 3.
+    assert_eq!(assert_chain_consistent(&conn), 0);
     let cps = checkpoints(&conn);
     let mut want: Vec<i64> = (1..=LAST).filter(|s| s % EVERY == 0).collect();
     want.push(LAST);
@@ -691,7 +711,7 @@ fn deletion_rechained_with_correct_hashes_is_caught_by_the_signed_checkpoints() 
         )
         .unwrap();
     }
-    rechain_from(&conn, k);
+    audit_sql::rehash_from(&conn, k);
     // The plain chain is consistent again: every link and every hash recomputes.
     assert_chain_consistent(&conn);
     drop(conn);
@@ -877,14 +897,8 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     // the attacker cannot re-sign removed. Passes on its own; not against the anchor.
     let forked = b.copy("forked.vault");
     let conn = raw(&forked);
-    let n = conn
-        .execute(
-            "UPDATE audit_log SET at = at + 1 WHERE seq = ?1",
-            [ANCHORED],
-        )
-        .unwrap();
-    assert_eq!(n, 1);
-    rechain_from(&conn, ANCHORED);
+    nudge_time(&conn, ANCHORED);
+    audit_sql::rehash_from(&conn, ANCHORED);
     assert_chain_consistent(&conn);
     let later: Vec<i64> = checkpoints(&conn)
         .into_iter()
@@ -911,12 +925,8 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     // one on is rewritten.
     let kept = b.copy("forked-kept.vault");
     let conn = raw(&kept);
-    conn.execute(
-        "UPDATE audit_log SET at = at + 1 WHERE seq = ?1",
-        [ANCHORED],
-    )
-    .unwrap();
-    rechain_from(&conn, ANCHORED);
+    nudge_time(&conn, ANCHORED);
+    audit_sql::rehash_from(&conn, ANCHORED);
     drop(conn);
     let mut expected = vec![at(ANCHORED, FindingKind::ChainRewritten)];
     expected.extend(later.iter().map(|&c| at(c, FindingKind::ChainRewritten)));
@@ -1179,6 +1189,16 @@ fn an_old_vault_verifies_then_gains_a_key_and_signed_checkpoints() {
     std::fs::copy(&fixture, &path).unwrap();
     let before = head(&path);
     assert!(before > 0);
+    // The hashes of format 1 (a column of the table then as now), which the move of the old
+    // rows into one blob each must keep.
+    let old_hashes: Vec<Vec<u8>> = raw(&path)
+        .prepare("SELECT hash FROM audit_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(old_hashes.len(), before as usize);
 
     // Format 1: a plain chain, nothing signed, no open/close markers.
     let r = check(&path, None, &[], "format 1");
@@ -1246,6 +1266,18 @@ fn an_old_vault_verifies_then_gains_a_key_and_signed_checkpoints() {
     assert_eq!(anchor_to(&path, &anchor).seq, last as u64);
     check(&path, Some(&anchor), &[], "format 1, migrated, anchored");
 
-    // The chain from format 1 continues unbroken through the migration.
-    assert_chain_consistent(&raw(&path));
+    // The chain from format 1 continues unbroken through the migration: the old entries keep
+    // their hashes (so the checkpoints signed over them hold), and the new ones chain on.
+    let conn = raw(&path);
+    assert_eq!(
+        assert_chain_consistent(&conn),
+        before as usize,
+        "the entries of format 1 kept as they were, the later ones of layout 3"
+    );
+    let kept: Vec<Vec<u8>> = rows(&conn)
+        .into_iter()
+        .take(before as usize)
+        .map(|r| r.hash)
+        .collect();
+    assert_eq!(kept, old_hashes);
 }

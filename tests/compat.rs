@@ -1,23 +1,92 @@
-//! Compatibility: a vault written by format 1 (the vault core, before the access policy) opens,
-//! is migrated in place to the current format, and keeps its data, keys and audit chain.
+//! Compatibility: vaults written by older formats open, are migrated in place to the current
+//! format, and keep their data, keys and audit chain.
 //!
-//! `tests/fixtures/format1.vault` was made by format 1's code with cheap KDF parameters:
-//! users admin / dr.one / biller, one client, one diagnosis, one psychotherapy note.
+//! `tests/fixtures/format1.vault` was made by format 1's code (the vault core, before the access
+//! policy) with cheap KDF parameters: users admin / dr.one / biller, one client, one diagnosis,
+//! one psychotherapy note.
+//!
+//! `tests/fixtures/format5.vault` was made by format 5's code (the last with one column per part
+//! of an audit entry), cheap KDF parameters and a signed checkpoint every 4 entries: users
+//! admin / dr.five, one client, a diagnosis written, read and updated, a psychotherapy note
+//! written and read, and a refused read.
 
 mod common;
 
 use common::test_config;
-use confide::{ClientId, FORMAT_VERSION, NoteId, Passphrase, Purpose, RecordId, Value, Vault};
+use confide::{
+    AuditFilter, ClientId, FORMAT_VERSION, NoteId, Passphrase, Purpose, RecordId, Value, Vault,
+};
 
 const CLIENT: &str = "967c6ecfacdb8a01da38901e82e65e7a";
 const DIAGNOSIS: &str = "4e95a9c7c47c2162a990cb1782d5a187";
 const NOTE: &str = "bd29ba2d55b1441ae2d8a7ced0099703";
 
 fn copy_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
+    copy_of("tests/fixtures/format1.vault")
+}
+
+fn copy_of(fixture: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.vault");
-    std::fs::copy("tests/fixtures/format1.vault", &path).unwrap();
+    std::fs::copy(fixture, &path).unwrap();
     (dir, path)
+}
+
+fn audit_columns(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('audit_log') ORDER BY cid")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn format_5_audit_entries_move_into_one_blob_each_with_their_hashes_and_signatures() {
+    let (_dir, path) = copy_of("tests/fixtures/format5.vault");
+    assert_eq!(user_version(&path), 5);
+    assert!(audit_columns(&path).contains(&"prev_hash".to_string()));
+    // Read-only verification and review never migrate: the old layout is read as it is.
+    let before = confide::verify_audit_log(&path).unwrap();
+    assert!(before.is_intact(), "{:?}", before.findings);
+    assert!(before.checkpoints_checked >= 4, "{before:?}");
+    let shown = confide::read_audit_log(&path, &AuditFilter::default()).unwrap();
+    assert_eq!(shown.entries.len() as u64, before.entries);
+    assert_eq!(user_version(&path), 5);
+
+    let vault = Vault::open(&path, test_config()).unwrap();
+    assert_eq!(user_version(&path), FORMAT_VERSION);
+    assert_eq!(audit_columns(&path), ["seq", "entry", "hash"]);
+    // Every old entry is still there, the same to a reader, with the same hashes: so the
+    // checkpoints signed over them still verify.
+    let moved = confide::read_audit_log(&path, &AuditFilter::default()).unwrap();
+    assert_eq!(moved.entries[..shown.entries.len()], shown.entries[..]);
+    let after = confide::verify_audit_log(&path).unwrap();
+    assert!(after.is_intact(), "{:?}", after.findings);
+    assert!(after.checkpoints_checked >= before.checkpoints_checked);
+
+    // The data reads back, and new entries chain on after the old ones.
+    let dr = vault
+        .unlock("dr.five", &Passphrase::new("format-5 clinician"))
+        .unwrap();
+    let record: RecordId = "dfb65aa8e02c2f841ca8cad4e0be158d".parse().unwrap();
+    let read = dr.read_record(&record, Purpose::Treatment).unwrap();
+    assert_eq!(
+        read.get("description"),
+        Some(&Value::text("format-5 diagnosis, revised"))
+    );
+    let note: NoteId = "d8c0fda271f0bc49fd1f6a672ee02605".parse().unwrap();
+    let n = dr
+        .read_psychotherapy_note(&note, Purpose::Treatment)
+        .unwrap();
+    assert_eq!(n.get("impressions"), Some(&Value::text("format-5 note")));
+    drop(dr);
+    vault.close().unwrap();
+    let last = confide::verify_audit_log(&path).unwrap();
+    assert!(last.is_intact(), "{:?}", last.findings);
+    assert!(last.entries > before.entries + 3);
 }
 
 fn user_version(path: &std::path::Path) -> u32 {

@@ -72,7 +72,8 @@ fn an_untouched_vault_has_every_record_vouched_for() {
     assert!(verify_audit_log(b.p.path()).unwrap().is_intact());
     let vouching: i64 = raw(b.p.path())
         .query_row(
-            "SELECT count(*) FROM audit_log WHERE digest IS NOT NULL AND action LIKE 'record.%'",
+            "SELECT count(*) FROM audit_log WHERE audit_part(entry, 'digest') IS NOT NULL \
+             AND audit_part(entry, 'action') LIKE 'record.%'",
             [],
             |r| r.get(0),
         )

@@ -464,7 +464,8 @@ fn release(
     // The raw row too: field names and outcome are the only text it holds.
     let (raw_fields, raw_outcome): (String, String) = raw(p.path())
         .query_row(
-            "SELECT fields, outcome FROM audit_log WHERE seq = ?1",
+            "SELECT audit_part(entry, 'fields'), audit_part(entry, 'outcome') \
+             FROM audit_log WHERE seq = ?1",
             [i64::try_from(m.audit_seq).unwrap()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -493,7 +494,8 @@ fn release(
     let granted = count(
         p,
         "SELECT COUNT(*) FROM audit_log \
-         WHERE action = 'disclosure.release' AND outcome LIKE 'granted:%'",
+         WHERE audit_part(entry, 'action') = 'disclosure.release' \
+         AND audit_part(entry, 'outcome') LIKE 'granted:%'",
     );
     assert_eq!(
         ledger_rows(p),

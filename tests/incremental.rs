@@ -169,19 +169,35 @@ fn tampering_inside_the_verified_prefix_needs_a_full_run() {
         vault,
     } = p;
     vault.close().unwrap();
-    raw(&path)
-        .execute("UPDATE audit_log SET purpose = 'HPAYMT' WHERE seq = 3", [])
+    let conn = audit_sql::open(&path);
+    let purpose = "SELECT audit_part(entry, 'purpose') FROM audit_log WHERE seq = 3";
+    let was: String = conn.query_row(purpose, [], |r| r.get(0)).unwrap();
+    assert_ne!(was, "HPAYMT");
+    let n = conn
+        .execute(
+            "UPDATE audit_log SET entry = audit_with(entry, 'purpose', 'HPAYMT') WHERE seq = 3",
+            [],
+        )
         .unwrap();
+    assert_eq!(n, 1);
+    let now: String = conn.query_row(purpose, [], |r| r.get(0)).unwrap();
+    assert_eq!(now, "HPAYMT");
+    drop(conn);
+    assert!(state.seq > 3, "the edit is inside the verified prefix");
     assert!(
         verify_audit_log_with(&path, &options(&state))
             .unwrap()
             .is_intact()
     );
     let full = confide::verify_audit_log(&path).unwrap();
-    assert!(
-        full.findings.iter().any(|f| f.seq == 3),
-        "{:?}",
-        full.findings
+    // Edited in place, its hash left alone: the entry's link still names entry 2, so it is
+    // found changed where it is, and nothing else is.
+    assert_eq!(
+        full.findings,
+        vec![confide::Finding {
+            seq: 3,
+            kind: FindingKind::Changed
+        }]
     );
 }
 

@@ -11,7 +11,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Practice, audit_verify, new_client, raw};
+use common::{Practice, audit_sql, audit_verify, new_client, raw};
 use confide::{
     Category, ClientId, ConsentRecipient, DisclosureRequest, Error, Finding, FindingKind,
     LegalBasis, NewConsent, OutsideParty, Purpose, RecordKind, Session, Value, Vault,
@@ -24,10 +24,6 @@ use rusqlite::{Connection, params};
 /// The ledger's columns, in the order the digest hashes them.
 const LEDGER_COLUMNS: &str = "disclosure_id, client_id, case_id, disclosed_at, purpose, \
      legal_basis, categories, consent_id, accountable, released_by, audit_seq";
-
-/// The hashed columns of an audit entry, in hash order (the digest last).
-const ENTRY_COLUMNS: &str =
-    "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, digest";
 
 // ---------------------------------------------------------------------------------------------
 // A closed vault with some releases
@@ -220,9 +216,10 @@ fn copy(b: &Built) -> (tempfile::TempDir, PathBuf) {
 // The attacker's tools
 // ---------------------------------------------------------------------------------------------
 
-/// Open the file with SQLite and drop the append-only triggers, as an attacker would.
+/// Open the file with SQLite and drop the append-only triggers, as an attacker would; the
+/// audit log's documented layout is at hand as SQL functions (`common::audit_sql`).
 fn attacker(path: &Path) -> Connection {
-    let conn = raw(path);
+    let conn = audit_sql::open(path);
     conn.execute_batch(
         "DROP TRIGGER disclosures_no_update;
          DROP TRIGGER disclosures_no_delete;
@@ -265,20 +262,12 @@ fn ledger_fields(conn: &Connection, id: &[u8]) -> Vec<[Sql; 3]> {
         .unwrap()
 }
 
-fn entry_cells(conn: &Connection, seq: i64) -> Vec<Sql> {
-    conn.query_row(
-        &format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq = ?1"),
-        [seq],
-        |r| (0..10).map(|i| r.get::<_, Sql>(i)).collect(),
-    )
-    .unwrap()
-}
-
 fn blob_at(conn: &Connection, sql: &str, seq: i64) -> Vec<u8> {
     conn.query_row(sql, [seq], |r| r.get(0)).unwrap()
 }
 
-// The digest and the chain hash, recomputed independently from their documented layouts.
+// The digest, recomputed independently from its documented layout (the audit entry's layout
+// and hash are `common::audit_sql`'s).
 
 fn encode(cell: &Sql, out: &mut Vec<u8>) {
     let bytes = |out: &mut Vec<u8>, tag: u8, b: &[u8]| {
@@ -315,19 +304,6 @@ fn ledger_digest(row: &[Sql], fields: &[[Sql; 3]]) -> Vec<u8> {
     }
     let mut ctx = Context::new(&SHA256);
     ctx.update(b"confide/ledger/v1");
-    ctx.update(&buf);
-    ctx.finish().as_ref().to_vec()
-}
-
-/// `SHA-256("confide/audit/v1" ‖ prev_hash ‖ 2 ‖ ten cells)`: the hash of an entry with a digest.
-fn chain_hash_v2(prev: &[u8], cells: &[Sql]) -> Vec<u8> {
-    let mut buf = vec![2u8];
-    for c in cells {
-        encode(c, &mut buf);
-    }
-    let mut ctx = Context::new(&SHA256);
-    ctx.update(b"confide/audit/v1");
-    ctx.update(prev);
     ctx.update(&buf);
     ctx.finish().as_ref().to_vec()
 }
@@ -388,7 +364,7 @@ fn accounting_after(
 #[test]
 fn untouched_vault_with_releases_is_intact() {
     let b = build();
-    let conn = raw(&b.path);
+    let conn = audit_sql::open(&b.path);
     let n = count(&conn);
     let (code, stdout, stderr) = audit_verify(&[b.path.as_os_str()]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -404,8 +380,8 @@ fn untouched_vault_with_releases_is_intact() {
     // as the documented layout recomputes it. (Write entries vouch for their records too.)
     let vouching: Vec<i64> = conn
         .prepare(
-            "SELECT seq FROM audit_log WHERE digest IS NOT NULL \
-             AND action = 'disclosure.release' ORDER BY seq",
+            "SELECT seq FROM audit_log WHERE audit_part(entry, 'digest') IS NOT NULL \
+             AND audit_part(entry, 'action') = 'disclosure.release' ORDER BY seq",
         )
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -417,7 +393,7 @@ fn untouched_vault_with_releases_is_intact() {
     for rel in rels {
         let stored = blob_at(
             &conn,
-            "SELECT digest FROM audit_log WHERE seq = ?1",
+            "SELECT audit_part(entry, 'digest') FROM audit_log WHERE seq = ?1",
             rel.seq,
         );
         let row = ledger_row(&conn, &rel.id);
@@ -432,7 +408,7 @@ fn untouched_vault_with_releases_is_intact() {
         );
         let action: String = conn
             .query_row(
-                "SELECT action FROM audit_log WHERE seq = ?1",
+                "SELECT audit_part(entry, 'action') FROM audit_log WHERE seq = ?1",
                 [rel.seq],
                 |r| r.get(0),
             )
@@ -785,18 +761,43 @@ fn an_edited_digest_is_a_changed_entry() {
     let seq = b.warn.seq;
     let other = b.order.seq;
     let edits = [
-        ("random digest", "digest = randomblob(32)".to_string()),
+        ("random digest", "randomblob(32)".to_string()),
         (
             "another release's digest",
-            format!("digest = (SELECT digest FROM audit_log WHERE seq = {other})"),
+            format!("(SELECT audit_part(entry, 'digest') FROM audit_log WHERE seq = {other})"),
         ),
     ];
-    for (what, set) in edits {
+    for (what, digest) in edits {
         let (_dir, path) = copy(&b);
-        let n = raw(&path)
-            .execute(&format!("UPDATE audit_log SET {set} WHERE seq = ?1"), [seq])
+        let conn = audit_sql::open(&path);
+        let before = blob_at(&conn, "SELECT entry FROM audit_log WHERE seq = ?1", seq);
+        let n = conn
+            .execute(
+                &format!(
+                    "UPDATE audit_log SET entry = audit_with(entry, 'digest', {digest}) \
+                     WHERE seq = ?1"
+                ),
+                [seq],
+            )
             .unwrap();
         assert_eq!(n, 1);
+        // Only the digest changed: the entry still parses, and every other part is as it was.
+        let after = blob_at(&conn, "SELECT entry FROM audit_log WHERE seq = ?1", seq);
+        let (was, now) = (
+            audit_sql::decode(&before).unwrap(),
+            audit_sql::decode(&after).unwrap(),
+        );
+        assert_ne!(was.digest, now.digest, "{what}");
+        assert_eq!(now.digest.as_ref().map(Vec::len), Some(32), "{what}");
+        assert_eq!(
+            audit_sql::Parts {
+                digest: was.digest.clone(),
+                ..now
+            },
+            was,
+            "{what}"
+        );
+        drop(conn);
         // The chain sees the entry changed; the row no longer matches what it now vouches for.
         let stdout = assert_found(
             &path,
@@ -819,10 +820,9 @@ fn an_edited_digest_is_a_changed_entry() {
 fn a_removed_digest_is_a_changed_entry_and_an_unlogged_row() {
     let b = build();
     let seq = b.warn.seq;
+    let remove = "UPDATE audit_log SET entry = audit_with(entry, 'digest', NULL) WHERE seq = ?1";
     let (_dir, path) = copy(&b);
-    raw(&path)
-        .execute("UPDATE audit_log SET digest = NULL WHERE seq = ?1", [seq])
-        .unwrap();
+    assert_eq!(audit_sql::open(&path).execute(remove, [seq]).unwrap(), 1);
     assert_found(
         &path,
         &[
@@ -835,8 +835,7 @@ fn a_removed_digest_is_a_changed_entry_and_an_unlogged_row() {
     let (_dir, path) = copy(&b);
     {
         let conn = attacker(&path);
-        conn.execute("UPDATE audit_log SET digest = NULL WHERE seq = ?1", [seq])
-            .unwrap();
+        assert_eq!(conn.execute(remove, [seq]).unwrap(), 1);
         conn.execute(
             "DELETE FROM disclosure_fields WHERE disclosure_id = ?1",
             [&b.warn.id],
@@ -862,7 +861,7 @@ fn a_row_edited_with_its_digest_recomputed_breaks_the_chain() {
     let b = build();
     let seq = b.warn.seq;
     let (_dir, path) = copy(&b);
-    let (cells, prev) = {
+    {
         let conn = attacker(&path);
         conn.execute(
             "UPDATE disclosures SET accountable = 0 WHERE disclosure_id = ?1",
@@ -873,29 +872,36 @@ fn a_row_edited_with_its_digest_recomputed_breaks_the_chain() {
             &ledger_row(&conn, &b.warn.id),
             &ledger_fields(&conn, &b.warn.id),
         );
-        conn.execute(
-            "UPDATE audit_log SET digest = ?2 WHERE seq = ?1",
-            params![seq, digest],
-        )
-        .unwrap();
-        let prev = blob_at(&conn, "SELECT prev_hash FROM audit_log WHERE seq = ?1", seq);
-        (entry_cells(&conn, seq), prev)
-    };
+        let n = conn
+            .execute(
+                "UPDATE audit_log SET entry = audit_with(entry, 'digest', ?2) WHERE seq = ?1",
+                params![seq, digest],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
     assert_found(
         &path,
         &[at(seq, FindingKind::Changed)],
         "row edited and digest recomputed",
     );
 
-    // Recomputing the entry's hash too moves the break to the next link.
+    // Recomputing the entry's hash too (after the previous row's stored hash, as the layout
+    // says) moves the break to the next link: the next entry's link names the old hash.
     {
-        let conn = raw(&path);
-        let hash = chain_hash_v2(&prev, &cells);
+        let conn = audit_sql::open(&path);
+        let prev = blob_at(&conn, "SELECT hash FROM audit_log WHERE seq = ?1", seq - 1);
+        let entry = blob_at(&conn, "SELECT entry FROM audit_log WHERE seq = ?1", seq);
+        let old = blob_at(&conn, "SELECT hash FROM audit_log WHERE seq = ?1", seq);
+        let hash = audit_sql::entry_hash(&prev, seq, &entry);
+        assert_ne!(hash, old);
         conn.execute(
             "UPDATE audit_log SET hash = ?2 WHERE seq = ?1",
             params![seq, hash],
         )
         .unwrap();
+        let next = blob_at(&conn, "SELECT entry FROM audit_log WHERE seq = ?1", seq + 1);
+        assert_eq!(audit_sql::decode(&next).unwrap().link, old[..8]);
     }
     assert_found(
         &path,
@@ -906,16 +912,49 @@ fn a_row_edited_with_its_digest_recomputed_breaks_the_chain() {
 
 #[test]
 fn the_independent_chain_hash_matches_the_vault() {
-    // Guards the test above: the recomputed hash of an untouched release entry is its hash.
+    // Guards the tests above: the documented layout, recomputed by `common::audit_sql` apart
+    // from the library, gives every stored row of a real vault its hash and its link, chaining
+    // from SHA-256 of the vault id, and decodes every entry to the parts the tests edit.
     let b = build();
     let conn = raw(&b.path);
-    for rel in [&b.warn, &b.order, &b.authorized, &b.emergency] {
-        let prev = blob_at(
-            &conn,
-            "SELECT prev_hash FROM audit_log WHERE seq = ?1",
-            rel.seq,
+    let vault = confide::vault_id_of(&b.path).unwrap();
+    let stored: Vec<u8> = conn
+        .query_row("SELECT vault_id FROM vault_meta", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(&vault.as_bytes()[..], &stored[..]);
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = conn
+        .prepare("SELECT seq, entry, hash FROM audit_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(rows.len(), usize::try_from(count(&conn)).unwrap());
+    let mut prev = ring::digest::digest(&SHA256, vault.as_bytes())
+        .as_ref()
+        .to_vec();
+    let mut releases = Vec::new();
+    for (i, (seq, entry, hash)) in rows.iter().enumerate() {
+        assert_eq!(*seq, i64::try_from(i).unwrap() + 1, "seq without gaps");
+        assert_eq!(hash.len(), 32, "hash of seq {seq}");
+        assert_eq!(
+            &audit_sql::entry_hash(&prev, *seq, entry),
+            hash,
+            "hash of seq {seq}"
         );
-        let hash = blob_at(&conn, "SELECT hash FROM audit_log WHERE seq = ?1", rel.seq);
-        assert_eq!(chain_hash_v2(&prev, &entry_cells(&conn, rel.seq)), hash);
+        let parts = audit_sql::decode(entry).unwrap_or_else(|| panic!("entry {seq} decodes"));
+        assert_eq!(parts.link, prev[..8], "link of seq {seq}");
+        assert_eq!(audit_sql::encode(&parts), *entry, "entry {seq} re-encodes");
+        if parts.action == b"disclosure.release" {
+            releases.push(*seq);
+        }
+        prev = hash.clone();
     }
+    assert_eq!(
+        releases,
+        [&b.warn, &b.order, &b.authorized, &b.emergency]
+            .iter()
+            .map(|r| r.seq)
+            .collect::<Vec<_>>()
+    );
 }

@@ -2,10 +2,11 @@
 //! another, a thousand or so at a time. Findings on either side of a batch boundary, and the
 //! progress reported on the way, must be exactly what one pass over the log would give.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use confide::{Finding, FindingKind, VerifyOptions};
-use rusqlite::Connection;
 
 /// Enough entries for several batches of 1,024.
 const ENTRIES: u64 = 3_500;
@@ -36,7 +37,7 @@ fn copy(b: &Built, name: &str) -> PathBuf {
 }
 
 fn edit(path: &Path, sql: &str) {
-    Connection::open(path).unwrap().execute_batch(sql).unwrap();
+    common::audit_sql::open(path).execute_batch(sql).unwrap();
 }
 
 fn findings(path: &Path) -> Vec<Finding> {
@@ -100,8 +101,8 @@ fn findings_across_batch_boundaries_are_placed_exactly() {
     edit(
         &changed,
         &format!(
-            "UPDATE audit_log SET purpose = 'HPAYMT' WHERE seq = 3000;
-             UPDATE audit_log SET purpose = 'HPAYMT' WHERE seq = {};",
+            "UPDATE audit_log SET entry = audit_with(entry, 'purpose', 'HPAYMT') WHERE seq = 3000;
+             UPDATE audit_log SET entry = audit_with(entry, 'purpose', 'HPAYMT') WHERE seq = {};",
             b.entries
         ),
     );

@@ -1,22 +1,26 @@
-//! Audit entries and their canonical bytes.
+//! Audit entries: their actions and outcomes, and the canonical bytes of entries written before
+//! format 6.
 //!
-//! The canonical bytes are computed from the stored column values themselves (type tag plus
-//! payload), not from parsed fields, so the verifier needs no schema knowledge beyond the column
-//! order, and any edit to any column, including a change of SQLite storage class, changes the
-//! hash. Layout in `docs/design.md`.
+//! Before format 6 each part of an entry was a column, and the canonical bytes were computed
+//! from the stored column values themselves (type tag plus payload), so any edit to any column,
+//! including a change of SQLite storage class, changed the hash. Those bytes are what such
+//! entries now store as their blob (see [`layout`](super::layout)); new entries are written in
+//! the compact layout there. Both in `docs/design.md`.
 
 use std::fmt;
 use std::str::FromStr;
 
-use ring::digest::{Context, SHA256};
+use ring::digest::SHA256;
 
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, UserId, VaultId};
 use crate::model::Purpose;
 use crate::policy::{Basis, DenyReason, LegalBasis};
 
+use super::layout::EntryParts;
+
 /// Domain label hashed before every entry.
-const DOMAIN: &[u8] = b"confide/audit/v1";
+pub(crate) const DOMAIN: &[u8] = b"confide/audit/v1";
 /// Version byte of the canonical encoding of an entry without a digest (formats 1 and up).
 const CANONICAL_V1: u8 = 1;
 /// Version byte of the canonical encoding of an entry that vouches for a ledger row.
@@ -72,7 +76,8 @@ fn push_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
 pub(crate) struct EntryCells(pub [Cell; 10]);
 
 impl EntryCells {
-    /// The same cells with another sequence number: used to recognise an entry moved elsewhere.
+    /// The same cells with another sequence number.
+    #[cfg(test)]
     pub(crate) fn with_seq(&self, seq: i64) -> EntryCells {
         let mut c = self.clone();
         c.0[0] = Cell::Integer(seq);
@@ -89,47 +94,26 @@ impl EntryCells {
             cell.encode(out);
         }
     }
-
-    /// The digest this entry vouches for, if any.
-    pub(crate) fn digest(&self) -> Option<&[u8]> {
-        match &self.0[9] {
-            Cell::Blob(b) => Some(b),
-            _ => None,
-        }
-    }
 }
 
-/// `SHA-256(domain ‖ prev_hash ‖ canonical(entry))`.
+/// `SHA-256(domain ‖ prev_hash ‖ canonical(entry))`: the hash of an entry written before
+/// format 6 ([`entry_hash`](super::entry_hash) computes it from the stored bytes).
+#[cfg(test)]
 pub(crate) fn chain_hash(prev: &[u8], cells: &EntryCells) -> [u8; 32] {
-    thread_local! {
-        // One buffer per thread: verification hashes millions of entries.
-        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(256));
-    }
-    BUF.with(|b| {
-        // INVARIANT: nothing below calls chain_hash again, so the buffer is never borrowed twice.
-        let mut buf = b.borrow_mut();
-        buf.clear();
-        cells.canonical(&mut buf);
-        hash_canonical(prev, &buf)
-    })
+    let mut ctx = ring::digest::Context::new(&SHA256);
+    ctx.update(DOMAIN);
+    ctx.update(prev);
+    ctx.update(&canonical_bytes(cells));
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
-/// The canonical bytes of an entry (for the verification benchmark's raw-hashing baseline).
+/// The canonical bytes of an entry written before format 6: what it stores as its blob since.
 pub(crate) fn canonical_bytes(cells: &EntryCells) -> Vec<u8> {
     let mut buf = Vec::with_capacity(256);
     cells.canonical(&mut buf);
     buf
-}
-
-/// `SHA-256(domain ‖ prev_hash ‖ canonical)` over canonical bytes already built.
-pub(crate) fn hash_canonical(prev: &[u8], buf: &[u8]) -> [u8; 32] {
-    let mut ctx = Context::new(&SHA256);
-    ctx.update(DOMAIN);
-    ctx.update(prev);
-    ctx.update(buf);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
 }
 
 /// The `prev_hash` of the first entry: SHA-256 of the vault id, so a log cannot be moved
@@ -416,21 +400,28 @@ pub(crate) struct NewEntry<'a> {
 }
 
 impl NewEntry<'_> {
-    /// The cells this entry is stored and hashed as, at `seq` and `at_ms`, vouching for
-    /// `digest` if given.
-    pub(crate) fn cells(&self, seq: i64, at_ms: i64, digest: Option<&[u8; 32]>) -> EntryCells {
-        EntryCells([
-            Cell::Integer(seq),
-            Cell::Integer(at_ms),
-            Cell::opt_blob(self.actor.map(|a| &a.as_bytes()[..])),
-            Cell::Text(self.action.code().into()),
-            Cell::opt_blob(self.client.map(|c| &c.as_bytes()[..])),
-            Cell::opt_blob(self.target.map(|t| &t[..])),
-            Cell::Text(self.fields.join(",").into()),
-            Cell::Text(self.purpose.map_or("", |p| p.code()).into()),
-            Cell::Text(self.outcome.code().into()),
-            Cell::opt_blob(digest.map(|d| &d[..])),
-        ])
+    /// The stored bytes of this entry (layout version 3), written after the entry whose hash
+    /// is `prev_hash`, at `at_ms`, vouching for `digest` if given.
+    pub(crate) fn encode(
+        &self,
+        prev_hash: &[u8],
+        at_ms: i64,
+        digest: Option<&[u8; 32]>,
+    ) -> Vec<u8> {
+        let outcome = self.outcome.code();
+        EntryParts {
+            link: prev_hash,
+            at_ms,
+            actor: self.actor.map(UserId::as_bytes),
+            client: self.client.map(ClientId::as_bytes),
+            target: self.target,
+            digest,
+            action: self.action.code(),
+            purpose: self.purpose.map_or("", |p| p.code()),
+            outcome: &outcome,
+            fields: self.fields,
+        }
+        .encode()
     }
 }
 

@@ -1,10 +1,11 @@
 //! The hash-chained audit log: entries, their canonical bytes, and verification.
 //!
-//! `entry_hash = SHA-256("confide/audit/v1" ‖ prev_hash ‖ canonical_bytes(entry))`, with the
-//! genesis `prev_hash = SHA-256(vault id)`. Verification needs no key: it is shared by the
-//! vault and the `audit-verify` binary.
+//! `hash = SHA-256("confide/audit/v1" ‖ previous hash ‖ seq ‖ entry)` over each row's stored
+//! entry bytes ([`layout`]), with the genesis "previous hash" `SHA-256(vault id)`. Verification
+//! needs no key: it is shared by the vault and the `audit-verify` binary.
 
 mod entry;
+mod layout;
 mod ledger;
 mod query;
 mod seals;
@@ -12,12 +13,12 @@ mod state;
 mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
-pub(crate) use entry::{
-    Cell, EntryCells, NewEntry, canonical_bytes, chain_hash, format_utc, genesis_hash,
-    hash_canonical,
-};
+pub(crate) use entry::{Cell, EntryCells, NewEntry, canonical_bytes, format_utc, genesis_hash};
+#[cfg(test)]
+pub(crate) use layout::EntryParts;
+pub(crate) use layout::{EntryView, entry_hash};
 pub(crate) use ledger::{StoredLedger, fields_digest, fields_digest_of, ledger_digest};
-pub(crate) use query::parse_entry;
+pub(crate) use query::parse_run;
 pub use query::{AuditFilter, AuditLog, audit_log_len, read_audit_log, staff_user_id};
 pub use seals::Anchor;
 pub use verify::{Finding, FindingKind, VerifyReport, Warning};

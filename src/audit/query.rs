@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::audit::{AuditAction, AuditEntry, Cell, StoredEntry};
+use crate::audit::{AuditAction, AuditEntry, EntryView, StoredEntry, genesis_hash};
 use crate::db::{self, audit_query, audit_query::Criteria, rows};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, UserId, VaultId};
@@ -86,9 +86,9 @@ pub fn read_audit_log(path: impl AsRef<Path>, filter: &AuditFilter) -> Result<Au
         before_ms,
         through_seq,
     };
-    let entries = audit_query::matching(&tx, &criteria)?
-        .into_iter()
-        .map(parse_entry)
+    let entries = audit_query::matching(&tx, &criteria, &genesis_hash(&vault))?
+        .iter()
+        .map(|(e, prev)| parse_entry(e, prev))
         .collect::<Result<_>>()?;
     Ok(AuditLog { vault, entries })
 }
@@ -128,49 +128,50 @@ fn day_start_ms(date: Date, days: i64) -> Result<i64> {
     Ok(start.unix_timestamp() * 1000)
 }
 
-/// A stored row as a typed entry. Rows are only parsed for display; verification hashes the
-/// stored cells as they are.
-pub(crate) fn parse_entry(e: StoredEntry) -> Result<AuditEntry> {
+/// A stored row as a typed entry, with the stored hash of the row before it. Rows are only
+/// parsed for display; verification hashes the stored bytes as they are.
+pub(crate) fn parse_entry(e: &StoredEntry, prev_hash: &[u8]) -> Result<AuditEntry> {
     let corrupt = || Error::Corrupt {
         what: "audit row".into(),
     };
-    let text = |c: &Cell| match c {
-        Cell::Text(s) => String::from_utf8(s.clone()).map_err(|_| corrupt()),
-        _ => Err(corrupt()),
-    };
-    let blob = |c: &Cell| match c {
-        Cell::Null => Ok(None),
-        Cell::Blob(b) => Ok(Some(b.clone())),
-        _ => Err(corrupt()),
-    };
-    let int = |c: &Cell| match c {
-        Cell::Integer(i) => Ok(*i),
-        _ => Err(corrupt()),
-    };
-    let c = &e.cells.0;
-    let fields = text(&c[6])?;
+    let v = EntryView::parse(&e.entry).ok_or_else(corrupt)?;
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| corrupt());
+    let fields = text(v.fields)?;
     Ok(AuditEntry {
-        seq: u64::try_from(int(&c[0])?).map_err(|_| corrupt())?,
-        at_ms: int(&c[1])?,
-        actor: blob(&c[2])?.map(|b| UserId::from_slice(&b)).transpose()?,
-        action: text(&c[3])?,
-        client: blob(&c[4])?.map(|b| ClientId::from_slice(&b)).transpose()?,
-        target: blob(&c[5])?.map(hex::encode),
+        seq: u64::try_from(e.seq).map_err(|_| corrupt())?,
+        at_ms: v.at_ms,
+        actor: v.actor.map(UserId::from_slice).transpose()?,
+        action: text(v.action)?,
+        client: v.client.map(ClientId::from_slice).transpose()?,
+        target: v.target.map(hex::encode),
         fields: fields
             .split(',')
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-        purpose: text(&c[7])?,
-        outcome: text(&c[8])?,
-        prev_hash: e.prev_hash.try_into().map_err(|_| corrupt())?,
-        hash: e.hash.try_into().map_err(|_| corrupt())?,
+        purpose: text(v.purpose)?,
+        outcome: text(v.outcome)?,
+        prev_hash: prev_hash.try_into().map_err(|_| corrupt())?,
+        hash: e.hash.as_slice().try_into().map_err(|_| corrupt())?,
     })
+}
+
+/// Consecutive stored rows as typed entries; `before` is the stored hash of the row before the
+/// first.
+pub(crate) fn parse_run(rows: &[StoredEntry], before: &[u8]) -> Result<Vec<AuditEntry>> {
+    let mut prev = before;
+    let mut out = Vec::with_capacity(rows.len());
+    for e in rows {
+        out.push(parse_entry(e, prev)?);
+        prev = &e.hash;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::Cell;
 
     #[test]
     fn days_are_utc_and_until_covers_its_whole_day() {
@@ -206,11 +207,23 @@ mod tests {
         cells[0] = Cell::Integer(1);
         cells[1] = Cell::Integer(0);
         cells[2] = Cell::Blob(vec![1; 3]);
-        let e = StoredEntry {
-            cells: crate::audit::EntryCells(cells),
-            prev_hash: vec![0; 32],
+        let legacy = StoredEntry {
+            seq: 1,
+            entry: crate::audit::canonical_bytes(&crate::audit::EntryCells(cells)),
             hash: vec![0; 32],
         };
-        assert!(matches!(parse_entry(e), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            parse_entry(&legacy, &[0; 32]),
+            Err(Error::Corrupt { .. })
+        ));
+        let short = StoredEntry {
+            seq: 1,
+            entry: vec![3, 0, 0],
+            hash: vec![0; 32],
+        };
+        assert!(matches!(
+            parse_entry(&short, &[0; 32]),
+            Err(Error::Corrupt { .. })
+        ));
     }
 }

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::entry::Cell;
-use crate::audit::verify::{FindingKind, StoredEntry, Verifier, Warning};
+use crate::audit::layout::EntryView;
+use crate::audit::verify::{FindingKind, Verifier, Warning};
 use crate::crypto::signing::verify_checkpoint;
 use crate::error::{Error, Result};
 use crate::ids::VaultId;
@@ -133,35 +133,29 @@ impl Verifier {
     }
 
     /// Compare an entry with the seals, and follow the open/close markers.
-    pub(super) fn observe_seals(&mut self, seq: i64, e: &StoredEntry) {
+    pub(super) fn observe_seals(&mut self, seq: i64, hash: &[u8], view: Option<&EntryView<'_>>) {
         self.last_seq = self.last_seq.max(seq);
         let anchored = self.anchor.as_ref().filter(|(s, _)| *s == seq);
-        if let Some((_, hash)) = anchored {
+        if let Some((_, anchored)) = anchored {
             // The anchored head is not in this log: the log forked after the anchor was taken.
-            if hash[..] != e.hash[..] {
+            if anchored[..] != hash[..] {
                 self.find(seq, FindingKind::Forked);
             }
         } else if let Some(signed) = self.sealed.get(&seq) {
-            if signed[..] != e.hash[..] {
+            if signed[..] != hash[..] {
                 self.find(seq, FindingKind::ChainRewritten);
             }
         }
-        let Cell::Text(action) = &e.cells.0[3] else {
+        let Some(v) = view.filter(|v| v.action.starts_with(b"vault.")) else {
             return;
         };
-        if !action.starts_with(b"vault.") {
-            return;
-        }
-        let target = match &e.cells.0[5] {
-            Cell::Blob(b) => b.clone(),
-            _ => Vec::new(),
-        };
-        match &action[..] {
+        let target = v.target.unwrap_or_default();
+        match v.action {
             b"vault.open" => {
-                self.open.insert(target, seq);
+                self.open.insert(target.to_vec(), seq);
             }
             b"vault.close" => {
-                self.open.remove(&target);
+                self.open.remove(target);
             }
             _ => {}
         }

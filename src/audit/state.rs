@@ -5,8 +5,9 @@
 //! key. (Checking only the log's hashes, and not the data, would miss all three.)
 
 use crate::audit::entry::Cell;
+use crate::audit::layout::EntryView;
 use crate::audit::ledger::fields_digest;
-use crate::audit::verify::{FindingKind, StoredEntry, Verifier};
+use crate::audit::verify::{FindingKind, Verifier};
 
 /// The field table a granted write action leaves its fields in.
 fn table_of(action: &[u8]) -> Option<&'static str> {
@@ -25,20 +26,15 @@ fn id16(b: &[u8]) -> [u8; 16] {
 }
 
 impl Verifier {
-    pub(super) fn observe_writes(&mut self, seq: i64, e: &StoredEntry) {
-        let (Cell::Text(action), Cell::Text(outcome), Cell::Blob(target)) =
-            (&e.cells.0[3], &e.cells.0[8], &e.cells.0[5])
-        else {
+    pub(super) fn observe_writes(&mut self, seq: i64, v: &EntryView<'_>) {
+        let (Some(table), Some(target)) = (table_of(v.action), v.target) else {
             return;
         };
-        let Some(table) = table_of(action) else {
-            return;
-        };
-        if !outcome.starts_with(b"granted") {
+        if !v.outcome.starts_with(b"granted") {
             return;
         }
-        let key = (table, target.clone());
-        match e.cells.digest() {
+        let key = (table, target.to_vec());
+        match v.digest {
             Some(d) => {
                 self.legacy.remove(&key);
                 self.wrote.insert(key, (seq, d.to_vec()));

@@ -1,15 +1,19 @@
 //! Chain verification, one entry at a time, with no key.
 //!
-//! The verifier streams entries in sequence order and keeps only the previous one, so a log of
-//! any length verifies in constant memory. Besides "broken at N" it tries to say *what* broke:
-//! an entry whose hash recomputes under a neighbouring sequence number was moved there; a run of
-//! entries all shifted by one means one was inserted or deleted and the rest renumbered.
+//! The verifier streams entries in sequence order and keeps only the last few hashes, so a log
+//! of any length verifies in constant memory. Each entry is hashed after the stored hash of the
+//! entry before it. Besides "broken at N" it tries to say *what* broke: an entry whose link names
+//! the entry before but whose hash fails was changed; one whose link names a hash no longer there
+//! follows a rewritten or deleted entry; one whose hash recomputes under a neighbouring sequence
+//! number was moved there; a run of entries all shifted by one means one was inserted or deleted
+//! and the rest renumbered.
 
 use std::fmt;
 
 use std::collections::BTreeMap;
 
-use crate::audit::entry::{Cell, EntryCells, chain_hash, format_utc};
+use crate::audit::entry::format_utc;
+use crate::audit::layout::{EntryView, LINK_LEN, entry_hash};
 use crate::audit::ledger::{StoredLedger, ledger_digest};
 
 /// Findings kept in a report; the total is still counted past this.
@@ -18,10 +22,11 @@ pub const MAX_FINDINGS: usize = 100;
 const MOVE_WINDOW: i64 = 8;
 
 /// One stored row of the audit log, as the verifier sees it.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct StoredEntry {
-    pub cells: EntryCells,
-    pub prev_hash: Vec<u8>,
+    pub seq: i64,
+    /// The entry's bytes, as hashed ([`layout`](super::layout)).
+    pub entry: Vec<u8>,
     pub hash: Vec<u8>,
 }
 
@@ -287,13 +292,26 @@ enum RowState {
     Damaged,
     /// Intact, but written under `seq + delta`: part of a renumbered run.
     Shifted(i64),
+    /// Its link names no hash seen nearby: its predecessor was rewritten, removed, or is further
+    /// on. The next entry tells which.
+    Unknown,
 }
+
+/// How many recent entries' hashes are kept to find an entry's predecessor out of place.
+const RECENT: usize = 2 * MOVE_WINDOW as usize + 1;
 
 struct Prev {
     seq: i64,
-    hash: Vec<u8>,
-    prev_hash: Vec<u8>,
+    hash: [u8; 32],
+    /// The hash it was found to follow, if known.
+    follows: Option<[u8; 32]>,
     state: RowState,
+    /// Its bytes, kept only while its state is `Unknown`: half of a swapped pair is told by
+    /// the next entry.
+    entry: Vec<u8>,
+    /// For a damaged entry whose predecessor is known: the hash its bytes give, which the next
+    /// entry follows when only the stored hash was damaged.
+    recomputed: Option<[u8; 32]>,
 }
 
 /// A written parent: its field table and its id.
@@ -303,6 +321,10 @@ pub(super) type WriteKey = (&'static str, Vec<u8>);
 pub(crate) struct Verifier {
     genesis: [u8; 32],
     prev: Option<Prev>,
+    /// The hashes of the last [`RECENT`] entries, oldest overwritten first.
+    recent: [[u8; 32]; RECENT],
+    recent_len: usize,
+    recent_next: usize,
     /// A finding that the next entry may still explain: an entry one place early is either the
     /// first of a renumbered run after a deletion, or half of a swapped pair.
     pending: Option<Finding>,
@@ -325,11 +347,18 @@ pub(crate) struct Verifier {
     report: VerifyReport,
 }
 
+fn hash32(b: &[u8]) -> Option<[u8; 32]> {
+    b.try_into().ok()
+}
+
 impl Verifier {
     pub(crate) fn new(genesis: [u8; 32]) -> Self {
         Self {
             genesis,
             prev: None,
+            recent: [[0; 32]; RECENT],
+            recent_len: 0,
+            recent_next: 0,
             pending: None,
             vouched: BTreeMap::new(),
             sealed: BTreeMap::new(),
@@ -357,73 +386,101 @@ impl Verifier {
         }
     }
 
-    /// Check the next entry (entries must come in ascending `seq` order).
     /// Resume after an entry verified earlier (incremental verification): `e` is that entry as
     /// stored now; the caller has checked it still has the hash recorded then.
     pub(crate) fn resume_after(&mut self, seq: i64, e: StoredEntry) {
         self.last_seq = seq;
         self.partial = true;
         self.report.resumed_from = Some(u64::try_from(seq).unwrap_or(0));
+        let hash = hash32(&e.hash).unwrap_or([0; 32]);
+        self.remember(hash);
         self.prev = Some(Prev {
             seq,
-            hash: e.hash,
-            prev_hash: e.prev_hash,
+            hash,
+            follows: None,
             state: RowState::Ok,
+            entry: Vec::new(),
+            recomputed: None,
         });
     }
 
+    fn remember(&mut self, hash: [u8; 32]) {
+        self.recent[self.recent_next] = hash;
+        self.recent_next = (self.recent_next + 1) % RECENT;
+        self.recent_len = (self.recent_len + 1).min(RECENT);
+    }
+
     /// Remember `e` as the previous entry, reusing the buffers of the one before.
-    fn set_prev(&mut self, seq: i64, e: &StoredEntry, state: RowState) {
-        match &mut self.prev {
-            Some(p) => {
-                p.seq = seq;
-                p.hash.clear();
-                p.hash.extend_from_slice(&e.hash);
-                p.prev_hash.clear();
-                p.prev_hash.extend_from_slice(&e.prev_hash);
-                p.state = state;
-            }
-            None => {
-                self.prev = Some(Prev {
-                    seq,
-                    hash: e.hash.clone(),
-                    prev_hash: e.prev_hash.clone(),
-                    state,
-                })
-            }
+    fn set_prev(&mut self, seq: i64, e: &StoredEntry, follows: Option<[u8; 32]>, state: RowState) {
+        let hash = hash32(&e.hash).unwrap_or([0; 32]);
+        self.remember(hash);
+        let recomputed = match (state, follows) {
+            (RowState::Damaged, Some(f)) => Some(entry_hash(&f, seq, &e.entry)),
+            _ => None,
+        };
+        let p = self.prev.get_or_insert_with(|| Prev {
+            seq,
+            hash,
+            follows,
+            state,
+            entry: Vec::new(),
+            recomputed,
+        });
+        p.seq = seq;
+        p.hash = hash;
+        p.follows = follows;
+        p.state = state;
+        p.recomputed = recomputed;
+        p.entry.clear();
+        if state == RowState::Unknown {
+            p.entry.extend_from_slice(&e.entry);
         }
     }
 
-    pub(crate) fn push(&mut self, e: &StoredEntry) {
-        let seq = match e.cells.0[0] {
-            Cell::Integer(s) => s,
-            _ => 0,
+    /// The hash the entry with this link was written after: the previous entry's, as a rule;
+    /// else one of the last few entries' (or the genesis) that the link names. `None` when no
+    /// hash seen nearby matches. An entry without a link (written before format 6) is taken to
+    /// follow the previous entry.
+    fn predecessor(&self, link: Option<&[u8]>) -> Option<[u8; 32]> {
+        let expected = self.prev.as_ref().map_or(self.genesis, |p| p.hash);
+        let Some(link) = link else {
+            return Some(expected);
         };
-        self.note_range(seq, &e.cells);
-        self.observe_seals(seq, e);
-        self.observe_writes(seq, e);
-        let releases = matches!(&e.cells.0[3], Cell::Text(a) if a == b"disclosure.release");
-        if let Some(digest) = e.cells.digest().filter(|_| releases) {
-            let target = match &e.cells.0[5] {
-                Cell::Blob(t) => t.clone(),
-                _ => Vec::new(),
-            };
-            self.vouched.insert(seq, (target, digest.to_vec()));
+        if expected.starts_with(link) {
+            return Some(expected);
         }
-        if let Some(p) = self.pending.take() {
-            if self.is_swap_partner(seq, e) {
-                self.find(p.seq as i64, FindingKind::Moved { holds: p.seq + 1 });
-                self.find(
-                    seq,
-                    FindingKind::Moved {
-                        holds: (seq - 1) as u64,
-                    },
-                );
-                self.set_prev(seq, e, RowState::Damaged);
-                return;
-            }
-            self.find(p.seq as i64, p.kind);
+        self.recent[..self.recent_len]
+            .iter()
+            .chain(std::iter::once(&self.genesis))
+            .find(|h| h.starts_with(link))
+            .copied()
+    }
+
+    /// Check the next entry (entries must come in ascending `seq` order).
+    pub(crate) fn push(&mut self, e: &StoredEntry) {
+        let seq = e.seq;
+        let view = EntryView::parse(&e.entry);
+        self.observe(seq, e, view.as_ref());
+        let link = view.as_ref().and_then(|v| v.link);
+        let follows = if self.follows_recomputed(seq, e, link) {
+            self.prev.as_ref().and_then(|p| p.recomputed)
+        } else {
+            self.predecessor(link)
+        };
+        let held = self.pending.take();
+        if held.is_some() && self.is_swap_partner(seq, e, follows) {
+            let first = self.prev.as_ref().map_or(seq - 1, |p| p.seq);
+            self.find(first, FindingKind::Moved { holds: seq as u64 });
+            self.find(
+                seq,
+                FindingKind::Moved {
+                    holds: first as u64,
+                },
+            );
+            self.set_prev(seq, e, follows, RowState::Damaged);
+            return;
         }
+        let prev_state = self.prev.as_ref().map_or(RowState::Ok, |p| p.state);
         let expected = self.prev.as_ref().map_or(1, |p| p.seq + 1);
         let gap = seq > expected;
         if gap {
@@ -434,42 +491,124 @@ impl Verifier {
                 },
             );
         }
-        let state = if e.hash.len() != 32 || e.prev_hash.len() != 32 || seq < 1 {
+        let state = if e.hash.len() != 32 || seq < 1 || view.is_none() {
             self.find(seq, FindingKind::Malformed);
             RowState::Damaged
-        } else if chain_hash(&e.prev_hash, &e.cells)[..] != e.hash[..] {
-            self.classify_bad_hash(seq, e)
         } else {
-            if !gap {
-                self.check_link(seq, &e.prev_hash);
+            match follows {
+                Some(f) if entry_hash(&f, seq, &e.entry)[..] == e.hash[..] => {
+                    if !gap {
+                        self.check_link(seq, &f);
+                    }
+                    RowState::Ok
+                }
+                Some(f) => self.classify_bad_hash(seq, e, &f),
+                None if self.only_link_changed(seq, e) => {
+                    self.find(seq, FindingKind::Changed);
+                    RowState::Damaged
+                }
+                None => RowState::Unknown,
             }
-            RowState::Ok
         };
-        self.set_prev(seq, e, state);
+        if let Some(p) = held {
+            self.settle(p, state == RowState::Shifted(1));
+        }
+        if state == RowState::Unknown && !gap && prev_state == RowState::Ok {
+            self.pending = Some(Finding {
+                seq: seq as u64,
+                kind: FindingKind::Unlinked,
+            });
+        }
+        self.set_prev(seq, e, follows, state);
+    }
+
+    /// Report a finding held back for the next entry. An entry that named a hash no longer
+    /// there began a run renumbered one place down (an entry was deleted before it) when the
+    /// next entry sits one place early, or when a signed checkpoint one place on vouches for its
+    /// hash; otherwise the entry before it was rewritten.
+    fn settle(&mut self, p: Finding, next_shifted_down: bool) {
+        let seq = p.seq as i64;
+        let signed_one_on = || {
+            let here = self.prev.as_ref().filter(|prev| prev.seq == seq)?;
+            Some(self.sealed.get(&(seq + 1))?[..] == here.hash[..])
+        };
+        if p.kind == FindingKind::Unlinked && (next_shifted_down || signed_one_on() == Some(true)) {
+            self.find(seq, FindingKind::Missing { last: p.seq });
+        } else {
+            self.find(seq, p.kind);
+        }
+    }
+
+    /// What an entry says besides its place in the chain: its time, seals, writes and releases.
+    fn observe(&mut self, seq: i64, e: &StoredEntry, view: Option<&EntryView<'_>>) {
+        self.note_range(seq, view.map(|v| v.at_ms));
+        self.observe_seals(seq, &e.hash, view);
+        let Some(v) = view else {
+            return;
+        };
+        self.observe_writes(seq, v);
+        if v.action == b"disclosure.release" {
+            if let Some(digest) = v.digest {
+                let target = v.target.unwrap_or_default().to_vec();
+                self.vouched.insert(seq, (target, digest.to_vec()));
+            }
+        }
+    }
+
+    /// The previous entry was damaged, and this one follows the hash the previous one's bytes
+    /// give (only the stored hash was changed, not what it covers).
+    fn follows_recomputed(&self, seq: i64, e: &StoredEntry, link: Option<&[u8]>) -> bool {
+        let Some(r) = self.prev.as_ref().and_then(|p| p.recomputed) else {
+            return false;
+        };
+        link.is_none_or(|l| r.starts_with(l)) && entry_hash(&r, seq, &e.entry)[..] == e.hash[..]
+    }
+
+    /// Only the entry's link was changed: with the previous entry's hash put back in its place,
+    /// it hashes to its stored hash.
+    fn only_link_changed(&self, seq: i64, e: &StoredEntry) -> bool {
+        let before = self.prev.as_ref().map_or(self.genesis, |p| p.hash);
+        if e.entry.len() < 1 + LINK_LEN {
+            return false;
+        }
+        let mut mended = e.entry.clone();
+        mended[1..1 + LINK_LEN].copy_from_slice(&before[..LINK_LEN]);
+        entry_hash(&before, seq, &mended)[..] == e.hash[..]
     }
 
     /// The previous entry holds entry `seq`, and this one holds entry `seq - 1`.
-    fn is_swap_partner(&self, seq: i64, e: &StoredEntry) -> bool {
-        self.prev.as_ref().is_some_and(|p| p.seq + 1 == seq)
-            && chain_hash(&e.prev_hash, &e.cells.with_seq(seq - 1))[..] == e.hash[..]
+    fn is_swap_partner(&self, seq: i64, e: &StoredEntry, follows: Option<[u8; 32]>) -> bool {
+        let (Some(p), Some(f)) = (&self.prev, follows) else {
+            return false;
+        };
+        if p.seq + 1 != seq || entry_hash(&f, seq - 1, &e.entry)[..] != e.hash[..] {
+            return false;
+        }
+        match p.state {
+            // Already seen to hold entry `seq`.
+            RowState::Shifted(1) => true,
+            // Holds entry `seq` if it was written after this one.
+            RowState::Unknown => entry_hash(&e.hash, seq, &p.entry) == p.hash,
+            _ => false,
+        }
     }
 
-    fn note_range(&mut self, seq: i64, cells: &EntryCells) {
+    fn note_range(&mut self, seq: i64, at: Option<i64>) {
         let r = &mut self.report;
         r.entries += 1;
         let s = seq.max(0) as u64; // INVARIANT: clamped to >= 0 before the cast.
         r.seq_range = Some(r.seq_range.map_or((s, s), |(a, _)| (a, s)));
-        if let Cell::Integer(at) = cells.0[1] {
+        if let Some(at) = at {
             r.time_range = Some(r.time_range.map_or((at, at), |(a, _)| (a, at)));
         }
     }
 
-    /// The entry's own hash fails: moved from a nearby position, part of a renumbered run, or
-    /// changed.
-    fn classify_bad_hash(&mut self, seq: i64, e: &StoredEntry) -> RowState {
+    /// The entry follows a known hash but its own hash fails: moved from a nearby position,
+    /// part of a renumbered run, or changed.
+    fn classify_bad_hash(&mut self, seq: i64, e: &StoredEntry, follows: &[u8; 32]) -> RowState {
         let holds = (seq - MOVE_WINDOW..=seq + MOVE_WINDOW)
             .filter(|&s| s >= 1 && s != seq)
-            .find(|&s| chain_hash(&e.prev_hash, &e.cells.with_seq(s))[..] == e.hash[..]);
+            .find(|&s| entry_hash(follows, s, &e.entry)[..] == e.hash[..]);
         let Some(holds) = holds else {
             self.find(seq, FindingKind::Changed);
             return RowState::Damaged;
@@ -479,6 +618,9 @@ impl Verifier {
         match (delta, prev_state) {
             // Continuing a run already reported.
             (d, RowState::Shifted(pd)) if d == pd => {}
+            // The entry before named a predecessor no longer there, and this one sits one place
+            // early: a deletion, reported for the entry before (see `push`).
+            (1, RowState::Unknown) => {}
             // Everything from here on sits one place late: the previous entry was inserted.
             (-1, RowState::Ok) => {
                 let at = self.prev.as_ref().map_or(seq, |p| p.seq);
@@ -502,20 +644,20 @@ impl Verifier {
         RowState::Shifted(delta)
     }
 
-    /// The entry is intact; does it name its predecessor?
-    fn check_link(&mut self, seq: i64, prev_hash: &[u8]) {
+    /// The entry is intact and follows `follows`; is that the entry before it?
+    fn check_link(&mut self, seq: i64, follows: &[u8; 32]) {
         let Some(p) = &self.prev else {
-            if prev_hash != self.genesis {
+            if follows != &self.genesis && !self.partial {
                 self.find(seq, FindingKind::Unlinked);
             }
             return;
         };
-        if prev_hash == p.hash.as_slice() || p.state != RowState::Ok {
+        if follows == &p.hash || p.state != RowState::Ok {
             // Linked, or a consequence of a predecessor already reported.
             return;
         }
-        if prev_hash == p.prev_hash.as_slice() {
-            // Both name the same predecessor: the previous one was slipped in between.
+        if p.follows.as_ref() == Some(follows) {
+            // Both follow the same predecessor: the previous one was slipped in between.
             let at = p.seq;
             self.find(at, FindingKind::Inserted);
         } else {
@@ -543,7 +685,7 @@ impl Verifier {
 
     pub(crate) fn finish(mut self) -> VerifyReport {
         if let Some(p) = self.pending.take() {
-            self.find(p.seq as i64, p.kind);
+            self.settle(p, false);
         }
         if self.report.entries == 0 && !self.partial {
             self.find(1, FindingKind::Empty);
@@ -565,39 +707,44 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::layout::EntryParts;
 
     const GENESIS: [u8; 32] = [0x42; 32];
 
-    fn cells(seq: i64, what: &str) -> EntryCells {
-        EntryCells([
-            Cell::Integer(seq),
-            Cell::Integer(1000 + seq),
-            Cell::Null,
-            Cell::Text("record.read".into()),
-            Cell::Null,
-            Cell::Null,
-            Cell::Text(what.as_bytes().to_vec()),
-            Cell::Text("TREAT".into()),
-            Cell::Text("granted".into()),
-            Cell::Null,
-        ])
+    fn bytes(prev: &[u8], seq: i64, what: &str) -> Vec<u8> {
+        EntryParts {
+            link: prev,
+            at_ms: 1000 + seq,
+            actor: None,
+            client: None,
+            target: None,
+            digest: None,
+            action: "record.read",
+            purpose: "TREAT",
+            outcome: "granted",
+            fields: &[what],
+        }
+        .encode()
+    }
+
+    /// Entries written after `prev` as `seq`, `seq + 1`, ...
+    fn entries_after(prev: &[u8], first: i64, what: &[&str]) -> Vec<StoredEntry> {
+        let mut prev = prev.to_vec();
+        what.iter()
+            .zip(first..)
+            .map(|(w, seq)| {
+                let entry = bytes(&prev, seq, w);
+                let hash = entry_hash(&prev, seq, &entry).to_vec();
+                prev = hash.clone();
+                StoredEntry { seq, entry, hash }
+            })
+            .collect()
     }
 
     fn chain(n: i64) -> Vec<StoredEntry> {
-        let mut prev = GENESIS.to_vec();
-        (1..=n)
-            .map(|s| {
-                let c = cells(s, &format!("f{s}"));
-                let h = chain_hash(&prev, &c).to_vec();
-                let e = StoredEntry {
-                    cells: c,
-                    prev_hash: prev.clone(),
-                    hash: h.clone(),
-                };
-                prev = h;
-                e
-            })
-            .collect()
+        let names: Vec<String> = (1..=n).map(|s| format!("f{s}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        entries_after(&GENESIS, 1, &names)
     }
 
     fn run(entries: Vec<StoredEntry>) -> VerifyReport {
@@ -608,16 +755,25 @@ mod tests {
         v.finish()
     }
 
-    fn firsts(r: &VerifyReport) -> Vec<Finding> {
-        r.findings.clone()
+    fn at(seq: u64, kind: FindingKind) -> Finding {
+        Finding { seq, kind }
+    }
+
+    /// The entry with one byte of its text changed (its length and shape kept).
+    fn edited(e: &StoredEntry) -> StoredEntry {
+        let mut e = e.clone();
+        let last = e.entry.len() - 1;
+        e.entry[last] ^= 0x01;
+        e
     }
 
     #[test]
     fn intact_chain() {
         let r = run(chain(20));
-        assert!(r.is_intact());
+        assert!(r.is_intact(), "{:?}", r.findings);
         assert_eq!(r.entries, 20);
         assert_eq!(r.seq_range, Some((1, 20)));
+        assert_eq!(r.time_range, Some((1001, 1020)));
     }
 
     #[test]
@@ -626,42 +782,48 @@ mod tests {
         for e in chain(3) {
             v.push(&e);
         }
-        assert_eq!(
-            v.finish().findings,
-            vec![Finding {
-                seq: 1,
-                kind: FindingKind::Unlinked
-            }]
-        );
+        assert_eq!(v.finish().findings, vec![at(1, FindingKind::Unlinked)]);
     }
 
     #[test]
     fn changed_entry() {
         let mut c = chain(10);
-        c[4].cells.0[8] = Cell::Text("denied:x".into());
-        let r = run(c);
-        assert_eq!(
-            firsts(&r),
-            vec![Finding {
-                seq: 5,
-                kind: FindingKind::Changed
-            }]
-        );
+        c[4] = edited(&c[4]);
+        assert_eq!(run(c).findings, vec![at(5, FindingKind::Changed)]);
+    }
+
+    #[test]
+    fn a_changed_link_or_stored_hash_is_a_changed_entry_only() {
+        let mut c = chain(10);
+        c[4].entry[3] ^= 0x10;
+        assert_eq!(run(c).findings, vec![at(5, FindingKind::Changed)]);
+        for byte in [2, 20] {
+            let mut c = chain(10);
+            c[4].hash[byte] ^= 0x01;
+            assert_eq!(
+                run(c).findings,
+                vec![at(5, FindingKind::Changed)],
+                "byte {byte}"
+            );
+        }
     }
 
     #[test]
     fn rewritten_hash_is_unlinked() {
         let mut c = chain(10);
-        c[4].cells.0[8] = Cell::Text("denied:x".into());
-        c[4].hash = chain_hash(&c[4].prev_hash, &c[4].cells).to_vec();
-        let r = run(c);
-        assert_eq!(
-            firsts(&r),
-            vec![Finding {
-                seq: 6,
-                kind: FindingKind::Unlinked
-            }]
-        );
+        // Entry 5 rewritten, and its hash recomputed after entry 4.
+        c[4] = edited(&c[4]);
+        c[4].hash = entry_hash(&c[3].hash, 5, &c[4].entry).to_vec();
+        assert_eq!(run(c).findings, vec![at(6, FindingKind::Unlinked)]);
+    }
+
+    #[test]
+    fn rewritten_last_entry_is_not_seen_without_a_seal() {
+        // Nothing follows it: only a signed checkpoint or an anchor protects the tail.
+        let mut c = chain(5);
+        c[4] = edited(&c[4]);
+        c[4].hash = entry_hash(&c[3].hash, 5, &c[4].entry).to_vec();
+        assert!(run(c).is_intact());
     }
 
     #[test]
@@ -669,11 +831,8 @@ mod tests {
         let mut c = chain(10);
         c.remove(3);
         assert_eq!(
-            firsts(&run(c)),
-            vec![Finding {
-                seq: 4,
-                kind: FindingKind::Missing { last: 4 }
-            }]
+            run(c).findings,
+            vec![at(4, FindingKind::Missing { last: 4 })]
         );
     }
 
@@ -682,16 +841,33 @@ mod tests {
         let mut c = chain(10);
         c.remove(3);
         for e in c.iter_mut().skip(3) {
-            if let Cell::Integer(s) = e.cells.0[0] {
-                e.cells.0[0] = Cell::Integer(s - 1);
-            }
+            e.seq -= 1;
         }
         assert_eq!(
-            firsts(&run(c)),
-            vec![Finding {
-                seq: 4,
-                kind: FindingKind::Missing { last: 4 }
-            }]
+            run(c).findings,
+            vec![at(4, FindingKind::Missing { last: 4 })]
+        );
+    }
+
+    #[test]
+    fn the_last_entry_renumbered_after_a_deletion_is_told_by_a_checkpoint() {
+        let mut c = chain(10);
+        c.remove(8);
+        c[8].seq = 9;
+        // Without a seal, one renumbered entry cannot be told from a rewrite of the one before.
+        assert_eq!(run(c.clone()).findings, vec![at(9, FindingKind::Unlinked)]);
+        let mut v = Verifier::new(GENESIS);
+        v.sealed.insert(10, c[8].hash.clone());
+        for e in &c {
+            v.push(e);
+        }
+        let r = v.finish();
+        assert_eq!(
+            r.findings,
+            vec![
+                at(9, FindingKind::Missing { last: 9 }),
+                at(10, FindingKind::Truncated { last: 9 })
+            ]
         );
     }
 
@@ -700,20 +876,13 @@ mod tests {
         let mut c = chain(10);
         // Swap the rows of seq 4 and 5, leaving each position's seq number in place.
         c.swap(3, 4);
-        c[3].cells.0[0] = Cell::Integer(4);
-        c[4].cells.0[0] = Cell::Integer(5);
-        let r = run(c);
+        c[3].seq = 4;
+        c[4].seq = 5;
         assert_eq!(
-            firsts(&r),
+            run(c).findings,
             vec![
-                Finding {
-                    seq: 4,
-                    kind: FindingKind::Moved { holds: 5 }
-                },
-                Finding {
-                    seq: 5,
-                    kind: FindingKind::Moved { holds: 4 }
-                },
+                at(4, FindingKind::Moved { holds: 5 }),
+                at(5, FindingKind::Moved { holds: 4 }),
             ]
         );
     }
@@ -722,45 +891,32 @@ mod tests {
     fn inserted_with_renumbering() {
         let mut c = chain(10);
         // Forge a well-formed entry 4 that links to 3, then renumber the old 4.. as 5..
-        let forged_cells = cells(4, "forged");
-        let forged = StoredEntry {
-            hash: chain_hash(&c[2].hash, &forged_cells).to_vec(),
-            prev_hash: c[2].hash.clone(),
-            cells: forged_cells,
-        };
+        let forged = entries_after(&c[2].hash, 4, &["forged"]).remove(0);
         for e in c.iter_mut().skip(3) {
-            if let Cell::Integer(s) = e.cells.0[0] {
-                e.cells.0[0] = Cell::Integer(s + 1);
-            }
+            e.seq += 1;
         }
         c.insert(3, forged);
-        assert_eq!(
-            firsts(&run(c)),
-            vec![Finding {
-                seq: 4,
-                kind: FindingKind::Inserted
-            }]
-        );
+        assert_eq!(run(c).findings, vec![at(4, FindingKind::Inserted)]);
+    }
+
+    #[test]
+    fn a_malformed_row_is_reported_once() {
+        let mut c = chain(6);
+        c[2].entry.truncate(5);
+        assert_eq!(run(c.clone()).findings, vec![at(3, FindingKind::Malformed)]);
+        let mut c = chain(6);
+        c[2].hash.truncate(31);
+        assert_eq!(run(c).findings, vec![at(3, FindingKind::Malformed)]);
     }
 
     #[test]
     fn an_empty_log_is_a_finding() {
-        let r = run(Vec::new());
-        assert_eq!(
-            firsts(&r),
-            vec![Finding {
-                seq: 1,
-                kind: FindingKind::Empty
-            }]
-        );
+        assert_eq!(run(Vec::new()).findings, vec![at(1, FindingKind::Empty)]);
     }
 
     #[test]
     fn findings_are_capped_but_counted() {
-        let mut c = chain(300);
-        for e in &mut c {
-            e.cells.0[7] = Cell::Text("HPAYMT".into());
-        }
+        let c: Vec<StoredEntry> = chain(300).iter().map(edited).collect();
         let r = run(c);
         assert_eq!(r.findings.len(), MAX_FINDINGS);
         assert_eq!(r.findings_total, 300);

@@ -1,28 +1,14 @@
 //! Filtered reads of the audit log, for showing entries to a reviewer. Verification streams
-//! every row through `audit_rows::for_each` instead.
+//! every row through `audit_rows::for_each_batch` instead.
 //!
-//! Every statement is static text: the filter's values are bound, never spliced, and an unset
-//! criterion binds NULL and matches every row.
+//! An entry's parts are inside its blob, so filtering reads every row and decides in Rust (the
+//! log had no index on its parts before either): about as fast as SQLite's own scan was.
 
 use rusqlite::Connection;
 
-use crate::audit::{EntryCells, StoredEntry};
-use crate::db::audit_rows::cell;
+use crate::audit::{EntryView, StoredEntry};
+use crate::db::audit_rows;
 use crate::error::Result;
-
-/// The hashed columns in table order, with NULL in the digest's place: display needs no digest,
-/// and a vault older than format 3 has no such column (a read-only reader never migrates).
-const SELECT_MATCHING: &str = "\
-    SELECT seq, at, actor, action, client_id, target_id, fields, purpose, outcome, NULL, \
-           prev_hash, hash \
-    FROM audit_log \
-    WHERE (?1 IS NULL OR client_id = ?1) \
-      AND (?2 IS NULL OR actor = ?2) \
-      AND (?3 IS NULL OR action = ?3) \
-      AND (?4 IS NULL OR at >= ?4) \
-      AND (?5 IS NULL OR at < ?5) \
-      AND (?6 IS NULL OR seq <= ?6) \
-    ORDER BY seq";
 
 /// What to select, as stored values. `None` matches every row.
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,52 +24,64 @@ pub(crate) struct Criteria<'a> {
     pub through_seq: Option<i64>,
 }
 
-/// The entries matching `c`, oldest first.
-pub(crate) fn matching(conn: &Connection, c: &Criteria<'_>) -> Result<Vec<StoredEntry>> {
-    let mut stmt = conn.prepare_cached(SELECT_MATCHING)?;
-    let rows = stmt.query_map(
-        rusqlite::params![
-            c.client,
-            c.actor,
-            c.action,
-            c.from_ms,
-            c.before_ms,
-            c.through_seq
-        ],
-        |r| {
-            let mut cells: [crate::audit::Cell; 10] = Default::default();
-            for (i, slot) in cells.iter_mut().enumerate() {
-                *slot = cell(r.get_ref(i)?);
-            }
-            Ok(StoredEntry {
-                cells: EntryCells(cells),
-                prev_hash: bytes(r.get_ref(10)?),
-                hash: bytes(r.get_ref(11)?),
-            })
-        },
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+impl Criteria<'_> {
+    /// Does this entry match? An entry that does not parse matches only when nothing is asked
+    /// of its parts, so a corrupt row is shown (as an error) rather than silently skipped.
+    fn matches(&self, e: &StoredEntry) -> bool {
+        if self.through_seq.is_some_and(|t| e.seq > t) {
+            return false;
+        }
+        let Some(v) = EntryView::parse(&e.entry) else {
+            return self.client.is_none()
+                && self.actor.is_none()
+                && self.action.is_none()
+                && self.from_ms.is_none()
+                && self.before_ms.is_none();
+        };
+        self.client.is_none_or(|c| v.client == Some(c))
+            && self.actor.is_none_or(|a| v.actor == Some(a))
+            && self.action.is_none_or(|a| v.action == a.as_bytes())
+            && self.from_ms.is_none_or(|t| v.at_ms >= t)
+            && self.before_ms.is_none_or(|t| v.at_ms < t)
+    }
 }
 
-fn bytes(v: rusqlite::types::ValueRef<'_>) -> Vec<u8> {
-    match v {
-        rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b.to_vec(),
-        _ => Vec::new(),
-    }
+/// The entries matching `c`, oldest first, each with the stored hash of the row before it
+/// (`genesis` for the first).
+pub(crate) fn matching(
+    conn: &Connection,
+    c: &Criteria<'_>,
+    genesis: &[u8],
+) -> Result<Vec<(StoredEntry, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut prev = genesis.to_vec();
+    audit_rows::for_each(conn, 1, |e| {
+        if c.matches(e) {
+            out.push((e.clone(), prev.clone()));
+        }
+        prev.clear();
+        prev.extend_from_slice(&e.hash);
+    })?;
+    Ok(out)
+}
+
+/// Does any entry satisfy `f`?
+fn any(conn: &Connection, mut f: impl FnMut(&EntryView<'_>) -> bool) -> Result<bool> {
+    let mut found = false;
+    audit_rows::for_each(conn, 1, |e| {
+        found = found || EntryView::parse(&e.entry).is_some_and(|v| f(&v));
+    })?;
+    Ok(found)
 }
 
 /// Does any entry name this client?
 pub(crate) fn names_client(conn: &Connection, client: &[u8]) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM audit_log WHERE client_id = ?1 LIMIT 1")?
-        .exists([client])?)
+    any(conn, |v| v.client == Some(client))
 }
 
 /// Does any entry name this user as its actor?
 pub(crate) fn names_actor(conn: &Connection, actor: &[u8]) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM audit_log WHERE actor = ?1 LIMIT 1")?
-        .exists([actor])?)
+    any(conn, |v| v.actor == Some(actor))
 }
 
 /// The newest sequence number, or 0 for an empty log: how many entries an intact log holds.
@@ -96,13 +94,12 @@ pub(crate) fn max_seq(conn: &Connection) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::EntryParts;
 
     fn log() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor BLOB, \
-             action TEXT NOT NULL, client_id BLOB, target_id BLOB, fields TEXT NOT NULL, \
-             purpose TEXT NOT NULL, outcome TEXT NOT NULL, prev_hash BLOB NOT NULL, \
+            "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL, \
              hash BLOB NOT NULL);",
         )
         .unwrap();
@@ -112,31 +109,34 @@ mod tests {
             (3, 3_000, 2, "record.read", Some(8)),
             (4, 4_000, 2, "note.read", Some(7)),
         ];
+        let mut prev = vec![0u8; 32];
         for (seq, at, actor, action, client) in rows {
-            conn.execute(
-                "INSERT INTO audit_log VALUES (?1, ?2, ?3, ?4, ?5, NULL, '', 'TREAT', 'granted', \
-                 zeroblob(32), zeroblob(32))",
-                rusqlite::params![
-                    seq,
-                    at,
-                    vec![actor; 16],
-                    action,
-                    client.map(|c| vec![c; 16])
-                ],
-            )
-            .unwrap();
+            let client = client.map(|c| [c; 16]);
+            let entry = EntryParts {
+                link: &prev,
+                at_ms: at,
+                actor: Some(&[actor; 16]),
+                client: client.as_ref(),
+                target: None,
+                digest: None,
+                action,
+                purpose: "TREAT",
+                outcome: "granted",
+                fields: &[],
+            }
+            .encode();
+            prev = audit_rows::append(&conn, seq, &entry, &prev)
+                .unwrap()
+                .to_vec();
         }
         conn
     }
 
     fn seqs(conn: &Connection, c: &Criteria<'_>) -> Vec<i64> {
-        matching(conn, c)
+        matching(conn, c, &[0; 32])
             .unwrap()
             .iter()
-            .map(|e| match e.cells.0[0] {
-                crate::audit::Cell::Integer(s) => s,
-                _ => -1,
-            })
+            .map(|(e, _)| e.seq)
             .collect()
     }
 
@@ -172,5 +172,9 @@ mod tests {
         assert!(!names_client(&conn, &two).unwrap());
         assert!(names_actor(&conn, &two).unwrap());
         assert_eq!(max_seq(&conn).unwrap(), 4);
+        // Each entry comes with the hash of the row before it.
+        let all = matching(&conn, &Criteria::default(), &[0; 32]).unwrap();
+        assert_eq!(all[0].1, vec![0; 32]);
+        assert_eq!(all[2].1, all[1].0.hash);
     }
 }

@@ -1,27 +1,86 @@
 //! The audit log's rows: append one entry, stream them back for verification and reading.
+//!
+//! A row is `(seq, entry, hash)` since format 6. A vault older than that, opened read-only
+//! (verification never migrates), has a column per part of an entry; its rows are read as
+//! their canonical bytes, which is what the format 6 migration stores for them.
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::audit::{Cell, EntryCells, StoredEntry, chain_hash};
+use crate::audit::{Cell, EntryCells, StoredEntry, canonical_bytes, entry_hash};
 use crate::error::Result;
 
-const COLUMNS: &str = "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, digest, prev_hash, hash";
+/// An entry's columns before format 6, in hashed order, then the stored hash.
+const COLUMNS: &str =
+    "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, digest, hash";
 
-/// The same columns for a vault older than format 3, which has no digest column (read-only
-/// verification never migrates).
+/// The same columns for a vault older than format 3, which has no digest column.
 const COLUMNS_BEFORE_DIGEST: &str =
-    "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, NULL, prev_hash, hash";
+    "seq, at, actor, action, client_id, target_id, fields, purpose, outcome, NULL, hash";
 
-fn columns(conn: &Connection) -> Result<&'static str> {
-    let has_digest = conn
-        .prepare_cached("SELECT 1 FROM pragma_table_info('audit_log') WHERE name = 'digest'")?
-        .exists([])?;
-    Ok(if has_digest {
-        COLUMNS
-    } else {
-        COLUMNS_BEFORE_DIGEST
-    })
+/// How a vault stores its log.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// Format 6 on: one blob per entry.
+    Blob,
+    /// Before format 6: one column per part (these columns).
+    Columns(&'static str),
+}
+
+impl Layout {
+    fn of(conn: &Connection, table: &str) -> Result<Layout> {
+        let has = |column: &str| -> Result<bool> {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+                .exists([table, column])?)
+        };
+        Ok(if has("entry")? {
+            Layout::Blob
+        } else if has("digest")? {
+            Layout::Columns(COLUMNS)
+        } else {
+            Layout::Columns(COLUMNS_BEFORE_DIGEST)
+        })
+    }
+
+    /// `SELECT <this layout's columns> FROM <table> <rest>`.
+    fn select(self, table: &str, rest: &str) -> String {
+        let columns = match self {
+            Layout::Blob => "seq, entry, hash",
+            Layout::Columns(c) => c,
+        };
+        format!("SELECT {columns} FROM {table} {rest}")
+    }
+
+    /// Refill `e` from a row selected by [`Layout::select`], reusing its buffers.
+    fn refill(self, e: &mut StoredEntry, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+        match self {
+            Layout::Blob => {
+                e.seq = int(r.get_ref(0)?);
+                set_bytes(&mut e.entry, r.get_ref(1)?);
+                set_bytes(&mut e.hash, r.get_ref(2)?);
+            }
+            Layout::Columns(_) => {
+                let mut cells: [Cell; 10] = Default::default();
+                for (i, c) in cells.iter_mut().enumerate() {
+                    *c = cell(r.get_ref(i)?);
+                }
+                e.seq = match cells[0] {
+                    Cell::Integer(s) => s,
+                    _ => 0,
+                };
+                e.entry = canonical_bytes(&EntryCells(cells));
+                set_bytes(&mut e.hash, r.get_ref(10)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn stored(self, r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+        let mut e = StoredEntry::default();
+        self.refill(&mut e, r)?;
+        Ok(e)
+    }
 }
 
 /// The newest entry's sequence number and hash.
@@ -32,30 +91,53 @@ pub(crate) fn head(conn: &Connection) -> Result<Option<(i64, Vec<u8>)>> {
         .optional()?)
 }
 
-/// Chain `cells` (already carrying its sequence number) after `prev_hash` and insert it.
-/// Must run inside the caller's write transaction, after reading [`head`] in it.
-pub(crate) fn append(conn: &Connection, cells: &EntryCells, prev_hash: &[u8]) -> Result<[u8; 32]> {
-    let hash = chain_hash(prev_hash, cells);
-    let c = &cells.0;
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO audit_log ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-    ))?;
-    stmt.execute(params![
-        to_sql(&c[0]),
-        to_sql(&c[1]),
-        to_sql(&c[2]),
-        to_sql(&c[3]),
-        to_sql(&c[4]),
-        to_sql(&c[5]),
-        to_sql(&c[6]),
-        to_sql(&c[7]),
-        to_sql(&c[8]),
-        to_sql(&c[9]),
-        prev_hash,
-        &hash[..]
-    ])?;
+/// The hash of the entry before `seq`: the stored hash at `seq - 1`, or `genesis` for the
+/// first entry. `None` when the log lacks that row.
+pub(crate) fn hash_before(conn: &Connection, seq: i64, genesis: &[u8]) -> Result<Option<Vec<u8>>> {
+    if seq <= 1 {
+        return Ok(Some(genesis.to_vec()));
+    }
+    Ok(conn
+        .prepare_cached("SELECT hash FROM audit_log WHERE seq = ?1")?
+        .query_row([seq - 1], |r| Ok(bytes(r.get_ref(0)?)))
+        .optional()?)
+}
+
+/// Store `entry` (its bytes) at `seq`, chained after `prev_hash`. Must run inside the caller's
+/// write transaction, after reading [`head`] in it.
+pub(crate) fn append(
+    conn: &Connection,
+    seq: i64,
+    entry: &[u8],
+    prev_hash: &[u8],
+) -> Result<[u8; 32]> {
+    let hash = entry_hash(prev_hash, seq, entry);
+    conn.prepare_cached("INSERT INTO audit_log (seq, entry, hash) VALUES (?1, ?2, ?3)")?
+        .execute(params![seq, entry, &hash[..]])?;
     Ok(hash)
+}
+
+/// Move the rows of a log older than format 6 (renamed `audit_log_v5` by the migration) into
+/// the new table: each entry's canonical bytes become its blob, its hash stays. Runs inside the
+/// migration's transaction.
+pub(crate) fn move_rows_before_format_6(tx: &Connection) -> Result<()> {
+    if !has_table(tx, "audit_log_v5")? {
+        return Ok(());
+    }
+    let layout = Layout::of(tx, "audit_log_v5")?;
+    {
+        let mut read = tx.prepare(&layout.select("audit_log_v5", "ORDER BY seq"))?;
+        let mut write =
+            tx.prepare("INSERT INTO audit_log (seq, entry, hash) VALUES (?1, ?2, ?3)")?;
+        let mut rows = read.query([])?;
+        let mut e = StoredEntry::default();
+        while let Some(r) = rows.next()? {
+            layout.refill(&mut e, r)?;
+            write.execute(params![e.seq, e.entry, e.hash])?;
+        }
+    }
+    tx.execute_batch("DROP TABLE audit_log_v5")?;
+    Ok(())
 }
 
 pub(crate) fn to_sql(c: &Cell) -> rusqlite::types::Value {
@@ -64,7 +146,7 @@ pub(crate) fn to_sql(c: &Cell) -> rusqlite::types::Value {
         Cell::Null => Value::Null,
         Cell::Integer(i) => Value::Integer(*i),
         Cell::Real(r) => Value::Real(*r),
-        // Only the vault writes entries, and it writes valid UTF-8.
+        // Only the vault writes these rows, and it writes valid UTF-8.
         Cell::Text(s) => Value::Text(String::from_utf8_lossy(s).into_owned()),
         Cell::Blob(b) => Value::Blob(b.clone()),
     }
@@ -81,33 +163,17 @@ pub(crate) fn cell(v: ValueRef<'_>) -> Cell {
     }
 }
 
+fn int(v: ValueRef<'_>) -> i64 {
+    match v {
+        ValueRef::Integer(i) => i,
+        _ => 0,
+    }
+}
+
 fn bytes(v: ValueRef<'_>) -> Vec<u8> {
     match v {
         ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
         _ => Vec::new(),
-    }
-}
-
-fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
-    let mut cells: [Cell; 10] = Default::default();
-    for (i, c) in cells.iter_mut().enumerate() {
-        *c = cell(r.get_ref(i)?);
-    }
-    Ok(StoredEntry {
-        cells: EntryCells(cells),
-        prev_hash: bytes(r.get_ref(10)?),
-        hash: bytes(r.get_ref(11)?),
-    })
-}
-
-/// Set `c` to `v`, reusing its buffer when it already holds text or a blob.
-fn set_cell(c: &mut Cell, v: ValueRef<'_>) {
-    match (c, v) {
-        (Cell::Text(buf), ValueRef::Text(t)) | (Cell::Blob(buf), ValueRef::Blob(t)) => {
-            buf.clear();
-            buf.extend_from_slice(t);
-        }
-        (c, v) => *c = cell(v),
     }
 }
 
@@ -118,16 +184,6 @@ fn set_bytes(buf: &mut Vec<u8>, v: ValueRef<'_>) {
     }
 }
 
-/// Refill `e` from a row of [`COLUMNS`], reusing its buffers.
-fn refill(e: &mut StoredEntry, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
-    for (i, c) in e.cells.0.iter_mut().enumerate() {
-        set_cell(c, r.get_ref(i)?);
-    }
-    set_bytes(&mut e.prev_hash, r.get_ref(10)?);
-    set_bytes(&mut e.hash, r.get_ref(11)?);
-    Ok(())
-}
-
 /// Feed every entry with `seq >= from`, in order, to `f`. One entry buffer is refilled for
 /// each row, so a log of millions of entries is read without an allocation per entry.
 pub(crate) fn for_each(
@@ -135,14 +191,12 @@ pub(crate) fn for_each(
     from: i64,
     mut f: impl FnMut(&StoredEntry),
 ) -> Result<()> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM audit_log WHERE seq >= ?1 ORDER BY seq",
-        columns(conn)?
-    ))?;
+    let layout = Layout::of(conn, "audit_log")?;
+    let mut stmt = conn.prepare(&layout.select("audit_log", "WHERE seq >= ?1 ORDER BY seq"))?;
     let mut rows = stmt.query([from])?;
     let mut e = StoredEntry::default();
     while let Some(r) = rows.next()? {
-        refill(&mut e, r)?;
+        layout.refill(&mut e, r)?;
         f(&e);
     }
     Ok(())
@@ -172,10 +226,8 @@ pub(crate) fn for_each_batch(
     mut empty: impl FnMut() -> EntryBatch,
     mut full: impl FnMut(EntryBatch) -> bool,
 ) -> Result<()> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM audit_log WHERE seq >= ?1 ORDER BY seq",
-        columns(conn)?
-    ))?;
+    let layout = Layout::of(conn, "audit_log")?;
+    let mut stmt = conn.prepare(&layout.select("audit_log", "WHERE seq >= ?1 ORDER BY seq"))?;
     let mut rows = stmt.query([from])?;
     let mut batch = empty();
     batch.len = 0;
@@ -183,7 +235,7 @@ pub(crate) fn for_each_batch(
         if batch.len == batch.entries.len() {
             batch.entries.push(StoredEntry::default());
         }
-        refill(&mut batch.entries[batch.len], r)?;
+        layout.refill(&mut batch.entries[batch.len], r)?;
         batch.len += 1;
         if batch.len == size {
             if !full(batch) {
@@ -201,17 +253,23 @@ pub(crate) fn for_each_batch(
 
 /// The entry at `seq`, if the log holds one.
 pub(crate) fn entry_at(conn: &Connection, seq: i64) -> Result<Option<StoredEntry>> {
-    let sql = format!("SELECT {} FROM audit_log WHERE seq = ?1", columns(conn)?);
-    Ok(conn.prepare(&sql)?.query_row([seq], stored).optional()?)
+    let layout = Layout::of(conn, "audit_log")?;
+    let sql = layout.select("audit_log", "WHERE seq = ?1");
+    Ok(conn
+        .prepare(&sql)?
+        .query_row([seq], |r| layout.stored(r))
+        .optional()?)
 }
 
 /// The last `n` entries, oldest first.
 pub(crate) fn tail(conn: &Connection, n: u32) -> Result<Vec<StoredEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
-        columns(conn)?
-    ))?;
-    let rows = stmt.query_map([n], stored)?;
+    let layout = Layout::of(conn, "audit_log")?;
+    let sql = layout.select(
+        "(SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?1)",
+        "ORDER BY seq",
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([n], |r| layout.stored(r))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

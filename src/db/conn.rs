@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0003_disclosures.sql"),
     include_str!("../../schema/0004_checkpoints.sql"),
     include_str!("../../schema/0005_key_lifetimes.sql"),
+    include_str!("../../schema/0006_audit_entries.sql"),
 ];
 
 /// The newest format this build writes and understands.
@@ -157,11 +158,17 @@ fn format_version(conn: &Connection) -> Result<u32> {
     })
 }
 
+/// The format whose migration moves the audit log's rows into one blob each.
+const AUDIT_ENTRIES_FORMAT: usize = 6;
+
 /// Apply every migration after `from`, all in one transaction: a crash leaves the old format.
 fn migrate(conn: &mut Connection, from: u32) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-    for sql in MIGRATIONS.iter().skip(from as usize) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
         tx.execute_batch(sql)?;
+        if i + 1 == AUDIT_ENTRIES_FORMAT {
+            crate::db::audit_rows::move_rows_before_format_6(&tx)?;
+        }
     }
     tx.pragma_update(None, "user_version", FORMAT_VERSION)?;
     tx.commit()?;

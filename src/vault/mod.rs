@@ -222,7 +222,8 @@ impl Shared {
         let every = i64::from(self.config.checkpoint_every.max(1));
         for entry in entries {
             seq += 1;
-            let hash = db::audit_rows::append(tx, &entry.cells(seq, now_ms(), None), &prev)?;
+            let bytes = entry.encode(&prev, now_ms(), None);
+            let hash = db::audit_rows::append(tx, seq, &bytes, &prev)?;
             if seq % every == 0 {
                 self.checkpoint_in(tx, seq, &hash)?;
             }
@@ -245,7 +246,8 @@ impl Shared {
             None => (1, crate::audit::genesis_hash(&self.vault_id).to_vec()),
         };
         let digest = write_row(seq)?;
-        let hash = db::audit_rows::append(tx, &entry.cells(seq, now_ms(), digest.as_ref()), &prev)?;
+        let bytes = entry.encode(&prev, now_ms(), digest.as_ref());
+        let hash = db::audit_rows::append(tx, seq, &bytes, &prev)?;
         if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
             self.checkpoint_in(tx, seq, &hash)?;
         }

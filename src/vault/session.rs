@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
-use crate::audit::{AuditAction, AuditEntry, Failure, NewEntry, Outcome, parse_entry};
+use crate::audit::{AuditAction, AuditEntry, Failure, NewEntry, Outcome, parse_run};
 use crate::crypto::envelope::{self, FieldAad, push_str};
 use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
 use crate::db::rows::{self, FieldRow, FieldTable};
@@ -511,7 +511,13 @@ impl Session {
             purpose,
             outcome,
         ))?;
-        let stored = db::audit_rows::tail(&self.shared.conn(), n)?;
-        stored.into_iter().map(parse_entry).collect()
+        let conn = self.shared.conn();
+        let stored = db::audit_rows::tail(&conn, n)?;
+        let genesis = crate::audit::genesis_hash(&self.shared.vault_id);
+        let before = match stored.first() {
+            Some(first) => db::audit_rows::hash_before(&conn, first.seq, &genesis)?,
+            None => None,
+        };
+        parse_run(&stored, before.as_deref().unwrap_or(&[0; 32]))
     }
 }

@@ -219,23 +219,34 @@ fn scan(
     })
 }
 
-/// Every entry's stored `prev_hash` and canonical bytes, in order: what verification hashes.
-/// For the verification benchmark's baseline (SHA-256 alone over the same bytes).
+/// What one entry's hash is computed over: its predecessor's hash, its sequence number and its
+/// stored bytes.
 #[doc(hidden)]
-pub fn audit_canonical_bytes(path: impl AsRef<Path>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+pub type HashInput = (Vec<u8>, i64, Vec<u8>);
+
+/// Every entry's predecessor hash, sequence number and stored bytes, in order: what
+/// verification hashes. For the verification benchmark's baseline (SHA-256 alone over the same
+/// bytes).
+#[doc(hidden)]
+pub fn audit_canonical_bytes(path: impl AsRef<Path>) -> Result<Vec<HashInput>> {
     let mut conn = db::open_read_only(path.as_ref())?;
     let tx = conn.transaction()?;
+    let mut prev = genesis_hash(&rows::vault_id(&tx)?).to_vec();
     let mut out = Vec::new();
     db::audit_rows::for_each(&tx, 1, |e| {
-        out.push((e.prev_hash.clone(), crate::audit::canonical_bytes(&e.cells)));
+        out.push((
+            std::mem::replace(&mut prev, e.hash.clone()),
+            e.seq,
+            e.entry.clone(),
+        ));
     })?;
     Ok(out)
 }
 
-/// SHA-256 of `domain ‖ prev ‖ canonical`, exactly as verification computes each entry's hash.
+/// SHA-256 of `domain ‖ prev ‖ seq ‖ entry`, exactly as verification computes each entry's hash.
 #[doc(hidden)]
-pub fn audit_hash(prev: &[u8], canonical: &[u8]) -> [u8; 32] {
-    crate::audit::hash_canonical(prev, canonical)
+pub fn audit_hash(prev: &[u8], seq: i64, entry: &[u8]) -> [u8; 32] {
+    crate::audit::entry_hash(prev, seq, entry)
 }
 
 /// The newest signed checkpoint of a vault's log, as an anchor to keep elsewhere. Needs no

@@ -6,6 +6,8 @@
     reason = "each test file uses a different part of the fixture"
 )]
 
+pub mod audit_sql;
+
 use std::path::{Path, PathBuf};
 
 use confide::{
@@ -81,7 +83,7 @@ pub fn new_client(clinician: &Session, name: &str) -> ClientId {
 
 /// Open the vault file directly with SQLite, as an attacker with write access would.
 pub fn raw(path: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(path).unwrap()
+    audit_sql::open(path)
 }
 
 /// Run the `audit-verify` binary; returns (exit code, stdout, stderr).

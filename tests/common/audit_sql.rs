@@ -1,0 +1,251 @@
+//! The audit log's row layout as `docs/design.md` documents it, written here apart from the
+//! library, as the SQL functions a tamperer with a SQLite shell and that description would
+//! write:
+//!
+//! - `audit_part(entry, name)`: one part of an entry (`link`, `at`, `actor`, `client_id`,
+//!   `target_id`, `digest`, `action`, `purpose`, `outcome`, `fields`);
+//! - `audit_with(entry, name, value)`: the entry with that part replaced (NULL removes an id);
+//! - `audit_hash(prev, seq, entry)`: the hash a row must store.
+//!
+//! Tests edit the log with these, and select what they expect with them, without the code
+//! under test.
+
+use rusqlite::Connection;
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::{Value, ValueRef};
+
+/// An entry of layout version 3, decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parts {
+    pub link: Vec<u8>,
+    pub at: i64,
+    pub actor: Option<Vec<u8>>,
+    pub client: Option<Vec<u8>>,
+    pub target: Option<Vec<u8>>,
+    pub digest: Option<Vec<u8>>,
+    pub action: Vec<u8>,
+    pub purpose: Vec<u8>,
+    pub outcome: Vec<u8>,
+    pub fields: Vec<u8>,
+}
+
+fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if b.len() < n {
+        return None;
+    }
+    let (head, rest) = b.split_at(n);
+    *b = rest;
+    Some(head)
+}
+
+fn leb(b: &mut &[u8]) -> Option<usize> {
+    let mut n = 0usize;
+    for shift in (0..35).step_by(7) {
+        let byte = take(b, 1)?[0];
+        n |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+fn put_leb(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+pub fn decode(entry: &[u8]) -> Option<Parts> {
+    let mut b = entry;
+    if take(&mut b, 1)? != [3] {
+        return None;
+    }
+    let link = take(&mut b, 8)?.to_vec();
+    let at = i64::from_be_bytes(take(&mut b, 8)?.try_into().ok()?);
+    let present = take(&mut b, 1)?[0];
+    if present & !0x0f != 0 {
+        return None;
+    }
+    let mut id = |flag: u8, n: usize| {
+        if present & flag != 0 {
+            take(&mut b, n).map(|v| Some(v.to_vec()))
+        } else {
+            Some(None)
+        }
+    };
+    let actor = id(1, 16)?;
+    let client = id(2, 16)?;
+    let target = id(4, 16)?;
+    let digest = id(8, 32)?;
+    let mut text = || -> Option<Vec<u8>> {
+        let n = leb(&mut b)?;
+        take(&mut b, n).map(<[u8]>::to_vec)
+    };
+    let parts = Parts {
+        link,
+        at,
+        actor,
+        client,
+        target,
+        digest,
+        action: text()?,
+        purpose: text()?,
+        outcome: text()?,
+        fields: text()?,
+    };
+    b.is_empty().then_some(parts)
+}
+
+pub fn encode(p: &Parts) -> Vec<u8> {
+    let mut out = vec![3];
+    out.extend(&p.link);
+    out.extend(p.at.to_be_bytes());
+    let ids = [&p.actor, &p.client, &p.target, &p.digest];
+    let present = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_some())
+        .fold(0u8, |acc, (i, _)| acc | (1 << i));
+    out.push(present);
+    for v in ids.into_iter().flatten() {
+        out.extend(v);
+    }
+    for t in [&p.action, &p.purpose, &p.outcome, &p.fields] {
+        put_leb(&mut out, t.len());
+        out.extend(t);
+    }
+    out
+}
+
+/// `SHA-256("confide/audit/v1" ‖ prev ‖ seq (8 bytes, big-endian) ‖ entry)`.
+pub fn entry_hash(prev: &[u8], seq: i64, entry: &[u8]) -> Vec<u8> {
+    let mut all = b"confide/audit/v1".to_vec();
+    all.extend(prev);
+    all.extend(seq.to_be_bytes());
+    all.extend(entry);
+    ring::digest::digest(&ring::digest::SHA256, &all)
+        .as_ref()
+        .to_vec()
+}
+
+fn bytes_of(v: ValueRef<'_>) -> Option<Vec<u8>> {
+    match v {
+        ValueRef::Blob(b) | ValueRef::Text(b) => Some(b.to_vec()),
+        _ => None,
+    }
+}
+
+fn text_value(b: &[u8]) -> Value {
+    match std::str::from_utf8(b) {
+        Ok(s) => Value::Text(s.to_owned()),
+        Err(_) => Value::Blob(b.to_vec()),
+    }
+}
+
+fn part(p: &Parts, name: &str) -> rusqlite::Result<Value> {
+    let id = |v: &Option<Vec<u8>>| v.clone().map_or(Value::Null, Value::Blob);
+    Ok(match name {
+        "link" => Value::Blob(p.link.clone()),
+        "at" => Value::Integer(p.at),
+        "actor" => id(&p.actor),
+        "client_id" => id(&p.client),
+        "target_id" => id(&p.target),
+        "digest" => id(&p.digest),
+        "action" => text_value(&p.action),
+        "purpose" => text_value(&p.purpose),
+        "outcome" => text_value(&p.outcome),
+        "fields" => text_value(&p.fields),
+        other => {
+            return Err(rusqlite::Error::UserFunctionError(
+                format!("no part {other}").into(),
+            ));
+        }
+    })
+}
+
+fn set(p: &mut Parts, name: &str, v: ValueRef<'_>) -> rusqlite::Result<()> {
+    let b = bytes_of(v);
+    let bad = || rusqlite::Error::UserFunctionError(format!("cannot set {name}").into());
+    match name {
+        "link" => p.link = b.ok_or_else(bad)?,
+        "at" => p.at = v.as_i64().map_err(|_| bad())?,
+        "actor" => p.actor = b,
+        "client_id" => p.client = b,
+        "target_id" => p.target = b,
+        "digest" => p.digest = b,
+        "action" => p.action = b.ok_or_else(bad)?,
+        "purpose" => p.purpose = b.ok_or_else(bad)?,
+        "outcome" => p.outcome = b.ok_or_else(bad)?,
+        "fields" => p.fields = b.ok_or_else(bad)?,
+        _ => return Err(bad()),
+    }
+    Ok(())
+}
+
+fn entry_arg(ctx: &Context<'_>) -> rusqlite::Result<Parts> {
+    let b = bytes_of(ctx.get_raw(0)).unwrap_or_default();
+    decode(&b).ok_or_else(|| rusqlite::Error::UserFunctionError("not an entry".into()))
+}
+
+/// Add the three functions to `conn`.
+pub fn register(conn: &Connection) {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("audit_part", 2, flags, |ctx| {
+        let p = entry_arg(ctx)?;
+        part(&p, &ctx.get::<String>(1)?)
+    })
+    .unwrap();
+    conn.create_scalar_function("audit_with", 3, flags, |ctx| {
+        let mut p = entry_arg(ctx)?;
+        set(&mut p, &ctx.get::<String>(1)?, ctx.get_raw(2))?;
+        Ok(encode(&p))
+    })
+    .unwrap();
+    conn.create_scalar_function("audit_hash", 3, flags, |ctx| {
+        let prev = bytes_of(ctx.get_raw(0)).unwrap_or_default();
+        let entry = bytes_of(ctx.get_raw(2)).unwrap_or_default();
+        Ok(entry_hash(&prev, ctx.get(1)?, &entry))
+    })
+    .unwrap();
+}
+
+/// Open a vault file read-write, as a tamperer would, with the functions above.
+pub fn open(path: &std::path::Path) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    register(&conn);
+    conn
+}
+
+/// Recompute every stored hash from `from` on, each after the row before it: what a tamperer
+/// does to hide an edit from a chain check (signed checkpoints still catch it).
+pub fn rehash_from(conn: &Connection, from: i64) {
+    let mut prev: Vec<u8> = conn
+        .query_row(
+            "SELECT hash FROM audit_log WHERE seq < ?1 ORDER BY seq DESC LIMIT 1",
+            [from],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let rows: Vec<(i64, Vec<u8>)> = conn
+        .prepare("SELECT seq, entry FROM audit_log WHERE seq >= ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for (seq, entry) in rows {
+        let mut parts = decode(&entry).expect("an entry of layout 3");
+        parts.link = prev[..8].to_vec();
+        let entry = encode(&parts);
+        let hash = entry_hash(&prev, seq, &entry);
+        conn.execute(
+            "UPDATE audit_log SET entry = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![entry, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
