@@ -54,7 +54,7 @@ mod tests {
             }
             let _ = entry_hash(&prev, seq, &entry);
             let _ = EntryView::parse(&entry);
-            let _ = parse_run(&[StoredEntry { seq, entry, hash }], &prev);
+            let _ = parse_run(&[StoredEntry::new(seq, entry, hash)], &prev);
         }
 
         #[test]
@@ -62,7 +62,7 @@ mod tests {
             let cells: [Cell; 10] = cells.try_into().unwrap();
             let entry = canonical_bytes(&EntryCells(cells));
             let _ = entry_hash(&prev, seq, &entry);
-            let _ = parse_run(&[StoredEntry { seq, entry, hash: prev.clone() }], &prev);
+            let _ = parse_run(&[StoredEntry::new(seq, entry, prev.clone())], &prev);
         }
 
         #[test]

@@ -207,20 +207,16 @@ mod tests {
         cells[0] = Cell::Integer(1);
         cells[1] = Cell::Integer(0);
         cells[2] = Cell::Blob(vec![1; 3]);
-        let legacy = StoredEntry {
-            seq: 1,
-            entry: crate::audit::canonical_bytes(&crate::audit::EntryCells(cells)),
-            hash: vec![0; 32],
-        };
+        let legacy = StoredEntry::new(
+            1,
+            crate::audit::canonical_bytes(&crate::audit::EntryCells(cells)),
+            vec![0; 32],
+        );
         assert!(matches!(
             parse_entry(&legacy, &[0; 32]),
             Err(Error::Corrupt { .. })
         ));
-        let short = StoredEntry {
-            seq: 1,
-            entry: vec![3, 0, 0],
-            hash: vec![0; 32],
-        };
+        let short = StoredEntry::new(1, vec![3, 0, 0], vec![0; 32]);
         assert!(matches!(
             parse_entry(&short, &[0; 32]),
             Err(Error::Corrupt { .. })

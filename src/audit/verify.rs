@@ -28,6 +28,21 @@ pub(crate) struct StoredEntry {
     /// The entry's bytes, as hashed ([`layout`](super::layout)).
     pub entry: Vec<u8>,
     pub hash: Vec<u8>,
+    /// Already found to hash, after the stored hash of the row read just before it, to its
+    /// stored hash (by the reading thread, which shares the hashing that way).
+    pub hashed_after_previous_row: bool,
+}
+
+impl StoredEntry {
+    #[cfg(test)]
+    pub(crate) fn new(seq: i64, entry: Vec<u8>, hash: Vec<u8>) -> Self {
+        Self {
+            seq,
+            entry,
+            hash,
+            hashed_after_previous_row: false,
+        }
+    }
 }
 
 /// What is wrong at a sequence number.
@@ -495,7 +510,11 @@ impl Verifier {
             self.find(seq, FindingKind::Malformed);
             RowState::Damaged
         } else {
+            let after_previous_row = self.prev.as_ref().is_some_and(|p| Some(p.hash) == follows);
             match follows {
+                Some(_) if e.hashed_after_previous_row && after_previous_row && !gap => {
+                    RowState::Ok
+                }
                 Some(f) if entry_hash(&f, seq, &e.entry)[..] == e.hash[..] => {
                     if !gap {
                         self.check_link(seq, &f);
@@ -736,9 +755,53 @@ mod tests {
                 let entry = bytes(&prev, seq, w);
                 let hash = entry_hash(&prev, seq, &entry).to_vec();
                 prev = hash.clone();
-                StoredEntry { seq, entry, hash }
+                StoredEntry::new(seq, entry, hash)
             })
             .collect()
+    }
+
+    /// Mark entries as the reading thread does when it shares the hashing.
+    fn marked(mut entries: Vec<StoredEntry>) -> Vec<StoredEntry> {
+        for i in 1..entries.len() {
+            let prev = entries[i - 1].hash.clone();
+            let e = &mut entries[i];
+            e.hashed_after_previous_row = entry_hash(&prev, e.seq, &e.entry)[..] == e.hash[..];
+        }
+        entries
+    }
+
+    #[test]
+    fn entries_hashed_by_the_reader_give_the_same_findings() {
+        type Attack = fn(&mut Vec<StoredEntry>);
+        let attacks: [Attack; 5] = [
+            |_| {},
+            |c| c[4] = edited(&c[4]),
+            |c| {
+                c[4] = edited(&c[4]);
+                c[4].hash = entry_hash(&c[3].hash, 5, &c[4].entry).to_vec();
+            },
+            |c| {
+                c.remove(3);
+            },
+            |c| {
+                c.swap(3, 4);
+                c[3].seq = 4;
+                c[4].seq = 5;
+            },
+        ];
+        for attack in attacks {
+            let mut c = chain(12);
+            attack(&mut c);
+            let plain = run(c.clone());
+            let shared = run(marked(c));
+            assert_eq!(plain, shared);
+        }
+        assert!(
+            marked(chain(3))
+                .iter()
+                .skip(1)
+                .all(|e| e.hashed_after_previous_row)
+        );
     }
 
     fn chain(n: i64) -> Vec<StoredEntry> {

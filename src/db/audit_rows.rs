@@ -54,6 +54,7 @@ impl Layout {
 
     /// Refill `e` from a row selected by [`Layout::select`], reusing its buffers.
     fn refill(self, e: &mut StoredEntry, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+        e.hashed_after_previous_row = false;
         match self {
             Layout::Blob => {
                 e.seq = int(r.get_ref(0)?);
@@ -213,6 +214,11 @@ impl EntryBatch {
     /// The entries this batch holds now.
     pub(crate) fn entries(&self) -> &[StoredEntry] {
         &self.entries[..self.len]
+    }
+
+    /// The same, to annotate before handing the batch on.
+    pub(crate) fn entries_mut(&mut self) -> &mut [StoredEntry] {
+        &mut self.entries[..self.len]
     }
 }
 
