@@ -53,6 +53,9 @@ mod db;
 mod decoders_robust;
 mod disclosure;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod model;
 mod policy;

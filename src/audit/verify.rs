@@ -34,7 +34,7 @@ pub(crate) struct StoredEntry {
 }
 
 impl StoredEntry {
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn new(seq: i64, entry: Vec<u8>, hash: Vec<u8>) -> Self {
         Self {
             seq,
