@@ -384,6 +384,46 @@ mod tests {
         assert!(EntryView::parse(&longer).is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_entry_round_trips(
+            link in proptest::collection::vec(proptest::prelude::any::<u8>(), 8),
+            at_ms in proptest::prelude::any::<i64>(),
+            ids in proptest::prelude::any::<(Option<[u8; 16]>, Option<[u8; 16]>, Option<[u8; 16]>)>(),
+            digest in proptest::prelude::any::<Option<[u8; 32]>>(),
+            texts in proptest::prelude::any::<(String, String, String)>(),
+            fields in proptest::collection::vec("[a-z_]{1,64}", 0..60),
+        ) {
+            let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+            let (actor, client, target) = ids;
+            let parts = EntryParts {
+                link: &link,
+                at_ms,
+                actor: actor.as_ref(),
+                client: client.as_ref(),
+                target: target.as_ref(),
+                digest: digest.as_ref(),
+                action: &texts.0,
+                purpose: &texts.1,
+                outcome: &texts.2,
+                fields: &names,
+            };
+            let bytes = parts.encode();
+            let v = EntryView::parse(&bytes).unwrap();
+            proptest::prop_assert_eq!(v.link, Some(&link[..]));
+            proptest::prop_assert_eq!(v.at_ms, at_ms);
+            proptest::prop_assert_eq!(v.actor, actor.as_ref().map(|a| &a[..]));
+            proptest::prop_assert_eq!(v.client, client.as_ref().map(|c| &c[..]));
+            proptest::prop_assert_eq!(v.target, target.as_ref().map(|t| &t[..]));
+            proptest::prop_assert_eq!(v.digest, digest.as_ref().map(|d| &d[..]));
+            proptest::prop_assert_eq!(v.action, texts.0.as_bytes());
+            proptest::prop_assert_eq!(v.purpose, texts.1.as_bytes());
+            proptest::prop_assert_eq!(v.outcome, texts.2.as_bytes());
+            let joined = names.join(",");
+            proptest::prop_assert_eq!(v.fields, joined.as_bytes());
+        }
+    }
+
     #[test]
     fn seq_and_predecessor_are_hashed() {
         let bytes = parts(&["a"]).encode();
