@@ -1281,3 +1281,26 @@ fn an_old_vault_verifies_then_gains_a_key_and_signed_checkpoints() {
         .collect();
     assert_eq!(kept, old_hashes);
 }
+
+#[test]
+fn a_log_rewritten_from_its_first_entry_is_caught_by_every_signed_checkpoint() {
+    let b = build();
+    let cps = checkpoints(&raw(&b.path));
+    let p = b.copy("rewritten-from-1.vault");
+    let conn = raw(&p);
+    conn.execute(
+        "UPDATE audit_log SET entry = audit_with(entry, 'at', audit_part(entry, 'at') + 1) \
+         WHERE seq = 1",
+        [],
+    )
+    .unwrap();
+    audit_sql::rehash_from(&conn, 1);
+    // Chained from the genesis again: only the signatures can tell.
+    assert_chain_consistent(&conn);
+    drop(conn);
+    let expected: Vec<Finding> = cps
+        .iter()
+        .map(|&c| at(c, FindingKind::ChainRewritten))
+        .collect();
+    check(&p, None, &expected, "rewritten from seq 1");
+}

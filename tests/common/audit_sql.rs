@@ -10,9 +10,9 @@
 //! Tests edit the log with these, and select what they expect with them, without the code
 //! under test.
 
-use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OptionalExtension};
 
 /// An entry of layout version 3, decoded.
 #[derive(Clone, Debug, PartialEq)]
@@ -222,13 +222,23 @@ pub fn open(path: &std::path::Path) -> Connection {
 /// Recompute every stored hash from `from` on, each after the row before it: what a tamperer
 /// does to hide an edit from a chain check (signed checkpoints still catch it).
 pub fn rehash_from(conn: &Connection, from: i64) {
-    let mut prev: Vec<u8> = conn
+    let before: Option<Vec<u8>> = conn
         .query_row(
             "SELECT hash FROM audit_log WHERE seq < ?1 ORDER BY seq DESC LIMIT 1",
             [from],
             |r| r.get(0),
         )
+        .optional()
         .unwrap();
+    // The first entry follows SHA-256 of the vault id.
+    let mut prev = before.unwrap_or_else(|| {
+        let id: Vec<u8> = conn
+            .query_row("SELECT vault_id FROM vault_meta", [], |r| r.get(0))
+            .unwrap();
+        ring::digest::digest(&ring::digest::SHA256, &id)
+            .as_ref()
+            .to_vec()
+    });
     let rows: Vec<(i64, Vec<u8>)> = conn
         .prepare("SELECT seq, entry FROM audit_log WHERE seq >= ?1 ORDER BY seq")
         .unwrap()
