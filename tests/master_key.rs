@@ -303,6 +303,11 @@ fn a_session_of_another_process_stops_at_the_rotation_instead_of_making_orphan_k
         Purpose::Treatment,
     );
     assert!(matches!(refused, Err(Error::SessionLocked)), "{refused:?}");
+    // The refusal itself is in the log (recorded after its transaction rolled back).
+    assert_eq!(
+        last_entry(&p, "client.create").outcome,
+        "failed:session-locked"
+    );
     // From then on the session is locked, and its calls are refused and audited.
     assert!(dr.is_locked());
     assert!(matches!(
@@ -316,6 +321,20 @@ fn a_session_of_another_process_stops_at_the_rotation_instead_of_making_orphan_k
     // Logging in again there takes up the new master key.
     let dr_b = other.unlock("dr.b", &pass(CLIN_PASS)).unwrap();
     assert!(dr_b.read_record(&record, Purpose::Treatment).is_ok());
+    // A session that finds the rotation in the middle of a read (no key cached yet): refused,
+    // and recorded as such, not as damaged data.
+    let late = Vault::open(&p.path, test_config()).unwrap();
+    let dr_late = late.unlock("dr.a", &pass(CLIN_PASS)).unwrap();
+    p.admin().rotate_master_key().unwrap();
+    assert!(matches!(
+        dr_late.read_record(&record, Purpose::Treatment),
+        Err(Error::SessionLocked)
+    ));
+    assert_eq!(
+        last_entry(&p, "record.read").outcome,
+        "failed:session-locked"
+    );
+    drop((dr_late, late));
     drop((dr, dr_b, other));
     intact(&p.path);
 }

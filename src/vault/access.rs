@@ -149,6 +149,23 @@ impl Session {
     }
 
     /// Audit a failure (integrity) and return `err`.
+    /// Run `write` (one transaction). If it stopped because the master key was rotated by
+    /// another process meanwhile (seen inside, where an audit entry would be rolled back with
+    /// the rest), record the refusal after the rollback.
+    pub(super) fn write_audited<T>(
+        &self,
+        audit_as: AuditAs<'_>,
+        purpose: Purpose,
+        write: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
+        match self.shared.write(write) {
+            Err(e @ Error::SessionLocked) => {
+                self.fail(audit_as, &[], purpose, Failure::SessionLocked, e)
+            }
+            other => other,
+        }
+    }
+
     pub(super) fn fail<T>(
         &self,
         audit_as: AuditAs<'_>,
@@ -283,11 +300,7 @@ impl Session {
         let fields = match opened {
             Ok(f) => f,
             Err((field, err)) => {
-                let why = match err {
-                    Error::Erased => Failure::Erased,
-                    _ => Failure::Integrity,
-                };
-                return self.fail(audit_as, &[&field], purpose, why, err);
+                return self.fail(audit_as, &[&field], purpose, failure_of(&err), err);
             }
         };
         let read: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
@@ -335,11 +348,21 @@ impl Session {
         });
         match written_ok {
             Ok(_) => Ok(grant.basis),
-            // Rolled back; the refusal to write over damaged fields is audited on its own.
-            Err(e @ Error::Integrity { .. }) => {
-                self.fail(audit_as, &[], purpose, Failure::Integrity, e)
+            // Rolled back; the refusal to write over damaged fields, or with a master key
+            // rotated meanwhile, is audited on its own.
+            Err(e @ (Error::Integrity { .. } | Error::SessionLocked)) => {
+                self.fail(audit_as, &[], purpose, failure_of(&e), e)
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// How a failed read or write of fields is recorded.
+pub(super) fn failure_of(err: &Error) -> Failure {
+    match err {
+        Error::Erased => Failure::Erased,
+        Error::SessionLocked => Failure::SessionLocked,
+        _ => Failure::Integrity,
     }
 }

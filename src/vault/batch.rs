@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::audit::{AuditAction, Failure, Outcome};
+use crate::audit::{AuditAction, Outcome};
 use crate::db::rows;
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, RecordId};
@@ -129,10 +129,7 @@ impl Session {
                         out.push(Ok(record_from(meta, grant.basis, fields)));
                     }
                     Err((field, err)) => {
-                        let why = match err {
-                            Error::Erased => Failure::Erased,
-                            _ => Failure::Integrity,
-                        };
+                        let why = super::access::failure_of(&err);
                         pending.push(Pending {
                             client: Some(meta.client),
                             target: *id,

@@ -188,7 +188,7 @@ impl Session {
         let grant_id: [u8; 16] = self.shared.random_bytes()?;
         let reason = Value::text(reason);
         let field = FieldName::new("reason")?;
-        self.shared.write(|tx| {
+        self.write_audited(audit_as, purpose, |tx| {
             let now = now_ms();
             let until = now + i64::from(minutes) * 60_000;
             policy_rows::insert_break_glass(tx, &grant_id, &self.user, client, now, until)?;

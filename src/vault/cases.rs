@@ -293,7 +293,7 @@ impl Session {
         let id = JointRecordId::random(&self.shared.rng)?;
         let named: Vec<(FieldName, &Value)> = fields.iter().map(|(k, v)| (k.clone(), v)).collect();
         let names: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
-        self.shared.write(|tx| {
+        self.write_audited(audit_as, purpose, |tx| {
             let at = case_clock();
             let row = JointRow {
                 id,

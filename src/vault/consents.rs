@@ -183,7 +183,7 @@ impl Session {
             signed_on: consent.signed_on_ms,
         };
         let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
-        self.shared.write(|tx| {
+        self.write_audited(audit_as, purpose, |tx| {
             policy_rows::insert_consent(tx, &row, now_ms(), &self.user)?;
             let (table, general) = (FieldTable::Consents, Compartment::General);
             self.seal_fields(tx, table, client.as_bytes(), id.as_bytes(), general, &named)?;

@@ -217,7 +217,7 @@ impl Session {
         let vault = *self.shared.vault_id.as_bytes();
         // What was released, after any narrower scope: not merely what was asked for.
         let category_codes: Vec<&str> = scopes.keys().map(|c| c.code()).collect();
-        let seq = self.shared.write(|tx| {
+        let seq = self.write_audited(audit_as, req.purpose, |tx| {
             let entry = self.entry(
                 AuditAction::DisclosureRelease,
                 Some(client),

@@ -130,7 +130,7 @@ impl Session {
             ("date_of_birth", Value::Date(client.date_of_birth)),
         ];
         let fields = named_fields(&values)?;
-        self.shared.write(|tx| {
+        self.write_audited(audit_as, purpose, |tx| {
             let at = now_ms();
             rows::insert_client(tx, &id, &index, at, &self.user)?;
             rows::add_to_care_team(tx, &id, &self.user, "treating", at)?;
