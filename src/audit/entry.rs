@@ -359,7 +359,8 @@ pub struct AuditEntry {
     pub purpose: String,
     /// Outcome code (see [`Outcome::code`]).
     pub outcome: String,
-    /// Hash of the previous entry.
+    /// The stored hash of the row before this one in the log (for the first entry, SHA-256 of
+    /// the vault id): what this entry's hash was computed after, in an intact log.
     pub prev_hash: [u8; 32],
     /// This entry's hash.
     pub hash: [u8; 32],
