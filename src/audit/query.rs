@@ -64,20 +64,6 @@ pub fn read_audit_log(path: impl AsRef<Path>, filter: &AuditFilter) -> Result<Au
     // Rolled back on drop: a read-only snapshot, so every query sees the same log.
     let tx = conn.transaction()?;
     let vault = rows::vault_id(&tx)?;
-    if let Some(client) = &filter.client {
-        if !audit_query::names_client(&tx, client.as_bytes())? {
-            return Err(Error::NotFound {
-                what: "client in the audit log",
-            });
-        }
-    }
-    if let Some(actor) = &filter.actor {
-        if !audit_query::names_actor(&tx, actor.as_bytes())? {
-            return Err(Error::NotFound {
-                what: "user in the audit log",
-            });
-        }
-    }
     let criteria = Criteria {
         client: filter.client.as_ref().map(|c| &c.as_bytes()[..]),
         actor: filter.actor.as_ref().map(|a| &a.as_bytes()[..]),
@@ -86,7 +72,19 @@ pub fn read_audit_log(path: impl AsRef<Path>, filter: &AuditFilter) -> Result<Au
         before_ms,
         through_seq,
     };
-    let entries = audit_query::matching(&tx, &criteria, &genesis_hash(&vault))?
+    let found = audit_query::matching(&tx, &criteria, &genesis_hash(&vault))?;
+    if filter.client.is_some() && !found.client_named {
+        return Err(Error::NotFound {
+            what: "client in the audit log",
+        });
+    }
+    if filter.actor.is_some() && !found.actor_named {
+        return Err(Error::NotFound {
+            what: "user in the audit log",
+        });
+    }
+    let entries = found
+        .entries
         .iter()
         .map(|(e, prev)| parse_entry(e, prev))
         .collect::<Result<_>>()?;

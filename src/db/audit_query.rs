@@ -25,13 +25,14 @@ pub(crate) struct Criteria<'a> {
 }
 
 impl Criteria<'_> {
-    /// Does this entry match? An entry that does not parse matches only when nothing is asked
-    /// of its parts, so a corrupt row is shown (as an error) rather than silently skipped.
-    fn matches(&self, e: &StoredEntry) -> bool {
+    /// Does this entry (`view`, its parsed parts, if it parses) match? An entry that does not
+    /// parse matches only when nothing is asked of its parts, so a corrupt row is shown (as an
+    /// error) rather than silently skipped.
+    fn matches(&self, e: &StoredEntry, view: Option<&EntryView<'_>>) -> bool {
         if self.through_seq.is_some_and(|t| e.seq > t) {
             return false;
         }
-        let Some(v) = EntryView::parse(&e.entry) else {
+        let Some(v) = view else {
             return self.client.is_none()
                 && self.actor.is_none()
                 && self.action.is_none()
@@ -46,42 +47,35 @@ impl Criteria<'_> {
     }
 }
 
-/// The entries matching `c`, oldest first, each with the stored hash of the row before it
-/// (`genesis` for the first).
-pub(crate) fn matching(
-    conn: &Connection,
-    c: &Criteria<'_>,
-    genesis: &[u8],
-) -> Result<Vec<(StoredEntry, Vec<u8>)>> {
-    let mut out = Vec::new();
+/// What one pass over the log found for some criteria.
+#[derive(Default)]
+pub(crate) struct Matches {
+    /// The matching entries, oldest first, each with the stored hash of the row before it.
+    pub entries: Vec<(StoredEntry, Vec<u8>)>,
+    /// Some entry (matching or not) names the criteria's client.
+    pub client_named: bool,
+    /// Some entry (matching or not) names the criteria's actor.
+    pub actor_named: bool,
+}
+
+/// The entries matching `c`, and whether the log names its client and actor at all, in one
+/// pass (`genesis` is the hash before the first entry).
+pub(crate) fn matching(conn: &Connection, c: &Criteria<'_>, genesis: &[u8]) -> Result<Matches> {
+    let mut out = Matches::default();
     let mut prev = genesis.to_vec();
     audit_rows::for_each(conn, 1, |e| {
-        if c.matches(e) {
-            out.push((e.clone(), prev.clone()));
+        let view = EntryView::parse(&e.entry);
+        if let Some(v) = &view {
+            out.client_named |= c.client.is_some() && v.client == c.client;
+            out.actor_named |= c.actor.is_some() && v.actor == c.actor;
+        }
+        if c.matches(e, view.as_ref()) {
+            out.entries.push((e.clone(), prev.clone()));
         }
         prev.clear();
         prev.extend_from_slice(&e.hash);
     })?;
     Ok(out)
-}
-
-/// Does any entry satisfy `f`?
-fn any(conn: &Connection, mut f: impl FnMut(&EntryView<'_>) -> bool) -> Result<bool> {
-    let mut found = false;
-    audit_rows::for_each(conn, 1, |e| {
-        found = found || EntryView::parse(&e.entry).is_some_and(|v| f(&v));
-    })?;
-    Ok(found)
-}
-
-/// Does any entry name this client?
-pub(crate) fn names_client(conn: &Connection, client: &[u8]) -> Result<bool> {
-    any(conn, |v| v.client == Some(client))
-}
-
-/// Does any entry name this user as its actor?
-pub(crate) fn names_actor(conn: &Connection, actor: &[u8]) -> Result<bool> {
-    any(conn, |v| v.actor == Some(actor))
 }
 
 /// The newest sequence number, or 0 for an empty log: how many entries an intact log holds.
@@ -135,6 +129,7 @@ mod tests {
     fn seqs(conn: &Connection, c: &Criteria<'_>) -> Vec<i64> {
         matching(conn, c, &[0; 32])
             .unwrap()
+            .entries
             .iter()
             .map(|(e, _)| e.seq)
             .collect()
@@ -168,12 +163,25 @@ mod tests {
             ..Criteria::default()
         };
         assert_eq!(seqs(&conn, &head), [1, 2]);
-        assert!(names_client(&conn, &seven).unwrap());
-        assert!(!names_client(&conn, &two).unwrap());
-        assert!(names_actor(&conn, &two).unwrap());
+        // Whether the log names a client or actor at all does not depend on the other criteria.
+        let named = |client: &[u8], actor: &[u8]| {
+            let c = Criteria {
+                client: Some(client),
+                actor: Some(actor),
+                through_seq: Some(1),
+                ..Criteria::default()
+            };
+            let m = matching(&conn, &c, &[0; 32]).unwrap();
+            assert!(m.entries.is_empty());
+            (m.client_named, m.actor_named)
+        };
+        assert_eq!(named(&seven, &two), (true, true));
+        assert_eq!(named(&two, &seven), (false, false));
         assert_eq!(max_seq(&conn).unwrap(), 4);
         // Each entry comes with the hash of the row before it.
-        let all = matching(&conn, &Criteria::default(), &[0; 32]).unwrap();
+        let all = matching(&conn, &Criteria::default(), &[0; 32])
+            .unwrap()
+            .entries;
         assert_eq!(all[0].1, vec![0; 32]);
         assert_eq!(all[2].1, all[1].0.hash);
     }
