@@ -25,10 +25,6 @@ use rusqlite::{Connection, params};
 
 /// Bytes of the predecessor's hash an entry carries (its `link`).
 const LINK_LEN: usize = 8;
-/// Offset of the presence flags in an entry.
-const PRESENT_AT: usize = 17;
-/// The presence flags the layout defines: actor, client, target, digest.
-const PRESENT_FLAGS: u8 = 1 | 2 | 4 | 8;
 
 // ---------------------------------------------------------------------------------------------
 // Building a vault with some history
@@ -163,7 +159,7 @@ fn row(conn: &Connection, seq: i64) -> Row {
 /// The decoded entry at `seq`.
 fn parts(conn: &Connection, seq: i64) -> Parts {
     let entry = row(conn, seq).entry;
-    decode(&entry).unwrap_or_else(|| panic!("seq {seq}: not an entry of layout 3"))
+    decode(&entry).unwrap_or_else(|| panic!("seq {seq}: not an entry of layout 4"))
 }
 
 /// The first seq (in order) whose row matches the SQL `condition`.
@@ -272,10 +268,11 @@ fn forge(prev: &[u8], seq: i64, mut p: Parts) -> Row {
     Row { entry, hash }
 }
 
-/// Bytes that parse as an entry of the documented layout (version 3): the helper's decoding,
-/// and no presence flag beyond the four the layout defines.
+/// Bytes that parse as an entry of the documented layout: the helper's decoding (which
+/// refuses presence flags beyond the four the layout defines) and, for version 4, the one
+/// encoding of what they decode to.
 fn is_entry(b: &[u8]) -> bool {
-    decode(b).is_some() && b[PRESENT_AT] & !PRESENT_FLAGS == 0
+    decode(b).is_some_and(|p| p.version == 3 || encode(&p) == b)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -110,9 +110,15 @@ fn no_entry_holds_a_field_value() {
         )
         .unwrap();
     a.read_record(&r, T).unwrap();
-    // Every byte the log stores, entries and hashes.
-    let dump: Vec<u8> = raw(p.path())
-        .prepare("SELECT CAST(entry || hash AS BLOB) FROM audit_log")
+    // Every byte the log stores, entries and hashes, and every text of every entry as the
+    // documented layout decodes it (field names are packed, so not visible in the raw bytes).
+    let conn = audit_sql::open(p.path());
+    let dump: Vec<u8> = conn
+        .prepare(
+            "SELECT CAST(entry || hash || audit_part(entry, 'action') || \
+                    audit_part(entry, 'purpose') || audit_part(entry, 'outcome') || \
+                    audit_part(entry, 'fields') AS BLOB) FROM audit_log",
+        )
         .unwrap()
         .query_map([], |r| r.get::<_, Vec<u8>>(0))
         .unwrap()

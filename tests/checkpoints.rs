@@ -174,7 +174,7 @@ fn rows(conn: &Connection) -> Vec<Row> {
 /// The cells of an entry written before format 6, which it keeps as its stored bytes: version
 /// byte 1 (nine cells) or 2 (ten, a digest last), each cell a type tag (0 null, 1 integer,
 /// 2 real, 3 text, 4 blob) and its payload (8 bytes big-endian, or a u32 big-endian length and
-/// the bytes). `None` for anything else (e.g. an entry of layout 3).
+/// the bytes). `None` for anything else (e.g. an entry of layout 4).
 fn legacy_cells(entry: &[u8]) -> Option<Vec<Sql>> {
     let n = match entry.first()? {
         1 => 9,
@@ -564,7 +564,7 @@ fn clean_vault_has_verified_checkpoints_at_every_interval_and_at_close() {
     let b = build();
     let conn = raw(&b.path);
     // The test's own hashing agrees with the vault's (the forgeries below are made with it);
-    // every entry of a new vault is of layout 3.
+    // every entry of a new vault is of layout 4.
     assert_eq!(assert_chain_consistent(&conn), 0);
     let cps = checkpoints(&conn);
     let mut want: Vec<i64> = (1..=LAST).filter(|s| s % EVERY == 0).collect();
@@ -1272,7 +1272,7 @@ fn an_old_vault_verifies_then_gains_a_key_and_signed_checkpoints() {
     assert_eq!(
         assert_chain_consistent(&conn),
         before as usize,
-        "the entries of format 1 kept as they were, the later ones of layout 3"
+        "the entries of format 1 kept as they were, the later ones of layout 4"
     );
     let kept: Vec<Vec<u8>> = rows(&conn)
         .into_iter()

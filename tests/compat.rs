@@ -9,6 +9,11 @@
 //! of an audit entry), cheap KDF parameters and a signed checkpoint every 4 entries: users
 //! admin / dr.five, one client, a diagnosis written, read and updated, a psychotherapy note
 //! written and read, and a refused read.
+//!
+//! `tests/fixtures/format6.vault` was made by format 6's code (audit entries of layout version
+//! 3, before codes and packed field names), cheap KDF parameters and a signed checkpoint every 4
+//! entries: users admin / dr.six / biller, one client, a diagnosis written, read and updated, a
+//! psychotherapy note written and read, and the biller refused that note.
 
 mod common;
 
@@ -87,6 +92,77 @@ fn format_5_audit_entries_move_into_one_blob_each_with_their_hashes_and_signatur
     let last = confide::verify_audit_log(&path).unwrap();
     assert!(last.is_intact(), "{:?}", last.findings);
     assert!(last.entries > before.entries + 3);
+}
+
+#[test]
+fn format_6_entries_keep_their_bytes_and_new_ones_are_compact() {
+    let (_dir, path) = copy_of("tests/fixtures/format6.vault");
+    assert_eq!(user_version(&path), 6);
+    let before = confide::verify_audit_log(&path).unwrap();
+    assert!(before.is_intact(), "{:?}", before.findings);
+    assert!(before.checkpoints_checked >= 4, "{before:?}");
+    let shown = confide::read_audit_log(&path, &AuditFilter::default()).unwrap();
+    assert!(
+        shown
+            .entries
+            .iter()
+            .any(|e| e.outcome == "denied:purpose-not-permitted")
+    );
+    let old_rows = entry_versions(&path);
+    assert!(old_rows.iter().all(|v| *v == 3), "{old_rows:?}");
+
+    let vault = Vault::open(&path, test_config()).unwrap();
+    assert_eq!(user_version(&path), FORMAT_VERSION);
+    let dr = vault
+        .unlock("dr.six", &Passphrase::new("format-6 clinician"))
+        .unwrap();
+    let record: RecordId = "3d0e12f2ae39afd33fc1a5b481ad22d5".parse().unwrap();
+    let read = dr.read_record(&record, Purpose::Treatment).unwrap();
+    assert_eq!(
+        read.get("description"),
+        Some(&Value::text("format-6 diagnosis, revised"))
+    );
+    drop(dr);
+    vault.close().unwrap();
+
+    // The old entries are byte for byte what they were; the new ones are of layout 4, shown
+    // with the same texts as the old.
+    let versions = entry_versions(&path);
+    assert_eq!(versions[..old_rows.len()], old_rows[..]);
+    assert!(
+        versions[old_rows.len()..].iter().all(|v| *v == 4),
+        "{versions:?}"
+    );
+    let after = confide::read_audit_log(&path, &AuditFilter::default()).unwrap();
+    assert_eq!(after.entries[..shown.entries.len()], shown.entries[..]);
+    let new_read = after.entries[shown.entries.len()..]
+        .iter()
+        .find(|e| e.action == "record.read")
+        .expect("the new read's entry");
+    let old_read = shown
+        .entries
+        .iter()
+        .find(|e| e.action == "record.read")
+        .unwrap();
+    assert_eq!(
+        (&new_read.fields, &new_read.purpose, &new_read.outcome),
+        (&old_read.fields, &old_read.purpose, &old_read.outcome)
+    );
+    let last = confide::verify_audit_log(&path).unwrap();
+    assert!(last.is_intact(), "{:?}", last.findings);
+    assert!(last.checkpoints_checked > before.checkpoints_checked);
+}
+
+/// The layout version (first byte) of every stored entry, in order.
+fn entry_versions(path: &std::path::Path) -> Vec<u8> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT entry FROM audit_log ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|e| e.unwrap()[0])
+        .collect()
 }
 
 fn user_version(path: &std::path::Path) -> u32 {

@@ -132,6 +132,10 @@ macro_rules! action_codes {
         pub enum AuditAction { $($(#[$doc])* $v),+ }
 
         impl AuditAction {
+            /// Every action.
+            #[cfg(test)]
+            pub(crate) const ALL: &'static [AuditAction] = &[$(AuditAction::$v),+];
+
             /// The stable code stored in the log.
             pub fn code(self) -> &'static str {
                 match self { $(AuditAction::$v => $code),+ }
@@ -289,6 +293,20 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Every failure.
+    #[cfg(test)]
+    pub(crate) const ALL: &'static [Failure] = &[
+        Failure::BadPassphrase,
+        Failure::UnknownUser,
+        Failure::UserDisabled,
+        Failure::UserRemoved,
+        Failure::SessionLocked,
+        Failure::Integrity,
+        Failure::NotFound,
+        Failure::Erased,
+        Failure::RetentionNotOver,
+    ];
+
     fn code(self) -> &'static str {
         match self {
             Failure::BadPassphrase => "bad-passphrase",

@@ -3,16 +3,27 @@
 //! Since format 6 a row of the log is `(seq, entry, hash)`: the entry's hashed content is one
 //! blob, so a verifier takes two values out of SQLite per row instead of twelve (reading rows,
 //! not hashing, bounded verification speed), and no row stores its predecessor's hash (the row
-//! before holds it). Layout of an entry of version 3:
+//! before holds it). Since format 7 entries are written in layout version 4:
 //!
 //! ```text
-//! 0      1   version (3)
+//! 0      1   version (4)
 //! 1      8   link: the first 8 bytes of the hash of the entry it was written after
-//! 9      8   at: unix milliseconds, big-endian
-//! 17     1   present: 1 actor, 2 client, 4 target, 8 digest
-//! 18     …   actor (16), client (16), target (16), digest (32), each only if present
-//! …      …   action, purpose, outcome, fields (comma-separated): each a LEB128 length + UTF-8
+//! 9      …   at: unix milliseconds, zigzag then LEB128
+//! …      1   present: 1 actor, 2 client, 4 target, 8 digest
+//! …      …   actor (16), client (16), target (16), digest (32), each only if present
+//! …      …   action, purpose, outcome: each one byte n, the text `TEXTS_V4[n - 1]` for n ≥ 1,
+//!            or 0 then a LEB128 length and UTF-8 (a text the table does not hold)
+//! …      …   fields (comma-separated): LEB128 of 2·len + packed, then len bytes of text
+//!            (packed = 0) or len symbols packed three to two bytes (packed = 1)
 //! ```
+//!
+//! The codes and the packing ([`compact`](super::compact)) are fixed by the version, so each
+//! entry still reads on its own. Every text has exactly one encoding (a table text is never
+//! written out, a packable field list never unpacked, no LEB128 is longer than it needs) and
+//! parsing refuses any other: one entry, one byte string.
+//!
+//! Version 3 (format 6) is version 4 without the compaction: `at` as 8 bytes big-endian, and
+//! action, purpose, outcome and fields each a LEB128 length then UTF-8.
 //!
 //! `hash = SHA-256("confide/audit/v1" ‖ previous hash ‖ seq as 8 bytes big-endian ‖ entry)`.
 //! The link is redundant for an intact log; in a tampered one it tells an entry whose content
@@ -26,10 +37,13 @@
 
 use ring::digest::{Context, SHA256};
 
+use super::compact;
 use super::entry::DOMAIN;
 
 /// Version byte of an entry stored as one blob (format 6).
 pub(crate) const ENTRY_V3: u8 = 3;
+/// Version byte of an entry with compact texts (format 7): what is written now.
+pub(crate) const ENTRY_V4: u8 = 4;
 /// Bytes of the predecessor's hash an entry carries.
 pub(crate) const LINK_LEN: usize = 8;
 
@@ -53,15 +67,15 @@ pub(crate) struct EntryParts<'a> {
 }
 
 impl EntryParts<'_> {
-    /// The version-3 bytes of this entry.
+    /// The version-4 bytes of this entry.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(128);
-        out.push(ENTRY_V3);
+        out.push(ENTRY_V4);
         let mut link = [0u8; LINK_LEN];
         let n = self.link.len().min(LINK_LEN);
         link[..n].copy_from_slice(&self.link[..n]);
         out.extend_from_slice(&link);
-        out.extend_from_slice(&self.at_ms.to_be_bytes());
+        push_varint(&mut out, zigzag(self.at_ms));
         let mut present = 0;
         for (flag, set) in [
             (HAS_ACTOR, self.actor.is_some()),
@@ -81,21 +95,40 @@ impl EntryParts<'_> {
             out.extend_from_slice(d);
         }
         for text in [self.action, self.purpose, self.outcome] {
-            push_text(&mut out, text.as_bytes());
-        }
-        let fields_len = self.fields.iter().map(|f| f.len() + 1).sum::<usize>();
-        push_len(&mut out, fields_len.saturating_sub(1));
-        for (i, f) in self.fields.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
+            match compact::code_of(text.as_bytes()) {
+                Some(code) => out.push(code),
+                None => {
+                    out.push(0);
+                    push_text(&mut out, text.as_bytes());
+                }
             }
-            out.extend_from_slice(f.as_bytes());
+        }
+        let joined = self.fields.join(",");
+        let len = joined.len() as u64; // INVARIANT: usize fits in u64 on every target.
+        match compact::pack(joined.as_bytes()) {
+            Some(packed) => {
+                push_varint(&mut out, len * 2 + 1);
+                out.extend_from_slice(&packed);
+            }
+            None => {
+                push_varint(&mut out, len * 2);
+                out.extend_from_slice(joined.as_bytes());
+            }
         }
         out
     }
 }
 
-fn push_len(out: &mut Vec<u8>, mut n: usize) {
+/// An `i64` as an unsigned number small for small magnitudes of either sign.
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: u64) {
     loop {
         let byte = (n & 0x7f) as u8; // INVARIANT: masked to 7 bits.
         n >>= 7;
@@ -108,7 +141,7 @@ fn push_len(out: &mut Vec<u8>, mut n: usize) {
 }
 
 fn push_text(out: &mut Vec<u8>, b: &[u8]) {
-    push_len(out, b.len());
+    push_varint(out, b.len() as u64); // INVARIANT: usize fits in u64 on every target.
     out.extend_from_slice(b);
 }
 
@@ -149,9 +182,28 @@ fn legacy_seq(entry: &[u8]) -> Option<i64> {
     Some(i64::from_be_bytes(entry.get(2..10)?.try_into().ok()?))
 }
 
-/// An entry's parts, borrowed from its stored bytes. Parsing never panics: a blob of the wrong
-/// shape is `None`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// An entry's field names as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldList<'a> {
+    /// Comma-separated, as UTF-8 (versions 1 to 3, and 4 for names outside the packed alphabet).
+    Text(&'a [u8]),
+    /// `len` symbols packed three to two bytes (version 4), checked when the entry was parsed.
+    Packed { len: usize, packed: &'a [u8] },
+}
+
+impl FieldList<'_> {
+    /// The comma-separated names; `None` if the stored text is not UTF-8.
+    pub(crate) fn text(&self) -> Option<String> {
+        match *self {
+            FieldList::Text(b) => String::from_utf8(b.to_vec()).ok(),
+            FieldList::Packed { len, packed } => compact::unpack(packed, len),
+        }
+    }
+}
+
+/// An entry's parts, borrowed from its stored bytes (texts of version 4 from the table of
+/// codes). Parsing never panics: a blob of the wrong shape is `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct EntryView<'a> {
     /// The sequence number carried inside (entries older than format 6 only).
     pub seq: Option<i64>,
@@ -165,9 +217,16 @@ pub(crate) struct EntryView<'a> {
     pub action: &'a [u8],
     pub purpose: &'a [u8],
     pub outcome: &'a [u8],
-    /// Comma-separated field names.
-    pub fields: &'a [u8],
+    pub fields: FieldList<'a>,
 }
+
+/// Actor, client, target and digest, each if present.
+type Ids<'a> = (
+    Option<&'a [u8]>,
+    Option<&'a [u8]>,
+    Option<&'a [u8]>,
+    Option<&'a [u8]>,
+);
 
 struct Reader<'a> {
     b: &'a [u8],
@@ -208,6 +267,70 @@ impl<'a> Reader<'a> {
         self.take(n)
     }
 
+    /// A LEB128 number in its shortest form (version 4 accepts no other).
+    fn varint(&mut self) -> Option<u64> {
+        let mut n: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            let bits = u64::from(byte & 0x7f);
+            if shift == 63 && bits > 1 {
+                return None;
+            }
+            n |= bits << shift;
+            if byte & 0x80 == 0 {
+                // A last byte of 0 after others would be a longer form of the same number.
+                return (shift == 0 || byte != 0).then_some(n);
+            }
+        }
+        None
+    }
+
+    /// A text of version 4: a code from the table, or 0 and a text the table does not hold.
+    fn coded(&mut self) -> Option<&'a [u8]> {
+        match self.byte()? {
+            0 => {
+                let n = usize::try_from(self.varint()?).ok()?;
+                let text = self.take(n)?;
+                compact::code_of(text).is_none().then_some(text)
+            }
+            code => compact::text_of(code).map(str::as_bytes),
+        }
+    }
+
+    /// The field list of version 4.
+    fn field_list(&mut self) -> Option<FieldList<'a>> {
+        let head = self.varint()?;
+        let len = usize::try_from(head >> 1).ok()?;
+        if head & 1 == 1 {
+            let packed = self.take(compact::packed_len(len))?;
+            compact::is_packed(packed, len).then_some(FieldList::Packed { len, packed })
+        } else {
+            let text = self.take(len)?;
+            (!compact::packable(text)).then_some(FieldList::Text(text))
+        }
+    }
+
+    /// The presence flags, then the ids and digest they say are there.
+    fn ids(&mut self) -> Option<Ids<'a>> {
+        let present = self.byte()?;
+        if present & !(HAS_ACTOR | HAS_CLIENT | HAS_TARGET | HAS_DIGEST) != 0 {
+            return None;
+        }
+        let mut id = |flag: u8, n: usize| -> Option<Option<&'a [u8]>> {
+            if present & flag == 0 {
+                Some(None)
+            } else {
+                self.take(n).map(Some)
+            }
+        };
+        Some((
+            id(HAS_ACTOR, 16)?,
+            id(HAS_CLIENT, 16)?,
+            id(HAS_TARGET, 16)?,
+            id(HAS_DIGEST, 32)?,
+        ))
+    }
+
     /// One cell of the version 1/2 encoding: (tag, payload).
     fn cell(&mut self) -> Option<(u8, &'a [u8])> {
         let tag = self.byte()?;
@@ -230,29 +353,37 @@ impl<'a> EntryView<'a> {
         match b.first()? {
             1 | 2 => Self::parse_cells(b),
             &ENTRY_V3 => Self::parse_v3(b),
+            &ENTRY_V4 => Self::parse_v4(b),
             _ => None,
         }
+    }
+
+    fn parse_v4(b: &'a [u8]) -> Option<Self> {
+        let mut r = Reader { b: &b[1..] };
+        let link = r.take(LINK_LEN)?;
+        let at_ms = unzigzag(r.varint()?);
+        let (actor, client, target, digest) = r.ids()?;
+        let view = EntryView {
+            seq: None,
+            link: Some(link),
+            at_ms,
+            actor,
+            client,
+            target,
+            digest,
+            action: r.coded()?,
+            purpose: r.coded()?,
+            outcome: r.coded()?,
+            fields: r.field_list()?,
+        };
+        r.b.is_empty().then_some(view)
     }
 
     fn parse_v3(b: &'a [u8]) -> Option<Self> {
         let mut r = Reader { b: &b[1..] };
         let link = r.take(LINK_LEN)?;
         let at_ms = r.i64()?;
-        let present = r.byte()?;
-        if present & !(HAS_ACTOR | HAS_CLIENT | HAS_TARGET | HAS_DIGEST) != 0 {
-            return None;
-        }
-        let mut id = |flag: u8, n: usize| -> Option<Option<&'a [u8]>> {
-            if present & flag == 0 {
-                Some(None)
-            } else {
-                r.take(n).map(Some)
-            }
-        };
-        let actor = id(HAS_ACTOR, 16)?;
-        let client = id(HAS_CLIENT, 16)?;
-        let target = id(HAS_TARGET, 16)?;
-        let digest = id(HAS_DIGEST, 32)?;
+        let (actor, client, target, digest) = r.ids()?;
         let view = EntryView {
             seq: None,
             link: Some(link),
@@ -264,7 +395,7 @@ impl<'a> EntryView<'a> {
             action: r.text()?,
             purpose: r.text()?,
             outcome: r.text()?,
-            fields: r.text()?,
+            fields: FieldList::Text(r.text()?),
         };
         r.b.is_empty().then_some(view)
     }
@@ -299,7 +430,7 @@ impl<'a> EntryView<'a> {
             action: text(c[3])?,
             client: blob(c[4])?,
             target: blob(c[5])?,
-            fields: text(c[6])?,
+            fields: FieldList::Text(text(c[6])?),
             purpose: text(c[7])?,
             outcome: text(c[8])?,
             digest: if cells == 10 { blob(c[9])? } else { None },
@@ -331,20 +462,16 @@ mod tests {
     fn layout_is_fixed() {
         // Golden bytes, written out from the layout in the module docs.
         let bytes = parts(&["diagnosis", "plan"]).encode();
-        let mut want = vec![3];
+        let mut want = vec![4];
         want.extend([0x11; 8]);
-        want.extend(1_700_000_000_000i64.to_be_bytes());
+        // 1_700_000_000_000 zigzagged is 3_400_000_000_000, in LEB128:
+        want.extend([0x80, 0xa0, 0xab, 0xfe, 0xf9, 0x62]);
         want.push(1 | 2);
         want.extend([0xab; 16]);
         want.extend([0xcd; 16]);
-        want.push(11);
-        want.extend(b"record.read");
-        want.push(5);
-        want.extend(b"TREAT");
-        want.push(17);
-        want.extend(b"granted:care-team");
-        want.push(14);
-        want.extend(b"diagnosis,plan");
+        want.extend([23, 54, 62]); // record.read, TREAT, granted:care-team
+        want.push(14 * 2 + 1); // 14 symbols, packed
+        want.extend(compact::pack(b"diagnosis,plan").unwrap());
         assert_eq!(bytes, want);
         let mut all = b"confide/audit/v1".to_vec();
         all.extend([0x22; 32]);
@@ -352,6 +479,63 @@ mod tests {
         all.extend(&want);
         let h = ring::digest::digest(&SHA256, &all);
         assert_eq!(&entry_hash(&[0x22; 32], 7, &bytes)[..], h.as_ref());
+    }
+
+    #[test]
+    fn texts_outside_the_table_and_alphabet_are_written_out() {
+        let mut p = parts(&["Plan B"]);
+        p.action = "custom.action";
+        p.at_ms = -5;
+        let bytes = p.encode();
+        let mut want = vec![4];
+        want.extend([0x11; 8]);
+        want.push(9); // -5 zigzagged
+        want.push(1 | 2);
+        want.extend([0xab; 16]);
+        want.extend([0xcd; 16]);
+        want.push(0);
+        want.push(13);
+        want.extend(b"custom.action");
+        want.extend([54, 62]);
+        want.push(6 * 2);
+        want.extend(b"Plan B");
+        assert_eq!(bytes, want);
+        let v = EntryView::parse(&bytes).unwrap();
+        assert_eq!(v.at_ms, -5);
+        assert_eq!(v.action, b"custom.action");
+        assert_eq!(v.fields, FieldList::Text(b"Plan B"));
+        assert_eq!(v.fields.text().as_deref(), Some("Plan B"));
+    }
+
+    #[test]
+    fn version_3_entries_still_parse() {
+        // The layout of format 6, written out by hand.
+        let mut b = vec![3];
+        b.extend([0x11; 8]);
+        b.extend(1_700_000_000_000i64.to_be_bytes());
+        b.push(1);
+        b.extend([0xab; 16]);
+        for text in [
+            &b"record.read"[..],
+            b"TREAT",
+            b"granted:care-team",
+            b"diagnosis,plan",
+        ] {
+            b.push(text.len() as u8);
+            b.extend(text);
+        }
+        let v = EntryView::parse(&b).unwrap();
+        assert_eq!(v.link, Some(&[0x11u8; 8][..]));
+        assert_eq!(v.at_ms, 1_700_000_000_000);
+        assert_eq!(v.actor, Some(&[0xab; 16][..]));
+        assert_eq!(v.client, None);
+        assert_eq!(v.action, b"record.read");
+        assert_eq!(v.purpose, b"TREAT");
+        assert_eq!(v.outcome, b"granted:care-team");
+        assert_eq!(v.fields.text().as_deref(), Some("diagnosis,plan"));
+        for n in 0..b.len() {
+            assert!(EntryView::parse(&b[..n]).is_none());
+        }
     }
 
     #[test]
@@ -371,10 +555,13 @@ mod tests {
         assert_eq!(v.digest, Some(&[0x77; 32][..]));
         assert_eq!(v.action, b"record.read");
         assert_eq!(v.outcome, b"granted:care-team");
-        assert_eq!(v.fields, names.join(",").as_bytes());
-        assert!(v.fields.len() > 127, "a length of two LEB128 bytes");
+        assert_eq!(v.fields.text(), Some(names.join(",")));
+        assert!(names.join(",").len() > 63, "a length of two LEB128 bytes");
         let empty = parts(&[]).encode();
-        assert_eq!(EntryView::parse(&empty).unwrap().fields, b"");
+        assert_eq!(
+            EntryView::parse(&empty).unwrap().fields.text().as_deref(),
+            Some("")
+        );
         // Every proper prefix and any trailing byte are refused.
         for n in 0..bytes.len() {
             assert!(EntryView::parse(&bytes[..n]).is_none());
@@ -382,6 +569,42 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(EntryView::parse(&longer).is_none());
+    }
+
+    /// `parts(&["plan"])` encoded, with its texts from `action` on replaced by `tail`.
+    fn with_tail(tail: &[u8]) -> Vec<u8> {
+        let bytes = parts(&["plan"]).encode();
+        // version, link, at (6 bytes), present, actor, client: the texts start at 48.
+        let mut b = bytes[..48].to_vec();
+        assert_eq!(&bytes[48..51], [23, 54, 62]);
+        b.extend(tail);
+        b
+    }
+
+    #[test]
+    fn other_encodings_of_the_same_entry_are_refused() {
+        let packed_plan = compact::pack(b"plan").unwrap();
+        let mut canonical = vec![23, 54, 62, 9];
+        canonical.extend(&packed_plan);
+        assert!(EntryView::parse(&with_tail(&canonical)).is_some());
+        // A table text written out.
+        let mut spelled = vec![0, 11];
+        spelled.extend(b"record.read");
+        spelled.extend([54, 62, 9]);
+        spelled.extend(&packed_plan);
+        assert!(EntryView::parse(&with_tail(&spelled)).is_none());
+        // A packable field list written out.
+        let mut unpacked = vec![23, 54, 62, 8];
+        unpacked.extend(b"plan");
+        assert!(EntryView::parse(&with_tail(&unpacked)).is_none());
+        // A longer LEB128 for the same length.
+        let mut overlong = vec![23, 54, 62, 0x89, 0x00];
+        overlong.extend(&packed_plan);
+        assert!(EntryView::parse(&with_tail(&overlong)).is_none());
+        // A code past the table.
+        let mut unknown = vec![23, 54, compact::TEXTS_V4.len() as u8 + 1, 9];
+        unknown.extend(&packed_plan);
+        assert!(EntryView::parse(&with_tail(&unknown)).is_none());
     }
 
     proptest::proptest! {
@@ -392,10 +615,15 @@ mod tests {
             ids in proptest::prelude::any::<(Option<[u8; 16]>, Option<[u8; 16]>, Option<[u8; 16]>)>(),
             digest in proptest::prelude::any::<Option<[u8; 32]>>(),
             texts in proptest::prelude::any::<(String, String, String)>(),
-            fields in proptest::collection::vec("[a-z_]{1,64}", 0..60),
+            coded in proptest::prelude::any::<(u8, u8)>(),
+            fields in proptest::collection::vec("[a-z_][a-zA-Z0-9_ ]{0,63}", 0..60),
         ) {
             let names: Vec<&str> = fields.iter().map(String::as_str).collect();
             let (actor, client, target) = ids;
+            // Some texts from the table, some not.
+            let table = &compact::TEXTS_V4;
+            let action = table[usize::from(coded.0) % table.len()];
+            let purpose = if coded.1 % 2 == 0 { table[usize::from(coded.1) % table.len()] } else { &texts.1 };
             let parts = EntryParts {
                 link: &link,
                 at_ms,
@@ -403,8 +631,8 @@ mod tests {
                 client: client.as_ref(),
                 target: target.as_ref(),
                 digest: digest.as_ref(),
-                action: &texts.0,
-                purpose: &texts.1,
+                action,
+                purpose,
                 outcome: &texts.2,
                 fields: &names,
             };
@@ -416,11 +644,10 @@ mod tests {
             proptest::prop_assert_eq!(v.client, client.as_ref().map(|c| &c[..]));
             proptest::prop_assert_eq!(v.target, target.as_ref().map(|t| &t[..]));
             proptest::prop_assert_eq!(v.digest, digest.as_ref().map(|d| &d[..]));
-            proptest::prop_assert_eq!(v.action, texts.0.as_bytes());
-            proptest::prop_assert_eq!(v.purpose, texts.1.as_bytes());
+            proptest::prop_assert_eq!(v.action, action.as_bytes());
+            proptest::prop_assert_eq!(v.purpose, purpose.as_bytes());
             proptest::prop_assert_eq!(v.outcome, texts.2.as_bytes());
-            let joined = names.join(",");
-            proptest::prop_assert_eq!(v.fields, joined.as_bytes());
+            proptest::prop_assert_eq!(v.fields.text(), Some(names.join(",")));
         }
     }
 
@@ -460,7 +687,7 @@ mod tests {
         assert_eq!(v.seq, Some(9));
         assert_eq!(v.link, None);
         assert_eq!(v.target, Some(&[0xee; 16][..]));
-        assert_eq!(v.fields, b"diagnosis");
+        assert_eq!(v.fields, FieldList::Text(b"diagnosis"));
         assert_eq!(v.digest, None);
     }
 }

@@ -4,6 +4,7 @@
 //! entry bytes ([`layout`]), with the genesis "previous hash" `SHA-256(vault id)`. Verification
 //! needs no key: it is shared by the vault and the `audit-verify` binary.
 
+mod compact;
 mod entry;
 mod layout;
 mod ledger;

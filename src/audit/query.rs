@@ -134,7 +134,7 @@ pub(crate) fn parse_entry(e: &StoredEntry, prev_hash: &[u8]) -> Result<AuditEntr
     };
     let v = EntryView::parse(&e.entry).ok_or_else(corrupt)?;
     let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| corrupt());
-    let fields = text(v.fields)?;
+    let fields = v.fields.text().ok_or_else(corrupt)?;
     Ok(AuditEntry {
         seq: u64::try_from(e.seq).map_err(|_| corrupt())?,
         at_ms: v.at_ms,

@@ -822,11 +822,12 @@ mod tests {
         Finding { seq, kind }
     }
 
-    /// The entry with one byte of its text changed (its length and shape kept).
+    /// The entry with its time changed (its length and shape kept: the first byte of `at`, right
+    /// after the link, keeps its continuation bit).
     fn edited(e: &StoredEntry) -> StoredEntry {
         let mut e = e.clone();
-        let last = e.entry.len() - 1;
-        e.entry[last] ^= 0x01;
+        e.entry[1 + LINK_LEN] ^= 0x02;
+        assert!(EntryView::parse(&e.entry).is_some());
         e
     }
 

@@ -193,6 +193,22 @@ pub enum Basis {
 }
 
 impl Basis {
+    /// Every basis.
+    #[cfg(test)]
+    pub(crate) const ALL: &'static [Basis] = &[
+        Basis::Role,
+        Basis::CareTeam,
+        Basis::Supervision,
+        Basis::Author,
+        Basis::TrainingSupervision,
+        Basis::SelfAccess,
+        Basis::Guardian,
+        Basis::CaseClinician,
+        Basis::Consent,
+        Basis::BreakGlass,
+        Basis::NoSecretsPolicy,
+    ];
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {
@@ -252,6 +268,24 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// Every reason.
+    #[cfg(test)]
+    pub(crate) const ALL: &'static [DenyReason] = &[
+        DenyReason::RoleNotPermitted,
+        DenyReason::PurposeNotPermitted,
+        DenyReason::NoRelationship,
+        DenyReason::NotNoteAuthor,
+        DenyReason::ConsentNotInForce,
+        DenyReason::ConsentRevoked,
+        DenyReason::MinorProtected,
+        DenyReason::BreakGlassExcluded,
+        DenyReason::AnotherMembersNotes,
+        DenyReason::GroupPrivacy,
+        DenyReason::HeldInConfidence,
+        DenyReason::FieldNotPermitted,
+        DenyReason::OutsideConsent,
+    ];
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {

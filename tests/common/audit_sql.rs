@@ -8,15 +8,17 @@
 //! - `audit_hash(prev, seq, entry)`: the hash a row must store.
 //!
 //! Tests edit the log with these, and select what they expect with them, without the code
-//! under test.
+//! under test. Entries of layout version 4 take their table of codes from `docs/design.md`
+//! itself, so these functions also check that the documentation says what the code writes.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension};
 
-/// An entry of layout version 3, decoded.
+/// An entry of layout version 3 or 4, decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parts {
+    pub version: u8,
     pub link: Vec<u8>,
     pub at: i64,
     pub actor: Option<Vec<u8>>,
@@ -50,6 +52,19 @@ fn leb(b: &mut &[u8]) -> Option<usize> {
     None
 }
 
+/// A LEB128 number of up to 64 bits.
+fn leb64(b: &mut &[u8]) -> Option<u64> {
+    let mut n = 0u128;
+    for shift in (0..70).step_by(7) {
+        let byte = take(b, 1)?[0];
+        n |= u128::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return u64::try_from(n).ok();
+        }
+    }
+    None
+}
+
 fn put_leb(out: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
         out.push((n as u8 & 0x7f) | 0x80);
@@ -58,13 +73,78 @@ fn put_leb(out: &mut Vec<u8>, mut n: usize) {
     out.push(n as u8);
 }
 
+/// The table of version 4's codes, as `docs/design.md` prints it (three columns of
+/// `number text`).
+fn codes() -> &'static [String] {
+    static CODES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    CODES.get_or_init(|| {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/design.md"))
+            .expect("docs/design.md");
+        let block = doc
+            .split("```text codes-v4\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the table of codes in docs/design.md");
+        let mut numbered: Vec<(usize, String)> = Vec::new();
+        for line in block.lines() {
+            let chars: Vec<char> = line.chars().collect();
+            for column in chars.chunks(32) {
+                let cell: String = column.iter().collect();
+                let cell = cell.trim();
+                if let Some((n, text)) = cell.split_once(' ') {
+                    let text = if text.starts_with("(empty") { "" } else { text };
+                    numbered.push((n.parse().expect("a code number"), text.to_owned()));
+                }
+            }
+        }
+        numbered.sort();
+        assert!(numbered.iter().enumerate().all(|(i, (n, _))| *n == i + 1));
+        numbered.into_iter().map(|(_, t)| t).collect()
+    })
+}
+
+const SYMBOLS: &[u8] = b",abcdefghijklmnopqrstuvwxyz0123456789_";
+
+fn unpack(packed: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for pair in packed.chunks(2) {
+        let v = usize::from(u16::from_be_bytes(pair.try_into().ok()?));
+        for d in [v / (38 * 38), v / 38 % 38, v % 38] {
+            out.push(*SYMBOLS.get(d)?);
+        }
+    }
+    out.truncate(len);
+    Some(out)
+}
+
+fn pack(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for chunk in text.chunks(3) {
+        let mut v = 0u16;
+        for i in 0..3 {
+            let s = chunk
+                .get(i)
+                .map_or(Some(0), |b| SYMBOLS.iter().position(|x| x == b))?;
+            v = v * 38 + s as u16;
+        }
+        out.extend(v.to_be_bytes());
+    }
+    Some(out)
+}
+
 pub fn decode(entry: &[u8]) -> Option<Parts> {
     let mut b = entry;
-    if take(&mut b, 1)? != [3] {
+    let version = take(&mut b, 1)?[0];
+    if version != 3 && version != 4 {
         return None;
     }
     let link = take(&mut b, 8)?.to_vec();
-    let at = i64::from_be_bytes(take(&mut b, 8)?.try_into().ok()?);
+    let at = if version == 3 {
+        i64::from_be_bytes(take(&mut b, 8)?.try_into().ok()?)
+    } else {
+        let z = leb64(&mut b)?;
+        (z >> 1) as i64 ^ -((z & 1) as i64)
+    };
     let present = take(&mut b, 1)?[0];
     if present & !0x0f != 0 {
         return None;
@@ -81,28 +161,59 @@ pub fn decode(entry: &[u8]) -> Option<Parts> {
     let target = id(4, 16)?;
     let digest = id(8, 32)?;
     let mut text = || -> Option<Vec<u8>> {
+        if version == 4 {
+            let code = take(&mut b, 1)?[0];
+            if code > 0 {
+                return codes()
+                    .get(usize::from(code) - 1)
+                    .map(|t| t.as_bytes().to_vec());
+            }
+        }
         let n = leb(&mut b)?;
         take(&mut b, n).map(<[u8]>::to_vec)
     };
+    let (action, purpose, outcome) = (text()?, text()?, text()?);
+    let fields = if version == 3 {
+        text()?
+    } else {
+        let head = leb(&mut b)?;
+        let len = head / 2;
+        if head % 2 == 1 {
+            unpack(take(&mut b, len.div_ceil(3) * 2)?, len)?
+        } else {
+            take(&mut b, len)?.to_vec()
+        }
+    };
     let parts = Parts {
+        version,
         link,
         at,
         actor,
         client,
         target,
         digest,
-        action: text()?,
-        purpose: text()?,
-        outcome: text()?,
-        fields: text()?,
+        action,
+        purpose,
+        outcome,
+        fields,
     };
     b.is_empty().then_some(parts)
 }
 
 pub fn encode(p: &Parts) -> Vec<u8> {
-    let mut out = vec![3];
+    let v4 = p.version == 4;
+    let mut out = vec![p.version];
     out.extend(&p.link);
-    out.extend(p.at.to_be_bytes());
+    if v4 {
+        let mut z = ((p.at << 1) ^ (p.at >> 63)) as u64;
+        while z >= 0x80 {
+            out.push((z as u8 & 0x7f) | 0x80);
+            z >>= 7;
+        }
+        out.push(z as u8);
+    } else {
+        out.extend(p.at.to_be_bytes());
+    }
     let ids = [&p.actor, &p.client, &p.target, &p.digest];
     let present = ids
         .iter()
@@ -113,9 +224,28 @@ pub fn encode(p: &Parts) -> Vec<u8> {
     for v in ids.into_iter().flatten() {
         out.extend(v);
     }
-    for t in [&p.action, &p.purpose, &p.outcome, &p.fields] {
+    for t in [&p.action, &p.purpose, &p.outcome] {
+        if v4 {
+            match codes().iter().position(|c| c.as_bytes() == &t[..]) {
+                Some(i) => {
+                    out.push(i as u8 + 1);
+                    continue;
+                }
+                None => out.push(0),
+            }
+        }
         put_leb(&mut out, t.len());
         out.extend(t);
+    }
+    match pack(&p.fields).filter(|_| v4) {
+        Some(packed) => {
+            put_leb(&mut out, p.fields.len() * 2 + 1);
+            out.extend(packed);
+        }
+        None => {
+            put_leb(&mut out, p.fields.len() * if v4 { 2 } else { 1 });
+            out.extend(&p.fields);
+        }
     }
     out
 }
@@ -247,7 +377,7 @@ pub fn rehash_from(conn: &Connection, from: i64) {
         .collect::<rusqlite::Result<_>>()
         .unwrap();
     for (seq, entry) in rows {
-        let mut parts = decode(&entry).expect("an entry of layout 3");
+        let mut parts = decode(&entry).expect("an entry of layout 3 or 4");
         parts.link = prev[..8].to_vec();
         let entry = encode(&parts);
         let hash = entry_hash(&prev, seq, &entry);

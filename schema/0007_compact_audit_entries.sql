@@ -1,0 +1,7 @@
+-- confide vault format 7: audit entries of layout version 4.
+--
+-- No table changes. New audit entries store their action, purpose and outcome as one-byte codes
+-- from a table fixed by the layout, and their field names packed three characters to two bytes
+-- (src/audit/compact.rs, docs/design.md). Entries already written keep their bytes and hashes.
+-- The format number rises so that a build that cannot read the new entries refuses the vault
+-- instead of reporting its new entries as malformed.
