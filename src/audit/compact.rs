@@ -6,6 +6,9 @@
 //! The table below is frozen for version 4: a new code is written as text until a new version
 //! adds it.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 /// Texts an entry of version 4 stores as their index here plus one: every action, purpose and
 /// outcome code of the version that introduced it. Never reorder or remove: code `n` is
 /// `TEXTS_V4[n - 1]` in every entry ever written.
@@ -119,10 +122,16 @@ pub(crate) const TEXTS_V4: [&str; 102] = [
     "failed:retention-not-over",
 ];
 
-/// The one-byte code of `text`, if the table has it.
+/// The one-byte code of `text`, if the table has it. (Every entry written looks up three texts:
+/// a map, not a scan of the table.)
 pub(crate) fn code_of(text: &[u8]) -> Option<u8> {
-    let i = TEXTS_V4.iter().position(|t| t.as_bytes() == text)?;
-    u8::try_from(i + 1).ok()
+    static CODES: LazyLock<HashMap<&'static [u8], u8>> = LazyLock::new(|| {
+        (1..=u8::MAX)
+            .zip(TEXTS_V4)
+            .map(|(code, text)| (text.as_bytes(), code))
+            .collect()
+    });
+    CODES.get(text).copied()
 }
 
 /// The text of a one-byte code.

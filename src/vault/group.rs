@@ -125,39 +125,48 @@ impl Shared {
             let cause = Failed::Storage("the transaction was rolled back".into());
             self.end_group(&mut db, lost, Some(cause));
         }
-        let group = match db.open {
-            Some(group) => group,
+        let (group, fresh) = match db.open {
+            Some(group) => (group, false),
             None => {
-                db.conn.execute_batch("BEGIN IMMEDIATE")?;
+                run(&db.conn, "BEGIN IMMEDIATE")?;
                 let mut c = g.commits();
                 c.last += 1;
                 db.open = Some(c.last);
-                c.last
+                (c.last, true)
             }
         };
         // Whether the group transaction is still exactly the other writers' work plus ours (or
         // plus nothing, if ours failed and was undone).
         let mut clean = true;
-        let out = match db.conn.savepoint() {
-            Err(e) => Err(Error::from(e)),
-            Ok(mut sp) => match f(&sp) {
-                Ok(value) => sp.commit().map(|()| value).map_err(|e| {
-                    clean = false;
-                    Error::from(e)
-                }),
-                Err(e) => {
-                    // Undo this write alone; if even that fails, the group cannot be trusted.
-                    if sp.rollback().is_err() || sp.commit().is_err() {
+        let out = if fresh {
+            // Nobody else's work is in a transaction this writer just began: a failure rolls
+            // back the whole of it, and no savepoint is needed to undo this write alone.
+            let out = f(&db.conn);
+            clean = out.is_ok();
+            out
+        } else {
+            match db.conn.savepoint() {
+                Err(e) => Err(Error::from(e)),
+                Ok(mut sp) => match f(&sp) {
+                    Ok(value) => sp.commit().map(|()| value).map_err(|e| {
                         clean = false;
+                        Error::from(e)
+                    }),
+                    Err(e) => {
+                        // Undo this write alone; if even that fails, the group cannot be trusted.
+                        if sp.rollback().is_err() || sp.commit().is_err() {
+                            clean = false;
+                        }
+                        Err(e)
                     }
-                    Err(e)
-                }
-            },
+                },
+            }
         };
         if !clean || db.conn.is_autocommit() {
             // SQLite rolled the group transaction back itself (it does on a full disk or an
-            // I/O error), or this write could not be undone alone: the whole group is lost, and
-            // every writer in it must hear so, whoever would have committed.
+            // I/O error), this write could not be undone alone, or it failed alone in a group of
+            // its own: the whole group is lost, and every writer in it must hear so, whoever
+            // would have committed.
             if !db.conn.is_autocommit() {
                 let _ = db.conn.execute_batch("ROLLBACK");
             }
@@ -194,7 +203,7 @@ impl Shared {
     /// Commit the open group transaction (or roll it back if the commit fails) and wake its
     /// waiters. Called with the connection held.
     fn commit_group(&self, db: &mut Db, group: u64) -> Result<()> {
-        let result = db.conn.execute_batch("COMMIT").map_err(Error::from);
+        let result = run(&db.conn, "COMMIT");
         if result.is_err() && !db.conn.is_autocommit() {
             // Nothing of a failed group may stay half-applied.
             let _ = db.conn.execute_batch("ROLLBACK");
@@ -245,6 +254,13 @@ impl Shared {
             }
         }
     }
+}
+
+/// Run a statement without parameters or rows, prepared once per connection (`BEGIN` and
+/// `COMMIT` run on every write).
+fn run(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -465,6 +465,8 @@ impl Session {
         stored: &[FieldRow],
     ) -> Result<BTreeMap<FieldName, Value>, (String, Error)> {
         let mut out = BTreeMap::new();
+        // Fields under the same key version share one expanded key, for this call only.
+        let mut opener: Option<(u32, envelope::Opener)> = None;
         for row in stored {
             let place = || Place {
                 table: table.name(),
@@ -473,9 +475,17 @@ impl Session {
                 field: row.field.clone(),
             };
             let fail = |e: Error| (row.field.clone(), e);
-            let key = self
-                .data_key(conn, (*owner, compartment, row.key_version))
-                .map_err(fail)?;
+            let opener = match opener.take() {
+                Some((version, o)) if version == row.key_version => &opener.insert((version, o)).1,
+                _ => {
+                    let key = self
+                        .data_key(conn, (*owner, compartment, row.key_version))
+                        .map_err(fail)?;
+                    let o = envelope::Opener::new(key.expose())
+                        .map_err(|_| fail(Error::Integrity { place: place() }))?;
+                    &opener.insert((row.key_version, o)).1
+                }
+            };
             let aad = FieldAad {
                 vault: &self.shared.vault_id,
                 table: table.name(),
@@ -484,7 +494,8 @@ impl Session {
                 field: &row.field,
                 key_version: row.key_version,
             };
-            let plain = envelope::open(key.expose(), &aad.to_bytes(), &row.envelope)
+            let plain = opener
+                .open(&aad.to_bytes(), &row.envelope)
                 .map_err(|_| fail(Error::Integrity { place: place() }))?;
             let value = codec::decode(&plain).map_err(fail)?;
             let name = FieldName::new(&row.field).map_err(|_| {
