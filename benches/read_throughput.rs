@@ -11,7 +11,15 @@
 //! - `read/single_normal`: the same vault file reopened with [`Durability::Normal`];
 //! - `read/concurrent_4` and `read/concurrent_4_normal`: four sessions (the clinician logged in four
 //!   times) on two threads, two sessions each taking turns, single-record reads, with `Full` and `Normal`;
-//!   the time is per read, so the throughput is the total of all four.
+//!   the time is per read, so the throughput is the total of all four;
+//! - `read/batch_100_normal`: `read/batch_100` with `Durability::Normal`;
+//! - `read/floor_single_normal`, `read/floor_single_full`, `read/floor_batch_100` and
+//!   `read/floor_batch_100_normal`: what an audited read costs on SQLite before any decision or
+//!   cryptography, on the plain table: the same plain read plus one 138-byte row (an entry of
+//!   the generator's average size and its hash) inserted into a log table, committed per read
+//!   (`synchronous = NORMAL`, `FULL`) or per 100 reads (`FULL`, `NORMAL`). No design that
+//!   commits each read's entry before returning can beat these on this storage; they bound
+//!   what issue 6's ratios can reach.
 //!
 //! After criterion finishes, the saved estimates are read back from
 //! `<target>/criterion/read/<id>/new/estimates.json` and summarised in a table.
@@ -53,16 +61,26 @@ const CLINICIAN: &str = "dr.bench";
 
 const GROUP: &str = "read";
 const BASELINE: &str = "plain_sqlite";
-const IDS: [&str; 6] = [
+const IDS: [&str; 11] = [
     BASELINE,
     "single",
     "single_normal",
     "batch_100",
     "concurrent_4",
     "concurrent_4_normal",
+    "floor_single_normal",
+    "floor_single_full",
+    "floor_batch_100",
+    "batch_100_normal",
+    "floor_batch_100_normal",
 ];
 /// Records read by one iteration of each benchmark.
-const PER_ITERATION: [f64; 6] = [1.0, 1.0, 1.0, 100.0, 1.0, 1.0];
+const PER_ITERATION: [f64; 11] = [
+    1.0, 1.0, 1.0, 100.0, 1.0, 1.0, 1.0, 1.0, 100.0, 100.0, 100.0,
+];
+/// Bytes of one row of the floors' log: an average entry of the generator's vault (106) and its
+/// hash (32).
+const FLOOR_ROW: usize = 138;
 /// Sessions reading at once in the concurrent benchmarks, and the threads they run on.
 const SESSIONS: usize = 4;
 const THREADS: usize = 2;
@@ -166,7 +184,8 @@ fn build() -> (Fixture, Vault) {
                  field     TEXT NOT NULL,
                  value     TEXT NOT NULL,
                  PRIMARY KEY (record_id, field)
-             ) WITHOUT ROWID;",
+             ) WITHOUT ROWID;
+             CREATE TABLE plain_log (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);",
         )
         .expect("plain schema");
 
@@ -234,6 +253,39 @@ fn plain_read(conn: &Connection, record: &RecordId) -> BTreeMap<String, String> 
     rows.collect::<rusqlite::Result<_>>().expect("plain rows")
 }
 
+/// The floors' unit of work: `reads` plain reads, each followed by one log row, in one
+/// committed transaction.
+fn floor_reads(conn: &Connection, records: &[RecordId], rng: &mut XorShift, reads: usize) {
+    let row = [0x5a_u8; FLOOR_ROW];
+    conn.execute_batch("BEGIN IMMEDIATE").expect("floor begin");
+    for _ in 0..reads {
+        let record = &records[rng.below(records.len())];
+        black_box(plain_read(conn, black_box(record)));
+        conn.prepare_cached("INSERT INTO plain_log (entry) VALUES (?1)")
+            .expect("floor insert")
+            .execute([&row[..]])
+            .expect("floor row");
+    }
+    conn.execute_batch("COMMIT").expect("floor commit");
+}
+
+fn bench_floor(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    fixture: &Fixture,
+    synchronous: &str,
+    reads: usize,
+) {
+    let plain = &fixture.plain;
+    plain
+        .pragma_update(None, "synchronous", synchronous)
+        .expect("plain synchronous");
+    group.bench_function(id, |b| {
+        let mut rng = XorShift(ACCESS_SEED);
+        b.iter(|| floor_reads(plain, &fixture.records, &mut rng, reads));
+    });
+}
+
 /// Both paths return the same six values for a record.
 fn check_same(fixture: &Fixture, dr: &Session) {
     for record in [fixture.records[0], fixture.records[CLIENTS - 1]] {
@@ -247,6 +299,30 @@ fn check_same(fixture: &Fixture, dr: &Session) {
             assert_eq!(sealed.get(name).map(Value::reveal).as_ref(), Some(value));
         }
     }
+}
+
+fn bench_batches(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    fixture: &Fixture,
+    dr: &Session,
+) {
+    let records = &fixture.records;
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function(id, |b| {
+        let mut rng = XorShift(ACCESS_SEED);
+        b.iter(|| {
+            let batch: Vec<RecordId> = (0..BATCH)
+                .map(|_| records[rng.below(records.len())])
+                .collect();
+            let read = dr
+                .read_records(black_box(&batch), Purpose::Treatment)
+                .expect("batch read");
+            assert!(read.iter().all(Result::is_ok));
+            black_box(read)
+        });
+    });
+    group.throughput(Throughput::Elements(1));
 }
 
 fn bench_vault_reads(
@@ -335,21 +411,7 @@ fn benches(c: &mut Criterion) {
 
     bench_vault_reads(&mut group, "single", &fixture, &dr);
 
-    group.throughput(Throughput::Elements(BATCH as u64));
-    group.bench_function("batch_100", |b| {
-        let mut rng = XorShift(ACCESS_SEED);
-        b.iter(|| {
-            let batch: Vec<RecordId> = (0..BATCH)
-                .map(|_| records[rng.below(records.len())])
-                .collect();
-            let read = dr
-                .read_records(black_box(&batch), Purpose::Treatment)
-                .expect("batch read");
-            assert!(read.iter().all(Result::is_ok));
-            black_box(read)
-        });
-    });
-    group.throughput(Throughput::Elements(1));
+    bench_batches(&mut group, "batch_100", &fixture, &dr);
     bench_concurrent(&mut group, "concurrent_4", &fixture, &vault);
 
     // Same file, reopened with synchronous = NORMAL: the audit commit no longer fsyncs the WAL.
@@ -365,6 +427,19 @@ fn benches(c: &mut Criterion) {
         .expect("clinician login (Normal)");
     bench_vault_reads(&mut group, "single_normal", &fixture, &dr);
     bench_concurrent(&mut group, "concurrent_4_normal", &fixture, &vault);
+    bench_batches(&mut group, "batch_100_normal", &fixture, &dr);
+
+    bench_floor(&mut group, "floor_single_normal", &fixture, "NORMAL", 1);
+    bench_floor(&mut group, "floor_single_full", &fixture, "FULL", 1);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    bench_floor(&mut group, "floor_batch_100", &fixture, "FULL", BATCH);
+    bench_floor(
+        &mut group,
+        "floor_batch_100_normal",
+        &fixture,
+        "NORMAL",
+        BATCH,
+    );
 
     group.finish();
 }
@@ -446,6 +521,17 @@ fn print_summary() {
             "durable audit commit (single - single_normal): {} per read",
             human_time(full - normal)
         );
+    }
+    for (vault, floor) in [(2, 6), (1, 7), (3, 8), (9, 10)] {
+        if let (Some(v), Some(f), Some(base)) = (means[vault].1, means[floor].1, baseline) {
+            println!(
+                "{GROUP}/{}: at most {:.4}x of plain on this storage; {GROUP}/{} reaches {:.2} of that floor",
+                IDS[floor],
+                base / f,
+                IDS[vault],
+                f / v
+            );
+        }
     }
     for (one, four) in [(1, 4), (2, 5)] {
         if let (Some(a), Some(b)) = (means[one].1, means[four].1) {
