@@ -352,38 +352,23 @@ impl<'a> EntryView<'a> {
     pub(crate) fn parse(b: &'a [u8]) -> Option<Self> {
         match b.first()? {
             1 | 2 => Self::parse_cells(b),
-            &ENTRY_V3 => Self::parse_v3(b),
-            &ENTRY_V4 => Self::parse_v4(b),
+            &ENTRY_V3 => Self::parse_blob(b, false),
+            &ENTRY_V4 => Self::parse_blob(b, true),
             _ => None,
         }
     }
 
-    fn parse_v4(b: &'a [u8]) -> Option<Self> {
+    /// Versions 3 and 4: the same parts, those of version 4 (`compact`) in fewer bytes.
+    fn parse_blob(b: &'a [u8], compact: bool) -> Option<Self> {
         let mut r = Reader { b: &b[1..] };
         let link = r.take(LINK_LEN)?;
-        let at_ms = unzigzag(r.varint()?);
-        let (actor, client, target, digest) = r.ids()?;
-        let view = EntryView {
-            seq: None,
-            link: Some(link),
-            at_ms,
-            actor,
-            client,
-            target,
-            digest,
-            action: r.coded()?,
-            purpose: r.coded()?,
-            outcome: r.coded()?,
-            fields: r.field_list()?,
+        let at_ms = if compact {
+            unzigzag(r.varint()?)
+        } else {
+            r.i64()?
         };
-        r.b.is_empty().then_some(view)
-    }
-
-    fn parse_v3(b: &'a [u8]) -> Option<Self> {
-        let mut r = Reader { b: &b[1..] };
-        let link = r.take(LINK_LEN)?;
-        let at_ms = r.i64()?;
         let (actor, client, target, digest) = r.ids()?;
+        let text = |r: &mut Reader<'a>| if compact { r.coded() } else { r.text() };
         let view = EntryView {
             seq: None,
             link: Some(link),
@@ -392,10 +377,14 @@ impl<'a> EntryView<'a> {
             client,
             target,
             digest,
-            action: r.text()?,
-            purpose: r.text()?,
-            outcome: r.text()?,
-            fields: FieldList::Text(r.text()?),
+            action: text(&mut r)?,
+            purpose: text(&mut r)?,
+            outcome: text(&mut r)?,
+            fields: if compact {
+                r.field_list()?
+            } else {
+                FieldList::Text(r.text()?)
+            },
         };
         r.b.is_empty().then_some(view)
     }
