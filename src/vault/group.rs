@@ -1,8 +1,9 @@
 //! Group commit: writes from concurrent sessions share one transaction and one commit.
 //!
-//! Every change and every audit entry goes through [`Shared::write`]. Each write runs in a
-//! savepoint of the *group* transaction open on the vault's connection. When it is done, the
-//! writer looks whether another write is already waiting for the connection:
+//! Every change and every audit entry goes through [`Shared::write`]. Each write runs in the
+//! *group* transaction open on the vault's connection: in a savepoint of it if others' writes are
+//! already in it, directly if it began the transaction itself. When it is done, the writer looks
+//! whether another write is already waiting for the connection:
 //!
 //! - if none is, it commits the group transaction (with `Durability::Full`, one fsync) and
 //!   returns;
@@ -14,9 +15,10 @@
 //! So a write never returns before its own changes are committed (invariant 4: a read's audit
 //! entry is durable before its plaintext leaves), but writers that arrive together pay for one
 //! commit between them. A write that fails rolls back to its savepoint and leaves the others'
-//! work in the group untouched. If the commit itself fails, every write of that group gets the
-//! error. A waiter whose group is still open after a short while (its expected committer
-//! failed before it could commit) commits the group itself, so nobody waits for ever.
+//! work in the group untouched (alone in its group, it rolls back the transaction). If the
+//! commit itself fails, every write of that group gets the error. A waiter whose group is still
+//! open after a short while (its expected committer failed before it could commit) commits the
+//! group itself, so nobody waits for ever.
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
@@ -347,6 +349,37 @@ mod tests {
         assert_eq!(committed(&path), before);
         shared.write(|tx| shared.audit_in(tx, &entry())).unwrap();
         assert_eq!(committed(&path), before + 1);
+        assert!(crate::verify_audit_log(&path).unwrap().is_intact());
+    }
+
+    #[test]
+    fn a_write_failing_in_a_group_it_joined_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let (v, path) = vault(&dir);
+        let shared = Arc::clone(&v.shared);
+        let before = committed(&path);
+        let groups_before = shared.group.commits().last;
+        std::thread::scope(|s| {
+            let first = s.spawn(|| {
+                shared.write(|tx| {
+                    shared.audit_in(tx, &entry())?;
+                    // The second writer joins this group, then fails.
+                    s.spawn(|| {
+                        let failed: Result<()> = shared.write(|tx| {
+                            shared.audit_in(tx, &entry())?;
+                            Err(Error::Busy)
+                        });
+                        assert!(matches!(failed, Err(Error::Busy)));
+                    });
+                    until_queued(&shared);
+                    Ok(())
+                })
+            });
+            first.join().unwrap().unwrap();
+        });
+        // The first write is committed, by the one group both were in; the second left nothing.
+        assert_eq!(committed(&path), before + 1);
+        assert_eq!(shared.group.commits().last, groups_before + 1);
         assert!(crate::verify_audit_log(&path).unwrap().is_intact());
     }
 
