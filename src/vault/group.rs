@@ -310,6 +310,23 @@ mod tests {
         panic!("the second writer never queued");
     }
 
+    /// One write of an entry, during which `second` starts on another thread and queues for
+    /// the connection (so the first leaves its group open for it). Returns once both are done;
+    /// the first write's result must be `Ok`.
+    fn write_while_another_queues(shared: &Shared, second: impl FnOnce() + Send) {
+        std::thread::scope(|s| {
+            let first = s.spawn(|| {
+                shared.write(|tx| {
+                    shared.audit_in(tx, &entry())?;
+                    s.spawn(second);
+                    until_queued(shared);
+                    Ok(())
+                })
+            });
+            first.join().unwrap().unwrap();
+        });
+    }
+
     #[test]
     fn a_writer_that_finds_another_waiting_shares_its_commit() {
         let dir = tempfile::tempdir().unwrap();
@@ -317,17 +334,8 @@ mod tests {
         let shared = Arc::clone(&v.shared);
         let before = committed(&path);
         let groups_before = shared.group.commits().last;
-        std::thread::scope(|s| {
-            let first = s.spawn(|| {
-                shared.write(|tx| {
-                    shared.audit_in(tx, &entry())?;
-                    // Hold the connection until the second writer waits for it.
-                    s.spawn(|| shared.write(|tx| shared.audit_in(tx, &entry())));
-                    until_queued(&shared);
-                    Ok(())
-                })
-            });
-            first.join().unwrap().unwrap();
+        write_while_another_queues(&shared, || {
+            shared.write(|tx| shared.audit_in(tx, &entry())).unwrap();
         });
         // Both entries are committed, by one group.
         assert_eq!(committed(&path), before + 2);
@@ -359,23 +367,12 @@ mod tests {
         let shared = Arc::clone(&v.shared);
         let before = committed(&path);
         let groups_before = shared.group.commits().last;
-        std::thread::scope(|s| {
-            let first = s.spawn(|| {
-                shared.write(|tx| {
-                    shared.audit_in(tx, &entry())?;
-                    // The second writer joins this group, then fails.
-                    s.spawn(|| {
-                        let failed: Result<()> = shared.write(|tx| {
-                            shared.audit_in(tx, &entry())?;
-                            Err(Error::Busy)
-                        });
-                        assert!(matches!(failed, Err(Error::Busy)));
-                    });
-                    until_queued(&shared);
-                    Ok(())
-                })
+        write_while_another_queues(&shared, || {
+            let failed: Result<()> = shared.write(|tx| {
+                shared.audit_in(tx, &entry())?;
+                Err(Error::Busy)
             });
-            first.join().unwrap().unwrap();
+            assert!(matches!(failed, Err(Error::Busy)));
         });
         // The first write is committed, by the one group both were in; the second left nothing.
         assert_eq!(committed(&path), before + 1);
@@ -389,26 +386,16 @@ mod tests {
         let (v, path) = vault(&dir);
         let shared = Arc::clone(&v.shared);
         let before = committed(&path);
-        std::thread::scope(|s| {
-            let first = s.spawn(|| {
-                shared.write(|tx| {
+        // The second writer panics inside the group the first leaves open; the first write
+        // returns, committed, although its committer never came back.
+        write_while_another_queues(&shared, || {
+            let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                shared.write(|tx| -> Result<()> {
                     shared.audit_in(tx, &entry())?;
-                    // The second writer will panic inside the group this one leaves open.
-                    s.spawn(|| {
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            shared.write(|tx| -> Result<()> {
-                                shared.audit_in(tx, &entry())?;
-                                panic!("writer dies mid-group");
-                            })
-                        }))
-                        .is_err()
-                    });
-                    until_queued(&shared);
-                    Ok(())
+                    panic!("writer dies mid-group");
                 })
-            });
-            // The first write returns, committed, although its committer never came back.
-            first.join().unwrap().unwrap();
+            }));
+            assert!(died.is_err());
         });
         assert_eq!(committed(&path), before + 1);
         assert!(crate::verify_audit_log(&path).unwrap().is_intact());
