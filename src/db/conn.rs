@@ -176,6 +176,13 @@ fn migrate(conn: &mut Connection, from: u32) -> Result<()> {
     Ok(())
 }
 
+/// Move every page out of the write-ahead log and truncate it, so that what was deleted does
+/// not linger there.
+pub(crate) fn checkpoint_wal(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ mod conn;
 pub(crate) mod ledger_rows;
 pub(crate) mod policy_rows;
 pub(crate) mod rows;
+pub(crate) mod session_rows;
 
 pub use conn::{Durability, FORMAT_VERSION};
-pub(crate) use conn::{cap_size, create, open, open_for_copy, open_read_only};
+pub(crate) use conn::{cap_size, checkpoint_wal, create, open, open_for_copy, open_read_only};

@@ -20,7 +20,7 @@ use crate::ids::VaultId;
 use crate::model::Purpose;
 use crate::policy::PracticeOp;
 
-use super::access::AuditAs;
+use super::gate::{AuditAs, Target};
 use super::{Passphrase, Session, Vault, VaultConfig};
 
 /// What a backup wrote.
@@ -75,7 +75,9 @@ impl Session {
     pub fn backup(&self, out: &Path) -> Result<BackupSummary> {
         let purpose = Purpose::Operations;
         let action = AuditAction::VaultBackup;
-        let grant = self.check_practice(PracticeOp::Backup, purpose, AuditAs::new(action))?;
+        let gate = self.admit(action, purpose)?;
+        let grant =
+            gate.check_practice(PracticeOp::Backup, AuditAs::new(action), Target::Nothing)?;
         if out.exists() {
             return Err(Error::AlreadyExists {
                 path: out.to_owned(),
@@ -88,7 +90,7 @@ impl Session {
             .map(PathBuf::from)
             .ok_or_else(|| invalid("the vault has no file to copy"))?;
         // The entry first, so the copy records its own making.
-        let outcome = Outcome::Allowed(grant.basis);
+        let outcome = Outcome::Allowed(grant.basis());
         let audit_seq =
             self.shared
                 .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
@@ -195,8 +197,10 @@ impl Session {
     fn record_restore(&self) -> Result<()> {
         let purpose = Purpose::Operations;
         let action = AuditAction::VaultRestore;
-        let grant = self.check_practice(PracticeOp::Backup, purpose, AuditAs::new(action))?;
-        let outcome = Outcome::Allowed(grant.basis);
+        let gate = self.admit(action, purpose)?;
+        let grant =
+            gate.check_practice(PracticeOp::Backup, AuditAs::new(action), Target::Nothing)?;
+        let outcome = Outcome::Allowed(grant.basis());
         self.shared
             .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
         Ok(())

@@ -10,7 +10,7 @@ use crate::model::{Compartment, Purpose, Role};
 use crate::policy::{Access, MinorFacts, PracticeOp};
 use crate::value::{FieldName, Value};
 
-use super::access::AuditAs;
+use super::gate::{AuditAs, Entry, Target};
 use super::{Session, now_ms};
 
 /// Longest emergency access one grant may open, in minutes.
@@ -19,6 +19,9 @@ pub const MAX_BREAK_GLASS_MINUTES: u32 = 240;
 impl Session {
     /// The id of the staff member with this user name (a staff directory: no client data).
     pub fn user_id_of(&self, name: &str) -> Result<UserId> {
+        // The directory serves care-team and supervision assignments; a session refused here
+        // is recorded under the first.
+        self.admit(AuditAction::CareTeamAdd, Purpose::Operations)?;
         let row = rows::user_by_name(&self.shared.conn(), name)?;
         row.map(|r| r.id).ok_or(Error::NotFound { what: "user" })
     }
@@ -31,15 +34,16 @@ impl Session {
         user: &UserId,
         purpose: Purpose,
     ) -> Result<()> {
-        let (facts, audit_as) = self.client_request(client, AuditAction::CareTeamAdd, purpose)?;
+        let gate = self.admit(AuditAction::CareTeamAdd, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::CareTeamAdd)?;
         let audit_as = audit_as.target(user.as_bytes());
-        let grant = self.check(
+        let grant = gate.check(
             self.role,
             Access::ManageClient,
-            purpose,
             vec![],
             &facts,
             audit_as,
+            Target::Nothing,
         )?;
         let role = rows::user_role(&self.shared.conn(), user)?;
         if !matches!(role, Some(Role::Clinician | Role::Supervisor)) {
@@ -54,7 +58,7 @@ impl Session {
             Some(user.as_bytes()),
             &[],
             purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         );
         self.shared.write_audited(&e, |tx| {
             rows::add_to_care_team(tx, client, user, "treating", now_ms())?;
@@ -70,10 +74,10 @@ impl Session {
         user: &UserId,
         purpose: Purpose,
     ) -> Result<()> {
-        let (facts, audit_as) =
-            self.client_request(client, AuditAction::CareTeamRemove, purpose)?;
+        let gate = self.admit(AuditAction::CareTeamRemove, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::CareTeamRemove)?;
         let audit_as = audit_as.target(user.as_bytes());
-        self.change(Access::ManageClient, purpose, &facts, audit_as, |tx| {
+        gate.change(Access::ManageClient, &facts, audit_as, |tx| {
             rows::remove_from_care_team(tx, client, user)?;
             Ok(())
         })?;
@@ -89,8 +93,10 @@ impl Session {
         training: bool,
     ) -> Result<()> {
         let purpose = Purpose::Operations;
+        let gate = self.admit(AuditAction::SupervisionSet, purpose)?;
         let audit_as = AuditAs::new(AuditAction::SupervisionSet).target(supervisee.as_bytes());
-        let grant = self.check_practice(PracticeOp::ManageSupervision, purpose, audit_as)?;
+        let grant =
+            gate.check_practice(PracticeOp::ManageSupervision, audit_as, Target::Nothing)?;
         let conn_roles = {
             let conn = self.shared.conn();
             (
@@ -111,7 +117,7 @@ impl Session {
             Some(supervisee.as_bytes()),
             &fields,
             purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         );
         self.shared.write_audited(&e, |tx| {
             policy_rows::set_supervision(tx, supervisor, supervisee, training, now_ms())?;
@@ -123,15 +129,17 @@ impl Session {
     /// End a supervision relationship (administrators).
     pub fn end_supervision(&self, supervisor: &UserId, supervisee: &UserId) -> Result<()> {
         let purpose = Purpose::Operations;
+        let gate = self.admit(AuditAction::SupervisionEnd, purpose)?;
         let audit_as = AuditAs::new(AuditAction::SupervisionEnd).target(supervisee.as_bytes());
-        let grant = self.check_practice(PracticeOp::ManageSupervision, purpose, audit_as)?;
+        let grant =
+            gate.check_practice(PracticeOp::ManageSupervision, audit_as, Target::Nothing)?;
         let e = self.entry(
             AuditAction::SupervisionEnd,
             None,
             Some(supervisee.as_bytes()),
             &[],
             purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         );
         self.shared.write_audited(&e, |tx| {
             policy_rows::end_supervision(tx, supervisor, supervisee)?;
@@ -148,9 +156,9 @@ impl Session {
         status: Option<MinorFacts>,
         purpose: Purpose,
     ) -> Result<()> {
-        let (facts, audit_as) =
-            self.client_request(client, AuditAction::MinorStatusSet, purpose)?;
-        self.change(Access::ManageClient, purpose, &facts, audit_as, |tx| {
+        let gate = self.admit(AuditAction::MinorStatusSet, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::MinorStatusSet)?;
+        gate.change(Access::ManageClient, &facts, audit_as, |tx| {
             policy_rows::set_minor_status(tx, client, status, now_ms())?;
             Ok(())
         })?;
@@ -162,6 +170,8 @@ impl Session {
     /// read (purpose `ETREAT`) and the end are audited and flagged for review. Psychotherapy
     /// notes, substance-use records and case content stay closed.
     pub fn break_glass(&self, client: &ClientId, reason: &str, minutes: u32) -> Result<()> {
+        let purpose = Purpose::EmergencyTreatment;
+        let gate = self.admit(AuditAction::BreakGlassStart, purpose)?;
         if reason.trim().is_empty() {
             return Err(Error::InvalidInput {
                 what: "break-glass reason",
@@ -174,34 +184,39 @@ impl Session {
                 reason: format!("1 to {MAX_BREAK_GLASS_MINUTES} minutes"),
             });
         }
-        let purpose = Purpose::EmergencyTreatment;
-        let (facts, audit_as) =
-            self.client_request(client, AuditAction::BreakGlassStart, purpose)?;
-        let grant = self.check(
-            self.role,
-            Access::BreakGlass,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::BreakGlassStart)?;
         let grant_id: [u8; 16] = self.shared.random_bytes()?;
         let reason = Value::text(reason);
         let field = FieldName::new("reason")?;
-        self.write_audited(audit_as, purpose, |tx| {
+        let entry = Entry {
+            table: FieldTable::BreakGlass,
+            owner: *client.as_bytes(),
+            parent: grant_id,
+            compartment: Compartment::General,
+            category: None,
+        };
+        let grant = gate.check(
+            self.role,
+            Access::BreakGlass,
+            vec![field.clone()],
+            &facts,
+            audit_as,
+            Target::Entry(entry),
+        )?;
+        gate.write_audited(audit_as, |tx| {
             let now = now_ms();
             let until = now + i64::from(minutes) * 60_000;
             policy_rows::insert_break_glass(tx, &grant_id, &self.user, client, now, until)?;
-            let (table, general) = (FieldTable::BreakGlass, Compartment::General);
+            let table = FieldTable::BreakGlass;
             let fields = [(field.clone(), &reason)];
-            self.seal_fields(tx, table, client.as_bytes(), &grant_id, general, &fields)?;
+            self.seal(tx, &grant, &entry, &fields)?;
             let e = self.entry(
                 AuditAction::BreakGlassStart,
                 Some(client),
                 Some(&grant_id),
                 &["reason"],
                 purpose,
-                Outcome::Allowed(grant.basis),
+                Outcome::Allowed(grant.basis()),
             );
             self.shared.audit_fields(tx, &e, table, &grant_id)
         })?;
@@ -210,9 +225,9 @@ impl Session {
 
     /// Close this user's emergency access to `client` before it expires.
     pub fn end_break_glass(&self, client: &ClientId) -> Result<()> {
-        let purpose = Purpose::EmergencyTreatment;
-        let (facts, audit_as) = self.client_request(client, AuditAction::BreakGlassEnd, purpose)?;
-        self.change(Access::BreakGlass, purpose, &facts, audit_as, |tx| {
+        let gate = self.admit(AuditAction::BreakGlassEnd, Purpose::EmergencyTreatment)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::BreakGlassEnd)?;
+        gate.change(Access::BreakGlass, &facts, audit_as, |tx| {
             policy_rows::end_break_glass(tx, &self.user, client, now_ms())?;
             Ok(())
         })?;

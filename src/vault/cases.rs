@@ -12,7 +12,7 @@ use crate::model::{CaseKind, Category, Compartment, Purpose, RecordKind, Secrets
 use crate::policy::{Access, Basis, Facts};
 use crate::value::{FieldName, Value};
 
-use super::access::{AuditAs, Entry};
+use super::gate::{Ask, AuditAs, Entry, ReadItem, Stored, Target};
 use super::records::named_fields;
 use super::{Session, now_ms};
 
@@ -65,7 +65,7 @@ pub(super) fn joint_entry(case: &CaseId, id: &JointRecordId) -> Entry {
         owner: *case.as_bytes(),
         parent: *id.as_bytes(),
         compartment: Compartment::General,
-        category: Category::JointRecord,
+        category: Some(Category::JointRecord),
     }
 }
 
@@ -79,6 +79,7 @@ impl Session {
         members: &[ClientId],
         purpose: Purpose,
     ) -> Result<CaseId> {
+        let gate = self.admit(AuditAction::CaseCreate, purpose)?;
         let mut distinct = members.to_vec();
         distinct.sort();
         distinct.dedup();
@@ -95,15 +96,15 @@ impl Session {
                 .client(member)
                 .target(id.as_bytes());
             let facts = self.client_facts(&self.shared.conn(), member)?;
-            let grant = self.check(
+            let grant = gate.check(
                 self.role,
                 Access::ManageClient,
-                purpose,
                 vec![],
                 &facts,
                 audit_as,
+                Target::Nothing,
             )?;
-            basis = Some(grant.basis);
+            basis = Some(grant.basis());
         }
         let outcome = Outcome::Allowed(basis.unwrap_or(Basis::CareTeam));
         self.shared.write(|tx| {
@@ -130,6 +131,7 @@ impl Session {
     /// Record that `member` left the case (a couple separates). What the case's joint record
     /// held stays theirs; individual notes stay with the member they are about.
     pub fn leave_case(&self, case: &CaseId, member: &ClientId, purpose: Purpose) -> Result<()> {
+        let gate = self.admit(AuditAction::CaseLeave, purpose)?;
         let audit_as = AuditAs::new(AuditAction::CaseLeave)
             .client(member)
             .target(case.as_bytes());
@@ -139,9 +141,9 @@ impl Session {
             (is_member, self.client_facts(&conn, member)?)
         };
         if !is_member {
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         }
-        self.change(Access::ManageClient, purpose, &facts, audit_as, |tx| {
+        gate.change(Access::ManageClient, &facts, audit_as, |tx| {
             policy_rows::leave_case(tx, case, member, case_clock())?;
             Ok(())
         })?;
@@ -171,14 +173,15 @@ impl Session {
         fields: &[(&str, Value)],
         purpose: Purpose,
     ) -> Result<JointRecordId> {
+        let gate = self.admit(AuditAction::JointCreate, purpose)?;
         let named = named_fields(fields)?;
         let id = JointRecordId::random(&self.shared.rng)?;
         let audit_as = AuditAs::new(AuditAction::JointCreate).target(id.as_bytes());
         let Some(facts) = self.case_only_facts(case)? else {
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         };
         let entry = joint_entry(case, &id);
-        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, _| {
+        gate.write_entry(&entry, &facts, &named, audit_as, |tx, _| {
             let at = case_clock();
             let row = JointRow {
                 id,
@@ -194,16 +197,24 @@ impl Session {
 
     /// Read an entry of a joint record (a clinician of the case, or a supervisor).
     pub fn read_joint_record(&self, id: &JointRecordId, purpose: Purpose) -> Result<JointRecord> {
+        let gate = self.admit(AuditAction::JointRead, purpose)?;
         let audit_as = AuditAs::new(AuditAction::JointRead).target(id.as_bytes());
         let row = policy_rows::joint_record(&self.shared.conn(), id)?;
         let Some(row) = row else {
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         };
         let Some(facts) = self.case_only_facts(&row.case)? else {
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         };
         let entry = joint_entry(&row.case, id);
-        let (basis, fields) = self.read_entry(self.role, &entry, purpose, &facts, audit_as)?;
+        let (basis, fields) = gate.read_one(|tx| {
+            Ok(Ask::Read(ReadItem {
+                role: self.role,
+                stored: Stored::load(tx, entry, None)?,
+                facts,
+                audit_as,
+            }))
+        })?;
         Ok(JointRecord {
             id: *id,
             case: row.case,
@@ -219,14 +230,15 @@ impl Session {
         case: &CaseId,
         purpose: Purpose,
     ) -> Result<Vec<JointRecordId>> {
+        let gate = self.admit(AuditAction::RecordList, purpose)?;
         let audit_as = AuditAs::new(AuditAction::RecordList).target(case.as_bytes());
         let Some(facts) = self.case_only_facts(case)? else {
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         };
         let access = Access::Read(Category::JointRecord);
-        let grant = self.check(self.role, access, purpose, vec![], &facts, audit_as)?;
+        let grant = gate.check(self.role, access, vec![], &facts, audit_as, Target::Nothing)?;
         let list = policy_rows::joint_records_of(&self.shared.conn(), case)?;
-        let outcome = Outcome::Allowed(grant.basis);
+        let outcome = Outcome::Allowed(grant.basis());
         let e = self.entry(
             AuditAction::RecordList,
             None,
@@ -248,27 +260,29 @@ impl Session {
         fields: &[(&str, Value)],
         purpose: Purpose,
     ) -> Result<RecordId> {
+        let gate = self.admit(AuditAction::RecordCreate, purpose)?;
         let is_member = policy_rows::is_case_member(&self.shared.conn(), case, member)?;
         if !is_member {
             let audit_as = AuditAs::new(AuditAction::RecordCreate)
                 .client(member)
                 .target(case.as_bytes());
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         }
-        self.create_entry(member, RecordKind::CaseNote, Some(*case), fields, purpose)
+        self.create_entry(&gate, member, RecordKind::CaseNote, Some(*case), fields)
     }
 
     /// Bring an individual-session note into the case's joint record. Under a no-secrets policy
     /// the clinician may; under held-in-confidence only with the disclosing member's recorded
     /// consent (a consent to the joint record naming individual case notes), in force now.
     pub fn share_into_joint(&self, note: &RecordId, purpose: Purpose) -> Result<JointRecordId> {
+        let gate = self.admit(AuditAction::JointShare, purpose)?;
         let audit_as = AuditAs::new(AuditAction::JointShare).target(note.as_bytes());
         let (meta, facts) = {
             let conn = self.shared.conn();
             let meta = rows::record(&conn, note)?;
             let Some((meta, case)) = meta.and_then(|m| m.case.map(|c| (m, c))) else {
                 drop(conn);
-                return self.refuse_unknown(audit_as, purpose);
+                return gate.refuse_unknown(audit_as);
             };
             let mut facts = self.client_facts(&conn, &meta.client)?;
             facts.case = self.case_facts(&conn, &case, Some(&meta.client), None)?;
@@ -276,24 +290,34 @@ impl Session {
         };
         let member = meta.client;
         let audit_as = audit_as.client(&member);
-        let share = self.check(
+        let case = meta.case.ok_or(Error::NotFound { what: "case" })?;
+        // Into the case's joint record, under the case's key: whatever of the note this user
+        // may read.
+        let into = Target::Owners(vec![*case.as_bytes()]);
+        let share = gate.check(
             self.role,
             Access::ShareIntoJoint,
-            purpose,
             vec![],
             &facts,
             audit_as,
+            into,
         )?;
-        let case = meta.case.ok_or(Error::NotFound { what: "case" })?;
         let read_as = AuditAs::new(AuditAction::RecordRead)
             .client(&member)
             .target(note.as_bytes());
         let entry = super::records::record_entry(&meta);
-        let (_, fields) = self.read_entry(self.role, &entry, purpose, &facts, read_as)?;
+        let (_, fields) = gate.read_one(|tx| {
+            Ok(Ask::Read(ReadItem {
+                role: self.role,
+                stored: Stored::load(tx, entry, None)?,
+                facts,
+                audit_as: read_as,
+            }))
+        })?;
         let id = JointRecordId::random(&self.shared.rng)?;
         let named: Vec<(FieldName, &Value)> = fields.iter().map(|(k, v)| (k.clone(), v)).collect();
         let names: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
-        self.write_audited(audit_as, purpose, |tx| {
+        gate.write_audited(audit_as, |tx| {
             let at = case_clock();
             let row = JointRow {
                 id,
@@ -304,15 +328,15 @@ impl Session {
             };
             policy_rows::insert_joint_record(tx, &row, Some(note.as_bytes()))?;
             let entry = joint_entry(&case, &id);
-            let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
-            self.seal_fields(tx, table, owner, parent, entry.compartment, &named)?;
+            let (table, parent) = (entry.table, &entry.parent);
+            self.seal(tx, &share, &entry, &named)?;
             let e = self.entry(
                 AuditAction::JointShare,
                 Some(&member),
                 Some(id.as_bytes()),
                 &names,
                 purpose,
-                Outcome::Allowed(share.basis),
+                Outcome::Allowed(share.basis()),
             );
             self.shared.audit_fields(tx, &e, table, parent)
         })?;

@@ -13,7 +13,7 @@ use crate::model::{Category, Compartment, Purpose};
 use crate::policy::{Access, ConsentFact, Recipient};
 use crate::value::{FieldName, Value};
 
-use super::access::AuditAs;
+use super::gate::{AuditAs, Entry, Target};
 use super::{Session, now_ms};
 
 /// Who a consent releases to.
@@ -127,20 +127,13 @@ impl Session {
         consent: &NewConsent,
         purpose: Purpose,
     ) -> Result<ConsentId> {
+        let gate = self.admit(AuditAction::ConsentRecord, purpose)?;
         let categories = validate(consent)?;
         let id = ConsentId::random(&self.shared.rng)?;
         let audit_as = AuditAs::new(AuditAction::ConsentRecord)
             .client(client)
             .target(id.as_bytes());
         let facts = self.client_facts(&self.shared.conn(), client)?;
-        let grant = self.check(
-            self.role,
-            Access::ManageConsent,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
         let (recipient, mut details) = match &consent.recipient {
             ConsentRecipient::User(u) => (Recipient::User(*u), Vec::new()),
             ConsentRecipient::JointRecord => (Recipient::JointRecord, Vec::new()),
@@ -162,10 +155,29 @@ impl Session {
             .iter()
             .map(|(n, v)| Ok((FieldName::new(n)?, v)))
             .collect::<Result<_>>()?;
+        let entry = Entry {
+            table: FieldTable::Consents,
+            owner: *client.as_bytes(),
+            parent: *id.as_bytes(),
+            compartment: Compartment::General,
+            category: None,
+        };
+        let grant = gate.check(
+            self.role,
+            Access::ManageConsent,
+            named.iter().map(|(n, _)| n.clone()).collect(),
+            &facts,
+            audit_as,
+            Target::Entry(entry),
+        )?;
         let recipient_index = match &consent.recipient {
             ConsentRecipient::Outside {
                 name, organisation, ..
-            } => Some(self.blind_index(RECIPIENT_INDEX, &recipient_key(name, organisation))?),
+            } => Some(self.blind_index(
+                &gate,
+                RECIPIENT_INDEX,
+                &recipient_key(name, organisation),
+            )?),
             _ => None,
         };
         let row = ConsentRow {
@@ -183,17 +195,17 @@ impl Session {
             signed_on: consent.signed_on_ms,
         };
         let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
-        self.write_audited(audit_as, purpose, |tx| {
+        gate.write_audited(audit_as, |tx| {
             policy_rows::insert_consent(tx, &row, now_ms(), &self.user)?;
-            let (table, general) = (FieldTable::Consents, Compartment::General);
-            self.seal_fields(tx, table, client.as_bytes(), id.as_bytes(), general, &named)?;
+            let table = FieldTable::Consents;
+            self.seal(tx, &grant, &entry, &named)?;
             let e = self.entry(
                 AuditAction::ConsentRecord,
                 Some(client),
                 Some(id.as_bytes()),
                 &names,
                 purpose,
-                Outcome::Allowed(grant.basis),
+                Outcome::Allowed(grant.basis()),
             );
             self.shared.audit_fields(tx, &e, table, id.as_bytes())
         })?;
@@ -202,14 +214,15 @@ impl Session {
 
     /// Revoke a consent. It stops every request made from now on.
     pub fn revoke_consent(&self, consent: &ConsentId, purpose: Purpose) -> Result<()> {
+        let gate = self.admit(AuditAction::ConsentRevoke, purpose)?;
         let audit_as = AuditAs::new(AuditAction::ConsentRevoke).target(consent.as_bytes());
         let client = policy_rows::consent_client(&self.shared.conn(), consent)?;
         let Some(client) = client else {
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         };
         let audit_as = audit_as.client(&client);
         let facts = self.client_facts(&self.shared.conn(), &client)?;
-        self.change(Access::ManageConsent, purpose, &facts, audit_as, |tx| {
+        gate.change(Access::ManageConsent, &facts, audit_as, |tx| {
             policy_rows::revoke_consent(tx, consent, now_ms())?;
             Ok(())
         })?;
@@ -222,6 +235,7 @@ impl Session {
         client: &ClientId,
         purpose: Purpose,
     ) -> Result<Vec<ConsentSummary>> {
+        let gate = self.admit(AuditAction::RecordList, purpose)?;
         let audit_as = AuditAs::new(AuditAction::RecordList).client(client);
         let (facts, rows) = {
             let conn = self.shared.conn();
@@ -230,15 +244,15 @@ impl Session {
                 policy_rows::consents_of(&conn, client)?,
             )
         };
-        let grant = self.check(
+        let grant = gate.check(
             self.role,
             Access::ManageConsent,
-            purpose,
             vec![],
             &facts,
             audit_as,
+            Target::Nothing,
         )?;
-        let outcome = Outcome::Allowed(grant.basis);
+        let outcome = Outcome::Allowed(grant.basis());
         let e = self.entry(
             AuditAction::RecordList,
             Some(client),

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::audit::{AuditAction, Outcome, format_utc};
-use crate::db::rows::{self, FieldTable};
+use crate::db::rows;
 use crate::disclosure::{ConsultationExtract, PackageItem};
 use crate::error::Result;
 use crate::ids::ClientId;
@@ -17,6 +17,8 @@ use crate::policy::Access;
 use crate::value::Value;
 
 use super::Session;
+use super::gate::{Stored, Target};
+use super::records::record_entry;
 
 /// Field names that identify a person wherever they appear: dropped from every extract.
 const IDENTIFYING_FIELDS: &[&str] = &[
@@ -124,33 +126,25 @@ impl Session {
     pub fn consultation_extract(&self, client: &ClientId) -> Result<ConsultationExtract> {
         let purpose = Purpose::Treatment;
         let action = AuditAction::ExtractDeidentified;
-        let (facts, audit_as) = self.client_request(client, action, purpose)?;
+        let gate = self.admit(action, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, action)?;
         let records = rows::records_of(&self.shared.conn(), client)?;
-        let grant = self.check(
+        let grant = gate.check(
             self.role,
             Access::Deidentify,
-            purpose,
             vec![],
             &facts,
             audit_as,
+            Target::Owners(vec![*client.as_bytes()]),
         )?;
         let mut identifiers = vec![client.to_string()];
         let mut opened = Vec::new();
         {
             let conn = self.shared.conn();
             for meta in records {
-                let table = FieldTable::Records;
-                let stored = rows::fields(&conn, table, meta.id.as_bytes())?;
-                let (owner, parent) = (client.as_bytes(), meta.id.as_bytes());
+                let stored = Stored::load(&conn, record_entry(&meta), None)?;
                 let fields = self
-                    .open_fields(
-                        &conn,
-                        table,
-                        owner,
-                        parent,
-                        meta.kind.compartment(),
-                        &stored,
-                    )
+                    .open(&conn, &grant, stored, |_| true)
                     .map_err(|(_, e)| e)?;
                 if meta.kind == RecordKind::Demographics {
                     fields
@@ -198,7 +192,7 @@ impl Session {
             None,
             &[],
             purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         );
         self.shared.audit(&e)?;
         Ok(ConsultationExtract {

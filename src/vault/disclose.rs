@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::{AuditAction, Cell, Outcome, format_utc, ledger_digest};
-use crate::db::rows::{self, FieldRow, FieldTable};
+use crate::db::rows::{self, FieldTable};
 use crate::db::{ledger_rows, policy_rows};
 use crate::disclosure::{
     AccountingEntry, ConsentCopy, DisclosureRequest, Manifest, Narrow, OutsideParty, PackageItem,
@@ -18,11 +18,26 @@ use crate::ids::{ClientId, ConsentId};
 use crate::model::{Category, Compartment, Purpose, RecordKind};
 use crate::policy::{
     Access, ConsentFact, DisclosureAsk, DisclosureFacts, LegalBasis, REDISCLOSURE_NOTICE,
-    Recipient, Scope, decide_disclosure,
+    Recipient, Scope,
 };
 use crate::value::{FieldName, Value};
 
+use super::cases::joint_entry;
+use super::gate::{Admitted, Entry, Granted, Stored, Target};
+use super::notes::note_entry;
+use super::records::record_entry;
 use super::{Session, now_ms};
+
+/// Where a disclosure's ledger fields are: under the vault's own ledger key.
+fn ledger_entry(vault: &[u8; 16], id: &[u8; 16]) -> Entry {
+    Entry {
+        table: FieldTable::Disclosures,
+        owner: *vault,
+        parent: *id,
+        compartment: Compartment::Ledger,
+        category: None,
+    }
+}
 
 /// Six years: how far back the accounting of disclosures reaches (45 CFR 164.528(a)(1)).
 pub(super) const SIX_YEARS_MS: i64 = 6 * 365 * 24 * 3600 * 1000 + 2 * 24 * 3600 * 1000;
@@ -89,6 +104,7 @@ impl Session {
     /// The consent `id`, if it is `client`'s, and whether it names `recipient`.
     fn consent_of(
         &self,
+        gate: &Admitted<'_>,
         client: &ClientId,
         id: &ConsentId,
         recipient: &OutsideParty,
@@ -99,7 +115,7 @@ impl Session {
             .find(|c| c.id == *id)
             .ok_or_else(|| invalid("the consent is not one of this client's"))?;
         let key = super::consents::recipient_key(&recipient.name, &recipient.organisation);
-        let index = self.blind_index(super::consents::RECIPIENT_INDEX, &key)?;
+        let index = self.blind_index(gate, super::consents::RECIPIENT_INDEX, &key)?;
         let names = row.recipient_index.as_deref() == Some(&index[..]);
         Ok((row.fact, names))
     }
@@ -132,15 +148,16 @@ impl Session {
     /// Release information outside the vault. The policy decides first; the package holds only
     /// the permitted fields; the ledger row and its audit entry commit before it is returned.
     pub fn disclose(&self, req: &DisclosureRequest) -> Result<ReleasePackage> {
+        let action = AuditAction::DisclosureRelease;
+        let gate = self.admit(action, req.purpose)?;
         validate(req)?;
         let client = &req.client;
-        let action = AuditAction::DisclosureRelease;
-        let (client_facts, audit_as) = self.client_request(client, action, req.purpose)?;
+        let (client_facts, audit_as) = gate.client_request(client, action)?;
         let now = client_facts.now_ms;
         let on_care_team = client_facts.on_care_team;
         let cited = req
             .consent
-            .map(|id| self.consent_of(client, &id, &req.recipient))
+            .map(|id| self.consent_of(&gate, client, &id, &req.recipient))
             .transpose()?;
         let consent = cited.as_ref().map(|(fact, _)| fact.clone());
         let facts = DisclosureFacts {
@@ -157,10 +174,12 @@ impl Session {
             categories: req.categories.iter().copied().collect(),
             order_names: req.order_names.iter().copied().collect(),
         };
-        let grant = match decide_disclosure(&ask, &facts) {
-            Ok(g) => g,
-            Err(reason) => return self.refuse(audit_as, req.purpose, reason),
-        };
+        let vault = *self.shared.vault_id.as_bytes();
+        // The client's entries, the case's joint record, and the ledger the release is kept in.
+        let mut owners = vec![*client.as_bytes(), vault];
+        owners.extend(req.case.map(|c| *c.as_bytes()));
+        let (grant, granted) =
+            gate.check_disclosure(&ask, &facts, audit_as, Target::Owners(owners))?;
         // Decided: now, and only now, decrypt what may leave.
         let mut scopes = BTreeMap::new();
         for (c, s) in &grant.scopes {
@@ -168,11 +187,11 @@ impl Session {
                 scopes.insert(*c, (*s, n));
             }
         }
-        let items = match self.gather(req, &scopes) {
+        let items = match self.gather(&granted, req, &scopes) {
             Ok(items) => items,
             Err((field, err @ Error::Integrity { .. })) => {
                 let fail = crate::audit::Failure::Integrity;
-                return self.fail(audit_as, &[&field], req.purpose, fail, err);
+                return gate.fail(audit_as, &[&field], fail, err);
             }
             Err((_, err)) => return Err(err),
         };
@@ -214,10 +233,9 @@ impl Session {
             .iter()
             .map(|(n, v)| Ok((FieldName::new(n)?, v)))
             .collect::<Result<_>>()?;
-        let vault = *self.shared.vault_id.as_bytes();
         // What was released, after any narrower scope: not merely what was asked for.
         let category_codes: Vec<&str> = scopes.keys().map(|c| c.code()).collect();
-        let seq = self.write_audited(audit_as, req.purpose, |tx| {
+        let seq = gate.write_audited(audit_as, |tx| {
             let entry = self.entry(
                 AuditAction::DisclosureRelease,
                 Some(client),
@@ -241,14 +259,13 @@ impl Session {
                     Cell::Integer(seq),
                 ];
                 ledger_rows::insert(tx, &cells)?;
-                let (table, ledger) = (FieldTable::Disclosures, Compartment::Ledger);
-                self.seal_fields(tx, table, &vault, &id, ledger, &named)?;
+                self.seal(tx, &granted, &ledger_entry(&vault, &id), &named)?;
                 let fields = ledger_rows::field_cells(tx, &id)?;
                 Ok(Some(ledger_digest(&cells, &fields)))
             })
         })?;
         let consent_copy = match (&consent, grant.redisclosure_notice) {
-            (Some(c), true) => Some(self.consent_copy(client, req.consent, c)?),
+            (Some(c), true) => Some(self.consent_copy(&granted, client, req.consent, c)?),
             _ => None,
         };
         Ok(ReleasePackage {
@@ -276,20 +293,19 @@ impl Session {
     /// Decrypt the permitted entries. On an integrity failure, the field that failed.
     fn gather(
         &self,
+        granted: &Granted,
         req: &DisclosureRequest,
         scopes: &BTreeMap<Category, (Scope, Scope)>,
     ) -> Result<Vec<PackageItem>, (String, Error)> {
         let plain = |e: Error| (String::new(), e);
         let conn = self.shared.conn();
         let mut items = Vec::new();
-        let keep = |category: Category, stored: Vec<FieldRow>| -> Vec<FieldRow> {
-            let Some((legal, narrow)) = scopes.get(&category) else {
-                return Vec::new();
-            };
-            stored
-                .into_iter()
-                .filter(|f| legal.includes(&f.field) && narrow.includes(&f.field))
-                .collect()
+        let keep = |category: Category| {
+            move |field: &str| {
+                scopes
+                    .get(&category)
+                    .is_some_and(|(legal, narrow)| legal.includes(field) && narrow.includes(field))
+            }
         };
         let mut push = |id: String,
                         category: Category,
@@ -307,24 +323,16 @@ impl Session {
                     .collect(),
             });
         };
-        let owner = *req.client.as_bytes();
+        let open = |entry: Entry, category: Category| {
+            let stored = Stored::load(&conn, entry, None).map_err(plain)?;
+            self.open(&conn, granted, stored, keep(category))
+        };
         for meta in rows::records_of(&conn, &req.client).map_err(plain)? {
             let category = meta.kind.category();
             if !scopes.contains_key(&category) {
                 continue;
             }
-            let stored =
-                rows::fields(&conn, FieldTable::Records, meta.id.as_bytes()).map_err(plain)?;
-            let stored = keep(category, stored);
-            let (table, parent) = (FieldTable::Records, meta.id.as_bytes());
-            let fields = self.open_fields(
-                &conn,
-                table,
-                &owner,
-                parent,
-                meta.kind.compartment(),
-                &stored,
-            )?;
+            let fields = open(record_entry(&meta), category)?;
             if let Some(Narrow::Condition(code)) = &req.narrow {
                 if meta.kind != RecordKind::Diagnosis || !about_condition(&fields, code) {
                     continue;
@@ -340,20 +348,8 @@ impl Session {
         }
         if scopes.contains_key(&Category::PsychotherapyNotes) {
             for note in rows::notes_of(&conn, &req.client).map_err(plain)? {
-                let stored =
-                    rows::fields(&conn, FieldTable::Notes, note.id.as_bytes()).map_err(plain)?;
-                let stored = keep(Category::PsychotherapyNotes, stored);
-                let compartment = Compartment::PsychotherapyNotes;
-                let parent = note.id.as_bytes();
-                let fields = self.open_fields(
-                    &conn,
-                    FieldTable::Notes,
-                    &owner,
-                    parent,
-                    compartment,
-                    &stored,
-                )?;
                 let cat = Category::PsychotherapyNotes;
+                let fields = open(note_entry(&req.client, &note.id), cat)?;
                 push(
                     note.id.to_string(),
                     cat,
@@ -365,12 +361,7 @@ impl Session {
         }
         if let (Some(case), true) = (&req.case, scopes.contains_key(&Category::JointRecord)) {
             for row in policy_rows::joint_records_of(&conn, case).map_err(plain)? {
-                let table = FieldTable::CaseRecords;
-                let stored = rows::fields(&conn, table, row.id.as_bytes()).map_err(plain)?;
-                let stored = keep(Category::JointRecord, stored);
-                let (owner, parent) = (case.as_bytes(), row.id.as_bytes());
-                let fields =
-                    self.open_fields(&conn, table, owner, parent, Compartment::General, &stored)?;
+                let fields = open(joint_entry(case, &row.id), Category::JointRecord)?;
                 push(
                     row.id.to_string(),
                     Category::JointRecord,
@@ -386,6 +377,7 @@ impl Session {
     /// A copy of the consent a Part 2 release relies on, with its sealed description.
     fn consent_copy(
         &self,
+        granted: &Granted,
         client: &ClientId,
         id: Option<ConsentId>,
         fact: &ConsentFact,
@@ -396,21 +388,16 @@ impl Session {
             .into_iter()
             .find(|c| c.id == id)
             .map_or(0, |c| c.signed_on);
-        let stored = rows::fields(&conn, FieldTable::Consents, id.as_bytes())?;
-        let stored: Vec<FieldRow> = stored
-            .into_iter()
-            .filter(|f| f.field == "description")
-            .collect();
-        let (table, general) = (FieldTable::Consents, Compartment::General);
+        let entry = Entry {
+            table: FieldTable::Consents,
+            owner: *client.as_bytes(),
+            parent: *id.as_bytes(),
+            compartment: Compartment::General,
+            category: None,
+        };
+        let stored = Stored::load(&conn, entry, None)?;
         let fields = self
-            .open_fields(
-                &conn,
-                table,
-                client.as_bytes(),
-                id.as_bytes(),
-                general,
-                &stored,
-            )
+            .open(&conn, granted, stored, |f| f == "description")
             .map_err(|(_, e)| e)?;
         Ok(ConsentCopy {
             id: id.to_string(),
@@ -441,18 +428,12 @@ impl Session {
         since_ms: Option<i64>,
     ) -> Result<Vec<AccountingEntry>> {
         let purpose = Purpose::PatientRequest;
-        let (facts, audit_as) =
-            self.client_request(client, AuditAction::AccountingRead, purpose)?;
-        let grant = self.check(
-            self.role,
-            Access::Release,
-            purpose,
-            vec![],
-            &facts,
-            audit_as,
-        )?;
-        let since = since_ms.unwrap_or(now_ms() - SIX_YEARS_MS);
+        let gate = self.admit(AuditAction::AccountingRead, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::AccountingRead)?;
         let vault = *self.shared.vault_id.as_bytes();
+        let ledger = Target::Owners(vec![vault]);
+        let grant = gate.check(self.role, Access::Release, vec![], &facts, audit_as, ledger)?;
+        let since = since_ms.unwrap_or(now_ms() - SIX_YEARS_MS);
         let mut out = Vec::new();
         {
             let conn = self.shared.conn();
@@ -460,15 +441,13 @@ impl Session {
                 if !row.accountable {
                     continue;
                 }
-                let stored = rows::fields(&conn, FieldTable::Disclosures, &row.id)?;
-                let (table, ledger) = (FieldTable::Disclosures, Compartment::Ledger);
-                let fields = match self.open_fields(&conn, table, &vault, &row.id, ledger, &stored)
-                {
+                let stored = Stored::load(&conn, ledger_entry(&vault, &row.id), None)?;
+                let fields = match self.open(&conn, &grant, stored, |_| true) {
                     Ok(f) => f,
                     Err((field, err)) => {
                         drop(conn);
                         let fail = crate::audit::Failure::Integrity;
-                        return self.fail(audit_as, &[&field], purpose, fail, err);
+                        return gate.fail(audit_as, &[&field], fail, err);
                     }
                 };
                 let get = |name: &str| {
@@ -504,7 +483,7 @@ impl Session {
                 "description",
             ],
             purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         );
         self.shared.audit(&e)?;
         Ok(out)

@@ -9,6 +9,7 @@ use crate::ids::ClientId;
 use crate::model::Purpose;
 use crate::policy::Access;
 
+use super::gate::Target;
 use super::{Session, now_ms};
 
 const YEAR_MS: i64 = 365 * 24 * 3600 * 1000 + 6 * 3600 * 1000;
@@ -18,16 +19,16 @@ impl Session {
     /// until when; from then on [`Session::erase_client`] may destroy their keys.
     pub fn request_erasure(&self, client: &ClientId) -> Result<ErasureAnswer> {
         let purpose = Purpose::PatientRequest;
-        let (facts, audit_as) =
-            self.client_request(client, AuditAction::ErasureRequest, purpose)?;
+        let gate = self.admit(AuditAction::ErasureRequest, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::ErasureRequest)?;
         let last = rows::last_activity(&self.shared.conn(), client)?;
-        let grant = self.check(
+        let grant = gate.check(
             self.role,
             Access::Release,
-            purpose,
             vec![],
             &facts,
             audit_as,
+            Target::Nothing,
         )?;
         let answer = self.retention(last);
         let e = self.entry(
@@ -36,7 +37,7 @@ impl Session {
             None,
             &[],
             purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         );
         self.shared.audit(&e)?;
         Ok(answer)
@@ -78,15 +79,16 @@ impl Session {
     /// At the end of retention, destroy the client's data keys (crypto-shredding): their content
     /// can never be read again. The audit log and the disclosure ledger stay, and verify.
     pub fn erase_client(&self, client: &ClientId, purpose: Purpose) -> Result<()> {
-        let (facts, audit_as) = self.client_request(client, AuditAction::ErasureShred, purpose)?;
+        let gate = self.admit(AuditAction::ErasureShred, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::ErasureShred)?;
         let last = rows::last_activity(&self.shared.conn(), client)?;
-        let grant = self.check(
+        let grant = gate.check(
             self.role,
             Access::ManageClient,
-            purpose,
             vec![],
             &facts,
             audit_as,
+            Target::Nothing,
         )?;
         let until = self.retention(last).erasable_from_ms;
         if now_ms() < until {
@@ -94,7 +96,7 @@ impl Session {
                 until: format_utc(until),
                 basis: "the practice's retention period",
             };
-            return self.fail(audit_as, &[], purpose, Failure::RetentionNotOver, err);
+            return gate.fail(audit_as, &[], Failure::RetentionNotOver, err);
         }
         let e = self.entry(
             AuditAction::ErasureShred,
@@ -102,7 +104,7 @@ impl Session {
             None,
             &[],
             purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         );
         self.shared.write_audited(&e, |tx| {
             rows::shred(tx, client, now_ms(), &self.user)?;
@@ -111,9 +113,7 @@ impl Session {
         self.forget_keys(client.as_bytes());
         // Move the freed pages out of the WAL so the destroyed keys do not linger there;
         // secure_delete has already zeroed them in the pages themselves.
-        self.shared
-            .conn()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        crate::db::checkpoint_wal(&self.shared.conn())?;
         Ok(())
     }
 }

@@ -9,8 +9,8 @@ use crate::ids::ClientId;
 use crate::model::{Purpose, Role};
 use crate::policy::{Access, Facts};
 
-use super::access::AuditAs;
 use super::cases::{JointRecord, joint_entry};
+use super::gate::{Ask, AuditAs, ReadItem, Stored, Target};
 use super::records::{Record, record_entry, record_from};
 use super::{Session, now_ms};
 
@@ -45,7 +45,8 @@ impl Session {
 
     fn export(&self, client: &ClientId, to: Role) -> Result<Export> {
         let purpose = Purpose::PatientRequest;
-        let (facts, audit_as) = self.client_request(client, AuditAction::ExportRelease, purpose)?;
+        let gate = self.admit(AuditAction::ExportRelease, purpose)?;
+        let (facts, audit_as) = gate.client_request(client, AuditAction::ExportRelease)?;
         let (records, cases) = {
             let conn = self.shared.conn();
             (
@@ -53,13 +54,13 @@ impl Session {
                 policy_rows::cases_of(&conn, client)?,
             )
         };
-        let release = self.check(
+        let release = gate.check(
             self.role,
             Access::Release,
-            purpose,
             vec![],
             &facts,
             audit_as,
+            Target::Nothing,
         )?;
         // The recipient's facts: who they are to the client, nothing of the releasing clinician.
         let recipient = Facts {
@@ -76,49 +77,88 @@ impl Session {
             joint_records: Vec::new(),
             withheld: 0,
         };
-        for meta in records {
-            let mut facts = recipient.clone();
-            if let Some(case) = &meta.case {
-                let conn = self.shared.conn();
-                let as_client = Some((client, meta.created_at));
-                facts.case = self.case_facts(&conn, case, Some(&meta.client), as_client)?;
-            }
-            let read_as = AuditAs::new(AuditAction::RecordRead)
-                .client(client)
-                .target(meta.id.as_bytes());
-            match self.read_entry(to, &record_entry(&meta), purpose, &facts, read_as) {
-                Ok((basis, fields)) => export.records.push(record_from(meta, basis, fields)),
-                Err(Error::Denied { .. }) => export.withheld += 1,
-                Err(e) => return Err(e),
-            }
-        }
-        for case in cases {
-            let joint = policy_rows::joint_records_of(&self.shared.conn(), &case)?;
-            for row in joint {
-                let as_client = Some((client, row.created_at));
-                let case_facts = self.case_facts(&self.shared.conn(), &case, None, as_client)?;
-                let facts = Facts {
-                    case: case_facts,
-                    ..recipient.clone()
-                };
-                let read_as = AuditAs::new(AuditAction::JointRead)
+        // Every entry decided on its own, as the recipient, in one transaction with its audit
+        // entry: a refusal withholds that entry and hides nothing else.
+        let read = self.shared.write(|tx| {
+            let mut asks = Vec::new();
+            let mut found = Vec::new();
+            for meta in &records {
+                let mut facts = recipient.clone();
+                if let Some(case) = &meta.case {
+                    let as_client = Some((client, meta.created_at));
+                    facts.case = self.case_facts(tx, case, Some(&meta.client), as_client)?;
+                }
+                let read_as = AuditAs::new(AuditAction::RecordRead)
                     .client(client)
-                    .target(row.id.as_bytes());
-                let entry = joint_entry(&case, &row.id);
-                match self.read_entry(to, &entry, purpose, &facts, read_as) {
-                    Ok((basis, fields)) => export.joint_records.push(JointRecord {
+                    .target(meta.id.as_bytes());
+                let stored = Stored::load(tx, record_entry(meta), None)?;
+                asks.push(Ask::Read(ReadItem {
+                    role: to,
+                    stored,
+                    facts,
+                    audit_as: read_as,
+                }));
+                found.push(None);
+            }
+            for case in &cases {
+                for row in policy_rows::joint_records_of(tx, case)? {
+                    let as_client = Some((client, row.created_at));
+                    let facts = Facts {
+                        case: self.case_facts(tx, case, None, as_client)?,
+                        ..recipient.clone()
+                    };
+                    let stored = Stored::load(tx, joint_entry(case, &row.id), None)?;
+                    found.push(Some((*case, row)));
+                    asks.push(Ask::Read(ReadItem {
+                        role: to,
+                        stored,
+                        facts,
+                        audit_as: AuditAs::new(AuditAction::JointRead).client(client),
+                    }));
+                }
+            }
+            // The joint entries' targets, borrowed from what was found.
+            let asks = asks
+                .into_iter()
+                .zip(&found)
+                .map(|(ask, joint)| match (ask, joint) {
+                    (Ask::Read(mut item), Some((_, row))) => {
+                        item.audit_as = item.audit_as.target(row.id.as_bytes());
+                        Ask::Read(item)
+                    }
+                    (ask, _) => ask,
+                })
+                .collect();
+            Ok((gate.read_in(tx, asks)?, found))
+        })?;
+        let (results, found) = read;
+        let mut metas = records.into_iter();
+        for (result, joint) in results.into_iter().zip(found) {
+            match (result, joint) {
+                (Ok((basis, fields)), None) => {
+                    if let Some(meta) = metas.next() {
+                        export.records.push(record_from(meta, basis, fields));
+                    }
+                }
+                (Ok((basis, fields)), Some((case, row))) => {
+                    export.joint_records.push(JointRecord {
                         id: row.id,
                         case,
                         created_at_ms: row.created_at,
                         basis,
                         fields,
-                    }),
-                    Err(Error::Denied { .. }) => export.withheld += 1,
-                    Err(e) => return Err(e),
+                    })
                 }
+                (Err(Error::Denied { .. }), joint) => {
+                    if joint.is_none() {
+                        metas.next();
+                    }
+                    export.withheld += 1;
+                }
+                (Err(e), _) => return Err(e),
             }
         }
-        let outcome = Outcome::Allowed(release.basis);
+        let outcome = Outcome::Allowed(release.basis());
         let fields = [to.code()];
         let e = self.entry(
             AuditAction::ExportRelease,

@@ -1,12 +1,11 @@
 //! The vault (one practice's file) and its sessions (logged-in users).
 //!
-//! Every operation follows one path: gather cleartext facts, [`decide`](crate::policy::decide),
-//! audit, and only then unwrap keys and decrypt. The steps live in `session.rs`; the record and
-//! note operations in `records.rs` and `notes.rs` call them in that order.
+//! Every operation takes one path, and the types allow no other: the [`gate`] checks the session,
+//! gathers cleartext facts, [`decide`](crate::policy::decide)s, audits, and only then unwraps
+//! keys and opens fields. The operation modules below it (records, notes, cases, consents,
+//! releases, users, keys) only call the gate.
 
-mod access;
 mod backup;
-mod batch;
 mod care;
 mod cases;
 mod consents;
@@ -14,12 +13,13 @@ mod deidentify;
 mod disclose;
 mod erasure;
 mod export;
+mod gate;
 mod group;
 mod lifecycle;
 mod notes;
 mod records;
 mod rotation;
-mod session;
+mod tail;
 mod users;
 mod verify;
 
@@ -48,10 +48,10 @@ pub use care::MAX_BREAK_GLASS_MINUTES;
 pub use cases::JointRecord;
 pub use consents::{ConsentRecipient, ConsentSummary, NewConsent};
 pub use export::Export;
+pub use gate::{KeyStats, Session};
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use rotation::{MasterKeyRotation, Rotation};
-pub use session::{KeyStats, Session};
 pub use users::MIN_PASSPHRASE_CHARS;
 pub use verify::{
     VerifiedState, VerifyOptions, audit_canonical_bytes, audit_hash, export_anchor, vault_id_of,

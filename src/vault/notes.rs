@@ -16,7 +16,7 @@ use crate::policy::{Access, Basis};
 use crate::value::{FieldName, Value};
 
 use super::Session;
-use super::access::{AuditAs, Entry};
+use super::gate::{Ask, AuditAs, Entry, ReadItem, Stored, Target};
 use super::records::named_fields;
 
 /// A psychotherapy note, decrypted for its author.
@@ -54,6 +54,7 @@ impl Session {
         fields: &[(&str, Value)],
         purpose: Purpose,
     ) -> Result<NoteId> {
+        let gate = self.admit(AuditAction::NoteCreate, purpose)?;
         let named = named_fields(fields)?;
         let id = NoteId::random(&self.shared.rng)?;
         let facts = self.client_facts(&self.shared.conn(), client)?;
@@ -61,7 +62,7 @@ impl Session {
             .client(client)
             .target(id.as_bytes());
         let entry = note_entry(client, &id);
-        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, at| {
+        gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
             let row = NoteRow {
                 id,
                 client: *client,
@@ -77,12 +78,13 @@ impl Session {
     /// programme, or a recipient the client authorised for these notes alone. Audited before
     /// the plaintext is returned.
     pub fn read_psychotherapy_note(&self, note: &NoteId, purpose: Purpose) -> Result<Note> {
+        let gate = self.admit(AuditAction::NoteRead, purpose)?;
         let audit_as = AuditAs::new(AuditAction::NoteRead).target(note.as_bytes());
         let (meta, facts) = {
             let conn = self.shared.conn();
             let Some(meta) = rows::note(&conn, note)? else {
                 drop(conn);
-                return self.refuse_unknown(audit_as, purpose);
+                return gate.refuse_unknown(audit_as);
             };
             let mut facts = self.client_facts(&conn, &meta.client)?;
             facts.is_note_author = meta.author == self.user;
@@ -92,7 +94,14 @@ impl Session {
         };
         let audit_as = audit_as.client(&meta.client);
         let entry = note_entry(&meta.client, note);
-        let (basis, fields) = self.read_entry(self.role, &entry, purpose, &facts, audit_as)?;
+        let (basis, fields) = gate.read_one(|tx| {
+            Ok(Ask::Read(ReadItem {
+                role: self.role,
+                stored: Stored::load(tx, entry, None)?,
+                facts,
+                audit_as,
+            }))
+        })?;
         Ok(Note {
             id: *note,
             client: meta.client,
@@ -109,18 +118,25 @@ impl Session {
         client: &ClientId,
         purpose: Purpose,
     ) -> Result<Vec<(NoteId, i64)>> {
+        let gate = self.admit(AuditAction::RecordList, purpose)?;
         let facts = self.client_facts(&self.shared.conn(), client)?;
         let audit_as = AuditAs::new(AuditAction::RecordList).client(client);
         let access = Access::Write(Category::PsychotherapyNotes);
-        let grant = self.check(self.role, access, purpose, Vec::new(), &facts, audit_as)?;
+        let grant = gate.check(
+            self.role,
+            access,
+            Vec::new(),
+            &facts,
+            audit_as,
+            Target::Nothing,
+        )?;
         let notes = rows::notes_of(&self.shared.conn(), client)?;
-        self.shared.audit(&self.entry(
+        self.shared.audit(&gate.entry(
             AuditAction::RecordList,
             Some(client),
             None,
             &["psychotherapy_notes"],
-            purpose,
-            Outcome::Allowed(grant.basis),
+            Outcome::Allowed(grant.basis()),
         ))?;
         Ok(notes
             .into_iter()
@@ -130,12 +146,12 @@ impl Session {
     }
 }
 
-fn note_entry(client: &ClientId, note: &NoteId) -> Entry {
+pub(super) fn note_entry(client: &ClientId, note: &NoteId) -> Entry {
     Entry {
         table: FieldTable::Notes,
         owner: *client.as_bytes(),
         parent: *note.as_bytes(),
         compartment: Compartment::PsychotherapyNotes,
-        category: Category::PsychotherapyNotes,
+        category: Some(Category::PsychotherapyNotes),
     }
 }

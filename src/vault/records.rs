@@ -1,6 +1,6 @@
 //! Clients and the general record: register, look up, write and read entries field by field.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::audit::{AuditAction, Outcome};
 use crate::db::policy_rows;
@@ -8,11 +8,11 @@ use crate::db::rows::{self, FieldTable, RecordRow};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, RecordId};
 use crate::model::{Compartment, Purpose, RecordKind};
-use crate::policy::{Access, Basis, Facts, PracticeOp};
+use crate::policy::{Access, Basis, DenyReason, Facts, PracticeOp};
 use crate::value::{Date, FieldName, Value};
 
 use super::Session;
-use super::access::{AuditAs, Entry};
+use super::gate::{Admitted, Ask, AuditAs, Entry, ReadItem, Stored, Target};
 use super::now_ms;
 
 /// A client to register: the identifying fields every client has.
@@ -111,26 +111,35 @@ impl Session {
     /// Register a client. The caller becomes their treating clinician; the name and date of
     /// birth are stored as the client's demographics entry and in a blind index for lookup.
     pub fn create_client(&self, client: &NewClient, purpose: Purpose) -> Result<ClientId> {
-        if client.full_name.trim().is_empty() {
-            return Err(Error::InvalidInput {
-                what: "client name",
-                reason: "empty".into(),
-            });
-        }
-        let audit_as = AuditAs::new(AuditAction::ClientCreate);
-        let grant = self.check_practice(PracticeOp::CreateClient, purpose, audit_as)?;
+        let action = AuditAction::ClientCreate;
+        let gate = self.admit(action, purpose)?;
         let id = ClientId::random(&self.shared.rng)?;
         let record = RecordId::random(&self.shared.rng)?;
-        let index = self.blind_index(
-            NAME_DOB_INDEX,
-            &name_dob_key(&client.full_name, &client.date_of_birth),
-        )?;
+        let entry = Entry {
+            table: FieldTable::Records,
+            owner: *id.as_bytes(),
+            parent: *record.as_bytes(),
+            compartment: Compartment::General,
+            category: Some(RecordKind::Demographics.category()),
+        };
         let values = [
             ("full_name", Value::text(client.full_name.clone())),
             ("date_of_birth", Value::Date(client.date_of_birth)),
         ];
         let fields = named_fields(&values)?;
-        self.write_audited(audit_as, purpose, |tx| {
+        let granted = gate.check_practice_fields(
+            PracticeOp::CreateClient,
+            fields.iter().map(|(n, _)| n.clone()).collect(),
+            AuditAs::new(action),
+            Target::Entry(entry),
+        )?;
+        let index = self.blind_index(
+            &gate,
+            NAME_DOB_INDEX,
+            &name_dob_key(&client.full_name, &client.date_of_birth),
+        )?;
+        let audit_as = AuditAs::new(action);
+        gate.write_audited(audit_as, |tx| {
             let at = now_ms();
             rows::insert_client(tx, &id, &index, at, &self.user)?;
             rows::add_to_care_team(tx, &id, &self.user, "treating", at)?;
@@ -138,22 +147,13 @@ impl Session {
                 tx,
                 &self.new_row(record, id, RecordKind::Demographics, None, at),
             )?;
-            let (table, general) = (FieldTable::Records, Compartment::General);
-            self.seal_fields(
-                tx,
-                table,
-                id.as_bytes(),
-                record.as_bytes(),
-                general,
-                &fields,
-            )?;
-            let e = self.entry(
-                AuditAction::ClientCreate,
+            self.seal(tx, &granted, &entry, &fields)?;
+            let e = gate.entry(
+                action,
                 Some(&id),
                 Some(record.as_bytes()),
                 &["full_name", "date_of_birth"],
-                purpose,
-                Outcome::Allowed(grant.basis),
+                Outcome::Allowed(granted.basis()),
             );
             self.shared
                 .audit_fields(tx, &e, FieldTable::Records, record.as_bytes())
@@ -193,14 +193,20 @@ impl Session {
         date_of_birth: &Date,
         purpose: Purpose,
     ) -> Result<Vec<ClientId>> {
-        let audit_as = AuditAs::new(AuditAction::ClientFind);
-        let grant = self.check_practice(PracticeOp::FindClient, purpose, audit_as)?;
-        let index = self.blind_index(NAME_DOB_INDEX, &name_dob_key(full_name, date_of_birth))?;
+        let action = AuditAction::ClientFind;
+        let gate = self.admit(action, purpose)?;
+        let grant = gate.check_practice(
+            PracticeOp::FindClient,
+            AuditAs::new(action),
+            Target::Nothing,
+        )?;
+        let key = name_dob_key(full_name, date_of_birth);
+        let index = self.blind_index(&gate, NAME_DOB_INDEX, &key)?;
         let found = {
             let conn = self.shared.conn();
             let mut visible = Vec::new();
             for id in rows::clients_by_index(&conn, &index)? {
-                let related = grant.basis != Basis::CareTeam
+                let related = grant.basis() != Basis::CareTeam
                     || rows::on_care_team(&conn, &id, &self.user)?
                     || policy_rows::supervises_care_team(&conn, &self.user, &id)?;
                 if related {
@@ -210,21 +216,18 @@ impl Session {
             visible
         };
         let single = (found.len() == 1).then(|| found[0]);
-        self.shared.audit(&self.entry(
-            AuditAction::ClientFind,
-            single.as_ref(),
-            None,
-            &[],
-            purpose,
-            Outcome::Allowed(grant.basis),
-        ))?;
+        let outcome = Outcome::Allowed(grant.basis());
+        self.shared
+            .audit(&gate.entry(action, single.as_ref(), None, &[], outcome))?;
         Ok(found)
     }
 
     /// The client's general-record entries this user may read (metadata only). Each entry is
     /// decided on its own, so one sensitive entry never hides the ordinary ones.
     pub fn list_records(&self, client: &ClientId, purpose: Purpose) -> Result<Vec<RecordSummary>> {
-        let audit_as = AuditAs::new(AuditAction::RecordList).client(client);
+        let action = AuditAction::RecordList;
+        let gate = self.admit(action, purpose)?;
+        let audit_as = AuditAs::new(action).client(client);
         let (facts, list) = {
             let conn = self.shared.conn();
             (
@@ -239,15 +242,8 @@ impl Session {
             if let Some(case) = &r.case {
                 facts.case = self.case_facts(&self.shared.conn(), case, Some(&r.client), None)?;
             }
-            let req = crate::policy::Request {
-                role: self.role,
-                requester: Some(self.user),
-                access: Access::Read(r.kind.category()),
-                purpose,
-                fields: Vec::new(),
-            };
-            if let crate::policy::Decision::Allow(g) = crate::policy::decide(&req, &facts) {
-                basis.get_or_insert(g.basis);
+            if let Some(b) = gate.preview(Access::Read(r.kind.category()), &facts) {
+                basis.get_or_insert(b);
                 visible.push(RecordSummary {
                     id: r.id,
                     kind: r.kind,
@@ -259,17 +255,11 @@ impl Session {
         }
         let Some(basis) = basis else {
             // Nothing visible: the same refusal whether the client exists or not.
-            return self.refuse(audit_as, purpose, crate::policy::DenyReason::NoRelationship);
+            return gate.refuse(audit_as, DenyReason::NoRelationship);
         };
         let outcome = Outcome::Allowed(basis);
-        self.shared.audit(&self.entry(
-            AuditAction::RecordList,
-            Some(client),
-            None,
-            &[],
-            purpose,
-            outcome,
-        ))?;
+        self.shared
+            .audit(&gate.entry(action, Some(client), None, &[], outcome))?;
         Ok(visible)
     }
 
@@ -282,22 +272,23 @@ impl Session {
         fields: &[(&str, Value)],
         purpose: Purpose,
     ) -> Result<RecordId> {
+        let gate = self.admit(AuditAction::RecordCreate, purpose)?;
         if kind == RecordKind::CaseNote {
             return Err(Error::InvalidInput {
                 what: "record kind",
                 reason: "individual case notes are written with write_case_note".into(),
             });
         }
-        self.create_entry(client, kind, None, fields, purpose)
+        self.create_entry(&gate, client, kind, None, fields)
     }
 
     pub(super) fn create_entry(
         &self,
+        gate: &Admitted<'_>,
         client: &ClientId,
         kind: RecordKind,
         case: Option<CaseId>,
         fields: &[(&str, Value)],
-        purpose: Purpose,
     ) -> Result<RecordId> {
         let named = named_fields(fields)?;
         let id = RecordId::random(&self.shared.rng)?;
@@ -314,12 +305,12 @@ impl Session {
             owner: *client.as_bytes(),
             parent: *id.as_bytes(),
             compartment: kind.compartment(),
-            category: kind.category(),
+            category: Some(kind.category()),
         };
         let audit_as = AuditAs::new(AuditAction::RecordCreate)
             .client(client)
             .target(id.as_bytes());
-        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, at| {
+        gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
             rows::insert_record(tx, &self.new_row(id, *client, kind, case, at))
         })?;
         Ok(id)
@@ -332,14 +323,15 @@ impl Session {
         fields: &[(&str, Value)],
         purpose: Purpose,
     ) -> Result<()> {
+        let gate = self.admit(AuditAction::RecordUpdate, purpose)?;
         let named = named_fields(fields)?;
         let audit_as = AuditAs::new(AuditAction::RecordUpdate).target(record.as_bytes());
         let Some((meta, facts)) = self.record_facts(record)? else {
-            return self.refuse_unknown(audit_as, purpose);
+            return gate.refuse_unknown(audit_as);
         };
         let audit_as = audit_as.client(&meta.client);
         let entry = record_entry(&meta);
-        self.write_entry(&entry, purpose, &facts, &named, audit_as, |tx, at| {
+        gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
             rows::touch_record(tx, record, at)
         })?;
         Ok(())
@@ -354,6 +346,77 @@ impl Session {
             .pop()
             // INVARIANT: read_records gives exactly one result per id asked for.
             .ok_or(Error::NotFound { what: "record" })?
+    }
+
+    /// Read many general-record entries in one call (a chart, a report). Each is decided on
+    /// its own, exactly as [`Session::read_record`] would, and gets its own audit entry; the
+    /// entries are committed together, in one transaction, before anything is returned. A
+    /// refusal or an integrity failure of one entry is its own `Err` and hides nothing else.
+    pub fn read_records(
+        &self,
+        records: &[RecordId],
+        purpose: Purpose,
+    ) -> Result<Vec<Result<Record>>> {
+        let gate = self.admit(AuditAction::RecordRead, purpose)?;
+        // One immediate transaction for the whole call: every record is decided and read from
+        // one snapshot, no other writer can slip in between the decision and the audit entry,
+        // and SQLite takes and releases its locks once instead of once per statement.
+        self.shared.write(|tx| {
+            let mut metas = Vec::with_capacity(records.len());
+            let mut asks = Vec::with_capacity(records.len());
+            let mut facts_of: HashMap<ClientId, Facts> = HashMap::new();
+            for id in records {
+                let read_as = AuditAs::new(AuditAction::RecordRead).target(id.as_bytes());
+                let Some(meta) = rows::record(tx, id)? else {
+                    metas.push(None);
+                    asks.push(Ask::Unknown(read_as));
+                    continue;
+                };
+                let mut facts = match facts_of.get(&meta.client) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let f = self.client_facts(tx, &meta.client)?;
+                        facts_of.insert(meta.client, f.clone());
+                        f
+                    }
+                };
+                if let Some(case) = &meta.case {
+                    facts.case = self.case_facts(tx, case, Some(&meta.client), None)?;
+                }
+                let recorded = Some(meta.fields_digest.as_deref());
+                let stored = Stored::load(tx, record_entry(&meta), recorded)?;
+                metas.push(Some(meta));
+                asks.push(Ask::Read(ReadItem {
+                    role: self.role,
+                    stored,
+                    facts,
+                    audit_as: read_as,
+                }));
+            }
+            // The clients named in the audit entries, borrowed from the metadata.
+            let asks = asks
+                .into_iter()
+                .zip(&metas)
+                .map(|(ask, meta)| match (ask, meta) {
+                    (Ask::Read(mut item), Some(meta)) => {
+                        item.audit_as = item.audit_as.client(&meta.client);
+                        Ask::Read(item)
+                    }
+                    (ask, _) => ask,
+                })
+                .collect();
+            let read = gate.read_in(tx, asks)?;
+            Ok(read
+                .into_iter()
+                .zip(metas)
+                .map(|(result, meta)| {
+                    let (basis, fields) = result?;
+                    // INVARIANT: only an entry that exists (a meta) can be read.
+                    let meta = meta.ok_or(Error::NotFound { what: "record" })?;
+                    Ok(record_from(meta, basis, fields))
+                })
+                .collect())
+        })
     }
 
     /// A record's metadata and the facts about it, or `None` if there is no such record.
@@ -377,7 +440,7 @@ pub(super) fn record_entry(meta: &RecordRow) -> Entry {
         owner: *meta.client.as_bytes(),
         parent: *meta.id.as_bytes(),
         compartment: meta.kind.compartment(),
-        category: meta.kind.category(),
+        category: Some(meta.kind.category()),
     }
 }
 

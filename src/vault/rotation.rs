@@ -14,17 +14,14 @@ use std::collections::BTreeMap;
 use crate::audit::{AuditAction, Failure, Outcome};
 use crate::crypto::keys::MasterKey;
 use crate::crypto::sealed::seal_master_key;
-use crate::crypto::signing::SigningKey;
-use crate::db;
 use crate::db::rows::{self, FieldTable};
-use crate::error::{Error, Place, Result};
+use crate::error::{Error, Result};
 use crate::ids::ClientId;
 use crate::model::{Compartment, Purpose};
-use crate::policy::{Basis, PracticeOp};
+use crate::policy::PracticeOp;
 use crate::value::{FieldName, Value};
 
-use super::access::AuditAs;
-use super::session::{BLIND_INDEX_KEY, data_key_aad, vault_key_aad};
+use super::gate::{AuditAs, Entry, Granted, Stored, Target};
 use super::users::sealed_mk_aad;
 use super::{Session, now_ms};
 
@@ -66,10 +63,12 @@ impl Session {
     /// stopped.
     pub fn rotate_client_keys(&self, client: &ClientId, budget: Option<usize>) -> Result<Rotation> {
         let purpose = Purpose::Operations;
+        let gate = self.admit(AuditAction::KeysRotate, purpose)?;
         let audit_as = AuditAs::new(AuditAction::KeysRotate).client(client);
-        let grant = self.check_practice(PracticeOp::RotateKeys, purpose, audit_as)?;
+        let owner_only = Target::Owners(vec![*client.as_bytes()]);
+        let grant = gate.check_practice(PracticeOp::RotateKeys, audit_as, owner_only)?;
         let owner = client.as_bytes();
-        let targets = self.start_rotation(client, purpose, grant.basis)?;
+        let targets = self.start_rotation(&grant, client, purpose)?;
         let mut done = 0usize;
         loop {
             let stale: Vec<_> = rows::owned_parents(&self.shared.conn(), client)?
@@ -90,7 +89,7 @@ impl Session {
             let step: Vec<_> = stale.into_iter().take(STEP.min(room)).collect();
             let resealed = self.shared.write(|tx| {
                 for (table, parent, compartment, _) in &step {
-                    self.reseal(tx, *table, client, parent, *compartment, grant.basis)?;
+                    self.reseal(tx, &grant, *table, client, parent, *compartment)?;
                 }
                 Ok(())
             });
@@ -105,7 +104,7 @@ impl Session {
                 rows::finish_rotation(tx, owner, *compartment, *to, at)?;
             }
             let codes: Vec<&str> = targets.keys().map(|c| c.code()).collect();
-            let outcome = Outcome::Allowed(grant.basis);
+            let outcome = Outcome::Allowed(grant.basis());
             let action = AuditAction::KeysRotated;
             let e = self.entry(action, Some(client), None, &codes, purpose, outcome);
             self.shared.audit_in(tx, &e)
@@ -123,10 +122,11 @@ impl Session {
     /// that has none under way (audited).
     fn start_rotation(
         &self,
+        grant: &Granted,
         client: &ClientId,
         purpose: Purpose,
-        basis: Basis,
     ) -> Result<BTreeMap<Compartment, u32>> {
+        let basis = grant.basis();
         let owner = client.as_bytes();
         self.shared.write(|tx| {
             if rows::is_erased(tx, owner)? {
@@ -145,7 +145,7 @@ impl Session {
                 let to = latest.checked_add(1).ok_or(Error::ExcessiveWork {
                     what: "data key versions",
                 })?;
-                self.create_key_version(tx, owner, c, to)?;
+                self.create_key_version(tx, grant, owner, c, to)?;
                 rows::start_rotation(tx, owner, c, to, now_ms())?;
                 targets.insert(c, to);
                 started.push(c.code());
@@ -165,21 +165,27 @@ impl Session {
     fn reseal(
         &self,
         tx: &rusqlite::Connection,
+        grant: &Granted,
         table: FieldTable,
         client: &ClientId,
         parent: &[u8; 16],
         compartment: Compartment,
-        basis: Basis,
     ) -> Result<()> {
-        let owner = client.as_bytes();
-        let stored = rows::fields(tx, table, parent)?;
-        // Never re-vouch for a set of fields someone changed outside the vault.
-        rows::check_fields_whole(tx, table, parent, &stored)?;
-        let values: BTreeMap<FieldName, Value> = self
-            .decrypt_fields(tx, table, owner, parent, compartment, &stored)
-            .map_err(|(_, e)| e)?;
+        let basis = grant.basis();
+        let entry = Entry {
+            table,
+            owner: *client.as_bytes(),
+            parent: *parent,
+            compartment,
+            category: None,
+        };
+        // Never re-vouch for a set of fields someone changed outside the vault: the set is
+        // checked whole as it is opened.
+        let stored = Stored::load(tx, entry, None)?;
+        let values: BTreeMap<FieldName, Value> =
+            self.open(tx, grant, stored, |_| true).map_err(|(_, e)| e)?;
         let named: Vec<(FieldName, &Value)> = values.iter().map(|(n, v)| (n.clone(), v)).collect();
-        self.seal_fields(tx, table, owner, parent, compartment, &named)?;
+        self.seal(tx, grant, &entry, &named)?;
         let names: Vec<&str> = values.keys().map(FieldName::as_str).collect();
         let outcome = Outcome::Allowed(basis);
         let e = self.entry(
@@ -235,11 +241,15 @@ impl Session {
     pub fn rotate_master_key(&self) -> Result<MasterKeyRotation> {
         let purpose = Purpose::Operations;
         let action = AuditAction::KeysMasterRotate;
-        let grant = self.check_practice(PracticeOp::RotateKeys, purpose, AuditAs::new(action))?;
+        let gate = self.admit(action, purpose)?;
+        let grant = gate.check_practice(
+            PracticeOp::RotateKeys,
+            AuditAs::new(action),
+            Target::MasterKey,
+        )?;
         let shared = &self.shared;
         let vault = shared.vault_id;
         let new_mk = MasterKey::generate(&shared.rng)?;
-        let new_wrap = new_mk.wrap_key(&vault)?;
         let done = shared.write(|tx| {
             let users = rows::rotation_users(tx)?;
             let missing: Vec<&str> = users
@@ -263,38 +273,13 @@ impl Session {
                 let sealed = seal_master_key(&shared.rng, public, &new_mk, &aad)?;
                 rows::set_sealed_mk(tx, id, Some(&sealed))?;
             }
-            let keys = rows::all_data_keys(tx)?;
-            self.with_session_keys(|mk, wrap, blind| {
-                for (owner, compartment, version, wrapped) in &keys {
-                    let aad = data_key_aad(shared, &(*owner, *compartment, *version));
-                    let dk = wrap.unwrap(wrapped, &aad).map_err(|_| Error::Integrity {
-                        place: Place {
-                            table: "data_keys",
-                            owner: hex::encode(owner),
-                            record: "-".into(),
-                            field: compartment.code().into(),
-                        },
-                    })?;
-                    let rewrapped = new_wrap.wrap(&shared.rng, &dk, &aad)?;
-                    rows::set_data_key_wrap(tx, owner, *compartment, *version, &rewrapped)?;
-                }
-                // The blind-index key stays (the stored indexes were made with it).
-                let aad = vault_key_aad(&vault, BLIND_INDEX_KEY);
-                let kept = new_wrap.wrap_blind(&shared.rng, blind, &aad)?;
-                rows::put_vault_key(tx, BLIND_INDEX_KEY, &kept)?;
-                if let Some((_, wrapped)) = db::audit_rows::audit_key(tx)? {
-                    let key = SigningKey::unwrap(&wrapped, mk, &vault)?;
-                    let rewrapped = key.wrap(&shared.rng, &new_mk, &vault)?;
-                    db::audit_rows::set_audit_key_wrap(tx, &rewrapped)?;
-                }
-                Ok(())
-            })?;
+            let data_keys = self.rewrap_keys(tx, &grant, &new_mk)?;
             rows::bump_mk_generation(tx)?;
-            let outcome = Outcome::Allowed(grant.basis);
+            let outcome = Outcome::Allowed(grant.basis());
             shared.audit_in(tx, &self.entry(action, None, None, &[], purpose, outcome))?;
             Ok(MasterKeyRotation {
                 users: users.len(),
-                data_keys: keys.len(),
+                data_keys,
             })
         });
         match done {

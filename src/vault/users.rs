@@ -17,7 +17,7 @@ use crate::ids::{UserId, VaultId};
 use crate::model::{Purpose, Role};
 use crate::policy::PracticeOp;
 
-use super::access::AuditAs;
+use super::gate::{Admitted, AuditAs, Granted, Target};
 use super::{Passphrase, Session, Shared, mk_aad, now_ms};
 
 /// The shortest passphrase accepted, in characters. Length, not composition rules, is what
@@ -231,6 +231,7 @@ impl Session {
     /// Add a user with a role and their own passphrase (administrators only).
     pub fn add_user(&self, name: &str, role: Role, passphrase: &Passphrase) -> Result<UserId> {
         let purpose = Purpose::Operations;
+        let gate = self.admit(AuditAction::UserAdd, purpose)?;
         if matches!(role, Role::Client | Role::Guardian) {
             return Err(Error::InvalidInput {
                 what: "role",
@@ -240,9 +241,10 @@ impl Session {
             });
         }
         let audit_as = AuditAs::new(AuditAction::UserAdd);
-        let grant = self.check_practice(PracticeOp::ManageUsers, purpose, audit_as)?;
-        let row =
-            self.with_master_key(|mk| new_user_row(&self.shared, name, role, passphrase, mk))?;
+        let grant = gate.check_practice(PracticeOp::ManageUsers, audit_as, Target::MasterKey)?;
+        let row = self.with_master_key(&grant, |mk| {
+            new_user_row(&self.shared, name, role, passphrase, mk)
+        })?;
         self.shared.write(|tx| {
             rows::insert_user(tx, &row, now_ms())?;
             self.shared.audit_in(
@@ -253,7 +255,7 @@ impl Session {
                     Some(row.id.as_bytes()),
                     &[],
                     purpose,
-                    Outcome::Allowed(grant.basis),
+                    Outcome::Allowed(grant.basis()),
                 ),
             )
         })?;
@@ -264,7 +266,7 @@ impl Session {
     /// session left on a desk cannot take the account over. Only this user's wrap of the master
     /// key changes; the old passphrase stops working at once.
     pub fn change_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
-        self.ensure_unlocked(AuditAction::UserPassphraseChange, Purpose::Operations)?;
+        let gate = self.admit(AuditAction::UserPassphraseChange, Purpose::Operations)?;
         check_strength(new)?;
         let row = self.own_row()?;
         let (m, t, p) = row.kdf;
@@ -280,32 +282,43 @@ impl Session {
             return Err(Error::BadPassphrase);
         }
         let action = AuditAction::UserPassphraseChange;
-        self.replace_wrap(&self.user, new, action, Outcome::Granted)
+        self.replace_wrap(
+            &gate.own_account(),
+            &self.user,
+            new,
+            action,
+            Outcome::Granted,
+        )
     }
 
     /// Set a new passphrase for `user`, who forgot theirs (administrators only). Their old
     /// passphrase stops working at once.
     pub fn reset_passphrase(&self, user: &str, new: &Passphrase) -> Result<()> {
+        let action = AuditAction::UserPassphraseReset;
+        let gate = self.admit(action, Purpose::Operations)?;
         check_strength(new)?;
-        let (row, grant) = self.manage(user, AuditAction::UserPassphraseReset)?;
+        let (row, grant) = self.manage(&gate, user, action)?;
         if row.status == UserStatus::Removed {
             return Err(Error::UserRemoved);
         }
-        let action = AuditAction::UserPassphraseReset;
-        self.replace_wrap(&row.id, new, action, Outcome::Allowed(grant))
+        let outcome = Outcome::Allowed(grant.basis());
+        self.replace_wrap(&grant, &row.id, new, action, outcome)
     }
 
     /// Wrap the master key for `user` under `passphrase` (a fresh salt and key pair, the vault's
     /// KDF costs) in place of their old wrap, and audit it as `action`, in one transaction.
     fn replace_wrap(
         &self,
+        grant: &Granted,
         user: &UserId,
         passphrase: &Passphrase,
         action: AuditAction,
         outcome: Outcome,
     ) -> Result<()> {
         let kdf = self.shared.config.kdf;
-        let wrap = self.with_master_key(|mk| Wrap::new(&self.shared, user, passphrase, kdf, mk))?;
+        let wrap = self.with_master_key(grant, |mk| {
+            Wrap::new(&self.shared, user, passphrase, kdf, mk)
+        })?;
         self.shared.write(|tx| {
             wrap.store(tx, user)?;
             let purpose = Purpose::Operations;
@@ -333,7 +346,9 @@ impl Session {
     }
 
     fn set_status(&self, user: &str, status: UserStatus, action: AuditAction) -> Result<()> {
-        let (row, grant) = self.manage(user, action)?;
+        let gate = self.admit(action, Purpose::Operations)?;
+        let (row, grant) = self.manage(&gate, user, action)?;
+        let grant = grant.basis();
         if row.status == UserStatus::Removed {
             return Err(Error::UserRemoved);
         }
@@ -361,9 +376,15 @@ impl Session {
     }
 
     /// Decide a user-management `action` on `user` (refusals audited); the user's row.
-    fn manage(&self, user: &str, action: AuditAction) -> Result<(UserRow, crate::Basis)> {
+    fn manage(
+        &self,
+        gate: &Admitted<'_>,
+        user: &str,
+        action: AuditAction,
+    ) -> Result<(UserRow, Granted)> {
         let purpose = Purpose::Operations;
-        let grant = self.check_practice(PracticeOp::ManageUsers, purpose, AuditAs::new(action))?;
+        let to = Target::MasterKey;
+        let grant = gate.check_practice(PracticeOp::ManageUsers, AuditAs::new(action), to)?;
         let row = rows::user_by_name(&self.shared.conn(), user)?;
         let Some(row) = row else {
             let outcome = Outcome::Failed(Failure::UnknownUser);
@@ -371,7 +392,7 @@ impl Session {
                 .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
             return Err(Error::UnknownUser);
         };
-        Ok((row, grant.basis))
+        Ok((row, grant))
     }
 
     fn own_row(&self) -> Result<UserRow> {
