@@ -144,30 +144,3 @@ impl fmt::Display for Place {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode;
-        match &e {
-            rusqlite::Error::SqliteFailure(f, _) => match f.code {
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Busy,
-                ErrorCode::DiskFull => Error::DiskFull,
-                ErrorCode::NotADatabase => Error::NotAVault,
-                ErrorCode::DatabaseCorrupt => Error::Corrupt {
-                    what: "database file".into(),
-                },
-                // The SQLite message names the failing constraint or step, never a bound value.
-                _ => Error::Storage(f.to_string()),
-            },
-            rusqlite::Error::QueryReturnedNoRows => Error::NotFound { what: "row" },
-            // Conversion errors name a column type, not its content.
-            rusqlite::Error::FromSqlConversionFailure(..)
-            | rusqlite::Error::InvalidColumnType(..)
-            | rusqlite::Error::IntegralValueOutOfRange(..) => Error::Corrupt {
-                what: "column of unexpected type".into(),
-            },
-            // Other variants describe API misuse; their text holds no bound values.
-            _ => Error::Storage(e.to_string()),
-        }
-    }
-}

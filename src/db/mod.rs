@@ -7,6 +7,10 @@ pub(crate) mod ledger_rows;
 pub(crate) mod policy_rows;
 pub(crate) mod rows;
 pub(crate) mod session_rows;
+mod tx;
 
 pub use conn::{Durability, FORMAT_VERSION};
 pub(crate) use conn::{cap_size, checkpoint_wal, create, open, open_for_copy, open_read_only};
+pub(crate) use tx::{
+    Conn, begin_immediate, commit, in_savepoint, in_transaction, rollback, vacuum_into,
+};

@@ -101,7 +101,7 @@ impl Session {
             let target = partial
                 .to_str()
                 .ok_or_else(|| invalid("the backup path is not valid UTF-8"))?;
-            conn.execute("VACUUM INTO ?1", [target])?;
+            db::vacuum_into(&conn, target)?;
             drop(conn);
             publish(&partial, out)
         })();

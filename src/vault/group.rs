@@ -26,10 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
-
 use super::Shared;
-use crate::db::Durability;
+use crate::db::{self, Conn, Durability};
 use crate::error::{Error, Result};
 
 /// How long a waiter trusts the expected committer before committing the group itself.
@@ -37,26 +35,26 @@ const PATIENCE: Duration = Duration::from_millis(20);
 
 /// The vault's connection and the group transaction open on it, if any.
 pub(crate) struct Db {
-    conn: Connection,
+    conn: Conn,
     /// The group (epoch) whose transaction is open on `conn`.
     open: Option<u64>,
 }
 
 impl Db {
-    pub(crate) fn new(conn: Connection) -> Self {
+    pub(crate) fn new(conn: Conn) -> Self {
         Self { conn, open: None }
     }
 }
 
 impl Deref for Db {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         &self.conn
     }
 }
 
 impl DerefMut for Db {
-    fn deref_mut(&mut self) -> &mut Connection {
+    fn deref_mut(&mut self) -> &mut Conn {
         &mut self.conn
     }
 }
@@ -116,12 +114,12 @@ impl GroupCommit {
 impl Shared {
     /// Run `f` in a savepoint of the group transaction; return once what it wrote is committed
     /// (with the writes of any session that joined the group). Nothing is kept if `f` fails.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let g = &self.group;
         g.queued.fetch_add(1, Ordering::SeqCst);
         let mut db = self.conn();
         g.queued.fetch_sub(1, Ordering::SeqCst);
-        if let Some(lost) = db.open.filter(|_| db.conn.is_autocommit()) {
+        if let Some(lost) = db.open.filter(|_| !db::in_transaction(&db.conn)) {
             // The group's transaction ended without a commit from here (nothing should end it,
             // but if anything did): its writers must not be told their work committed.
             let cause = Failed::Storage("the transaction was rolled back".into());
@@ -130,7 +128,7 @@ impl Shared {
         let (group, fresh) = match db.open {
             Some(group) => (group, false),
             None => {
-                run(&db.conn, "BEGIN IMMEDIATE")?;
+                db::begin_immediate(&db.conn)?;
                 let mut c = g.commits();
                 c.last += 1;
                 db.open = Some(c.last);
@@ -139,39 +137,22 @@ impl Shared {
         };
         // Whether the group transaction is still exactly the other writers' work plus ours (or
         // plus nothing, if ours failed and was undone).
-        let mut clean = true;
-        let out = if fresh {
+        let (out, clean) = if fresh {
             // Nobody else's work is in a transaction this writer just began: a failure rolls
             // back the whole of it, and no savepoint is needed to undo this write alone.
             let out = f(&db.conn);
-            clean = out.is_ok();
-            out
+            let clean = out.is_ok();
+            (out, clean)
         } else {
-            match db.conn.savepoint() {
-                Err(e) => Err(Error::from(e)),
-                Ok(mut sp) => match f(&sp) {
-                    Ok(value) => sp.commit().map(|()| value).map_err(|e| {
-                        clean = false;
-                        Error::from(e)
-                    }),
-                    Err(e) => {
-                        // Undo this write alone; if even that fails, the group cannot be trusted.
-                        if sp.rollback().is_err() || sp.commit().is_err() {
-                            clean = false;
-                        }
-                        Err(e)
-                    }
-                },
-            }
+            // Undo this write alone if it fails; if even that fails, the group cannot be trusted.
+            db::in_savepoint(&mut db.conn, f)
         };
-        if !clean || db.conn.is_autocommit() {
+        if !clean || !db::in_transaction(&db.conn) {
             // SQLite rolled the group transaction back itself (it does on a full disk or an
             // I/O error), this write could not be undone alone, or it failed alone in a group of
             // its own: the whole group is lost, and every writer in it must hear so, whoever
             // would have committed.
-            if !db.conn.is_autocommit() {
-                let _ = db.conn.execute_batch("ROLLBACK");
-            }
+            db::rollback(&db.conn);
             let cause = match &out {
                 Err(e) => Failed::of(e),
                 Ok(_) => Failed::Storage("the transaction was rolled back".into()),
@@ -205,10 +186,10 @@ impl Shared {
     /// Commit the open group transaction (or roll it back if the commit fails) and wake its
     /// waiters. Called with the connection held.
     fn commit_group(&self, db: &mut Db, group: u64) -> Result<()> {
-        let result = run(&db.conn, "COMMIT");
-        if result.is_err() && !db.conn.is_autocommit() {
+        let result = db::commit(&db.conn);
+        if result.is_err() && db::in_transaction(&db.conn) {
             // Nothing of a failed group may stay half-applied.
-            let _ = db.conn.execute_batch("ROLLBACK");
+            db::rollback(&db.conn);
         }
         self.end_group(db, group, result.as_ref().err().map(Failed::of));
         result
@@ -256,13 +237,6 @@ impl Shared {
             }
         }
     }
-}
-
-/// Run a statement without parameters or rows, prepared once per connection (`BEGIN` and
-/// `COMMIT` run on every write).
-fn run(conn: &Connection, sql: &str) -> Result<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
 }
 
 #[cfg(test)]

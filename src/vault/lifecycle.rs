@@ -9,8 +9,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::db::Conn;
 use ring::rand::SystemRandom;
-use rusqlite::Connection;
 
 use crate::audit::{AuditAction, NewEntry, Outcome};
 use crate::crypto::keys::MasterKey;
@@ -23,7 +23,7 @@ use super::group::{Db, GroupCommit};
 use super::{Shared, Vault, VaultConfig, now_ms};
 
 impl Shared {
-    pub(super) fn new(conn: Connection, vault_id: VaultId, config: VaultConfig) -> Result<Self> {
+    pub(super) fn new(conn: Conn, vault_id: VaultId, config: VaultConfig) -> Result<Self> {
         let rng = SystemRandom::new();
         let mut instance = [0u8; 16];
         ring::rand::SecureRandom::fill(&rng, &mut instance)
@@ -73,7 +73,7 @@ impl Shared {
     }
 
     /// Sign a checkpoint of entry `seq` (whose hash is `hash`) inside `tx`, if the key is loaded.
-    pub(super) fn checkpoint_in(&self, tx: &Connection, seq: i64, hash: &[u8]) -> Result<()> {
+    pub(super) fn checkpoint_in(&self, tx: &Conn, seq: i64, hash: &[u8]) -> Result<()> {
         let signer = self.signer.lock().unwrap_or_else(|e| e.into_inner());
         let Some(key) = signer.as_ref() else {
             return Ok(());

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::db::Conn;
 use ring::rand::{SecureRandom, SystemRandom};
-use rusqlite::Connection;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
@@ -209,12 +209,12 @@ impl Shared {
     }
 
     /// Append one audit entry inside `tx`. Returns its sequence number.
-    pub(crate) fn audit_in(&self, tx: &Connection, entry: &NewEntry<'_>) -> Result<u64> {
+    pub(crate) fn audit_in(&self, tx: &Conn, entry: &NewEntry<'_>) -> Result<u64> {
         self.audit_vouching(tx, entry, |_| Ok(None))
     }
 
     /// Append `entries` inside `tx`, in order, reading the log's head once for all of them.
-    pub(crate) fn audit_all(&self, tx: &Connection, entries: &[NewEntry<'_>]) -> Result<()> {
+    pub(crate) fn audit_all(&self, tx: &Conn, entries: &[NewEntry<'_>]) -> Result<()> {
         let (mut seq, mut prev) = match db::audit_rows::head(tx)? {
             Some((seq, hash)) => (seq, hash),
             None => (0, crate::audit::genesis_hash(&self.vault_id).to_vec()),
@@ -237,7 +237,7 @@ impl Shared {
     /// learns the entry's sequence number first and returns the row's digest.
     pub(crate) fn audit_vouching(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         entry: &NewEntry<'_>,
         write_row: impl FnOnce(i64) -> Result<Option<[u8; 32]>>,
     ) -> Result<u64> {
@@ -258,7 +258,7 @@ impl Shared {
     /// of `parent` in `table` (written earlier in the same transaction).
     pub(crate) fn audit_fields(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         entry: &NewEntry<'_>,
         table: rows::FieldTable,
         parent: &[u8; 16],
@@ -277,7 +277,7 @@ impl Shared {
     pub(crate) fn write_audited(
         &self,
         entry: &NewEntry<'_>,
-        op: impl FnOnce(&Connection) -> Result<()>,
+        op: impl FnOnce(&Conn) -> Result<()>,
     ) -> Result<u64> {
         self.write(|tx| {
             op(tx)?;
@@ -355,7 +355,7 @@ impl Vault {
     }
 
     fn initialise(
-        conn: Connection,
+        conn: Conn,
         admin_name: &str,
         admin_passphrase: &Passphrase,
         config: VaultConfig,

@@ -164,7 +164,7 @@ impl Session {
     /// write entry vouching for what is stored now.
     fn reseal(
         &self,
-        tx: &rusqlite::Connection,
+        tx: &crate::db::Conn,
         grant: &Granted,
         table: FieldTable,
         client: &ClientId,

@@ -104,7 +104,7 @@ impl Wrap {
 
     /// Store it, replacing the user's wrap and key pair; a master key a rotation sealed to the
     /// old key pair is superseded by the one wrapped here.
-    fn store(&self, conn: &rusqlite::Connection, user: &UserId) -> Result<()> {
+    fn store(&self, conn: &crate::db::Conn, user: &UserId) -> Result<()> {
         rows::set_user_wrap(conn, user, &self.salt, self.costs(), &self.wrapped_mk)?;
         rows::set_user_keypair(conn, user, &self.public_key, &self.wrapped_secret)?;
         rows::set_sealed_mk(conn, user, None)

@@ -173,7 +173,7 @@ const IN_FLIGHT: usize = 64;
 /// runs `seals` (the checkpoint signatures) while the first batches are read. Entries reach it
 /// in order, exactly as a single-threaded loop would push them.
 fn scan(
-    tx: &rusqlite::Connection,
+    tx: &crate::db::Conn,
     from: i64,
     verifier: Verifier,
     seals: impl FnOnce(&mut Verifier) + Send,

@@ -1,7 +1,7 @@
 //! Decisions: the only code that asks the policy, audits its refusals, and turns its yes into a
 //! [`Granted`].
 
-use rusqlite::Connection;
+use crate::db::Conn;
 
 use crate::audit::{AuditAction, Failure, Outcome};
 use crate::error::{Error, Result};
@@ -142,7 +142,7 @@ impl<'s> Admitted<'s> {
         access: Access,
         facts: &Facts,
         audit_as: AuditAs<'_>,
-        op: impl FnOnce(&Connection) -> Result<()>,
+        op: impl FnOnce(&Conn) -> Result<()>,
     ) -> Result<()> {
         let role = self.session.role;
         let grant = self.check(role, access, vec![], facts, audit_as, Target::Nothing)?;
@@ -191,7 +191,7 @@ impl<'s> Admitted<'s> {
     pub(in crate::vault) fn write_audited<T>(
         &self,
         audit_as: AuditAs<'_>,
-        write: impl FnOnce(&Connection) -> Result<T>,
+        write: impl FnOnce(&Conn) -> Result<T>,
     ) -> Result<T> {
         match self.session.shared.write(write) {
             Err(e @ Error::SessionLocked) => self.fail(audit_as, &[], Failure::SessionLocked, e),

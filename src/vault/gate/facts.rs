@@ -1,6 +1,6 @@
 //! The cleartext facts a decision is made on, gathered from the file.
 
-use rusqlite::Connection;
+use crate::db::Conn;
 
 use crate::audit::AuditAction;
 use crate::db::{policy_rows, rows};
@@ -38,11 +38,7 @@ impl Admitted<'_> {
 impl Session {
     /// Cleartext facts about this user and `client`, at the current time: one query, and a
     /// second only when the client has consents.
-    pub(in crate::vault) fn client_facts(
-        &self,
-        conn: &Connection,
-        client: &ClientId,
-    ) -> Result<Facts> {
+    pub(in crate::vault) fn client_facts(&self, conn: &Conn, client: &ClientId) -> Result<Facts> {
         let now = now_ms();
         let rel = policy_rows::relationship(conn, client, &self.user, now)?;
         let consents = if rel.has_consents {
@@ -70,7 +66,7 @@ impl Session {
     /// nothing written after. `subject` is the member an individual note is about.
     pub(in crate::vault) fn case_facts(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         case: &CaseId,
         subject: Option<&ClientId>,
         as_client: Option<(&ClientId, i64)>,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use crate::db::Conn;
 
 use crate::codec;
 use crate::crypto::envelope::{self, FieldAad};
@@ -22,7 +22,7 @@ use crate::vault::now_ms;
 
 impl Session {
     /// The data key of `slot`, from the cache or unwrapped now.
-    fn data_key(&self, conn: &Connection, slot: KeySlot) -> Result<DataKey> {
+    fn data_key(&self, conn: &Conn, slot: KeySlot) -> Result<DataKey> {
         if let Some(k) = self.with_unlocked(|u, _| Ok(u.cache.get(&slot).cloned()))? {
             return Ok(k);
         }
@@ -54,7 +54,7 @@ impl Session {
     /// Fail closed if the master key was rotated (by any process) since this session unlocked:
     /// its wrap key would open no data key and make ones nobody else could open.
     /// The session is locked then (its next call is refused at the gate, and audited).
-    pub(super) fn same_master_key(&self, conn: &Connection) -> Result<()> {
+    pub(super) fn same_master_key(&self, conn: &Conn) -> Result<()> {
         if rows::mk_generation(conn)? == self.generation {
             return Ok(());
         }
@@ -75,7 +75,7 @@ impl Session {
     /// seals.
     fn write_key(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         owner: &[u8; 16],
         compartment: Compartment,
         n: u64,
@@ -109,7 +109,7 @@ impl Session {
     /// `granted` must reach the owner's keys (a rotation's grant for the owner).
     pub(in crate::vault) fn create_key_version(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         granted: &Granted,
         owner: &[u8; 16],
         compartment: Compartment,
@@ -124,7 +124,7 @@ impl Session {
 
     fn new_key_version(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         owner: &[u8; 16],
         compartment: Compartment,
         version: u32,
@@ -148,7 +148,7 @@ impl Session {
     /// caller's transaction.
     pub(in crate::vault) fn seal(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         granted: &Granted,
         entry: &Entry,
         fields: &[(FieldName, &Value)],
@@ -202,7 +202,7 @@ impl Session {
     /// On the first that fails to authenticate, returns its name and the error.
     pub(super) fn decrypt(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         entry: &Entry,
         stored: &[FieldRow],
     ) -> Result<BTreeMap<FieldName, Value>, (String, Error)> {
@@ -295,7 +295,7 @@ impl Session {
     /// master-key rotation's transaction and under its grant. Returns how many data keys.
     pub(in crate::vault) fn rewrap_keys(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         granted: &Granted,
         new_mk: &MasterKey,
     ) -> Result<usize> {

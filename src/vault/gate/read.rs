@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use crate::db::Conn;
 
 use crate::audit::Outcome;
 use crate::db::rows::{self, FieldRow};
@@ -36,7 +36,7 @@ impl Stored {
     /// Load `entry`'s envelopes and check the set against `recorded`, the digest read with the
     /// parent row, or (`None`) the parent's digest read now.
     pub(in crate::vault) fn load(
-        conn: &Connection,
+        conn: &Conn,
         entry: Entry,
         recorded: Option<Option<&[u8]>>,
     ) -> Result<Stored> {
@@ -94,7 +94,7 @@ impl Session {
     /// not whole fails after the fields themselves.
     pub(in crate::vault) fn open(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         granted: &Granted,
         stored: Stored,
         keep: impl Fn(&str) -> bool,
@@ -129,7 +129,7 @@ impl Admitted<'_> {
     /// any of the plaintext.
     pub(in crate::vault) fn read_in(
         &self,
-        tx: &Connection,
+        tx: &Conn,
         asks: Vec<Ask<'_>>,
     ) -> Result<Vec<Result<(Basis, Fields)>>> {
         let mut pending = Vec::with_capacity(asks.len());
@@ -216,7 +216,7 @@ impl Admitted<'_> {
     /// [`Admitted::read_in`] of one entry, which `ask` finds, in its own transaction.
     pub(in crate::vault) fn read_one<'a>(
         &self,
-        ask: impl FnOnce(&Connection) -> Result<Ask<'a>>,
+        ask: impl FnOnce(&Conn) -> Result<Ask<'a>>,
     ) -> Result<(Basis, Fields)> {
         self.session()
             .shared
@@ -237,7 +237,7 @@ impl Admitted<'_> {
         facts: &Facts,
         fields: &[(FieldName, &Value)],
         audit_as: AuditAs<'_>,
-        create: impl FnOnce(&Connection, i64) -> Result<()>,
+        create: impl FnOnce(&Conn, i64) -> Result<()>,
     ) -> Result<Basis> {
         let session = self.session();
         let names: Vec<FieldName> = fields.iter().map(|(n, _)| n.clone()).collect();
