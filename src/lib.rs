@@ -59,6 +59,8 @@ pub mod fuzzing;
 mod ids;
 mod model;
 mod policy;
+#[cfg(feature = "synth")]
+#[doc(hidden)]
 pub mod synth;
 mod value;
 mod vault;
