@@ -50,10 +50,9 @@ mod audit;
 mod codec;
 mod crypto;
 mod db;
-mod decoders_robust;
 mod disclosure;
 mod error;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
