@@ -50,15 +50,16 @@ mod audit;
 mod codec;
 mod crypto;
 mod db;
-mod decoders_robust;
 mod disclosure;
 mod error;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
 mod model;
 mod policy;
+#[cfg(feature = "synth")]
+#[doc(hidden)]
 pub mod synth;
 mod value;
 mod vault;

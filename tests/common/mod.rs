@@ -86,19 +86,6 @@ pub fn raw(path: &Path) -> rusqlite::Connection {
     audit_sql::open(path)
 }
 
-/// Run the `audit-verify` binary; returns (exit code, stdout, stderr).
-pub fn audit_verify(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_audit-verify"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// The newest audit entry with `action`, read through an admin session.
 pub fn last_entry(p: &Practice, action: &str) -> confide::AuditEntry {
     p.admin()

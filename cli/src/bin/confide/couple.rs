@@ -5,7 +5,7 @@ use confide::{
     SecretsPolicy, Session, Value,
 };
 
-use crate::demo::{client, section, show};
+use crate::present::{client, section, show};
 
 /// Field names and revealed values of an export, one line per entry.
 fn describe(e: &confide::Export) -> String {

@@ -3,9 +3,11 @@
 use std::path::Path;
 
 use confide::{
-    ClientId, Date, Error, NewClient, Passphrase, Purpose, RecordKind, Role, Session, Value, Vault,
-    VaultConfig, verify_audit_log,
+    Date, Error, Passphrase, Purpose, RecordKind, Role, Session, Value, Vault, VaultConfig,
+    verify_audit_log,
 };
+
+use crate::present::{client, section, show};
 
 const ADMIN: (&str, &str) = ("admin", "correct horse battery staple (admin)");
 const RIVERA: (&str, &str) = ("dr.rivera", "rivera: the river runs to the sea");
@@ -27,29 +29,6 @@ fn remove_existing(path: &Path) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-pub(crate) fn section(title: &str) {
-    println!("\n== {title}");
-}
-
-/// Print the outcome of an attempt: the value shown, or the typed refusal.
-pub(crate) fn show<T>(what: &str, result: Result<T, Error>, render: impl FnOnce(T) -> String) {
-    match result {
-        Ok(v) => println!("  allowed  {what}: {}", render(v)),
-        Err(e) => println!("  refused  {what}: {e}"),
-    }
-}
-
-pub(crate) fn client(s: &Session, name: &str, dob: (i16, u8, u8)) -> Result<ClientId, Error> {
-    let date_of_birth = Date::new(dob.0, dob.1, dob.2)?;
-    s.create_client(
-        &NewClient {
-            full_name: name.into(),
-            date_of_birth,
-        },
-        Purpose::Treatment,
-    )
 }
 
 pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {

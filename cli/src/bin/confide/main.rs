@@ -13,6 +13,7 @@ mod accounting;
 mod backup;
 mod couple;
 mod demo;
+mod present;
 mod releases;
 
 use std::path::PathBuf;

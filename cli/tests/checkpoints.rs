@@ -1185,7 +1185,7 @@ fn json_report_follows_the_schema() {
 fn an_old_vault_verifies_then_gains_a_key_and_signed_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.vault");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format1.vault");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/format1.vault");
     std::fs::copy(&fixture, &path).unwrap();
     let before = head(&path);
     assert!(before > 0);

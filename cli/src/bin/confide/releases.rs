@@ -5,7 +5,7 @@ use confide::{
     OutsideParty, Purpose, Session,
 };
 
-use crate::demo::{section, show};
+use crate::present::{section, show};
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
