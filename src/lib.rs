@@ -47,6 +47,7 @@
 )]
 
 mod audit;
+mod clock;
 mod codec;
 mod crypto;
 mod db;
@@ -68,6 +69,9 @@ pub use audit::{
     Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, Failure, Finding, FindingKind, Outcome,
     VerifyReport, Warning, audit_log_len, read_audit_log, staff_user_id,
 };
+pub use clock::Clock;
+#[cfg(feature = "test-clock")]
+pub use clock::TestClock;
 pub use crypto::envelope::ENVELOPE_OVERHEAD;
 pub use crypto::kdf::KdfParams;
 pub use db::{Durability, FORMAT_VERSION};

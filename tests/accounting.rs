@@ -195,13 +195,14 @@ fn another_clients_releases_never_appear() {
 
 #[test]
 fn the_period_excludes_earlier_releases() {
-    let p = Practice::new();
+    let clock = confide::TestClock::starting_at(now_ms());
+    let p = Practice::on_clock(clock);
     let dr = p.login("dr.a");
     let client = client_with_records(&dr, "Jordan Blake");
     let early = [duty_to_warn(&dr, client), abuse_report(&dr, client)];
-    std::thread::sleep(Duration::from_millis(5));
-    let since = now_ms();
-    std::thread::sleep(Duration::from_millis(5));
+    clock.advance(Duration::from_millis(1));
+    let since = clock.now_ms();
+    clock.advance(Duration::from_millis(1));
     let _exempt = authorized(&dr, client);
     let late = [court_order(&dr, client), emergency(&dr, client)];
 

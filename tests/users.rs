@@ -309,13 +309,21 @@ fn an_idle_session_locks_itself() {
     let p = Practice::new();
     let record = with_record(&p);
     drop(p.vault);
-    // Long enough that a loaded machine cannot time out the first read by accident.
-    let quick = test_config().with_idle_timeout(Duration::from_millis(1000));
+    // Time moves only when the test moves it.
+    let clock = confide::TestClock::starting_at(1_780_000_000_000);
+    let quick = test_config()
+        .with_idle_timeout(Duration::from_secs(60))
+        .with_test_clock(clock);
     let vault = Vault::open(&p.path, quick).unwrap();
     let dr = vault.unlock("dr.a", &pass(CLIN_PASS)).unwrap();
     dr.read_record(&record, Purpose::Treatment).unwrap();
+    // Used within the timeout: the timer starts again from each use.
+    clock.advance(Duration::from_secs(59));
+    dr.read_record(&record, Purpose::Treatment).unwrap();
+    clock.advance(Duration::from_secs(59));
+    dr.read_record(&record, Purpose::Treatment).unwrap();
 
-    std::thread::sleep(Duration::from_millis(1500));
+    clock.advance(Duration::from_secs(61));
     assert!(matches!(
         dr.read_record(&record, Purpose::Treatment),
         Err(Error::SessionLocked)

@@ -10,8 +10,8 @@ use crate::model::{Compartment, Purpose, Role};
 use crate::policy::{Access, MinorFacts, PracticeOp};
 use crate::value::{FieldName, Value};
 
+use super::Session;
 use super::gate::{AuditAs, Entry, Target};
-use super::{Session, now_ms};
 
 /// Longest emergency access one grant may open, in minutes.
 pub const MAX_BREAK_GLASS_MINUTES: u32 = 240;
@@ -61,7 +61,7 @@ impl Session {
             Outcome::Allowed(grant.basis()),
         );
         self.shared.write_audited(&e, |tx| {
-            rows::add_to_care_team(tx, client, user, "treating", now_ms())?;
+            rows::add_to_care_team(tx, client, user, "treating", self.shared.now_ms())?;
             Ok(())
         })?;
         Ok(())
@@ -120,7 +120,13 @@ impl Session {
             Outcome::Allowed(grant.basis()),
         );
         self.shared.write_audited(&e, |tx| {
-            policy_rows::set_supervision(tx, supervisor, supervisee, training, now_ms())?;
+            policy_rows::set_supervision(
+                tx,
+                supervisor,
+                supervisee,
+                training,
+                self.shared.now_ms(),
+            )?;
             Ok(())
         })?;
         Ok(())
@@ -159,7 +165,7 @@ impl Session {
         let gate = self.admit(AuditAction::MinorStatusSet, purpose)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::MinorStatusSet)?;
         gate.change(Access::ManageClient, &facts, audit_as, |tx| {
-            policy_rows::set_minor_status(tx, client, status, now_ms())?;
+            policy_rows::set_minor_status(tx, client, status, self.shared.now_ms())?;
             Ok(())
         })?;
         Ok(())
@@ -204,7 +210,7 @@ impl Session {
             Target::Entry(entry),
         )?;
         gate.write_audited(audit_as, |tx| {
-            let now = now_ms();
+            let now = self.shared.now_ms();
             let until = now + i64::from(minutes) * 60_000;
             policy_rows::insert_break_glass(tx, &grant_id, &self.user, client, now, until)?;
             let table = FieldTable::BreakGlass;
@@ -228,7 +234,7 @@ impl Session {
         let gate = self.admit(AuditAction::BreakGlassEnd, Purpose::EmergencyTreatment)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::BreakGlassEnd)?;
         gate.change(Access::BreakGlass, &facts, audit_as, |tx| {
-            policy_rows::end_break_glass(tx, &self.user, client, now_ms())?;
+            policy_rows::end_break_glass(tx, &self.user, client, self.shared.now_ms())?;
             Ok(())
         })?;
         Ok(())

@@ -12,9 +12,9 @@ use crate::model::{CaseKind, Category, Compartment, Purpose, RecordKind, Secrets
 use crate::policy::{Access, Basis, Facts};
 use crate::value::{FieldName, Value};
 
+use super::Session;
 use super::gate::{Ask, AuditAs, Entry, ReadItem, Stored, Target};
 use super::records::named_fields;
-use super::{Session, now_ms};
 
 /// An entry of a case's joint record, decrypted for its reader.
 #[derive(Debug)]
@@ -45,10 +45,9 @@ impl JointRecord {
 /// process, so an entry written in the same millisecond as a member leaves is still ordered
 /// after (or before) the departure, never tied with it. A former member keeps what the joint
 /// record held when they left and receives nothing written after (`created_at <= left_at`).
-fn case_clock() -> i64 {
+fn case_clock(now: i64) -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
     static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = now_ms();
     let mut last = LAST.load(Ordering::Relaxed);
     loop {
         let next = now.max(last + 1);
@@ -108,7 +107,7 @@ impl Session {
         }
         let outcome = Outcome::Allowed(basis.unwrap_or(Basis::CareTeam));
         self.shared.write(|tx| {
-            let at = now_ms();
+            let at = self.shared.now_ms();
             policy_rows::insert_case(tx, &id, kind, secrets, at, &self.user)?;
             policy_rows::add_case_clinician(tx, &id, &self.user, at)?;
             for member in members {
@@ -144,7 +143,7 @@ impl Session {
             return gate.refuse_unknown(audit_as);
         }
         gate.change(Access::ManageClient, &facts, audit_as, |tx| {
-            policy_rows::leave_case(tx, case, member, case_clock())?;
+            policy_rows::leave_case(tx, case, member, case_clock(self.shared.now_ms()))?;
             Ok(())
         })?;
         Ok(())
@@ -158,7 +157,7 @@ impl Session {
             return Ok(None);
         };
         Ok(Some(Facts {
-            now_ms: now_ms(),
+            now_ms: self.shared.now_ms(),
             supervises_care_team: policy_rows::supervises_case_clinician(&conn, &self.user, case)?,
             case: Some(case_facts),
             ..Facts::default()
@@ -182,7 +181,7 @@ impl Session {
         };
         let entry = joint_entry(case, &id);
         gate.write_entry(&entry, &facts, &named, audit_as, |tx, _| {
-            let at = case_clock();
+            let at = case_clock(self.shared.now_ms());
             let row = JointRow {
                 id,
                 case: *case,
@@ -318,7 +317,7 @@ impl Session {
         let named: Vec<(FieldName, &Value)> = fields.iter().map(|(k, v)| (k.clone(), v)).collect();
         let names: Vec<&str> = fields.keys().map(FieldName::as_str).collect();
         gate.write_audited(audit_as, |tx| {
-            let at = case_clock();
+            let at = case_clock(self.shared.now_ms());
             let row = JointRow {
                 id,
                 case,

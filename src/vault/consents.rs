@@ -13,8 +13,8 @@ use crate::model::{Category, Compartment, Purpose};
 use crate::policy::{Access, ConsentFact, Recipient};
 use crate::value::{FieldName, Value};
 
+use super::Session;
 use super::gate::{AuditAs, Entry, Target};
-use super::{Session, now_ms};
 
 /// Who a consent releases to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,7 +196,7 @@ impl Session {
         };
         let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
         gate.write_audited(audit_as, |tx| {
-            policy_rows::insert_consent(tx, &row, now_ms(), &self.user)?;
+            policy_rows::insert_consent(tx, &row, self.shared.now_ms(), &self.user)?;
             let table = FieldTable::Consents;
             self.seal(tx, &grant, &entry, &named)?;
             let e = self.entry(
@@ -223,7 +223,7 @@ impl Session {
         let audit_as = audit_as.client(&client);
         let facts = self.client_facts(&self.shared.conn(), &client)?;
         gate.change(Access::ManageConsent, &facts, audit_as, |tx| {
-            policy_rows::revoke_consent(tx, consent, now_ms())?;
+            policy_rows::revoke_consent(tx, consent, self.shared.now_ms())?;
             Ok(())
         })?;
         Ok(())

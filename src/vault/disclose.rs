@@ -22,11 +22,11 @@ use crate::policy::{
 };
 use crate::value::{FieldName, Value};
 
+use super::Session;
 use super::cases::joint_entry;
 use super::gate::{Admitted, Entry, Granted, Stored, Target};
 use super::notes::note_entry;
 use super::records::record_entry;
-use super::{Session, now_ms};
 
 /// Where a disclosure's ledger fields are: under the vault's own ledger key.
 fn ledger_entry(vault: &[u8; 16], id: &[u8; 16]) -> Entry {
@@ -433,7 +433,7 @@ impl Session {
         let vault = *self.shared.vault_id.as_bytes();
         let ledger = Target::Owners(vec![vault]);
         let grant = gate.check(self.role, Access::Release, vec![], &facts, audit_as, ledger)?;
-        let since = since_ms.unwrap_or(now_ms() - SIX_YEARS_MS);
+        let since = since_ms.unwrap_or(self.shared.now_ms() - SIX_YEARS_MS);
         let mut out = Vec::new();
         {
             let conn = self.shared.conn();

@@ -9,8 +9,8 @@ use crate::ids::ClientId;
 use crate::model::Purpose;
 use crate::policy::Access;
 
+use super::Session;
 use super::gate::Target;
-use super::{Session, now_ms};
 
 const YEAR_MS: i64 = 365 * 24 * 3600 * 1000 + 6 * 3600 * 1000;
 
@@ -91,7 +91,7 @@ impl Session {
             Target::Nothing,
         )?;
         let until = self.retention(last).erasable_from_ms;
-        if now_ms() < until {
+        if self.shared.now_ms() < until {
             let err = Error::Retained {
                 until: format_utc(until),
                 basis: "the practice's retention period",
@@ -107,7 +107,7 @@ impl Session {
             Outcome::Allowed(grant.basis()),
         );
         self.shared.write_audited(&e, |tx| {
-            rows::shred(tx, client, now_ms(), &self.user)?;
+            rows::shred(tx, client, self.shared.now_ms(), &self.user)?;
             Ok(())
         })?;
         self.forget_keys(client.as_bytes());

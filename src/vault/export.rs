@@ -9,10 +9,10 @@ use crate::ids::ClientId;
 use crate::model::{Purpose, Role};
 use crate::policy::{Access, Facts};
 
+use super::Session;
 use super::cases::{JointRecord, joint_entry};
 use super::gate::{Ask, AuditAs, ReadItem, Stored, Target};
 use super::records::{Record, record_entry, record_from};
-use super::{Session, now_ms};
 
 /// What was released, decrypted for the recipient.
 #[derive(Debug)]
@@ -64,7 +64,7 @@ impl Session {
         )?;
         // The recipient's facts: who they are to the client, nothing of the releasing clinician.
         let recipient = Facts {
-            now_ms: now_ms(),
+            now_ms: self.shared.now_ms(),
             is_subject: to == Role::Client,
             is_guardian_of_minor: to == Role::Guardian && facts.minor.is_some(),
             minor: facts.minor,

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::ids::{UserId, VaultId};
 
 use super::group::{Db, GroupCommit};
-use super::{Shared, Vault, VaultConfig, now_ms};
+use super::{Shared, Vault, VaultConfig};
 
 impl Shared {
     pub(super) fn new(conn: Conn, vault_id: VaultId, config: VaultConfig) -> Result<Self> {
@@ -62,7 +62,7 @@ impl Shared {
                 let (key, public) = SigningKey::generate(&self.rng)?;
                 let wrapped = key.wrap(&self.rng, mk, &self.vault_id)?;
                 self.write(|tx| {
-                    db::audit_rows::insert_audit_key(tx, &public, &wrapped, now_ms())?;
+                    db::audit_rows::insert_audit_key(tx, &public, &wrapped, self.now_ms())?;
                     self.audit_in(tx, &marker(AuditAction::AuditKeyCreate, Some(user), None))
                 })?;
                 key
@@ -79,7 +79,7 @@ impl Shared {
             return Ok(());
         };
         let sig = key.sign_checkpoint(&self.vault_id, seq as u64, hash)?;
-        db::audit_rows::insert_checkpoint(tx, seq, hash, &sig, now_ms())
+        db::audit_rows::insert_checkpoint(tx, seq, hash, &sig, self.now_ms())
     }
 
     pub(super) fn mark_open(&self) -> Result<()> {

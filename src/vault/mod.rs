@@ -112,6 +112,9 @@ pub struct VaultConfig {
     /// Six by default (45 CFR 164.316(b)(2) and 164.528 keep their documentation six years;
     /// state law for medical records is often longer: set it to the practice's rule).
     pub retention_years: u32,
+    /// Where the time comes from: the system's clocks, or (with the `test-clock` feature) a
+    /// test's [`TestClock`](crate::TestClock).
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for VaultConfig {
@@ -124,6 +127,7 @@ impl Default for VaultConfig {
             seals_per_key: MAX_SEALS_PER_KEY,
             max_size_bytes: None,
             retention_years: 6,
+            clock: crate::clock::Clock::System,
         }
     }
 }
@@ -168,6 +172,13 @@ impl VaultConfig {
     /// This configuration with another idle timeout.
     pub fn with_idle_timeout(mut self, idle: std::time::Duration) -> Self {
         self.idle_timeout = idle;
+        self
+    }
+
+    /// This configuration with a test's clock (the `test-clock` feature; never in an app).
+    #[cfg(feature = "test-clock")]
+    pub fn with_test_clock(mut self, clock: crate::clock::TestClock) -> Self {
+        self.clock = crate::clock::Clock::Test(clock);
         self
     }
 
@@ -222,7 +233,7 @@ impl Shared {
         let every = i64::from(self.config.checkpoint_every.max(1));
         for entry in entries {
             seq += 1;
-            let bytes = entry.encode(&prev, now_ms(), None);
+            let bytes = entry.encode(&prev, self.now_ms(), None);
             let hash = db::audit_rows::append(tx, seq, &bytes, &prev)?;
             if seq % every == 0 {
                 self.checkpoint_in(tx, seq, &hash)?;
@@ -246,7 +257,7 @@ impl Shared {
             None => (1, crate::audit::genesis_hash(&self.vault_id).to_vec()),
         };
         let digest = write_row(seq)?;
-        let bytes = entry.encode(&prev, now_ms(), digest.as_ref());
+        let bytes = entry.encode(&prev, self.now_ms(), digest.as_ref());
         let hash = db::audit_rows::append(tx, seq, &bytes, &prev)?;
         if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
             self.checkpoint_in(tx, seq, &hash)?;
@@ -290,6 +301,11 @@ impl Shared {
         self.write(|tx| self.audit_in(tx, entry))
     }
 
+    /// The vault's wall time, in unix milliseconds: what audit entries and facts are dated with.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
+    }
+
     pub(crate) fn random_bytes<const N: usize>(&self) -> Result<[u8; N]> {
         let mut b = [0u8; N];
         self.rng
@@ -297,13 +313,6 @@ impl Shared {
             .map_err(|_| Error::Crypto("random source failed"))?;
         Ok(b)
     }
-}
-
-/// Current time in unix milliseconds (0 if the clock is before 1970).
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Associated data binding a user's wrapped master key to this vault and that user.
@@ -368,7 +377,7 @@ impl Vault {
         let (signer, public) = SigningKey::generate(&shared.rng)?;
         let wrapped_signer = signer.wrap(&shared.rng, &mk, &vault_id)?;
         shared.write(|tx| {
-            let at = now_ms();
+            let at = shared.now_ms();
             rows::insert_vault_meta(tx, &vault_id, db::FORMAT_VERSION, at)?;
             rows::insert_user(tx, &admin, at)?;
             db::audit_rows::insert_audit_key(tx, &public, &wrapped_signer, at)?;

@@ -13,7 +13,6 @@ use crate::value::{Date, FieldName, Value};
 
 use super::Session;
 use super::gate::{Admitted, Ask, AuditAs, Entry, ReadItem, Stored, Target};
-use super::now_ms;
 
 /// A client to register: the identifying fields every client has.
 #[derive(Debug)]
@@ -140,7 +139,7 @@ impl Session {
         )?;
         let audit_as = AuditAs::new(action);
         gate.write_audited(audit_as, |tx| {
-            let at = now_ms();
+            let at = self.shared.now_ms();
             rows::insert_client(tx, &id, &index, at, &self.user)?;
             rows::add_to_care_team(tx, &id, &self.user, "treating", at)?;
             rows::insert_record(

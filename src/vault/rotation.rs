@@ -21,9 +21,9 @@ use crate::model::{Compartment, Purpose};
 use crate::policy::PracticeOp;
 use crate::value::{FieldName, Value};
 
+use super::Session;
 use super::gate::{AuditAs, Entry, Granted, Stored, Target};
 use super::users::sealed_mk_aad;
-use super::{Session, now_ms};
 
 /// Records (or notes, consents, grants) re-encrypted per committed step.
 const STEP: usize = 64;
@@ -99,7 +99,7 @@ impl Session {
             done += step.len();
         }
         self.shared.write(|tx| {
-            let at = now_ms();
+            let at = self.shared.now_ms();
             for (compartment, to) in &targets {
                 rows::finish_rotation(tx, owner, *compartment, *to, at)?;
             }
@@ -146,7 +146,7 @@ impl Session {
                     what: "data key versions",
                 })?;
                 self.create_key_version(tx, grant, owner, c, to)?;
-                rows::start_rotation(tx, owner, c, to, now_ms())?;
+                rows::start_rotation(tx, owner, c, to, self.shared.now_ms())?;
                 targets.insert(c, to);
                 started.push(c.code());
             }

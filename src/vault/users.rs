@@ -18,7 +18,7 @@ use crate::model::{Purpose, Role};
 use crate::policy::PracticeOp;
 
 use super::gate::{Admitted, AuditAs, Granted, Target};
-use super::{Passphrase, Session, Shared, mk_aad, now_ms};
+use super::{Passphrase, Session, Shared, mk_aad};
 
 /// The shortest passphrase accepted, in characters. Length, not composition rules, is what
 /// makes a passphrase hard to guess (NIST SP 800-63B); twelve is above its floor of eight
@@ -246,7 +246,7 @@ impl Session {
             new_user_row(&self.shared, name, role, passphrase, mk)
         })?;
         self.shared.write(|tx| {
-            rows::insert_user(tx, &row, now_ms())?;
+            rows::insert_user(tx, &row, self.shared.now_ms())?;
             self.shared.audit_in(
                 tx,
                 &self.entry(

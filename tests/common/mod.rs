@@ -31,10 +31,18 @@ pub struct Practice {
 
 impl Practice {
     pub fn new() -> Self {
+        Self::with_config(test_config())
+    }
+
+    /// The practice on a clock the test moves by hand.
+    pub fn on_clock(clock: confide::TestClock) -> Self {
+        Self::with_config(test_config().with_test_clock(clock))
+    }
+
+    pub fn with_config(config: VaultConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("practice.vault");
-        let vault =
-            Vault::create(&path, "admin", &Passphrase::new(ADMIN_PASS), test_config()).unwrap();
+        let vault = Vault::create(&path, "admin", &Passphrase::new(ADMIN_PASS), config).unwrap();
         let admin = vault.unlock("admin", &Passphrase::new(ADMIN_PASS)).unwrap();
         for (name, role) in [
             ("dr.a", Role::Clinician),

@@ -13,7 +13,6 @@ use crate::policy::{
 use crate::value::FieldName;
 
 use super::{Admitted, AuditAs, Granted, Session, Target, reaches_master_key};
-use crate::vault::now_ms;
 
 impl<'s> Admitted<'s> {
     /// The session that was admitted.
@@ -105,7 +104,7 @@ impl<'s> Admitted<'s> {
         target: Target,
     ) -> Result<Granted> {
         let facts = Facts {
-            now_ms: now_ms(),
+            now_ms: self.session.shared.now_ms(),
             ..Facts::default()
         };
         let access = Access::Practice(op);

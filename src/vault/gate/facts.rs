@@ -9,7 +9,6 @@ use crate::ids::{CaseId, ClientId};
 use crate::policy::{CaseFacts, Facts};
 
 use super::{Admitted, AuditAs, Session};
-use crate::vault::now_ms;
 
 impl Admitted<'_> {
     /// Facts for a request about `client`, with how to audit it; or, for a client that does not
@@ -39,7 +38,7 @@ impl Session {
     /// Cleartext facts about this user and `client`, at the current time: one query, and a
     /// second only when the client has consents.
     pub(in crate::vault) fn client_facts(&self, conn: &Conn, client: &ClientId) -> Result<Facts> {
-        let now = now_ms();
+        let now = self.shared.now_ms();
         let rel = policy_rows::relationship(conn, client, &self.user, now)?;
         let consents = if rel.has_consents {
             policy_rows::consents_of(conn, client)?

@@ -18,7 +18,6 @@ use crate::value::{FieldName, Value};
 
 use super::session::{BLIND_INDEX_KEY, KeySlot, data_key_aad, vault_key_aad};
 use super::{Admitted, Entry, Granted, Session, Target, outside_grant};
-use crate::vault::now_ms;
 
 impl Session {
     /// The data key of `slot`, from the cache or unwrapped now.
@@ -136,7 +135,14 @@ impl Session {
             let wrapped =
                 u.wrap
                     .wrap(&self.shared.rng, &key, &data_key_aad(&self.shared, &slot))?;
-            rows::insert_data_key(tx, owner, compartment, version, &wrapped, now_ms())?;
+            rows::insert_data_key(
+                tx,
+                owner,
+                compartment,
+                version,
+                &wrapped,
+                self.shared.now_ms(),
+            )?;
             *unwrapped += 1;
             u.cache.insert(slot, key.clone());
             Ok(())

@@ -18,7 +18,6 @@ use crate::policy::{Access, Basis, DenyReason, Facts};
 use crate::value::{FieldName, Value};
 
 use super::{Admitted, AuditAs, Entry, Granted, Session, Target, failure_of, outside_grant};
-use crate::vault::now_ms;
 
 /// Opened fields, by name.
 pub(in crate::vault) type Fields = BTreeMap<FieldName, Value>;
@@ -252,7 +251,7 @@ impl Admitted<'_> {
             // Never vouch for a set of fields someone changed outside the vault.
             let before = rows::fields(tx, entry.table, &entry.parent)?;
             rows::check_fields_whole(tx, entry.table, &entry.parent, &before)?;
-            create(tx, now_ms())?;
+            create(tx, session.shared.now_ms())?;
             session.seal(tx, &granted, entry, fields)?;
             let AuditAs {
                 action,

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
+use crate::clock::Tick;
 use crate::crypto::envelope::push_str;
 use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
 use crate::db::rows;
@@ -34,7 +34,7 @@ pub(super) struct Unlocked {
 /// A session's keys, when it was last used, and a counter for diagnostics.
 pub(super) struct Keys {
     pub(super) unlocked: Option<Unlocked>,
-    last_used: Instant,
+    last_used: Tick,
     unwrapped: u64,
 }
 
@@ -117,6 +117,7 @@ impl Session {
             None => mk.blind_index_key(&shared.vault_id)?,
         };
         let epoch = shared.key_epoch();
+        let tick = shared.config.clock.tick();
         let generation = rows::mk_generation(&shared.conn())?;
         Ok(Self {
             shared,
@@ -132,7 +133,7 @@ impl Session {
                     blind,
                     cache: HashMap::new(),
                 }),
-                last_used: Instant::now(),
+                last_used: tick,
                 unwrapped: 0,
             }),
         })
@@ -197,6 +198,7 @@ impl Session {
         action: AuditAction,
         purpose: Purpose,
     ) -> Result<Admitted<'_>> {
+        let clock = self.shared.config.clock;
         let timed_out = {
             let mut k = self.keys();
             if self.epoch != self.shared.key_epoch() {
@@ -205,11 +207,11 @@ impl Session {
             }
             if k.unlocked.is_none() {
                 None
-            } else if k.last_used.elapsed() > self.shared.config.idle_timeout {
+            } else if clock.since(k.last_used) > self.shared.config.idle_timeout {
                 k.unlocked = None;
                 Some(true)
             } else {
-                k.last_used = Instant::now();
+                k.last_used = clock.tick();
                 Some(false)
             }
         };
