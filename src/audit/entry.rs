@@ -12,10 +12,9 @@ use std::str::FromStr;
 
 use ring::digest::SHA256;
 
-use crate::error::{Error, Result};
+use crate::error::{DenyReason, Error, Result};
 use crate::ids::{ClientId, UserId, VaultId};
-use crate::model::Purpose;
-use crate::policy::{Basis, DenyReason, LegalBasis};
+use crate::model::{Basis, LegalBasis, Purpose};
 
 use super::layout::EntryParts;
 
