@@ -59,6 +59,7 @@ pub mod fuzzing;
 mod ids;
 mod model;
 mod policy;
+mod stored;
 pub mod synth;
 mod value;
 mod vault;

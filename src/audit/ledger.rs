@@ -7,7 +7,7 @@
 
 use ring::digest::{Context, SHA256};
 
-use crate::audit::entry::Cell;
+use crate::stored::Cell;
 
 const DOMAIN: &[u8] = b"confide/ledger/v1";
 

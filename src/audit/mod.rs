@@ -14,7 +14,9 @@ mod state;
 mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
-pub(crate) use entry::{Cell, EntryCells, NewEntry, canonical_bytes, format_utc, genesis_hash};
+pub(crate) use entry::{NewEntry, format_utc, genesis_hash};
+// The stored form of a value, named here too for the vault, which hashes ledger rows.
+pub(crate) use crate::stored::Cell;
 #[cfg(test)]
 pub(crate) use layout::EntryParts;
 pub(crate) use layout::{EntryView, entry_hash};

@@ -169,7 +169,7 @@ pub(crate) fn parse_run(rows: &[StoredEntry], before: &[u8]) -> Result<Vec<Audit
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Cell;
+    use crate::stored::{Cell, EntryCells, canonical_bytes};
 
     #[test]
     fn days_are_utc_and_until_covers_its_whole_day() {
@@ -205,11 +205,7 @@ mod tests {
         cells[0] = Cell::Integer(1);
         cells[1] = Cell::Integer(0);
         cells[2] = Cell::Blob(vec![1; 3]);
-        let legacy = StoredEntry::new(
-            1,
-            crate::audit::canonical_bytes(&crate::audit::EntryCells(cells)),
-            vec![0; 32],
-        );
+        let legacy = StoredEntry::new(1, canonical_bytes(&EntryCells(cells)), vec![0; 32]);
         assert!(matches!(
             parse_entry(&legacy, &[0; 32]),
             Err(Error::Corrupt { .. })

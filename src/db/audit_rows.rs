@@ -7,8 +7,9 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::audit::{Cell, EntryCells, StoredEntry, canonical_bytes, entry_hash};
+use crate::audit::{StoredEntry, entry_hash};
 use crate::error::Result;
+use crate::stored::{Cell, EntryCells, canonical_bytes};
 
 /// An entry's columns before format 6, in hashed order, then the stored hash.
 const COLUMNS: &str =

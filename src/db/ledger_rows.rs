@@ -3,11 +3,12 @@
 
 use rusqlite::{Connection, params};
 
-use crate::audit::{Cell, StoredLedger};
+use crate::audit::StoredLedger;
 use crate::db::audit_rows::{cell, to_sql};
 use crate::error::{Error, Result};
 use crate::ids::ClientId;
 use crate::model::{LegalBasis, Purpose};
+use crate::stored::Cell;
 
 /// The ledger's columns, in the order their cells are hashed.
 pub(crate) const COLUMNS: &str = "disclosure_id, client_id, case_id, disclosed_at, purpose, \

@@ -433,7 +433,7 @@ pub(crate) fn field_cells(
     conn: &Connection,
     table: FieldTable,
     parent: &[u8; 16],
-) -> Result<Vec<[crate::audit::Cell; 3]>> {
+) -> Result<Vec<[crate::stored::Cell; 3]>> {
     use crate::db::audit_rows::cell;
     let sql = format!(
         "SELECT field, key_version, envelope FROM {} WHERE {} = ?1 ORDER BY field",
@@ -458,7 +458,7 @@ pub(crate) fn field_cells(
 pub(crate) fn for_each_parent(
     conn: &Connection,
     table: FieldTable,
-    mut f: impl FnMut(Vec<u8>, Vec<[crate::audit::Cell; 3]>),
+    mut f: impl FnMut(Vec<u8>, Vec<[crate::stored::Cell; 3]>),
 ) -> Result<()> {
     use crate::db::audit_rows::cell;
     let exists = conn
@@ -474,7 +474,7 @@ pub(crate) fn for_each_parent(
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
-    let mut current: Option<(Vec<u8>, Vec<[crate::audit::Cell; 3]>)> = None;
+    let mut current: Option<(Vec<u8>, Vec<[crate::stored::Cell; 3]>)> = None;
     while let Some(r) = rows.next()? {
         let parent = match r.get_ref(0)? {
             rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
