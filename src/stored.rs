@@ -1,5 +1,5 @@
-//! Stored column values as plain data: what storage reads out of SQLite, byte for byte, and
-//! what the audit log hashes.
+//! Stored values and rows as plain data: what storage reads out of SQLite, byte for byte, and
+//! what the audit log hashes and checks.
 //!
 //! A bottom-floor module: `db` fills these from rows and `audit` hashes and checks them, and
 //! neither has to know the other's types. The encoding of a cell (type tag, then payload) and
@@ -87,4 +87,40 @@ pub(crate) fn canonical_bytes(cells: &EntryCells) -> Vec<u8> {
     let mut buf = Vec::with_capacity(256);
     cells.canonical(&mut buf);
     buf
+}
+
+/// One stored row of the audit log, as the verifier sees it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StoredEntry {
+    pub seq: i64,
+    /// The entry's bytes, as hashed (`audit/layout.rs`).
+    pub entry: Vec<u8>,
+    pub hash: Vec<u8>,
+    /// Already found to hash, after the stored hash of the row read just before it, to its
+    /// stored hash (by the reading thread, which shares the hashing that way).
+    pub hashed_after_previous_row: bool,
+}
+
+impl StoredEntry {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn new(seq: i64, entry: Vec<u8>, hash: Vec<u8>) -> Self {
+        Self {
+            seq,
+            entry,
+            hash,
+            hashed_after_previous_row: false,
+        }
+    }
+}
+
+/// One stored ledger row with its sealed fields, as the verifier reads it.
+pub(crate) struct StoredLedger {
+    /// `disclosure_id`.
+    pub id: Vec<u8>,
+    /// `audit_seq`: the entry that vouches for this row.
+    pub audit_seq: i64,
+    /// Every column of the row, in table order.
+    pub cells: Vec<Cell>,
+    /// (field, key_version, envelope) of each sealed field, ordered by field.
+    pub fields: Vec<[Cell; 3]>,
 }

@@ -15,14 +15,14 @@ mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
 pub(crate) use entry::{NewEntry, format_utc, genesis_hash};
-// The stored form of a value, named here too for the vault, which hashes ledger rows.
-pub(crate) use crate::stored::Cell;
+// Stored values and rows, named here too for the vault, which hashes and checks them.
+pub(crate) use crate::stored::{Cell, StoredEntry};
 #[cfg(test)]
 pub(crate) use layout::EntryParts;
 pub(crate) use layout::{EntryView, entry_hash};
-pub(crate) use ledger::{StoredLedger, fields_digest, fields_digest_of, ledger_digest};
-pub(crate) use query::parse_run;
-pub use query::{AuditFilter, AuditLog, audit_log_len, read_audit_log, staff_user_id};
+pub(crate) use ledger::{fields_digest, fields_digest_of, ledger_digest};
+pub use query::{AuditFilter, AuditLog};
+pub(crate) use query::{Matcher, parse_run};
 pub use seals::Anchor;
+pub(crate) use verify::Verifier;
 pub use verify::{Finding, FindingKind, VerifyReport, Warning};
-pub(crate) use verify::{StoredEntry, Verifier};

@@ -14,36 +14,13 @@ use std::collections::BTreeMap;
 
 use crate::audit::entry::format_utc;
 use crate::audit::layout::{EntryView, LINK_LEN, entry_hash};
-use crate::audit::ledger::{StoredLedger, ledger_digest};
+use crate::audit::ledger::ledger_digest;
+use crate::stored::{StoredEntry, StoredLedger};
 
 /// Findings kept in a report; the total is still counted past this.
 pub const MAX_FINDINGS: usize = 100;
 /// How far either side of its place a moved entry is looked for.
 const MOVE_WINDOW: i64 = 8;
-
-/// One stored row of the audit log, as the verifier sees it.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct StoredEntry {
-    pub seq: i64,
-    /// The entry's bytes, as hashed ([`layout`](super::layout)).
-    pub entry: Vec<u8>,
-    pub hash: Vec<u8>,
-    /// Already found to hash, after the stored hash of the row read just before it, to its
-    /// stored hash (by the reading thread, which shares the hashing that way).
-    pub hashed_after_previous_row: bool,
-}
-
-impl StoredEntry {
-    #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) fn new(seq: i64, entry: Vec<u8>, hash: Vec<u8>) -> Self {
-        Self {
-            seq,
-            entry,
-            hash,
-            hashed_after_previous_row: false,
-        }
-    }
-}
 
 /// What is wrong at a sequence number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

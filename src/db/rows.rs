@@ -548,7 +548,7 @@ pub(crate) fn set_fields_digest(
 }
 
 /// The digest `parent` recorded of its fields, if it has one yet.
-fn recorded_fields_digest(
+pub(crate) fn recorded_fields_digest(
     conn: &Connection,
     table: FieldTable,
     parent: &[u8; 16],
@@ -567,45 +567,6 @@ fn recorded_fields_digest(
         .query_row([parent], |r| r.get::<_, Option<Vec<u8>>>(0))
         .optional()?
         .flatten())
-}
-
-/// Check `stored`, every field row of `parent`, against the digest the parent recorded: a field
-/// row deleted, added or rolled back on its own is `Error::Integrity`. Parents written before
-/// format 5 have no digest until their next write.
-pub(crate) fn check_fields_whole(
-    conn: &Connection,
-    table: FieldTable,
-    parent: &[u8; 16],
-    stored: &[FieldRow],
-) -> Result<()> {
-    let recorded = recorded_fields_digest(conn, table, parent)?;
-    check_fields_against(table, parent, stored, recorded.as_deref())
-}
-
-/// [`check_fields_whole`] against a digest the caller already read with the parent row.
-pub(crate) fn check_fields_against(
-    table: FieldTable,
-    parent: &[u8; 16],
-    stored: &[FieldRow],
-    recorded: Option<&[u8]>,
-) -> Result<()> {
-    let Some(recorded) = recorded else {
-        return Ok(());
-    };
-    let parts = stored
-        .iter()
-        .map(|f| (f.field.as_str(), f.key_version, f.envelope.as_slice()));
-    if crate::audit::fields_digest_of(table.name(), parent, parts)[..] == recorded[..] {
-        return Ok(());
-    }
-    Err(Error::Integrity {
-        place: crate::error::Place {
-            table: table.name(),
-            owner: "-".into(),
-            record: hex::encode(parent),
-            field: "(the set of fields)".into(),
-        },
-    })
 }
 
 /// Every stored field of `parent`, in name order.

@@ -19,7 +19,7 @@ use crate::policy::{
 };
 use crate::value::{FieldName, Value};
 
-use super::{Session, now_ms};
+use super::{Session, facts, now_ms};
 
 /// How a request is recorded in the audit log: action, client, target.
 #[derive(Clone, Copy)]
@@ -277,7 +277,7 @@ impl Session {
         let (mut stored, whole) = {
             let conn = self.shared.conn();
             let stored = rows::fields(&conn, entry.table, &entry.parent)?;
-            let whole = rows::check_fields_whole(&conn, entry.table, &entry.parent, &stored);
+            let whole = facts::check_fields_whole(&conn, entry.table, &entry.parent, &stored);
             (stored, whole)
         };
         let names = stored
@@ -333,7 +333,7 @@ impl Session {
         let written_ok = self.shared.write(|tx| {
             // Never vouch for a set of fields someone changed outside the vault.
             let before = rows::fields(tx, entry.table, &entry.parent)?;
-            rows::check_fields_whole(tx, entry.table, &entry.parent, &before)?;
+            facts::check_fields_whole(tx, entry.table, &entry.parent, &before)?;
             create(tx, now_ms())?;
             let (table, owner, parent) = (entry.table, &entry.owner, &entry.parent);
             self.seal_fields(tx, table, owner, parent, entry.compartment, fields)?;

@@ -12,6 +12,7 @@ use crate::policy::{Access, Decision, DenyReason, Facts, Request, decide};
 use crate::value::FieldName;
 
 use super::Session;
+use super::facts;
 use super::records::{Record, record_entry, record_from};
 
 /// One audit entry to append once the batch is decided.
@@ -74,7 +75,7 @@ impl Session {
                 // is named before a damaged set.
                 let recorded = meta.fields_digest.as_deref();
                 let whole =
-                    rows::check_fields_against(entry.table, &entry.parent, &stored, recorded);
+                    facts::check_fields_against(entry.table, &entry.parent, &stored, recorded);
                 let names = stored
                     .iter()
                     .map(|f| FieldName::new(&f.field))

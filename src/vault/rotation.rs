@@ -26,7 +26,7 @@ use crate::value::{FieldName, Value};
 use super::access::AuditAs;
 use super::session::{BLIND_INDEX_KEY, data_key_aad, vault_key_aad};
 use super::users::sealed_mk_aad;
-use super::{Session, now_ms};
+use super::{Session, facts, now_ms};
 
 /// Records (or notes, consents, grants) re-encrypted per committed step.
 const STEP: usize = 64;
@@ -174,7 +174,7 @@ impl Session {
         let owner = client.as_bytes();
         let stored = rows::fields(tx, table, parent)?;
         // Never re-vouch for a set of fields someone changed outside the vault.
-        rows::check_fields_whole(tx, table, parent, &stored)?;
+        facts::check_fields_whole(tx, table, parent, &stored)?;
         let values: BTreeMap<FieldName, Value> = self
             .decrypt_fields(tx, table, owner, parent, compartment, &stored)
             .map_err(|(_, e)| e)?;
