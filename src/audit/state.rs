@@ -6,7 +6,8 @@
 
 use crate::audit::layout::EntryView;
 use crate::audit::ledger::fields_digest;
-use crate::audit::verify::{FindingKind, Verifier};
+use crate::audit::report::FindingKind;
+use crate::audit::verify::Verifier;
 use crate::stored::Cell;
 
 /// The field table a granted write action leaves its fields in.
