@@ -211,9 +211,9 @@ impl Session {
     /// second only when the client has consents.
     pub(super) fn client_facts(&self, conn: &Connection, client: &ClientId) -> Result<Facts> {
         let now = now_ms();
-        let rel = policy_rows::relationship(conn, client, &self.user, now)?;
+        let rel = facts::relationship(conn, client, &self.user, now)?;
         let consents = if rel.has_consents {
-            policy_rows::consents_of(conn, client)?
+            facts::consents_of(conn, client)?
                 .into_iter()
                 .map(|c| c.fact)
                 .collect()

@@ -11,7 +11,7 @@ use crate::policy::{Access, MinorFacts, PracticeOp};
 use crate::value::{FieldName, Value};
 
 use super::access::AuditAs;
-use super::{Session, now_ms};
+use super::{Session, facts, now_ms};
 
 /// Longest emergency access one grant may open, in minutes.
 pub const MAX_BREAK_GLASS_MINUTES: u32 = 240;
@@ -151,7 +151,7 @@ impl Session {
         let (facts, audit_as) =
             self.client_request(client, AuditAction::MinorStatusSet, purpose)?;
         self.change(Access::ManageClient, purpose, &facts, audit_as, |tx| {
-            policy_rows::set_minor_status(tx, client, status, now_ms())?;
+            facts::set_minor_status(tx, client, status, now_ms())?;
             Ok(())
         })?;
         Ok(())

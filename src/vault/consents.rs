@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::audit::{AuditAction, Outcome};
-use crate::db::policy_rows::{self, ConsentRow};
+use crate::db::policy_rows;
 use crate::db::rows::FieldTable;
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, ConsentId, UserId};
@@ -14,6 +14,7 @@ use crate::policy::{Access, ConsentFact, Recipient};
 use crate::value::{FieldName, Value};
 
 use super::access::AuditAs;
+use super::facts::{self, ConsentRow};
 use super::{Session, now_ms};
 
 /// Who a consent releases to.
@@ -184,7 +185,7 @@ impl Session {
         };
         let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
         self.write_audited(audit_as, purpose, |tx| {
-            policy_rows::insert_consent(tx, &row, now_ms(), &self.user)?;
+            facts::insert_consent(tx, &row, now_ms(), &self.user)?;
             let (table, general) = (FieldTable::Consents, Compartment::General);
             self.seal_fields(tx, table, client.as_bytes(), id.as_bytes(), general, &named)?;
             let e = self.entry(
@@ -227,7 +228,7 @@ impl Session {
             let conn = self.shared.conn();
             (
                 self.client_facts(&conn, client)?,
-                policy_rows::consents_of(&conn, client)?,
+                facts::consents_of(&conn, client)?,
             )
         };
         let grant = self.check(

@@ -22,7 +22,7 @@ use crate::policy::{
 };
 use crate::value::{FieldName, Value};
 
-use super::{Session, now_ms};
+use super::{Session, facts, now_ms};
 
 /// Six years: how far back the accounting of disclosures reaches (45 CFR 164.528(a)(1)).
 pub(super) const SIX_YEARS_MS: i64 = 6 * 365 * 24 * 3600 * 1000 + 2 * 24 * 3600 * 1000;
@@ -93,7 +93,7 @@ impl Session {
         id: &ConsentId,
         recipient: &OutsideParty,
     ) -> Result<(ConsentFact, bool)> {
-        let rows = policy_rows::consents_of(&self.shared.conn(), client)?;
+        let rows = facts::consents_of(&self.shared.conn(), client)?;
         let row = rows
             .into_iter()
             .find(|c| c.id == *id)
@@ -116,7 +116,7 @@ impl Session {
             return Ok(false);
         }
         for member in members {
-            let ok = policy_rows::consents_of(&conn, &member)?.iter().any(|c| {
+            let ok = facts::consents_of(&conn, &member)?.iter().any(|c| {
                 c.fact.in_force(now)
                     && c.fact.recipient == Recipient::Outside
                     && c.fact.purpose == req.purpose
@@ -392,7 +392,7 @@ impl Session {
     ) -> Result<ConsentCopy> {
         let id = id.ok_or(Error::NotFound { what: "consent" })?;
         let conn = self.shared.conn();
-        let signed_on = policy_rows::consents_of(&conn, client)?
+        let signed_on = facts::consents_of(&conn, client)?
             .into_iter()
             .find(|c| c.id == id)
             .map_or(0, |c| c.signed_on);
