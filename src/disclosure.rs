@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::ids::{CaseId, ClientId, ConsentId};
-use crate::model::{Category, Purpose};
-use crate::policy::LegalBasis;
+use crate::model::{Category, LegalBasis, Purpose};
 
 /// Someone outside the practice who receives a release.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -6,8 +6,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::policy::DenyReason;
-
 /// Everything that can go wrong in confide.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -139,6 +137,85 @@ impl fmt::Display for Place {
             "{} owner={} record={} field={}",
             self.table, self.owner, self.record, self.field
         )
+    }
+}
+
+/// Why a request was refused. The code is stored in the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// The role may never have this.
+    RoleNotPermitted,
+    /// The stated purpose does not justify this access.
+    PurposeNotPermitted,
+    /// The requester has no relationship with this client (or the target does not exist: the
+    /// two are not told apart).
+    NoRelationship,
+    /// Psychotherapy notes go to their author (and a training supervisor) only.
+    NotNoteAuthor,
+    /// The consent that would allow this has expired or is not yet in force.
+    ConsentNotInForce,
+    /// The consent that would allow this was revoked.
+    ConsentRevoked,
+    /// The minor consented to their own care, a court directed it, or the guardian agreed to
+    /// confidentiality: the guardian is shut out.
+    MinorProtected,
+    /// Break-glass never opens this category.
+    BreakGlassExcluded,
+    /// One member's individual-session notes never reach another member.
+    AnotherMembersNotes,
+    /// Members of a group never see the group's shared record or each other.
+    GroupPrivacy,
+    /// Held in confidence: the disclosing member has not consented to sharing.
+    HeldInConfidence,
+    /// A field outside the role's minimum-necessary set.
+    FieldNotPermitted,
+    /// The consent cited is in force but does not name this category, purpose or recipient.
+    OutsideConsent,
+}
+
+impl DenyReason {
+    /// Every reason.
+    #[cfg(test)]
+    pub(crate) const ALL: &'static [DenyReason] = &[
+        DenyReason::RoleNotPermitted,
+        DenyReason::PurposeNotPermitted,
+        DenyReason::NoRelationship,
+        DenyReason::NotNoteAuthor,
+        DenyReason::ConsentNotInForce,
+        DenyReason::ConsentRevoked,
+        DenyReason::MinorProtected,
+        DenyReason::BreakGlassExcluded,
+        DenyReason::AnotherMembersNotes,
+        DenyReason::GroupPrivacy,
+        DenyReason::HeldInConfidence,
+        DenyReason::FieldNotPermitted,
+        DenyReason::OutsideConsent,
+    ];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            DenyReason::RoleNotPermitted => "role-not-permitted",
+            DenyReason::PurposeNotPermitted => "purpose-not-permitted",
+            DenyReason::NoRelationship => "no-relationship",
+            DenyReason::NotNoteAuthor => "not-note-author",
+            DenyReason::ConsentNotInForce => "consent-not-in-force",
+            DenyReason::ConsentRevoked => "consent-revoked",
+            DenyReason::MinorProtected => "minor-protected",
+            DenyReason::BreakGlassExcluded => "break-glass-excluded",
+            DenyReason::AnotherMembersNotes => "another-members-notes",
+            DenyReason::GroupPrivacy => "group-privacy",
+            DenyReason::HeldInConfidence => "held-in-confidence",
+            DenyReason::FieldNotPermitted => "field-not-permitted",
+            DenyReason::OutsideConsent => "outside-consent",
+        }
+    }
+}
+
+impl fmt::Display for DenyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
     }
 }
 

@@ -81,14 +81,13 @@ mod tests {
 
     use super::*;
 
-    use crate::audit::{
-        Anchor, Cell, EntryCells, EntryView, StoredEntry, canonical_bytes, entry_hash, parse_run,
-    };
+    use crate::audit::{Anchor, EntryView, StoredEntry, entry_hash, parse_run};
     use crate::crypto::envelope;
     use crate::crypto::keys::Kek;
     use crate::crypto::sealed::UserKeyPair;
     use crate::crypto::signing::verify_checkpoint;
     use crate::ids::VaultId;
+    use crate::stored::{Cell, EntryCells, canonical_bytes};
     use crate::vault::VerifiedState;
 
     fn cell() -> impl Strategy<Value = Cell> {

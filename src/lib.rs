@@ -59,6 +59,7 @@ pub mod fuzzing;
 mod ids;
 mod model;
 mod policy;
+mod stored;
 #[cfg(feature = "synth")]
 #[doc(hidden)]
 pub mod synth;
@@ -67,7 +68,7 @@ mod vault;
 
 pub use audit::{
     Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, Failure, Finding, FindingKind, Outcome,
-    VerifyReport, Warning, audit_log_len, read_audit_log, staff_user_id,
+    VerifyReport, Warning,
 };
 pub use clock::Clock;
 #[cfg(feature = "test-clock")]
@@ -92,8 +93,9 @@ pub use vault::{
     BackupSummary, ConsentRecipient, ConsentSummary, DEFAULT_IDLE_TIMEOUT, Export, JointRecord,
     KeyStats, MAX_BREAK_GLASS_MINUTES, MAX_SEALS_PER_KEY, MIN_PASSPHRASE_CHARS, MasterKeyRotation,
     NewClient, NewConsent, Note, Passphrase, Record, RecordSummary, RestoreOptions, Rotation,
-    Session, Vault, VaultConfig, VerifiedState, VerifyOptions, export_anchor, vault_id_of,
-    verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
+    Session, Vault, VaultConfig, VerifiedState, VerifyOptions, audit_log_len, export_anchor,
+    read_audit_log, staff_user_id, vault_id_of, verify_audit_log, verify_audit_log_observed,
+    verify_audit_log_with,
 };
 #[doc(hidden)]
 pub use vault::{audit_canonical_bytes, audit_hash};

@@ -1,4 +1,5 @@
-//! The practice's vocabulary: roles, purposes of use, record kinds and key compartments.
+//! The practice's vocabulary: roles, purposes of use, record kinds, key compartments, and the
+//! bases on which access is granted or information released.
 //!
 //! Closed enums, each with a stable text code that is what the vault stores and audits.
 
@@ -195,6 +196,178 @@ coded_enum!(
         Ledger => "ledger",
     }
 );
+
+/// Why access was granted: stored in the audit entry of every allowed request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Basis {
+    /// A practice role's own duty (administration, audit, billing, scheduling, intake).
+    Role,
+    /// The requester treats the client.
+    CareTeam,
+    /// The requester supervises a treating clinician.
+    Supervision,
+    /// The requester wrote the psychotherapy note.
+    Author,
+    /// Supervision inside a training programme (45 CFR 164.508(a)(2)(i)(B)).
+    TrainingSupervision,
+    /// The client's own access (45 CFR 164.524).
+    SelfAccess,
+    /// A minor's guardian as personal representative.
+    Guardian,
+    /// A clinician of the case.
+    CaseClinician,
+    /// The client's consent naming the requester.
+    Consent,
+    /// Emergency access: flagged for review.
+    BreakGlass,
+    /// The case's no-secrets policy.
+    NoSecretsPolicy,
+}
+
+impl Basis {
+    /// Every basis.
+    #[cfg(test)]
+    pub(crate) const ALL: &'static [Basis] = &[
+        Basis::Role,
+        Basis::CareTeam,
+        Basis::Supervision,
+        Basis::Author,
+        Basis::TrainingSupervision,
+        Basis::SelfAccess,
+        Basis::Guardian,
+        Basis::CaseClinician,
+        Basis::Consent,
+        Basis::BreakGlass,
+        Basis::NoSecretsPolicy,
+    ];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Basis::Role => "role",
+            Basis::CareTeam => "care-team",
+            Basis::Supervision => "supervision",
+            Basis::Author => "author",
+            Basis::TrainingSupervision => "training-supervision",
+            Basis::SelfAccess => "self-access",
+            Basis::Guardian => "guardian",
+            Basis::CaseClinician => "case-clinician",
+            Basis::Consent => "consent",
+            Basis::BreakGlass => "break-glass",
+            Basis::NoSecretsPolicy => "no-secrets-policy",
+        }
+    }
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The legal basis a release rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum LegalBasis {
+    /// The client's written authorization (164.508), cited as a consent record.
+    Authorization,
+    /// Coordination of treatment with another provider, with the client's consent.
+    TreatmentWithConsent,
+    /// Payment (164.506): minimum necessary, never notes.
+    Payment,
+    /// Serious and imminent threat to health or safety (164.512(j)(1)(i); duty to warn/protect).
+    DutyToWarn,
+    /// A report of child abuse or neglect (164.512(b)(1)(ii)).
+    ChildAbuseReport,
+    /// A report of elder or dependent-adult abuse (164.512(c)).
+    ElderAbuseReport,
+    /// A court order (164.512(e)(1)(i)): only what the order names.
+    CourtOrder,
+    /// A subpoena without a court order (164.512(e)(1)(ii)): never psychotherapy notes.
+    Subpoena,
+    /// A medical emergency (42 CFR 2.51; 164.510(b)(3)).
+    MedicalEmergency,
+}
+
+impl LegalBasis {
+    /// Every basis.
+    pub const ALL: &'static [LegalBasis] = &[
+        LegalBasis::Authorization,
+        LegalBasis::TreatmentWithConsent,
+        LegalBasis::Payment,
+        LegalBasis::DutyToWarn,
+        LegalBasis::ChildAbuseReport,
+        LegalBasis::ElderAbuseReport,
+        LegalBasis::CourtOrder,
+        LegalBasis::Subpoena,
+        LegalBasis::MedicalEmergency,
+    ];
+
+    /// The stable code stored in the ledger.
+    pub fn code(self) -> &'static str {
+        match self {
+            LegalBasis::Authorization => "authorization",
+            LegalBasis::TreatmentWithConsent => "treatment-with-consent",
+            LegalBasis::Payment => "payment",
+            LegalBasis::DutyToWarn => "duty-to-warn",
+            LegalBasis::ChildAbuseReport => "child-abuse-report",
+            LegalBasis::ElderAbuseReport => "elder-abuse-report",
+            LegalBasis::CourtOrder => "court-order",
+            LegalBasis::Subpoena => "subpoena",
+            LegalBasis::MedicalEmergency => "medical-emergency",
+        }
+    }
+
+    /// Rests on the client's consent.
+    pub fn needs_consent(self) -> bool {
+        matches!(
+            self,
+            LegalBasis::Authorization | LegalBasis::TreatmentWithConsent
+        )
+    }
+
+    /// Required or permitted by law without the client's authorization: joint-case content
+    /// may leave on this basis without every member's authorization.
+    pub fn is_mandatory(self) -> bool {
+        matches!(
+            self,
+            LegalBasis::DutyToWarn
+                | LegalBasis::ChildAbuseReport
+                | LegalBasis::ElderAbuseReport
+                | LegalBasis::CourtOrder
+        )
+    }
+
+    /// Listed in the client's accounting of disclosures (164.528): not treatment, payment or
+    /// operations, not under the client's authorization.
+    pub fn accountable(self) -> bool {
+        !matches!(
+            self,
+            LegalBasis::Authorization | LegalBasis::TreatmentWithConsent | LegalBasis::Payment
+        )
+    }
+}
+
+impl fmt::Display for LegalBasis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for LegalBasis {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        LegalBasis::ALL
+            .iter()
+            .copied()
+            .find(|b| b.code() == s)
+            .ok_or_else(|| Error::InvalidInput {
+                what: "legal basis",
+                reason: "unknown code".into(),
+            })
+    }
+}
 
 #[cfg(test)]
 mod tests {

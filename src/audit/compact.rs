@@ -225,8 +225,8 @@ fn each_symbol(packed: &[u8], len: usize, mut emit: impl FnMut(u8)) -> Option<()
 mod tests {
     use super::*;
     use crate::audit::{AuditAction, Failure, Outcome};
-    use crate::model::Purpose;
-    use crate::policy::{Basis, DenyReason, LegalBasis};
+    use crate::error::DenyReason;
+    use crate::model::{Basis, LegalBasis, Purpose};
 
     #[test]
     fn every_code_the_library_writes_has_one_byte() {

@@ -1,120 +1,19 @@
-//! Audit entries: their actions and outcomes, and the canonical bytes of entries written before
-//! format 6.
+//! Audit entries: their actions and outcomes, and the typed parts of a new entry.
 //!
-//! Before format 6 each part of an entry was a column, and the canonical bytes were computed
-//! from the stored column values themselves (type tag plus payload), so any edit to any column,
-//! including a change of SQLite storage class, changed the hash. Those bytes are what such
-//! entries now store as their blob (see [`layout`](super::layout)); new entries are written in
-//! the compact layout there. Both in `docs/design.md`.
+//! A new entry is written in the compact layout of [`layout`](super::layout); entries written
+//! before format 6 are stored as the canonical bytes of their columns
+//! ([`EntryCells`](crate::stored::EntryCells)). Both in `docs/design.md`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use ring::digest::SHA256;
 
-use crate::error::{Error, Result};
+use crate::error::{DenyReason, Error, Result};
 use crate::ids::{ClientId, UserId, VaultId};
-use crate::model::Purpose;
-use crate::policy::{Basis, DenyReason, LegalBasis};
+use crate::model::{Basis, LegalBasis, Purpose};
 
 use super::layout::EntryParts;
-
-/// Domain label hashed before every entry.
-pub(crate) const DOMAIN: &[u8] = b"confide/audit/v1";
-/// Version byte of the canonical encoding of an entry without a digest (formats 1 and up).
-const CANONICAL_V1: u8 = 1;
-/// Version byte of the canonical encoding of an entry that vouches for a ledger row.
-const CANONICAL_V2: u8 = 2;
-
-/// One stored column value, as SQLite holds it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) enum Cell {
-    #[default]
-    Null,
-    Integer(i64),
-    Real(f64),
-    /// Text as stored, byte for byte (a tamperer may store invalid UTF-8).
-    Text(Vec<u8>),
-    Blob(Vec<u8>),
-}
-
-impl Cell {
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        match self {
-            Cell::Null => out.push(0),
-            Cell::Integer(i) => {
-                out.push(1);
-                out.extend_from_slice(&i.to_be_bytes());
-            }
-            Cell::Real(r) => {
-                out.push(2);
-                out.extend_from_slice(&r.to_bits().to_be_bytes());
-            }
-            Cell::Text(s) => push_bytes(out, 3, s),
-            Cell::Blob(b) => push_bytes(out, 4, b),
-        }
-    }
-
-    pub(crate) fn opt_blob(b: Option<&[u8]>) -> Cell {
-        b.map_or(Cell::Null, |b| Cell::Blob(b.to_vec()))
-    }
-}
-
-fn push_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
-    out.push(tag);
-    // Column values longer than 4 GiB cannot exist in SQLite (its limit is 2 GiB).
-    out.extend_from_slice(&(b.len() as u32).to_be_bytes());
-    out.extend_from_slice(b);
-}
-
-/// The hashed columns of one entry, in table order:
-/// seq, at, actor, action, client_id, target_id, fields, purpose, outcome, digest.
-///
-/// An entry whose digest is NULL hashes its first nine cells under version byte 1, exactly as
-/// before the digest column existed; one with a digest hashes all ten under version byte 2.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct EntryCells(pub [Cell; 10]);
-
-impl EntryCells {
-    /// The same cells with another sequence number.
-    #[cfg(test)]
-    pub(crate) fn with_seq(&self, seq: i64) -> EntryCells {
-        let mut c = self.clone();
-        c.0[0] = Cell::Integer(seq);
-        c
-    }
-
-    fn canonical(&self, out: &mut Vec<u8>) {
-        let (version, cells) = match self.0[9] {
-            Cell::Null => (CANONICAL_V1, &self.0[..9]),
-            _ => (CANONICAL_V2, &self.0[..]),
-        };
-        out.push(version);
-        for cell in cells {
-            cell.encode(out);
-        }
-    }
-}
-
-/// `SHA-256(domain ‖ prev_hash ‖ canonical(entry))`: the hash of an entry written before
-/// format 6 ([`entry_hash`](super::entry_hash) computes it from the stored bytes).
-#[cfg(test)]
-pub(crate) fn chain_hash(prev: &[u8], cells: &EntryCells) -> [u8; 32] {
-    let mut ctx = ring::digest::Context::new(&SHA256);
-    ctx.update(DOMAIN);
-    ctx.update(prev);
-    ctx.update(&canonical_bytes(cells));
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
-}
-
-/// The canonical bytes of an entry written before format 6: what it stores as its blob since.
-pub(crate) fn canonical_bytes(cells: &EntryCells) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(256);
-    cells.canonical(&mut buf);
-    buf
-}
 
 /// The `prev_hash` of the first entry: SHA-256 of the vault id, so a log cannot be moved
 /// between vaults.
@@ -447,89 +346,6 @@ impl NewEntry<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample() -> EntryCells {
-        EntryCells([
-            Cell::Integer(1),
-            Cell::Integer(1_700_000_000_000),
-            Cell::Blob(vec![0xab; 16]),
-            Cell::Text("record.read".into()),
-            Cell::Blob(vec![0xcd; 16]),
-            Cell::Null,
-            Cell::Text("diagnosis".into()),
-            Cell::Text("TREAT".into()),
-            Cell::Text("granted".into()),
-            Cell::Null,
-        ])
-    }
-
-    #[test]
-    fn chain_hash_is_fixed() {
-        // Golden vector: SHA-256 over the documented layout, recomputed independently here.
-        let cells = sample();
-        let mut canon = vec![1u8];
-        canon.extend([1]);
-        canon.extend(1i64.to_be_bytes());
-        canon.extend([1]);
-        canon.extend(1_700_000_000_000i64.to_be_bytes());
-        canon.extend([4, 0, 0, 0, 16]);
-        canon.extend([0xab; 16]);
-        canon.extend([3, 0, 0, 0, 11]);
-        canon.extend(b"record.read");
-        canon.extend([4, 0, 0, 0, 16]);
-        canon.extend([0xcd; 16]);
-        canon.extend([0]);
-        canon.extend([3, 0, 0, 0, 9]);
-        canon.extend(b"diagnosis");
-        canon.extend([3, 0, 0, 0, 5]);
-        canon.extend(b"TREAT");
-        canon.extend([3, 0, 0, 0, 7]);
-        canon.extend(b"granted");
-        let prev = [0x11u8; 32];
-        let mut all = b"confide/audit/v1".to_vec();
-        all.extend(prev);
-        all.extend(&canon);
-        let want = ring::digest::digest(&SHA256, &all);
-        assert_eq!(&chain_hash(&prev, &cells)[..], want.as_ref());
-    }
-
-    #[test]
-    fn a_digest_switches_to_version_2() {
-        let mut cells = sample();
-        let plain = chain_hash(&[0; 32], &cells);
-        cells.0[9] = Cell::Blob(vec![7; 32]);
-        let mut canon = vec![2u8];
-        for c in &cells.0 {
-            c.encode(&mut canon);
-        }
-        let mut all = b"confide/audit/v1".to_vec();
-        all.extend([0u8; 32]);
-        all.extend(&canon);
-        let want = ring::digest::digest(&SHA256, &all);
-        assert_eq!(&chain_hash(&[0; 32], &cells)[..], want.as_ref());
-        assert_ne!(chain_hash(&[0; 32], &cells), plain);
-    }
-
-    #[test]
-    fn any_change_changes_the_hash() {
-        let base = chain_hash(&[0; 32], &sample());
-        let mut edits = Vec::new();
-        for i in 0..10 {
-            let mut c = sample();
-            c.0[i] = match &c.0[i] {
-                Cell::Integer(n) => Cell::Integer(n + 1),
-                Cell::Text(s) => Cell::Blob(s.clone()),
-                Cell::Blob(b) => Cell::Text(b.clone()),
-                Cell::Null => Cell::Blob(vec![]),
-                Cell::Real(r) => Cell::Real(r + 1.0),
-            };
-            edits.push(c);
-        }
-        for c in edits {
-            assert_ne!(chain_hash(&[0; 32], &c), base);
-        }
-        assert_ne!(chain_hash(&[1; 32], &sample()), base);
-    }
 
     #[test]
     fn outcome_codes() {

@@ -31,14 +31,16 @@
 //! removed (it names a hash no longer there).
 //!
 //! Entries written before format 6 were moved into this table unchanged in meaning: their blob
-//! is their canonical bytes of version 1 or 2 (see [`EntryCells`](super::EntryCells)), sequence
+//! is their canonical bytes of version 1 or 2 (see [`EntryCells`](crate::stored::EntryCells)), sequence
 //! number included, and their hash is `SHA-256(domain ‖ previous hash ‖ entry)` as before, so
 //! their hashes and the checkpoints signed over them still hold.
 
 use ring::digest::{Context, SHA256};
 
 use super::compact;
-use super::entry::DOMAIN;
+
+/// Domain label hashed before every entry.
+const DOMAIN: &[u8] = b"confide/audit/v1";
 
 /// Version byte of an entry stored as one blob (format 6).
 pub(crate) const ENTRY_V3: u8 = 3;
@@ -430,7 +432,19 @@ impl<'a> EntryView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::entry::{Cell, EntryCells, canonical_bytes, chain_hash};
+    use crate::stored::{Cell, EntryCells, canonical_bytes};
+
+    /// `SHA-256(domain ‖ prev_hash ‖ canonical(entry))`: the hash of an entry written before
+    /// format 6 ([`entry_hash`] computes it from the stored bytes).
+    fn chain_hash(prev: &[u8], cells: &EntryCells) -> [u8; 32] {
+        let mut ctx = Context::new(&SHA256);
+        ctx.update(DOMAIN);
+        ctx.update(prev);
+        ctx.update(&canonical_bytes(cells));
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
 
     fn parts<'a>(fields: &'a [&'a str]) -> EntryParts<'a> {
         EntryParts {
@@ -678,5 +692,88 @@ mod tests {
         assert_eq!(v.target, Some(&[0xee; 16][..]));
         assert_eq!(v.fields, FieldList::Text(b"diagnosis"));
         assert_eq!(v.digest, None);
+    }
+
+    fn sample() -> EntryCells {
+        EntryCells([
+            Cell::Integer(1),
+            Cell::Integer(1_700_000_000_000),
+            Cell::Blob(vec![0xab; 16]),
+            Cell::Text("record.read".into()),
+            Cell::Blob(vec![0xcd; 16]),
+            Cell::Null,
+            Cell::Text("diagnosis".into()),
+            Cell::Text("TREAT".into()),
+            Cell::Text("granted".into()),
+            Cell::Null,
+        ])
+    }
+
+    #[test]
+    fn chain_hash_is_fixed() {
+        // Golden vector: SHA-256 over the documented layout, recomputed independently here.
+        let cells = sample();
+        let mut canon = vec![1u8];
+        canon.extend([1]);
+        canon.extend(1i64.to_be_bytes());
+        canon.extend([1]);
+        canon.extend(1_700_000_000_000i64.to_be_bytes());
+        canon.extend([4, 0, 0, 0, 16]);
+        canon.extend([0xab; 16]);
+        canon.extend([3, 0, 0, 0, 11]);
+        canon.extend(b"record.read");
+        canon.extend([4, 0, 0, 0, 16]);
+        canon.extend([0xcd; 16]);
+        canon.extend([0]);
+        canon.extend([3, 0, 0, 0, 9]);
+        canon.extend(b"diagnosis");
+        canon.extend([3, 0, 0, 0, 5]);
+        canon.extend(b"TREAT");
+        canon.extend([3, 0, 0, 0, 7]);
+        canon.extend(b"granted");
+        let prev = [0x11u8; 32];
+        let mut all = b"confide/audit/v1".to_vec();
+        all.extend(prev);
+        all.extend(&canon);
+        let want = ring::digest::digest(&SHA256, &all);
+        assert_eq!(&chain_hash(&prev, &cells)[..], want.as_ref());
+    }
+
+    #[test]
+    fn a_digest_switches_to_version_2() {
+        let mut cells = sample();
+        let plain = chain_hash(&[0; 32], &cells);
+        cells.0[9] = Cell::Blob(vec![7; 32]);
+        let mut canon = vec![2u8];
+        for c in &cells.0 {
+            c.encode(&mut canon);
+        }
+        let mut all = b"confide/audit/v1".to_vec();
+        all.extend([0u8; 32]);
+        all.extend(&canon);
+        let want = ring::digest::digest(&SHA256, &all);
+        assert_eq!(&chain_hash(&[0; 32], &cells)[..], want.as_ref());
+        assert_ne!(chain_hash(&[0; 32], &cells), plain);
+    }
+
+    #[test]
+    fn any_change_changes_the_hash() {
+        let base = chain_hash(&[0; 32], &sample());
+        let mut edits = Vec::new();
+        for i in 0..10 {
+            let mut c = sample();
+            c.0[i] = match &c.0[i] {
+                Cell::Integer(n) => Cell::Integer(n + 1),
+                Cell::Text(s) => Cell::Blob(s.clone()),
+                Cell::Blob(b) => Cell::Text(b.clone()),
+                Cell::Null => Cell::Blob(vec![]),
+                Cell::Real(r) => Cell::Real(r + 1.0),
+            };
+            edits.push(c);
+        }
+        for c in edits {
+            assert_ne!(chain_hash(&[0; 32], &c), base);
+        }
+        assert_ne!(chain_hash(&[1; 32], &sample()), base);
     }
 }

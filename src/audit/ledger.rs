@@ -7,21 +7,9 @@
 
 use ring::digest::{Context, SHA256};
 
-use crate::audit::entry::Cell;
+use crate::stored::Cell;
 
 const DOMAIN: &[u8] = b"confide/ledger/v1";
-
-/// One stored ledger row with its sealed fields, as the verifier reads it.
-pub(crate) struct StoredLedger {
-    /// `disclosure_id`.
-    pub id: Vec<u8>,
-    /// `audit_seq`: the entry that vouches for this row.
-    pub audit_seq: i64,
-    /// Every column of the row, in table order.
-    pub cells: Vec<Cell>,
-    /// (field, key_version, envelope) of each sealed field, ordered by field.
-    pub fields: Vec<[Cell; 3]>,
-}
 
 /// The digest of a ledger row and its fields.
 pub(crate) fn ledger_digest(cells: &[Cell], fields: &[[Cell; 3]]) -> [u8; 32] {

@@ -9,18 +9,21 @@ mod entry;
 mod layout;
 mod ledger;
 mod query;
+mod report;
 mod seals;
 mod state;
 mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
-pub(crate) use entry::{Cell, EntryCells, NewEntry, canonical_bytes, format_utc, genesis_hash};
+pub(crate) use entry::{NewEntry, format_utc, genesis_hash};
+// Stored values and rows, named here too for the vault, which hashes and checks them.
+pub(crate) use crate::stored::{Cell, StoredEntry};
 #[cfg(test)]
 pub(crate) use layout::EntryParts;
 pub(crate) use layout::{EntryView, entry_hash};
-pub(crate) use ledger::{StoredLedger, fields_digest, fields_digest_of, ledger_digest};
-pub(crate) use query::parse_run;
-pub use query::{AuditFilter, AuditLog, audit_log_len, read_audit_log, staff_user_id};
+pub(crate) use ledger::{fields_digest, fields_digest_of, ledger_digest};
+pub use query::{AuditFilter, AuditLog};
+pub(crate) use query::{Matcher, parse_run};
+pub use report::{Finding, FindingKind, VerifyReport, Warning};
 pub use seals::Anchor;
-pub use verify::{Finding, FindingKind, VerifyReport, Warning};
-pub(crate) use verify::{StoredEntry, Verifier};
+pub(crate) use verify::Verifier;

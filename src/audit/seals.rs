@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audit::layout::EntryView;
-use crate::audit::verify::{FindingKind, Verifier, Warning};
+use crate::audit::report::{FindingKind, Warning};
+use crate::audit::verify::Verifier;
 use crate::crypto::signing::verify_checkpoint;
 use crate::error::{Error, Result};
 use crate::ids::VaultId;

@@ -4,10 +4,11 @@
 //! rolled back to an older ciphertext, or a row added outside the vault is reported without a
 //! key. (Checking only the log's hashes, and not the data, would miss all three.)
 
-use crate::audit::entry::Cell;
 use crate::audit::layout::EntryView;
 use crate::audit::ledger::fields_digest;
-use crate::audit::verify::{FindingKind, Verifier};
+use crate::audit::report::FindingKind;
+use crate::audit::verify::Verifier;
+use crate::stored::Cell;
 
 /// The field table a granted write action leaves its fields in.
 fn table_of(action: &[u8]) -> Option<&'static str> {

@@ -7,8 +7,8 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::audit::{Cell, EntryCells, StoredEntry, canonical_bytes, entry_hash};
 use crate::error::Result;
+use crate::stored::{Cell, EntryCells, StoredEntry, canonical_bytes};
 
 /// An entry's columns before format 6, in hashed order, then the stored hash.
 const COLUMNS: &str =
@@ -92,6 +92,13 @@ pub(crate) fn head(conn: &Connection) -> Result<Option<(i64, Vec<u8>)>> {
         .optional()?)
 }
 
+/// The newest sequence number, or 0 for an empty log: how many entries an intact log holds.
+pub(crate) fn max_seq(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit_log")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// The hash of the entry before `seq`: the stored hash at `seq - 1`, or `genesis` for the
 /// first entry. `None` when the log lacks that row.
 pub(crate) fn hash_before(conn: &Connection, seq: i64, genesis: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -104,18 +111,13 @@ pub(crate) fn hash_before(conn: &Connection, seq: i64, genesis: &[u8]) -> Result
         .optional()?)
 }
 
-/// Store `entry` (its bytes) at `seq`, chained after `prev_hash`. Must run inside the caller's
-/// write transaction, after reading [`head`] in it.
-pub(crate) fn append(
-    conn: &Connection,
-    seq: i64,
-    entry: &[u8],
-    prev_hash: &[u8],
-) -> Result<[u8; 32]> {
-    let hash = entry_hash(prev_hash, seq, entry);
+/// Store `entry` (its bytes) at `seq` with its `hash` (chained after the hash of the row
+/// before, which the caller computed). Must run inside the caller's write transaction, after
+/// reading [`head`] in it.
+pub(crate) fn append(conn: &Connection, seq: i64, entry: &[u8], hash: &[u8; 32]) -> Result<()> {
     conn.prepare_cached("INSERT INTO audit_log (seq, entry, hash) VALUES (?1, ?2, ?3)")?
         .execute(params![seq, entry, &hash[..]])?;
-    Ok(hash)
+    Ok(())
 }
 
 /// Move the rows of a log older than format 6 (renamed `audit_log_v5` by the migration) into

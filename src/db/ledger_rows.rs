@@ -3,12 +3,11 @@
 
 use rusqlite::{Connection, params};
 
-use crate::audit::{Cell, StoredLedger};
 use crate::db::audit_rows::{cell, to_sql};
 use crate::error::{Error, Result};
 use crate::ids::ClientId;
-use crate::model::Purpose;
-use crate::policy::LegalBasis;
+use crate::model::{LegalBasis, Purpose};
+use crate::stored::{Cell, StoredLedger};
 
 /// The ledger's columns, in the order their cells are hashed.
 pub(crate) const COLUMNS: &str = "disclosure_id, client_id, case_id, disclosed_at, purpose, \

@@ -1,6 +1,5 @@
 //! Storage: the only module that runs SQL.
 
-pub(crate) mod audit_query;
 pub(crate) mod audit_rows;
 mod conn;
 pub(crate) mod ledger_rows;

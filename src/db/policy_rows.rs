@@ -7,7 +7,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, ConsentId, JointRecordId, UserId};
 use crate::model::{CaseKind, Category, Purpose, SecretsPolicy};
-use crate::policy::{ConsentFact, MinorFacts, Recipient};
 
 fn corrupt(what: &str) -> Error {
     Error::Corrupt { what: what.into() }
@@ -89,7 +88,7 @@ pub(crate) fn training_supervisor(
 pub(crate) fn set_minor_status(
     conn: &Connection,
     client: &ClientId,
-    status: Option<MinorFacts>,
+    status: Option<MinorRow>,
     at: i64,
 ) -> Result<()> {
     match status {
@@ -306,14 +305,36 @@ pub(crate) fn joint_records_of(conn: &Connection, case: &CaseId) -> Result<Vec<J
     rows.map(|r| to_joint(r?)).collect()
 }
 
+/// Who a consent releases to, as stored (`recipient_kind`, `recipient_user`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RecipientRow {
+    User(UserId),
+    JointRecord,
+    Outside,
+}
+
 /// A consent's cleartext columns.
 pub(crate) struct ConsentRow {
     pub id: ConsentId,
     pub client: ClientId,
-    pub fact: ConsentFact,
+    pub recipient: RecipientRow,
+    pub categories: BTreeSet<Category>,
+    pub purpose: Purpose,
+    /// Unix ms.
+    pub start_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
     pub signed_on: i64,
     /// Blind index of an outside recipient's name and organisation.
     pub recipient_index: Option<Vec<u8>>,
+}
+
+/// A minor's status columns (`minor_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MinorRow {
+    pub consented_to_own_treatment: bool,
+    pub court_directed: bool,
+    pub guardian_agreed_confidential: bool,
 }
 
 pub(crate) fn insert_consent(
@@ -322,12 +343,12 @@ pub(crate) fn insert_consent(
     at: i64,
     by: &UserId,
 ) -> Result<()> {
-    let (kind, user) = match &c.fact.recipient {
-        Recipient::User(u) => ("user", Some(u.as_bytes())),
-        Recipient::JointRecord => ("joint_record", None),
-        Recipient::Outside => ("outside", None),
+    let (kind, user) = match &c.recipient {
+        RecipientRow::User(u) => ("user", Some(u.as_bytes())),
+        RecipientRow::JointRecord => ("joint_record", None),
+        RecipientRow::Outside => ("outside", None),
     };
-    let categories: Vec<&str> = c.fact.categories.iter().map(|c| c.code()).collect();
+    let categories: Vec<&str> = c.categories.iter().map(|c| c.code()).collect();
     conn.prepare_cached(
         "INSERT INTO consents (consent_id, client_id, recipient_kind, recipient_user, \
          categories, purpose, start_at, expires_at, revoked_at, signed_on, created_at, created_by, \
@@ -339,9 +360,9 @@ pub(crate) fn insert_consent(
         kind,
         user,
         categories.join(","),
-        c.fact.purpose.code(),
-        c.fact.start_ms,
-        c.fact.expires_ms,
+        c.purpose.code(),
+        c.start_ms,
+        c.expires_ms,
         c.signed_on,
         at,
         by.as_bytes(),
@@ -395,9 +416,9 @@ pub(crate) fn consents_of(conn: &Connection, client: &ClientId) -> Result<Vec<Co
         let (id, kind, user, categories, purpose, times, signed_on, recipient_index) = row?;
         let (start_ms, expires_ms, revoked_ms) = times;
         let recipient = match (kind.as_str(), user) {
-            ("user", Some(u)) => Recipient::User(UserId::from_slice(&u)?),
-            ("joint_record", None) => Recipient::JointRecord,
-            ("outside", None) => Recipient::Outside,
+            ("user", Some(u)) => RecipientRow::User(UserId::from_slice(&u)?),
+            ("joint_record", None) => RecipientRow::JointRecord,
+            ("outside", None) => RecipientRow::Outside,
             _ => return Err(corrupt("consent recipient")),
         };
         let categories = categories
@@ -410,16 +431,14 @@ pub(crate) fn consents_of(conn: &Connection, client: &ClientId) -> Result<Vec<Co
         Ok(ConsentRow {
             id: ConsentId::from_slice(&id)?,
             client: *client,
-            fact: ConsentFact {
-                recipient,
-                categories,
-                purpose: purpose
-                    .parse::<Purpose>()
-                    .map_err(|_| corrupt("consent purpose"))?,
-                start_ms,
-                expires_ms,
-                revoked_ms,
-            },
+            recipient,
+            categories,
+            purpose: purpose
+                .parse::<Purpose>()
+                .map_err(|_| corrupt("consent purpose"))?,
+            start_ms,
+            expires_ms,
+            revoked_ms,
             signed_on,
             recipient_index,
         })
@@ -472,7 +491,7 @@ pub(crate) struct Relationship {
     pub supervises_care_team: bool,
     pub break_glass_active: bool,
     pub has_consents: bool,
-    pub minor: Option<MinorFacts>,
+    pub minor: Option<MinorRow>,
 }
 
 pub(crate) fn relationship(
@@ -496,7 +515,7 @@ pub(crate) fn relationship(
         )?
         .query_row(params![client.as_bytes(), user.as_bytes(), now], |r| {
             let minor = match (r.get(4)?, r.get(5)?, r.get(6)?) {
-                (Some(a), Some(b), Some(c)) => Some(MinorFacts {
+                (Some(a), Some(b), Some(c)) => Some(MinorRow {
                     consented_to_own_treatment: a,
                     court_directed: b,
                     guardian_agreed_confidential: c,

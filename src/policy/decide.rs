@@ -3,10 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Category, Purpose, Role, SecretsPolicy};
+use crate::error::DenyReason;
+use crate::model::{Basis, Category, Purpose, Role, SecretsPolicy};
 use crate::policy::matrix::{Op, Rel, Rule, Scope, rules_for};
 use crate::policy::types::{
-    Access, Basis, ConsentFact, Decision, DenyReason, Facts, Grant, PracticeOp, Recipient, Request,
+    Access, ConsentFact, Decision, Facts, Grant, PracticeOp, Recipient, Request,
 };
 
 /// Decide a request from the facts. Pure: no I/O, no clock (the time is a fact).

@@ -2,13 +2,11 @@
 //! Part 2). Pure, like `decide`: the vault gathers the facts, asks, and only then decrypts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::str::FromStr;
 
-use crate::error::{Error, Result};
-use crate::model::{Category, Purpose, Role};
+use crate::error::DenyReason;
+use crate::model::{Category, LegalBasis, Purpose, Role};
 use crate::policy::matrix::{CODES, DATES_OF_SERVICE, Scope};
-use crate::policy::types::{ConsentFact, DenyReason, Recipient};
+use crate::policy::types::{ConsentFact, Recipient};
 
 /// Demographics an insurer or payer receives.
 const PAYMENT_DEMOGRAPHICS: &[&str] = &[
@@ -18,109 +16,6 @@ const PAYMENT_DEMOGRAPHICS: &[&str] = &[
     "insurance_id",
     "insurance_group",
 ];
-
-/// The legal basis a release rests on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum LegalBasis {
-    /// The client's written authorization (164.508), cited as a consent record.
-    Authorization,
-    /// Coordination of treatment with another provider, with the client's consent.
-    TreatmentWithConsent,
-    /// Payment (164.506): minimum necessary, never notes.
-    Payment,
-    /// Serious and imminent threat to health or safety (164.512(j)(1)(i); duty to warn/protect).
-    DutyToWarn,
-    /// A report of child abuse or neglect (164.512(b)(1)(ii)).
-    ChildAbuseReport,
-    /// A report of elder or dependent-adult abuse (164.512(c)).
-    ElderAbuseReport,
-    /// A court order (164.512(e)(1)(i)): only what the order names.
-    CourtOrder,
-    /// A subpoena without a court order (164.512(e)(1)(ii)): never psychotherapy notes.
-    Subpoena,
-    /// A medical emergency (42 CFR 2.51; 164.510(b)(3)).
-    MedicalEmergency,
-}
-
-impl LegalBasis {
-    /// Every basis.
-    pub const ALL: &'static [LegalBasis] = &[
-        LegalBasis::Authorization,
-        LegalBasis::TreatmentWithConsent,
-        LegalBasis::Payment,
-        LegalBasis::DutyToWarn,
-        LegalBasis::ChildAbuseReport,
-        LegalBasis::ElderAbuseReport,
-        LegalBasis::CourtOrder,
-        LegalBasis::Subpoena,
-        LegalBasis::MedicalEmergency,
-    ];
-
-    /// The stable code stored in the ledger.
-    pub fn code(self) -> &'static str {
-        match self {
-            LegalBasis::Authorization => "authorization",
-            LegalBasis::TreatmentWithConsent => "treatment-with-consent",
-            LegalBasis::Payment => "payment",
-            LegalBasis::DutyToWarn => "duty-to-warn",
-            LegalBasis::ChildAbuseReport => "child-abuse-report",
-            LegalBasis::ElderAbuseReport => "elder-abuse-report",
-            LegalBasis::CourtOrder => "court-order",
-            LegalBasis::Subpoena => "subpoena",
-            LegalBasis::MedicalEmergency => "medical-emergency",
-        }
-    }
-
-    /// Rests on the client's consent.
-    pub fn needs_consent(self) -> bool {
-        matches!(
-            self,
-            LegalBasis::Authorization | LegalBasis::TreatmentWithConsent
-        )
-    }
-
-    /// Required or permitted by law without the client's authorization: joint-case content
-    /// may leave on this basis without every member's authorization.
-    pub fn is_mandatory(self) -> bool {
-        matches!(
-            self,
-            LegalBasis::DutyToWarn
-                | LegalBasis::ChildAbuseReport
-                | LegalBasis::ElderAbuseReport
-                | LegalBasis::CourtOrder
-        )
-    }
-
-    /// Listed in the client's accounting of disclosures (164.528): not treatment, payment or
-    /// operations, not under the client's authorization.
-    pub fn accountable(self) -> bool {
-        !matches!(
-            self,
-            LegalBasis::Authorization | LegalBasis::TreatmentWithConsent | LegalBasis::Payment
-        )
-    }
-}
-
-impl fmt::Display for LegalBasis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for LegalBasis {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        LegalBasis::ALL
-            .iter()
-            .copied()
-            .find(|b| b.code() == s)
-            .ok_or_else(|| Error::InvalidInput {
-                what: "legal basis",
-                reason: "unknown code".into(),
-            })
-    }
-}
 
 /// A release asked for, as the disclosure policy sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,10 +5,10 @@
 //! refusals in `decide.rs` win over any rule here. `docs/access.md` prints this table; the golden
 //! test in `tests/policy_matrix.rs` checks every cell against an independent copy.
 
+use crate::model::Basis;
 use crate::model::Category::{self, *};
 use crate::model::Purpose::{self, *};
 use crate::model::Role::{self, *};
-use crate::policy::types::Basis;
 
 /// Read or write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,16 +9,19 @@ mod disclosure;
 mod matrix;
 mod types;
 
+// Plain-data vocabulary that lower floors (error, audit, db) use as well: defined there, named
+// here too so `policy::X` reads as the policy's own.
+pub use crate::error::DenyReason;
+pub use crate::model::{Basis, LegalBasis};
 pub use decide::decide;
 pub use disclosure::{
-    DisclosureAsk, DisclosureFacts, DisclosureGrant, LegalBasis, REDISCLOSURE_NOTICE,
-    decide_disclosure,
+    DisclosureAsk, DisclosureFacts, DisclosureGrant, REDISCLOSURE_NOTICE, decide_disclosure,
 };
 pub use matrix::{
     BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, SCHEDULING, Scope,
 };
 
 pub use types::{
-    Access, Basis, CaseFacts, ConsentFact, Decision, DenyReason, Facts, Grant, MinorFacts,
-    PracticeOp, Recipient, Request,
+    Access, CaseFacts, ConsentFact, Decision, Facts, Grant, MinorFacts, PracticeOp, Recipient,
+    Request,
 };

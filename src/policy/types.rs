@@ -1,10 +1,10 @@
 //! What the policy reads and answers: requests, facts, grants and refusals.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
+use crate::error::DenyReason;
 use crate::ids::UserId;
-use crate::model::{CaseKind, Category, Purpose, Role, SecretsPolicy};
+use crate::model::{Basis, CaseKind, Category, Purpose, Role, SecretsPolicy};
 use crate::value::FieldName;
 
 /// Operations that are not about a client's content.
@@ -162,154 +162,6 @@ pub struct Facts {
     pub consents: Vec<ConsentFact>,
     /// The case, for joint-record and individual-case-note requests.
     pub case: Option<CaseFacts>,
-}
-
-/// Why access was granted: stored in the audit entry of every allowed request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Basis {
-    /// A practice role's own duty (administration, audit, billing, scheduling, intake).
-    Role,
-    /// The requester treats the client.
-    CareTeam,
-    /// The requester supervises a treating clinician.
-    Supervision,
-    /// The requester wrote the psychotherapy note.
-    Author,
-    /// Supervision inside a training programme (45 CFR 164.508(a)(2)(i)(B)).
-    TrainingSupervision,
-    /// The client's own access (45 CFR 164.524).
-    SelfAccess,
-    /// A minor's guardian as personal representative.
-    Guardian,
-    /// A clinician of the case.
-    CaseClinician,
-    /// The client's consent naming the requester.
-    Consent,
-    /// Emergency access: flagged for review.
-    BreakGlass,
-    /// The case's no-secrets policy.
-    NoSecretsPolicy,
-}
-
-impl Basis {
-    /// Every basis.
-    #[cfg(test)]
-    pub(crate) const ALL: &'static [Basis] = &[
-        Basis::Role,
-        Basis::CareTeam,
-        Basis::Supervision,
-        Basis::Author,
-        Basis::TrainingSupervision,
-        Basis::SelfAccess,
-        Basis::Guardian,
-        Basis::CaseClinician,
-        Basis::Consent,
-        Basis::BreakGlass,
-        Basis::NoSecretsPolicy,
-    ];
-
-    /// The stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Basis::Role => "role",
-            Basis::CareTeam => "care-team",
-            Basis::Supervision => "supervision",
-            Basis::Author => "author",
-            Basis::TrainingSupervision => "training-supervision",
-            Basis::SelfAccess => "self-access",
-            Basis::Guardian => "guardian",
-            Basis::CaseClinician => "case-clinician",
-            Basis::Consent => "consent",
-            Basis::BreakGlass => "break-glass",
-            Basis::NoSecretsPolicy => "no-secrets-policy",
-        }
-    }
-}
-
-impl fmt::Display for Basis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-/// Why a request was refused. The code is stored in the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DenyReason {
-    /// The role may never have this.
-    RoleNotPermitted,
-    /// The stated purpose does not justify this access.
-    PurposeNotPermitted,
-    /// The requester has no relationship with this client (or the target does not exist: the
-    /// two are not told apart).
-    NoRelationship,
-    /// Psychotherapy notes go to their author (and a training supervisor) only.
-    NotNoteAuthor,
-    /// The consent that would allow this has expired or is not yet in force.
-    ConsentNotInForce,
-    /// The consent that would allow this was revoked.
-    ConsentRevoked,
-    /// The minor consented to their own care, a court directed it, or the guardian agreed to
-    /// confidentiality: the guardian is shut out.
-    MinorProtected,
-    /// Break-glass never opens this category.
-    BreakGlassExcluded,
-    /// One member's individual-session notes never reach another member.
-    AnotherMembersNotes,
-    /// Members of a group never see the group's shared record or each other.
-    GroupPrivacy,
-    /// Held in confidence: the disclosing member has not consented to sharing.
-    HeldInConfidence,
-    /// A field outside the role's minimum-necessary set.
-    FieldNotPermitted,
-    /// The consent cited is in force but does not name this category, purpose or recipient.
-    OutsideConsent,
-}
-
-impl DenyReason {
-    /// Every reason.
-    #[cfg(test)]
-    pub(crate) const ALL: &'static [DenyReason] = &[
-        DenyReason::RoleNotPermitted,
-        DenyReason::PurposeNotPermitted,
-        DenyReason::NoRelationship,
-        DenyReason::NotNoteAuthor,
-        DenyReason::ConsentNotInForce,
-        DenyReason::ConsentRevoked,
-        DenyReason::MinorProtected,
-        DenyReason::BreakGlassExcluded,
-        DenyReason::AnotherMembersNotes,
-        DenyReason::GroupPrivacy,
-        DenyReason::HeldInConfidence,
-        DenyReason::FieldNotPermitted,
-        DenyReason::OutsideConsent,
-    ];
-
-    /// The stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            DenyReason::RoleNotPermitted => "role-not-permitted",
-            DenyReason::PurposeNotPermitted => "purpose-not-permitted",
-            DenyReason::NoRelationship => "no-relationship",
-            DenyReason::NotNoteAuthor => "not-note-author",
-            DenyReason::ConsentNotInForce => "consent-not-in-force",
-            DenyReason::ConsentRevoked => "consent-revoked",
-            DenyReason::MinorProtected => "minor-protected",
-            DenyReason::BreakGlassExcluded => "break-glass-excluded",
-            DenyReason::AnotherMembersNotes => "another-members-notes",
-            DenyReason::GroupPrivacy => "group-privacy",
-            DenyReason::HeldInConfidence => "held-in-confidence",
-            DenyReason::FieldNotPermitted => "field-not-permitted",
-            DenyReason::OutsideConsent => "outside-consent",
-        }
-    }
-}
-
-impl fmt::Display for DenyReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
 }
 
 /// An allowed request: on which basis, and exactly which of the requested fields.

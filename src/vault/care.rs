@@ -10,8 +10,8 @@ use crate::model::{Compartment, Purpose, Role};
 use crate::policy::{Access, MinorFacts, PracticeOp};
 use crate::value::{FieldName, Value};
 
-use super::Session;
 use super::gate::{AuditAs, Entry, Target};
+use super::{Session, facts};
 
 /// Longest emergency access one grant may open, in minutes.
 pub const MAX_BREAK_GLASS_MINUTES: u32 = 240;
@@ -165,7 +165,7 @@ impl Session {
         let gate = self.admit(AuditAction::MinorStatusSet, purpose)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::MinorStatusSet)?;
         gate.change(Access::ManageClient, &facts, audit_as, |tx| {
-            policy_rows::set_minor_status(tx, client, status, self.shared.now_ms())?;
+            facts::set_minor_status(tx, client, status, self.shared.now_ms())?;
             Ok(())
         })?;
         Ok(())

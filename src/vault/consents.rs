@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::audit::{AuditAction, Outcome};
-use crate::db::policy_rows::{self, ConsentRow};
+use crate::db::policy_rows;
 use crate::db::rows::FieldTable;
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, ConsentId, UserId};
@@ -14,6 +14,7 @@ use crate::policy::{Access, ConsentFact, Recipient};
 use crate::value::{FieldName, Value};
 
 use super::Session;
+use super::facts::{self, ConsentRow};
 use super::gate::{AuditAs, Entry, Target};
 
 /// Who a consent releases to.
@@ -196,7 +197,7 @@ impl Session {
         };
         let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
         gate.write_audited(audit_as, |tx| {
-            policy_rows::insert_consent(tx, &row, self.shared.now_ms(), &self.user)?;
+            facts::insert_consent(tx, &row, self.shared.now_ms(), &self.user)?;
             let table = FieldTable::Consents;
             self.seal(tx, &grant, &entry, &named)?;
             let e = self.entry(
@@ -241,7 +242,7 @@ impl Session {
             let conn = self.shared.conn();
             (
                 self.client_facts(&conn, client)?,
-                policy_rows::consents_of(&conn, client)?,
+                facts::consents_of(&conn, client)?,
             )
         };
         let grant = gate.check(

@@ -270,7 +270,7 @@ mod tests {
 
     /// Entries visible to another connection: committed.
     fn committed(path: &std::path::Path) -> u64 {
-        crate::audit::audit_log_len(path).unwrap()
+        crate::vault::audit_log_len(path).unwrap()
     }
 
     /// Wait (bounded) until a writer is queued for the connection.

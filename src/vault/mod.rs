@@ -5,6 +5,7 @@
 //! keys and opens fields. The operation modules below it (records, notes, cases, consents,
 //! releases, users, keys) only call the gate.
 
+mod audit_log;
 mod backup;
 mod care;
 mod cases;
@@ -13,6 +14,7 @@ mod deidentify;
 mod disclose;
 mod erasure;
 mod export;
+mod facts;
 mod gate;
 mod group;
 mod lifecycle;
@@ -43,6 +45,7 @@ use crate::ids::{UserId, VaultId};
 use crate::model::Role;
 use group::{Db, GroupCommit};
 
+pub use audit_log::{audit_log_len, read_audit_log, staff_user_id};
 pub use backup::{BackupSummary, RestoreOptions};
 pub use care::MAX_BREAK_GLASS_MINUTES;
 pub use cases::JointRecord;
@@ -234,7 +237,8 @@ impl Shared {
         for entry in entries {
             seq += 1;
             let bytes = entry.encode(&prev, self.now_ms(), None);
-            let hash = db::audit_rows::append(tx, seq, &bytes, &prev)?;
+            let hash = crate::audit::entry_hash(&prev, seq, &bytes);
+            db::audit_rows::append(tx, seq, &bytes, &hash)?;
             if seq % every == 0 {
                 self.checkpoint_in(tx, seq, &hash)?;
             }
@@ -258,7 +262,8 @@ impl Shared {
         };
         let digest = write_row(seq)?;
         let bytes = entry.encode(&prev, self.now_ms(), digest.as_ref());
-        let hash = db::audit_rows::append(tx, seq, &bytes, &prev)?;
+        let hash = crate::audit::entry_hash(&prev, seq, &bytes);
+        db::audit_rows::append(tx, seq, &bytes, &hash)?;
         if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
             self.checkpoint_in(tx, seq, &hash)?;
         }

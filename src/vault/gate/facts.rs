@@ -39,9 +39,9 @@ impl Session {
     /// second only when the client has consents.
     pub(in crate::vault) fn client_facts(&self, conn: &Conn, client: &ClientId) -> Result<Facts> {
         let now = self.shared.now_ms();
-        let rel = policy_rows::relationship(conn, client, &self.user, now)?;
+        let rel = crate::vault::facts::relationship(conn, client, &self.user, now)?;
         let consents = if rel.has_consents {
-            policy_rows::consents_of(conn, client)?
+            crate::vault::facts::consents_of(conn, client)?
                 .into_iter()
                 .map(|c| c.fact)
                 .collect()

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::policy::{Access, Basis, DenyReason, Facts};
 use crate::value::{FieldName, Value};
+use crate::vault::facts;
 
 use super::{Admitted, AuditAs, Entry, Granted, Session, Target, failure_of, outside_grant};
 
@@ -42,9 +43,9 @@ impl Stored {
         let rows = rows::fields(conn, entry.table, &entry.parent)?;
         let whole = match recorded {
             Some(recorded) => {
-                rows::check_fields_against(entry.table, &entry.parent, &rows, recorded)
+                facts::check_fields_against(entry.table, &entry.parent, &rows, recorded)
             }
-            None => rows::check_fields_whole(conn, entry.table, &entry.parent, &rows),
+            None => facts::check_fields_whole(conn, entry.table, &entry.parent, &rows),
         };
         Ok(Stored { entry, rows, whole })
     }
@@ -250,7 +251,7 @@ impl Admitted<'_> {
         let written_ok = session.shared.write(|tx| {
             // Never vouch for a set of fields someone changed outside the vault.
             let before = rows::fields(tx, entry.table, &entry.parent)?;
-            rows::check_fields_whole(tx, entry.table, &entry.parent, &before)?;
+            facts::check_fields_whole(tx, entry.table, &entry.parent, &before)?;
             create(tx, session.shared.now_ms())?;
             session.seal(tx, &granted, entry, fields)?;
             let AuditAs {

@@ -1,0 +1,227 @@
+//! Field tables: one sealed envelope per (parent, field), and the digest each parent records
+//! of its whole set of fields.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::db::audit_rows::cell;
+use crate::error::Result;
+use crate::stored::Cell;
+
+/// Which field table. Each holds the envelopes of one kind of parent row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldTable {
+    Records,
+    Notes,
+    CaseRecords,
+    Consents,
+    BreakGlass,
+    Disclosures,
+}
+
+impl FieldTable {
+    /// The table name, also bound into each envelope's associated data.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FieldTable::Records => "record_fields",
+            FieldTable::Notes => "psychotherapy_note_fields",
+            FieldTable::CaseRecords => "case_record_fields",
+            FieldTable::Consents => "consent_fields",
+            FieldTable::BreakGlass => "break_glass_fields",
+            FieldTable::Disclosures => "disclosure_fields",
+        }
+    }
+
+    /// The tables whose parents' write entries vouch for their fields (the disclosure ledger
+    /// has its own digest).
+    pub(crate) const VOUCHED: [FieldTable; 5] = [
+        FieldTable::Records,
+        FieldTable::Notes,
+        FieldTable::CaseRecords,
+        FieldTable::Consents,
+        FieldTable::BreakGlass,
+    ];
+
+    /// The table of parent rows that record a digest of their fields (not the ledger, whose
+    /// rows have their own).
+    fn parent_table(self) -> Option<&'static str> {
+        match self {
+            FieldTable::Records => Some("records"),
+            FieldTable::Notes => Some("psychotherapy_notes"),
+            FieldTable::CaseRecords => Some("case_records"),
+            FieldTable::Consents => Some("consents"),
+            FieldTable::BreakGlass => Some("break_glass"),
+            FieldTable::Disclosures => None,
+        }
+    }
+
+    pub(super) fn parent_column(self) -> &'static str {
+        match self {
+            FieldTable::Records | FieldTable::CaseRecords => "record_id",
+            FieldTable::Notes => "note_id",
+            FieldTable::Consents => "consent_id",
+            FieldTable::BreakGlass => "grant_id",
+            FieldTable::Disclosures => "disclosure_id",
+        }
+    }
+}
+
+/// One parent's stored fields as hashed cells (field, key_version, envelope), by field name.
+pub(crate) fn field_cells(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Vec<[Cell; 3]>> {
+    let sql = format!(
+        "SELECT field, key_version, envelope FROM {} WHERE {} = ?1 ORDER BY field",
+        table.name(),
+        table.parent_column()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([parent])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push([
+            cell(r.get_ref(0)?),
+            cell(r.get_ref(1)?),
+            cell(r.get_ref(2)?),
+        ]);
+    }
+    Ok(out)
+}
+
+/// Feed every parent of `table` with its stored fields (as cells, by name) to `f`. Nothing for
+/// a table an older vault does not have.
+pub(crate) fn for_each_parent(
+    conn: &Connection,
+    table: FieldTable,
+    mut f: impl FnMut(Vec<u8>, Vec<[Cell; 3]>),
+) -> Result<()> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1")?
+        .exists([table.name()])?;
+    if !exists {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT {p}, field, key_version, envelope FROM {t} ORDER BY {p}, field",
+        p = table.parent_column(),
+        t = table.name()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    let mut current: Option<(Vec<u8>, Vec<[Cell; 3]>)> = None;
+    while let Some(r) = rows.next()? {
+        let parent = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+            _ => Vec::new(),
+        };
+        let cells = [
+            cell(r.get_ref(1)?),
+            cell(r.get_ref(2)?),
+            cell(r.get_ref(3)?),
+        ];
+        match &mut current {
+            Some((p, fields)) if *p == parent => fields.push(cells),
+            _ => {
+                if let Some((p, fields)) = current.take() {
+                    f(p, fields);
+                }
+                current = Some((parent, vec![cells]));
+            }
+        }
+    }
+    if let Some((p, fields)) = current {
+        f(p, fields);
+    }
+    Ok(())
+}
+
+/// A stored field: name, key version, envelope.
+pub(crate) struct FieldRow {
+    pub field: String,
+    pub key_version: u32,
+    pub envelope: Vec<u8>,
+}
+
+pub(crate) fn upsert_field(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    row: &FieldRow,
+) -> Result<()> {
+    let sql = format!(
+        "INSERT OR REPLACE INTO {} ({}, field, key_version, envelope) VALUES (?1, ?2, ?3, ?4)",
+        table.name(),
+        table.parent_column()
+    );
+    conn.prepare_cached(&sql)?.execute(params![
+        parent,
+        row.field,
+        row.key_version,
+        row.envelope
+    ])?;
+    Ok(())
+}
+
+/// Record the digest of `parent`'s complete set of fields (what its write entry vouches for).
+pub(crate) fn set_fields_digest(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    digest: &[u8],
+) -> Result<()> {
+    let Some(parents) = table.parent_table() else {
+        return Ok(());
+    };
+    let sql = format!(
+        "UPDATE {parents} SET fields_digest = ?2 WHERE {} = ?1",
+        table.parent_column()
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params![parent, digest])?;
+    Ok(())
+}
+
+/// The digest `parent` recorded of its fields, if it has one yet.
+pub(crate) fn recorded_fields_digest(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Option<Vec<u8>>> {
+    // Whole statements, not formatted ones: this runs on every read.
+    let sql = match table {
+        FieldTable::Records => "SELECT fields_digest FROM records WHERE record_id = ?1",
+        FieldTable::Notes => "SELECT fields_digest FROM psychotherapy_notes WHERE note_id = ?1",
+        FieldTable::CaseRecords => "SELECT fields_digest FROM case_records WHERE record_id = ?1",
+        FieldTable::Consents => "SELECT fields_digest FROM consents WHERE consent_id = ?1",
+        FieldTable::BreakGlass => "SELECT fields_digest FROM break_glass WHERE grant_id = ?1",
+        FieldTable::Disclosures => return Ok(None),
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([parent], |r| r.get::<_, Option<Vec<u8>>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Every stored field of `parent`, in name order.
+pub(crate) fn fields(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Vec<FieldRow>> {
+    let sql = format!(
+        "SELECT field, key_version, envelope FROM {} WHERE {} = ?1 ORDER BY field",
+        table.name(),
+        table.parent_column()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([parent], |r| {
+        Ok(FieldRow {
+            field: r.get(0)?,
+            key_version: r.get(1)?,
+            envelope: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,107 @@
+//! General-record entries: their cleartext metadata.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::ids::{CaseId, ClientId, RecordId, UserId};
+use crate::model::RecordKind;
+
+/// Metadata of a general-record entry (all cleartext: ids, kind, times).
+#[derive(Clone, Debug)]
+pub(crate) struct RecordRow {
+    pub id: RecordId,
+    pub client: ClientId,
+    pub kind: RecordKind,
+    pub created_at: i64,
+    pub created_by: UserId,
+    pub updated_at: i64,
+    /// For individual case notes: the case.
+    pub case: Option<CaseId>,
+    /// The digest of its whole set of fields (none before its first write in format 5).
+    pub fields_digest: Option<Vec<u8>>,
+}
+
+pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO records (record_id, client_id, kind, created_at, created_by, updated_at, \
+         case_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        r.id.as_bytes(),
+        r.client.as_bytes(),
+        r.kind.code(),
+        r.created_at,
+        r.created_by.as_bytes(),
+        r.updated_at,
+        r.case.as_ref().map(CaseId::as_bytes)
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn touch_record(conn: &Connection, id: &RecordId, at: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE records SET updated_at = ?2 WHERE record_id = ?1")?
+        .execute(params![id.as_bytes(), at])?;
+    Ok(())
+}
+
+const RECORD_COLUMNS: &str =
+    "record_id, client_id, kind, created_at, created_by, updated_at, case_id, fields_digest";
+
+/// A `records` row as stored: id, client, kind, created, creator, updated, case, digest.
+type RawRecord = (
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    i64,
+    Vec<u8>,
+    i64,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
+
+fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn record_row(raw: RawRecord) -> Result<RecordRow> {
+    let (id, client, kind, created_at, by, updated_at, case, fields_digest) = raw;
+    Ok(RecordRow {
+        id: RecordId::from_slice(&id)?,
+        client: ClientId::from_slice(&client)?,
+        kind: kind.parse().map_err(|_| Error::Corrupt {
+            what: "record kind".into(),
+        })?,
+        created_at,
+        created_by: UserId::from_slice(&by)?,
+        updated_at,
+        case: case.map(|c| CaseId::from_slice(&c)).transpose()?,
+        fields_digest,
+    })
+}
+
+pub(crate) fn record(conn: &Connection, id: &RecordId) -> Result<Option<RecordRow>> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id = ?1");
+    conn.prepare_cached(&sql)?
+        .query_row([id.as_bytes()], record_from_row)
+        .optional()?
+        .map(record_row)
+        .transpose()
+}
+
+pub(crate) fn records_of(conn: &Connection, client: &ClientId) -> Result<Vec<RecordRow>> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE client_id = ?1 ORDER BY created_at, record_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([client.as_bytes()], record_from_row)?;
+    rows.map(|r| record_row(r?)).collect()
+}

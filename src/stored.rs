@@ -1,0 +1,126 @@
+//! Stored values and rows as plain data: what storage reads out of SQLite, byte for byte, and
+//! what the audit log hashes and checks.
+//!
+//! A bottom-floor module: `db` fills these from rows and `audit` hashes and checks them, and
+//! neither has to know the other's types. The encoding of a cell (type tag, then payload) and
+//! the canonical bytes of a row of them are part of the on-disk format (`docs/design.md`): an
+//! audit entry written before format 6 is stored as exactly these bytes, and the ledger and
+//! field-set digests hash cells the same way.
+
+/// Version byte of the canonical encoding of an entry without a digest (formats 1 and up).
+const CANONICAL_V1: u8 = 1;
+/// Version byte of the canonical encoding of an entry that vouches for a ledger row.
+const CANONICAL_V2: u8 = 2;
+
+/// One stored column value, as SQLite holds it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) enum Cell {
+    #[default]
+    Null,
+    Integer(i64),
+    Real(f64),
+    /// Text as stored, byte for byte (a tamperer may store invalid UTF-8).
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+impl Cell {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Cell::Null => out.push(0),
+            Cell::Integer(i) => {
+                out.push(1);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            Cell::Real(r) => {
+                out.push(2);
+                out.extend_from_slice(&r.to_bits().to_be_bytes());
+            }
+            Cell::Text(s) => push_bytes(out, 3, s),
+            Cell::Blob(b) => push_bytes(out, 4, b),
+        }
+    }
+
+    pub(crate) fn opt_blob(b: Option<&[u8]>) -> Cell {
+        b.map_or(Cell::Null, |b| Cell::Blob(b.to_vec()))
+    }
+}
+
+fn push_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
+    out.push(tag);
+    // Column values longer than 4 GiB cannot exist in SQLite (its limit is 2 GiB).
+    out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+    out.extend_from_slice(b);
+}
+
+/// The hashed columns of one audit entry written before format 6, in table order:
+/// seq, at, actor, action, client_id, target_id, fields, purpose, outcome, digest.
+///
+/// An entry whose digest is NULL hashes its first nine cells under version byte 1, exactly as
+/// before the digest column existed; one with a digest hashes all ten under version byte 2.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct EntryCells(pub [Cell; 10]);
+
+impl EntryCells {
+    /// The same cells with another sequence number.
+    #[cfg(test)]
+    pub(crate) fn with_seq(&self, seq: i64) -> EntryCells {
+        let mut c = self.clone();
+        c.0[0] = Cell::Integer(seq);
+        c
+    }
+
+    fn canonical(&self, out: &mut Vec<u8>) {
+        let (version, cells) = match self.0[9] {
+            Cell::Null => (CANONICAL_V1, &self.0[..9]),
+            _ => (CANONICAL_V2, &self.0[..]),
+        };
+        out.push(version);
+        for cell in cells {
+            cell.encode(out);
+        }
+    }
+}
+
+/// The canonical bytes of an entry written before format 6: what it stores as its blob since.
+pub(crate) fn canonical_bytes(cells: &EntryCells) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(256);
+    cells.canonical(&mut buf);
+    buf
+}
+
+/// One stored row of the audit log, as the verifier sees it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StoredEntry {
+    pub seq: i64,
+    /// The entry's bytes, as hashed (`audit/layout.rs`).
+    pub entry: Vec<u8>,
+    pub hash: Vec<u8>,
+    /// Already found to hash, after the stored hash of the row read just before it, to its
+    /// stored hash (by the reading thread, which shares the hashing that way).
+    pub hashed_after_previous_row: bool,
+}
+
+impl StoredEntry {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn new(seq: i64, entry: Vec<u8>, hash: Vec<u8>) -> Self {
+        Self {
+            seq,
+            entry,
+            hash,
+            hashed_after_previous_row: false,
+        }
+    }
+}
+
+/// One stored ledger row with its sealed fields, as the verifier reads it.
+pub(crate) struct StoredLedger {
+    /// `disclosure_id`.
+    pub id: Vec<u8>,
+    /// `audit_seq`: the entry that vouches for this row.
+    pub audit_seq: i64,
+    /// Every column of the row, in table order.
+    pub cells: Vec<Cell>,
+    /// (field, key_version, envelope) of each sealed field, ordered by field.
+    pub fields: Vec<[Cell; 3]>,
+}
