@@ -67,8 +67,8 @@ mod value;
 mod vault;
 
 pub use audit::{
-    Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, Failure, Finding, FindingKind, Outcome,
-    VerifyReport, Warning,
+    Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, CLOCK_TOLERANCE_MS, Failure, Finding,
+    FindingKind, Outcome, VerifyReport, Warning,
 };
 pub use clock::Clock;
 #[cfg(feature = "test-clock")]

@@ -169,3 +169,44 @@ fn emergency_access_ends_when_its_minutes_are_up() {
         DenyReason::NoRelationship,
     );
 }
+
+#[test]
+fn audit_verify_reports_an_entry_dated_before_the_one_it_follows() {
+    let clock = TestClock::starting_at(NINE_AM);
+    let p = practice(clock);
+    let dr_a = p.login("dr.a");
+    let casey = new_client(&dr_a, "Casey Nguyen");
+    // A step back within the tolerance (a clock nudged by NTP) is no warning.
+    clock.set_wall_ms(NINE_AM - confide::CLOCK_TOLERANCE_MS);
+    dr_a.list_records(&casey, T).unwrap();
+    let report = confide::verify_audit_log(p.path()).unwrap();
+    assert!(report.is_intact());
+    assert!(
+        !report
+            .warnings
+            .iter()
+            .any(|w| matches!(w, confide::Warning::TimeWentBack { .. })),
+        "{:?}",
+        report.warnings
+    );
+    // The machine's clock set back an hour: the next entry is dated before its predecessor.
+    clock.set_wall_ms(NINE_AM - 60 * MINUTE_MS);
+    dr_a.list_records(&casey, T).unwrap();
+    let seq = confide::audit_log_len(p.path()).unwrap();
+    let report = confide::verify_audit_log(p.path()).unwrap();
+    // The chain still holds; its dates cannot be trusted across that entry, and it is named.
+    assert!(report.is_intact());
+    let back: Vec<_> = report
+        .warnings
+        .iter()
+        .filter(|w| matches!(w, confide::Warning::TimeWentBack { .. }))
+        .collect();
+    assert_eq!(
+        back,
+        [&confide::Warning::TimeWentBack {
+            seq,
+            by_ms: 60 * MINUTE_MS - confide::CLOCK_TOLERANCE_MS,
+        }]
+    );
+    assert_eq!(back[0].code(), "time-went-back");
+}

@@ -24,6 +24,6 @@ pub(crate) use layout::{EntryView, entry_hash};
 pub(crate) use ledger::{fields_digest, fields_digest_of, ledger_digest};
 pub use query::{AuditFilter, AuditLog};
 pub(crate) use query::{Matcher, parse_run};
-pub use report::{Finding, FindingKind, VerifyReport, Warning};
+pub use report::{CLOCK_TOLERANCE_MS, Finding, FindingKind, VerifyReport, Warning};
 pub use seals::Anchor;
 pub(crate) use verify::Verifier;

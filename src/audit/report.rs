@@ -218,7 +218,20 @@ pub enum Warning {
         /// How many.
         entries: u64,
     },
+    /// The entry at `seq` is dated earlier than the one before it by more than
+    /// [`CLOCK_TOLERANCE_MS`]: the machine's clock was set back, or entries were written with a
+    /// wrong clock. The chain itself may be intact; the dates cannot be trusted across it.
+    TimeWentBack {
+        /// The entry dated too early.
+        seq: u64,
+        /// By how much, in milliseconds.
+        by_ms: i64,
+    },
 }
+
+/// How far an entry may be dated before its predecessor without a warning: clocks are
+/// stepped by small amounts (NTP), and entries of one group commit are dated as they were made.
+pub const CLOCK_TOLERANCE_MS: i64 = 2_000;
 
 impl Warning {
     /// A stable code for machine-readable reports.
@@ -226,6 +239,7 @@ impl Warning {
         match self {
             Warning::UncleanShutdown { .. } => "unclean-shutdown",
             Warning::UnsignedTail { .. } => "unsigned-tail",
+            Warning::TimeWentBack { .. } => "time-went-back",
         }
     }
 }
@@ -241,6 +255,11 @@ impl fmt::Display for Warning {
             Warning::UnsignedTail { entries } => write!(
                 f,
                 "{entries} entries after the last signed checkpoint (not yet sealed)"
+            ),
+            Warning::TimeWentBack { seq, by_ms } => write!(
+                f,
+                "entry {seq} is dated {:.1} s before the entry it follows (the clock was set                  back, or entries were written with a wrong clock)",
+                *by_ms as f64 / 1000.0
             ),
         }
     }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::audit::layout::{EntryView, LINK_LEN, entry_hash};
 use crate::audit::ledger::ledger_digest;
-use crate::audit::report::{Finding, FindingKind, VerifyReport};
+use crate::audit::report::{CLOCK_TOLERANCE_MS, Finding, FindingKind, VerifyReport, Warning};
 use crate::stored::{StoredEntry, StoredLedger};
 
 /// Findings kept in a report; the total is still counted past this.
@@ -337,6 +337,14 @@ impl Verifier {
         let s = seq.max(0) as u64; // INVARIANT: clamped to >= 0 before the cast.
         r.seq_range = Some(r.seq_range.map_or((s, s), |(a, _)| (a, s)));
         if let Some(at) = at {
+            if let Some((_, last)) = r.time_range {
+                if last - at > CLOCK_TOLERANCE_MS {
+                    r.warnings.push(Warning::TimeWentBack {
+                        seq: s,
+                        by_ms: last - at,
+                    });
+                }
+            }
             r.time_range = Some(r.time_range.map_or((at, at), |(a, _)| (a, at)));
         }
     }
