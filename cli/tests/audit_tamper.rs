@@ -75,16 +75,15 @@ fn build_vault() -> Built {
             .unwrap();
         a.read_psychotherapy_note(&note, t).unwrap();
         // Failed logins: an unknown name (an entry with no actor) and a wrong passphrase.
-        assert!(
+        assert!(matches!(
+            p.vault.unlock("nobody", &Passphrase::new(CLIN_PASS)),
+            Err(Error::UnknownUser)
+        ));
+        assert!(matches!(
             p.vault
-                .unlock("nobody", &Passphrase::new(CLIN_PASS))
-                .is_err()
-        );
-        assert!(
-            p.vault
-                .unlock("dr.b", &Passphrase::new("not the passphrase"))
-                .is_err()
-        );
+                .unlock("dr.b", &Passphrase::new("not the passphrase")),
+            Err(Error::BadPassphrase)
+        ));
         let auditor = p.login("auditor");
         auditor.audit_tail(5).unwrap();
         let dob = Date::new(1988, 3, 14).unwrap();

@@ -14,8 +14,8 @@ use std::process::Command;
 
 use common::{ADMIN_PASS, CLIN_PASS, audit_sql, audit_verify, new_client, test_config};
 use confide::{
-    Anchor, Finding, FindingKind, Passphrase, Purpose, RecordId, RecordKind, Role, Value, Vault,
-    VaultConfig, VerifyOptions, VerifyReport, Warning,
+    Anchor, Error, Finding, FindingKind, Passphrase, Purpose, RecordId, RecordKind, Role, Value,
+    Vault, VaultConfig, VerifyOptions, VerifyReport, Warning,
 };
 use ring::digest::{Context, SHA256, digest};
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -942,7 +942,14 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
         anchor: Some(read_anchor(&other_anchor)),
         ..Default::default()
     };
-    assert!(confide::verify_audit_log_with(&b.path, &opts).is_err());
+    let refused = confide::verify_audit_log_with(&b.path, &opts).err();
+    assert!(
+        matches!(
+            &refused,
+            Some(Error::InvalidInput { what: "anchor", reason }) if reason == "it is from another vault"
+        ),
+        "{refused:?}"
+    );
 
     // An edited anchor: its own signature fails.
     let text = std::fs::read_to_string(&anchor_file).unwrap();
@@ -952,7 +959,14 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     edited["entry_hash"] = json!(format!("{digit}{}", &hash[1..]));
     let edited_file = b.file("edited-anchor.json");
     std::fs::write(&edited_file, edited.to_string()).unwrap();
-    assert!(Anchor::from_json(&edited.to_string()).is_err());
+    let refused = Anchor::from_json(&edited.to_string()).err();
+    assert!(
+        matches!(
+            &refused,
+            Some(Error::InvalidInput { what: "anchor", reason }) if reason == "its signature does not verify"
+        ),
+        "{refused:?}"
+    );
     let stderr = assert_could_not_run(&b.path, Some(&edited_file), "edited anchor");
     assert!(stderr.contains("signature"), "{stderr}");
 
