@@ -289,7 +289,7 @@ fn invalid_utf8_text_is_a_changed_entry() {
     assert_tampered(&b.path, n, &[changed(k)], "invalid UTF-8");
 }
 // ---------------------------------------------------------------------------------------------
-// 10. Verification never writes
+// 8. Verification never writes
 // ---------------------------------------------------------------------------------------------
 
 fn snapshot(path: &Path) -> (Vec<u8>, std::time::SystemTime) {

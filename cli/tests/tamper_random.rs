@@ -17,7 +17,7 @@ use rusqlite::{Connection, params};
 use tamper::*;
 
 // ---------------------------------------------------------------------------------------------
-// 8. Random single-row tampering
+// Random single-row tampering
 // ---------------------------------------------------------------------------------------------
 
 /// xorshift64*: a fixed, dependency-free sequence.
