@@ -179,8 +179,18 @@ fn unknown_ids_and_ids_of_another_vault_are_refused_and_audited() {
         Err(Error::Denied { .. })
     ));
     // Malformed ids never reach the vault.
-    assert!("not-an-id".parse::<RecordId>().is_err());
-    assert!("00112233".parse::<RecordId>().is_err());
+    for malformed in ["not-an-id", "00112233"] {
+        assert!(
+            matches!(
+                malformed.parse::<RecordId>(),
+                Err(Error::InvalidInput {
+                    what: "record id",
+                    ..
+                })
+            ),
+            "{malformed}"
+        );
+    }
 }
 
 #[test]
