@@ -299,6 +299,17 @@ fn snapshot(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
     )
 }
 
+/// Set the file's mtime to 2001, so that a later write shows without waiting for the clock.
+fn backdate(path: &Path) {
+    let long_ago = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+}
+
 /// The vault file is byte for byte what it was, with the same mtime, and no write-ahead log
 /// frame waits to be replayed into it. (SQLite's read-only connection may leave an empty
 /// `-wal` and a `-shm` index beside it; neither changes the vault's content.)
@@ -314,8 +325,8 @@ fn assert_unchanged(path: &Path, before: &(Vec<u8>, std::time::SystemTime), what
 #[test]
 fn verify_does_not_write() {
     let b = build_vault();
-    // Any write by the verifier must give the file a visibly later mtime than the last writer's.
-    std::thread::sleep(Duration::from_millis(50));
+    // Dated long ago: any write by the verifier would give the file today's mtime.
+    backdate(&b.path);
     let before = snapshot(&b.path);
     assert_eq!(verify(&b.path).code, 0);
     assert_eq!(verify(&b.path).code, 0);
@@ -326,7 +337,7 @@ fn verify_does_not_write() {
     let k = max_seq(&conn) / 2;
     delete(&conn, k);
     drop(conn);
-    std::thread::sleep(Duration::from_millis(50));
+    backdate(&b.path);
     let before = snapshot(&b.path);
     assert_eq!(verify(&b.path).code, 1);
     assert_unchanged(&b.path, &before, "tampered vault");
