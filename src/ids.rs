@@ -130,3 +130,52 @@ mod tests {
         ));
     }
 }
+
+/// Whose data key seals an entry: a client (their general record, notes and consents), a case
+/// (its joint record) or the vault itself (the disclosure ledger). The same 128 bits as the id
+/// it is made from, named for what it does in the key hierarchy and the associated data.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct OwnerId([u8; 16]);
+
+impl OwnerId {
+    pub(crate) fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    pub(crate) fn from_slice(b: &[u8]) -> Result<Self> {
+        let arr: [u8; 16] = b.try_into().map_err(|_| Error::Corrupt {
+            what: "stored owner id".into(),
+        })?;
+        Ok(Self(arr))
+    }
+}
+
+impl From<&ClientId> for OwnerId {
+    fn from(id: &ClientId) -> Self {
+        Self(id.0)
+    }
+}
+
+impl From<&CaseId> for OwnerId {
+    fn from(id: &CaseId) -> Self {
+        Self(id.0)
+    }
+}
+
+impl From<&VaultId> for OwnerId {
+    fn from(id: &VaultId) -> Self {
+        Self(id.0)
+    }
+}
+
+impl fmt::Display for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OwnerId({self})")
+    }
+}

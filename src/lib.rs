@@ -38,6 +38,21 @@
 //! ```
 //!
 //! The public interface is:
+//!
+//! - [`Vault`], one practice's file (create, open, unlock, back up, restore), and its
+//!   [`VaultConfig`];
+//! - [`Session`], a logged-in user: every operation on records, notes, cases, consents,
+//!   releases, users and keys, each admitted by the vault's gate, decided, audited;
+//! - what those operations take and return: [`NewClient`], [`Record`], [`Note`],
+//!   [`JointRecord`], [`NewConsent`], [`DisclosureRequest`], [`ReleasePackage`], [`Export`],
+//!   [`AccountingEntry`], and the ids and values they name;
+//! - [`verify_audit_log`] and [`read_audit_log`], which need no passphrase, and their reports;
+//! - [`decide`], the pure access policy, for an app to preview a decision (a [`Decision`]
+//!   grants nothing: only the vault's gate opens a key);
+//! - [`Error`], one enum for every failure.
+//!
+//! Everything else is private, or hidden from these docs where the project's own tests and
+//! tools need it.
 
 #![forbid(unsafe_code)]
 // Library code answers bad input with a typed error, never a panic. Tests may unwrap.
@@ -66,6 +81,7 @@ pub mod synth;
 mod value;
 mod vault;
 
+// The public interface (see the crate documentation), by concept.
 pub use audit::{
     Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, CLOCK_TOLERANCE_MS, Failure, Finding,
     FindingKind, Outcome, VerifyReport, Warning,
@@ -84,9 +100,14 @@ pub use error::{Error, Place, Result};
 pub use ids::{CaseId, ClientId, ConsentId, JointRecordId, NoteId, RecordId, UserId, VaultId};
 pub use model::{CaseKind, Category, Compartment, Purpose, RecordKind, Role, SecretsPolicy};
 pub use policy::{
-    Access, Basis, CaseFacts, ConsentFact, Decision, DenyReason, DisclosureAsk, DisclosureFacts,
-    DisclosureGrant, Facts, Grant, LegalBasis, MinorFacts, PracticeOp, REDISCLOSURE_NOTICE,
-    Recipient, Request, Scope, decide, decide_disclosure,
+    Access, Basis, Decision, DenyReason, Facts, Grant, LegalBasis, MinorFacts, PracticeOp,
+    REDISCLOSURE_NOTICE, Recipient, Request, decide,
+};
+// Policy internals an app never calls: the policy's own tests build them directly.
+#[doc(hidden)]
+pub use policy::{
+    CaseFacts, ConsentFact, DisclosureAsk, DisclosureFacts, DisclosureGrant, Scope,
+    decide_disclosure,
 };
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{

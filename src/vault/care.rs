@@ -196,7 +196,7 @@ impl Session {
         let field = FieldName::new("reason")?;
         let entry = Entry {
             table: FieldTable::BreakGlass,
-            owner: *client.as_bytes(),
+            owner: client.into(),
             parent: grant_id,
             compartment: Compartment::General,
             category: None,

@@ -61,7 +61,7 @@ fn case_clock(now: i64) -> i64 {
 pub(super) fn joint_entry(case: &CaseId, id: &JointRecordId) -> Entry {
     Entry {
         table: FieldTable::CaseRecords,
-        owner: *case.as_bytes(),
+        owner: case.into(),
         parent: *id.as_bytes(),
         compartment: Compartment::General,
         category: Some(Category::JointRecord),
@@ -292,7 +292,7 @@ impl Session {
         let case = meta.case.ok_or(Error::NotFound { what: "case" })?;
         // Into the case's joint record, under the case's key: whatever of the note this user
         // may read.
-        let into = Target::Owners(vec![*case.as_bytes()]);
+        let into = Target::Owners(vec![(&case).into()]);
         let share = gate.check(
             self.role,
             Access::ShareIntoJoint,

@@ -158,7 +158,7 @@ impl Session {
             .collect::<Result<_>>()?;
         let entry = Entry {
             table: FieldTable::Consents,
-            owner: *client.as_bytes(),
+            owner: client.into(),
             parent: *id.as_bytes(),
             compartment: Compartment::General,
             category: None,

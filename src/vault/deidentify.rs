@@ -135,7 +135,7 @@ impl Session {
             vec![],
             &facts,
             audit_as,
-            Target::Owners(vec![*client.as_bytes()]),
+            Target::Owners(vec![client.into()]),
         )?;
         let mut identifiers = vec![client.to_string()];
         let mut opened = Vec::new();

@@ -14,7 +14,7 @@ use crate::disclosure::{
     ReleasePackage,
 };
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, ConsentId};
+use crate::ids::{ClientId, ConsentId, OwnerId};
 use crate::model::{Category, Compartment, Purpose, RecordKind};
 use crate::policy::{
     Access, ConsentFact, DisclosureAsk, DisclosureFacts, LegalBasis, REDISCLOSURE_NOTICE,
@@ -29,7 +29,7 @@ use super::records::record_entry;
 use super::{Session, facts};
 
 /// Where a disclosure's ledger fields are: under the vault's own ledger key.
-fn ledger_entry(vault: &[u8; 16], id: &[u8; 16]) -> Entry {
+fn ledger_entry(vault: &OwnerId, id: &[u8; 16]) -> Entry {
     Entry {
         table: FieldTable::Disclosures,
         owner: *vault,
@@ -174,10 +174,10 @@ impl Session {
             categories: req.categories.iter().copied().collect(),
             order_names: req.order_names.iter().copied().collect(),
         };
-        let vault = *self.shared.vault_id.as_bytes();
+        let vault = OwnerId::from(&self.shared.vault_id);
         // The client's entries, the case's joint record, and the ledger the release is kept in.
-        let mut owners = vec![*client.as_bytes(), vault];
-        owners.extend(req.case.map(|c| *c.as_bytes()));
+        let mut owners = vec![client.into(), vault];
+        owners.extend(req.case.as_ref().map(OwnerId::from));
         let (grant, granted) =
             gate.check_disclosure(&ask, &facts, audit_as, Target::Owners(owners))?;
         // Decided: now, and only now, decrypt what may leave.
@@ -390,7 +390,7 @@ impl Session {
             .map_or(0, |c| c.signed_on);
         let entry = Entry {
             table: FieldTable::Consents,
-            owner: *client.as_bytes(),
+            owner: client.into(),
             parent: *id.as_bytes(),
             compartment: Compartment::General,
             category: None,
@@ -430,7 +430,7 @@ impl Session {
         let purpose = Purpose::PatientRequest;
         let gate = self.admit(AuditAction::AccountingRead, purpose)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::AccountingRead)?;
-        let vault = *self.shared.vault_id.as_bytes();
+        let vault = OwnerId::from(&self.shared.vault_id);
         let ledger = Target::Owners(vec![vault]);
         let grant = gate.check(self.role, Access::Release, vec![], &facts, audit_as, ledger)?;
         let since = since_ms.unwrap_or(self.shared.now_ms() - SIX_YEARS_MS);

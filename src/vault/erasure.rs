@@ -110,7 +110,7 @@ impl Session {
             rows::shred(tx, client, self.shared.now_ms(), &self.user)?;
             Ok(())
         })?;
-        self.forget_keys(client.as_bytes());
+        self.forget_keys(&client.into());
         // Move the freed pages out of the WAL so the destroyed keys do not linger there;
         // secure_delete has already zeroed them in the pages themselves.
         crate::db::checkpoint_wal(&self.shared.conn())?;

@@ -149,7 +149,7 @@ impl Session {
 pub(super) fn note_entry(client: &ClientId, note: &NoteId) -> Entry {
     Entry {
         table: FieldTable::Notes,
-        owner: *client.as_bytes(),
+        owner: client.into(),
         parent: *note.as_bytes(),
         compartment: Compartment::PsychotherapyNotes,
         category: Some(Category::PsychotherapyNotes),

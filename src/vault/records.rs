@@ -116,7 +116,7 @@ impl Session {
         let record = RecordId::random(&self.shared.rng)?;
         let entry = Entry {
             table: FieldTable::Records,
-            owner: *id.as_bytes(),
+            owner: (&id).into(),
             parent: *record.as_bytes(),
             compartment: Compartment::General,
             category: Some(RecordKind::Demographics.category()),
@@ -301,7 +301,7 @@ impl Session {
         };
         let entry = Entry {
             table: FieldTable::Records,
-            owner: *client.as_bytes(),
+            owner: client.into(),
             parent: *id.as_bytes(),
             compartment: kind.compartment(),
             category: Some(kind.category()),
@@ -436,7 +436,7 @@ impl Session {
 pub(super) fn record_entry(meta: &RecordRow) -> Entry {
     Entry {
         table: FieldTable::Records,
-        owner: *meta.client.as_bytes(),
+        owner: (&meta.client).into(),
         parent: *meta.id.as_bytes(),
         compartment: meta.kind.compartment(),
         category: Some(meta.kind.category()),

@@ -16,7 +16,7 @@ use crate::crypto::keys::MasterKey;
 use crate::crypto::sealed::seal_master_key;
 use crate::db::rows::{self, FieldTable};
 use crate::error::{Error, Result};
-use crate::ids::ClientId;
+use crate::ids::{ClientId, OwnerId};
 use crate::model::{Compartment, Purpose};
 use crate::policy::PracticeOp;
 use crate::value::{FieldName, Value};
@@ -65,15 +65,19 @@ impl Session {
         let purpose = Purpose::Operations;
         let gate = self.admit(AuditAction::KeysRotate, purpose)?;
         let audit_as = AuditAs::new(AuditAction::KeysRotate).client(client);
-        let owner_only = Target::Owners(vec![*client.as_bytes()]);
+        let owner_only = Target::Owners(vec![client.into()]);
         let grant = gate.check_practice(PracticeOp::RotateKeys, audit_as, owner_only)?;
-        let owner = client.as_bytes();
+        let owner = &OwnerId::from(client);
         let targets = self.start_rotation(&grant, client, purpose)?;
         let mut done = 0usize;
         loop {
             let stale: Vec<_> = rows::owned_parents(&self.shared.conn(), client)?
                 .into_iter()
-                .filter(|(_, _, c, oldest)| targets.get(c).is_some_and(|to| oldest < to))
+                .filter(|p| {
+                    targets
+                        .get(&p.compartment)
+                        .is_some_and(|to| p.oldest_version < *to)
+                })
                 .collect();
             let room = budget.map_or(usize::MAX, |b| b.saturating_sub(done));
             if stale.is_empty() {
@@ -88,8 +92,8 @@ impl Session {
             }
             let step: Vec<_> = stale.into_iter().take(STEP.min(room)).collect();
             let resealed = self.shared.write(|tx| {
-                for (table, parent, compartment, _) in &step {
-                    self.reseal(tx, &grant, *table, client, parent, *compartment)?;
+                for p in &step {
+                    self.reseal(tx, &grant, p.table, client, &p.parent, p.compartment)?;
                 }
                 Ok(())
             });
@@ -127,7 +131,7 @@ impl Session {
         purpose: Purpose,
     ) -> Result<BTreeMap<Compartment, u32>> {
         let basis = grant.basis();
-        let owner = client.as_bytes();
+        let owner = &OwnerId::from(client);
         self.shared.write(|tx| {
             if rows::is_erased(tx, owner)? {
                 return Err(Error::Erased);
@@ -174,7 +178,7 @@ impl Session {
         let basis = grant.basis();
         let entry = Entry {
             table,
-            owner: *client.as_bytes(),
+            owner: client.into(),
             parent: *parent,
             compartment,
             category: None,
@@ -254,8 +258,8 @@ impl Session {
             let users = rows::rotation_users(tx)?;
             let missing: Vec<&str> = users
                 .iter()
-                .filter(|(_, _, public)| public.is_none())
-                .map(|(_, name, _)| name.as_str())
+                .filter(|u| u.public_key.is_none())
+                .map(|u| u.name.as_str())
                 .collect();
             if !missing.is_empty() {
                 return Err(Error::InvalidInput {
@@ -267,11 +271,11 @@ impl Session {
                     ),
                 });
             }
-            for (id, _, public) in &users {
-                let public = public.as_deref().unwrap_or_default();
-                let aad = sealed_mk_aad(&vault, id);
+            for user in &users {
+                let public = user.public_key.as_deref().unwrap_or_default();
+                let aad = sealed_mk_aad(&vault, &user.id);
                 let sealed = seal_master_key(&shared.rng, public, &new_mk, &aad)?;
-                rows::set_sealed_mk(tx, id, Some(&sealed))?;
+                rows::set_sealed_mk(tx, &user.id, Some(&sealed))?;
             }
             let data_keys = self.rewrap_keys(tx, &grant, &new_mk)?;
             rows::bump_mk_generation(tx)?;

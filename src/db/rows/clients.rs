@@ -3,7 +3,7 @@
 use rusqlite::{Connection, params};
 
 use crate::error::Result;
-use crate::ids::{ClientId, UserId};
+use crate::ids::{ClientId, OwnerId, UserId};
 
 pub(crate) fn insert_client(
     conn: &Connection,
@@ -35,10 +35,10 @@ pub(crate) fn client_exists(conn: &Connection, client: &ClientId) -> Result<bool
 }
 
 /// The client's data keys were destroyed.
-pub(crate) fn is_erased(conn: &Connection, owner: &[u8; 16]) -> Result<bool> {
+pub(crate) fn is_erased(conn: &Connection, owner: &OwnerId) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM erasures WHERE client_id = ?1")?
-        .exists([owner])?)
+        .exists([owner.as_bytes()])?)
 }
 
 /// The client's last activity: their newest entry, note or disclosure (unix ms).

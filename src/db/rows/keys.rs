@@ -4,11 +4,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
+use crate::ids::OwnerId;
 use crate::model::Compartment;
 
 pub(crate) fn insert_data_key(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
     version: u32,
     wrapped: &[u8],
@@ -18,7 +19,13 @@ pub(crate) fn insert_data_key(
         "INSERT INTO data_keys (owner_id, compartment, version, wrapped, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![owner, compartment.code(), version, wrapped, at])?;
+    .execute(params![
+        owner.as_bytes(),
+        compartment.code(),
+        version,
+        wrapped,
+        at
+    ])?;
     Ok(())
 }
 
@@ -26,7 +33,7 @@ pub(crate) fn insert_data_key(
 /// sealed.
 pub(crate) fn latest_data_key(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
 ) -> Result<Option<(u32, u64)>> {
     Ok(conn
@@ -34,7 +41,7 @@ pub(crate) fn latest_data_key(
             "SELECT version, sealed FROM data_keys WHERE owner_id = ?1 AND compartment = ?2 \
              ORDER BY version DESC LIMIT 1",
         )?
-        .query_row(params![owner, compartment.code()], |r| {
+        .query_row(params![owner.as_bytes(), compartment.code()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?)
@@ -43,7 +50,7 @@ pub(crate) fn latest_data_key(
 /// Count `n` more values sealed under a data key.
 pub(crate) fn count_seals(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
     version: u32,
     n: u64,
@@ -52,13 +59,13 @@ pub(crate) fn count_seals(
         "UPDATE data_keys SET sealed = sealed + ?4 \
          WHERE owner_id = ?1 AND compartment = ?2 AND version = ?3",
     )?
-    .execute(params![owner, compartment.code(), version, n])?;
+    .execute(params![owner.as_bytes(), compartment.code(), version, n])?;
     Ok(())
 }
 
 pub(crate) fn data_key(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
     version: u32,
 ) -> Result<Option<Vec<u8>>> {
@@ -67,12 +74,23 @@ pub(crate) fn data_key(
             "SELECT wrapped FROM data_keys \
              WHERE owner_id = ?1 AND compartment = ?2 AND version = ?3",
         )?
-        .query_row(params![owner, compartment.code(), version], |r| r.get(0))
+        .query_row(
+            params![owner.as_bytes(), compartment.code(), version],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
-/// One stored data key: (owner, compartment, version, wrapped bytes).
-pub(crate) type StoredDataKey = ([u8; 16], Compartment, u32, Vec<u8>);
+/// One stored data key, wrapped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredDataKey {
+    /// The client, case or vault whose key it is.
+    pub owner: OwnerId,
+    pub compartment: Compartment,
+    pub version: u32,
+    /// The key, wrapped under the wrap key.
+    pub wrapped: Vec<u8>,
+}
 
 /// Every data key of the vault.
 pub(crate) fn all_data_keys(conn: &Connection) -> Result<Vec<StoredDataKey>> {
@@ -90,14 +108,16 @@ pub(crate) fn all_data_keys(conn: &Connection) -> Result<Vec<StoredDataKey>> {
     for row in rows {
         let (owner, compartment, version, wrapped) = row?;
         let corrupt = |what: &str| Error::Corrupt { what: what.into() };
-        let owner: [u8; 16] = owner
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt("data key owner"))?;
+        let owner = OwnerId::from_slice(&owner)?;
         let compartment = compartment
             .parse()
             .map_err(|_| corrupt("data key compartment"))?;
-        out.push((owner, compartment, version, wrapped));
+        out.push(StoredDataKey {
+            owner,
+            compartment,
+            version,
+            wrapped,
+        });
     }
     Ok(out)
 }
@@ -105,7 +125,7 @@ pub(crate) fn all_data_keys(conn: &Connection) -> Result<Vec<StoredDataKey>> {
 /// Replace a data key's wrapped bytes (a master-key rotation re-wraps it).
 pub(crate) fn set_data_key_wrap(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
     version: u32,
     wrapped: &[u8],
@@ -113,6 +133,6 @@ pub(crate) fn set_data_key_wrap(
     conn.prepare_cached(
         "UPDATE data_keys SET wrapped = ?4 WHERE owner_id = ?1 AND compartment = ?2 AND version = ?3",
     )?
-    .execute(params![owner, compartment.code(), version, wrapped])?;
+    .execute(params![owner.as_bytes(), compartment.code(), version, wrapped])?;
     Ok(())
 }

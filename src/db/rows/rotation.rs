@@ -6,12 +6,21 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::fields::FieldTable;
 use super::records::records_of;
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, UserId};
+use crate::ids::{ClientId, OwnerId, UserId};
 use crate::model::Compartment;
 
-/// A parent of fields: its table, id, the compartment its fields are sealed in, and the oldest
-/// key version any of them names.
-pub(crate) type OwnedParent = (FieldTable, [u8; 16], Compartment, u32);
+/// A parent of fields under its owner's keys, as a rotation sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OwnedParent {
+    /// The table its fields are in.
+    pub table: FieldTable,
+    /// The record, note, consent or grant.
+    pub parent: [u8; 16],
+    /// The compartment its fields are sealed in.
+    pub compartment: Compartment,
+    /// The oldest key version any of its fields names.
+    pub oldest_version: u32,
+}
 
 /// Every parent of fields owned by `client` under the client's own keys (general record,
 /// psychotherapy notes, consents, break-glass grants), with the compartment its fields are
@@ -58,7 +67,12 @@ pub(crate) fn owned_parents(conn: &Connection, client: &ClientId) -> Result<Vec<
             .prepare_cached(&sql)?
             .query_row([&parent[..]], |r| r.get(0))?;
         if let Some(v) = oldest {
-            with_versions.push((table, parent, compartment, v));
+            with_versions.push(OwnedParent {
+                table,
+                parent,
+                compartment,
+                oldest_version: v,
+            });
         }
     }
     Ok(with_versions)
@@ -67,7 +81,7 @@ pub(crate) fn owned_parents(conn: &Connection, client: &ClientId) -> Result<Vec<
 /// The unfinished rotation of (owner, compartment), if any: the version it moves to.
 pub(crate) fn open_rotation(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
 ) -> Result<Option<u32>> {
     Ok(conn
@@ -75,13 +89,13 @@ pub(crate) fn open_rotation(
             "SELECT to_version FROM key_rotations \
              WHERE owner_id = ?1 AND compartment = ?2 AND finished_at IS NULL",
         )?
-        .query_row(params![owner, compartment.code()], |r| r.get(0))
+        .query_row(params![owner.as_bytes(), compartment.code()], |r| r.get(0))
         .optional()?)
 }
 
 pub(crate) fn start_rotation(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
     to_version: u32,
     at: i64,
@@ -90,14 +104,19 @@ pub(crate) fn start_rotation(
         "INSERT INTO key_rotations (owner_id, compartment, to_version, started_at) \
          VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![owner, compartment.code(), to_version, at])?;
+    .execute(params![
+        owner.as_bytes(),
+        compartment.code(),
+        to_version,
+        at
+    ])?;
     Ok(())
 }
 
 /// End a rotation: delete every older version of the key (nothing names them any more).
 pub(crate) fn finish_rotation(
     conn: &Connection,
-    owner: &[u8; 16],
+    owner: &OwnerId,
     compartment: Compartment,
     to_version: u32,
     at: i64,
@@ -105,17 +124,28 @@ pub(crate) fn finish_rotation(
     conn.prepare_cached(
         "DELETE FROM data_keys WHERE owner_id = ?1 AND compartment = ?2 AND version < ?3",
     )?
-    .execute(params![owner, compartment.code(), to_version])?;
+    .execute(params![owner.as_bytes(), compartment.code(), to_version])?;
     conn.prepare_cached(
         "UPDATE key_rotations SET finished_at = ?4 \
          WHERE owner_id = ?1 AND compartment = ?2 AND to_version = ?3",
     )?
-    .execute(params![owner, compartment.code(), to_version, at])?;
+    .execute(params![
+        owner.as_bytes(),
+        compartment.code(),
+        to_version,
+        at
+    ])?;
     Ok(())
 }
 
-/// A user a master-key rotation must reach: id, name, public key (if they have one yet).
-pub(crate) type RotationUser = (UserId, String, Option<Vec<u8>>);
+/// A user a master-key rotation must reach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RotationUser {
+    pub id: UserId,
+    pub name: String,
+    /// Their X25519 public key, once they have one (made at their first login since format 5).
+    pub public_key: Option<Vec<u8>>,
+}
 
 /// Every user a master-key rotation must reach. Removed users are not.
 pub(crate) fn rotation_users(conn: &Connection) -> Result<Vec<RotationUser>> {
@@ -128,7 +158,11 @@ pub(crate) fn rotation_users(conn: &Connection) -> Result<Vec<RotationUser>> {
     let mut out = Vec::new();
     for row in rows {
         let (id, name, public) = row?;
-        out.push((UserId::from_slice(&id)?, name, public));
+        out.push(RotationUser {
+            id: UserId::from_slice(&id)?,
+            name,
+            public_key: public,
+        });
     }
     Ok(out)
 }

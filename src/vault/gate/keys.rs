@@ -13,6 +13,7 @@ use crate::crypto::signing::SigningKey;
 use crate::db;
 use crate::db::rows::{self, FieldRow};
 use crate::error::{Error, Place, Result};
+use crate::ids::OwnerId;
 use crate::model::Compartment;
 use crate::value::{FieldName, Value};
 
@@ -29,7 +30,7 @@ impl Session {
         self.with_unlocked(|u, unwrapped| {
             let place = || Place {
                 table: "data_keys",
-                owner: hex::encode(slot.0),
+                owner: slot.0.to_string(),
                 record: "-".into(),
                 field: slot.1.code().into(),
             };
@@ -62,7 +63,7 @@ impl Session {
     }
 
     /// Forget every cached key of `owner` (after it was destroyed).
-    pub(in crate::vault) fn forget_keys(&self, owner: &[u8; 16]) {
+    pub(in crate::vault) fn forget_keys(&self, owner: &OwnerId) {
         if let Some(u) = self.keys().unlocked.as_mut() {
             u.cache.retain(|slot, _| &slot.0 != owner);
         }
@@ -75,7 +76,7 @@ impl Session {
     fn write_key(
         &self,
         tx: &Conn,
-        owner: &[u8; 16],
+        owner: &OwnerId,
         compartment: Compartment,
         n: u64,
     ) -> Result<(u32, DataKey)> {
@@ -110,7 +111,7 @@ impl Session {
         &self,
         tx: &Conn,
         granted: &Granted,
-        owner: &[u8; 16],
+        owner: &OwnerId,
         compartment: Compartment,
         version: u32,
     ) -> Result<()> {
@@ -124,7 +125,7 @@ impl Session {
     fn new_key_version(
         &self,
         tx: &Conn,
-        owner: &[u8; 16],
+        owner: &OwnerId,
         compartment: Compartment,
         version: u32,
     ) -> Result<DataKey> {
@@ -184,7 +185,7 @@ impl Session {
             let aad = FieldAad {
                 vault: &self.shared.vault_id,
                 table: table.name(),
-                owner,
+                owner: owner.as_bytes(),
                 record: parent,
                 field: name.as_str(),
                 key_version,
@@ -226,7 +227,7 @@ impl Session {
         for row in stored {
             let place = || Place {
                 table: table.name(),
-                owner: hex::encode(owner),
+                owner: owner.to_string(),
                 record: hex::encode(parent),
                 field: row.field.clone(),
             };
@@ -245,7 +246,7 @@ impl Session {
             let aad = FieldAad {
                 vault: &self.shared.vault_id,
                 table: table.name(),
-                owner,
+                owner: owner.as_bytes(),
                 record: parent,
                 field: &row.field,
                 key_version: row.key_version,
@@ -310,16 +311,20 @@ impl Session {
         let new_wrap = new_mk.wrap_key(&vault)?;
         let keys = rows::all_data_keys(tx)?;
         self.with_session_keys(granted, |mk, wrap, blind| {
-            for (owner, compartment, version, wrapped) in &keys {
+            for stored in &keys {
+                let (owner, compartment, version) =
+                    (&stored.owner, &stored.compartment, &stored.version);
                 let aad = data_key_aad(shared, &(*owner, *compartment, *version));
-                let dk = wrap.unwrap(wrapped, &aad).map_err(|_| Error::Integrity {
-                    place: Place {
-                        table: "data_keys",
-                        owner: hex::encode(owner),
-                        record: "-".into(),
-                        field: compartment.code().into(),
-                    },
-                })?;
+                let dk = wrap
+                    .unwrap(&stored.wrapped, &aad)
+                    .map_err(|_| Error::Integrity {
+                        place: Place {
+                            table: "data_keys",
+                            owner: owner.to_string(),
+                            record: "-".into(),
+                            field: compartment.code().into(),
+                        },
+                    })?;
                 let rewrapped = new_wrap.wrap(&shared.rng, &dk, &aad)?;
                 rows::set_data_key_wrap(tx, owner, *compartment, *version, &rewrapped)?;
             }

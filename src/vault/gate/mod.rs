@@ -33,7 +33,7 @@ mod session;
 use crate::audit::{AuditAction, Failure};
 use crate::db::rows::FieldTable;
 use crate::error::Error;
-use crate::ids::ClientId;
+use crate::ids::{ClientId, OwnerId};
 use crate::model::{Category, Compartment, Purpose};
 use crate::policy::{Basis, PracticeOp};
 use crate::value::FieldName;
@@ -73,8 +73,8 @@ impl<'a> AuditAs<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(in crate::vault) struct Entry {
     pub table: FieldTable,
-    /// The client or case whose data key seals it.
-    pub owner: [u8; 16],
+    /// The client, case or vault whose data key seals it.
+    pub owner: OwnerId,
     /// The record, note, consent or grant id.
     pub parent: [u8; 16],
     pub compartment: Compartment,
@@ -90,7 +90,7 @@ pub(in crate::vault) enum Target {
     Entry(Entry),
     /// Every entry of these owners (a client, a case, the vault's own ledger): a release
     /// decided as a whole, whose caller may only narrow it, or a rotation of a client's keys.
-    Owners(Vec<[u8; 16]>),
+    Owners(Vec<OwnerId>),
     /// The master key itself: managing users and rotating the master key.
     MasterKey,
     /// No key at all: a change of cleartext facts, a listing, a lookup by blind index.
@@ -144,7 +144,7 @@ impl Granted {
     }
 
     /// Whether this grant reaches the keys of `owner` (sealing, opening, new versions).
-    fn reaches_owner(&self, owner: &[u8; 16]) -> bool {
+    fn reaches_owner(&self, owner: &OwnerId) -> bool {
         match &self.target {
             Target::Entry(e) => &e.owner == owner,
             Target::Owners(owners) => owners.contains(owner),

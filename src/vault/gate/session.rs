@@ -12,14 +12,14 @@ use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
 use crate::db::rows;
 use crate::db::session_rows::{Standing, session_state};
 use crate::error::{Error, Place, Result};
-use crate::ids::{ClientId, UserId};
+use crate::ids::{ClientId, OwnerId, UserId};
 use crate::model::{Compartment, Purpose, Role};
 
 use super::Admitted;
 use crate::vault::Shared;
 
 /// Which data key: its owner, compartment and version.
-pub(super) type KeySlot = ([u8; 16], Compartment, u32);
+pub(super) type KeySlot = (OwnerId, Compartment, u32);
 
 /// The key material of an unlocked session. Dropped (and so wiped) when the session locks,
 /// times out or ends.
@@ -86,7 +86,7 @@ pub(super) fn vault_key_aad(vault: &crate::ids::VaultId, name: &str) -> Vec<u8> 
 pub(super) fn data_key_aad(shared: &Shared, slot: &KeySlot) -> Vec<u8> {
     let mut aad = b"confide/data-key/v1".to_vec();
     aad.extend_from_slice(shared.vault_id.as_bytes());
-    aad.extend_from_slice(&slot.0);
+    aad.extend_from_slice(slot.0.as_bytes());
     push_str(&mut aad, slot.1.code());
     aad.extend_from_slice(&slot.2.to_be_bytes());
     aad
