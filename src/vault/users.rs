@@ -328,8 +328,8 @@ impl Session {
         Ok(())
     }
 
-    /// Stop `user` from logging in (administrators only). Sessions they already have open stay
-    /// open until they lock or time out.
+    /// Stop `user` from logging in (administrators only). A session they already have open is
+    /// refused at its next call ([`Error::UserDisabled`], audited) and locked.
     pub fn disable_user(&self, user: &str) -> Result<()> {
         self.set_status(user, UserStatus::Disabled, AuditAction::UserDisable)
     }
