@@ -562,3 +562,30 @@ fn outside_db_nothing_names_rusqlite_or_runs_sql() {
     }
     assert!(found.is_empty(), "SQL outside db/:\n{}", found.join("\n"));
 }
+
+#[test]
+fn one_place_appends_to_the_audit_chain() {
+    let appending = ["audit_rows::append(", "audit_rows::insert_checkpoint("];
+    let mut found = Vec::new();
+    for (file, n, line) in library_lines() {
+        let path = relative(&file);
+        if path.starts_with("db/") || path == "vault/chain.rs" {
+            continue;
+        }
+        if appending.iter().any(|a| line.contains(a)) {
+            found.push(format!("{path}:{n}: {}", line.trim()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the chain appended outside vault/chain.rs:\n{}",
+        found.join("\n")
+    );
+    let chain =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vault/chain.rs"))
+            .unwrap();
+    assert!(
+        appending.iter().all(|a| chain.contains(a)),
+        "the scan looks for what chain.rs calls"
+    );
+}

@@ -11,9 +11,9 @@
 //!   other.
 //!
 //! Inside `vault/`, the gate (`vault/gate/`) sits below the operation modules: it imports from
-//! `vault/` only what every session shares (`vault/mod.rs`: the connection, the audit chain's
-//! appenders, the configuration), the storage helpers it composes (`vault/facts.rs`,
-//! `vault/group.rs`), never an operation. The operations call the gate.
+//! `vault/` only what every session shares (`vault/mod.rs`: the connection, the
+//! configuration), the storage helpers it composes (`vault/facts.rs`, `vault/group.rs`), never an
+//! operation. The operations call the gate.
 //!
 //! The check reads source text: every `use` declaration and every `crate::`, `super::` and
 //! `self::` path outside comments, resolved to the file that defines the name (through the

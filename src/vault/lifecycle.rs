@@ -72,16 +72,6 @@ impl Shared {
         Ok(())
     }
 
-    /// Sign a checkpoint of entry `seq` (whose hash is `hash`) inside `tx`, if the key is loaded.
-    pub(super) fn checkpoint_in(&self, tx: &Conn, seq: i64, hash: &[u8]) -> Result<()> {
-        let signer = self.signer.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(key) = signer.as_ref() else {
-            return Ok(());
-        };
-        let sig = key.sign_checkpoint(&self.vault_id, seq as u64, hash)?;
-        db::audit_rows::insert_checkpoint(tx, seq, hash, &sig, self.now_ms())
-    }
-
     pub(super) fn mark_open(&self) -> Result<()> {
         let entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
         self.audit(&entry).map(|_| ())

@@ -9,6 +9,7 @@ mod audit_log;
 mod backup;
 mod care;
 mod cases;
+mod chain;
 mod consents;
 mod deidentify;
 mod disclose;
@@ -220,90 +221,6 @@ impl Shared {
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Db> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Append one audit entry inside `tx`. Returns its sequence number.
-    pub(crate) fn audit_in(&self, tx: &Conn, entry: &NewEntry<'_>) -> Result<u64> {
-        self.audit_vouching(tx, entry, |_| Ok(None))
-    }
-
-    /// Append `entries` inside `tx`, in order, reading the log's head once for all of them.
-    pub(crate) fn audit_all(&self, tx: &Conn, entries: &[NewEntry<'_>]) -> Result<()> {
-        let (mut seq, mut prev) = match db::audit_rows::head(tx)? {
-            Some((seq, hash)) => (seq, hash),
-            None => (0, crate::audit::genesis_hash(&self.vault_id).to_vec()),
-        };
-        let every = i64::from(self.config.checkpoint_every.max(1));
-        for entry in entries {
-            seq += 1;
-            let bytes = entry.encode(&prev, self.now_ms(), None);
-            let hash = crate::audit::entry_hash(&prev, seq, &bytes);
-            db::audit_rows::append(tx, seq, &bytes, &hash)?;
-            if seq % every == 0 {
-                self.checkpoint_in(tx, seq, &hash)?;
-            }
-            prev.clear();
-            prev.extend_from_slice(&hash);
-        }
-        Ok(())
-    }
-
-    /// Append one audit entry inside `tx` that vouches for a row written by `write_row`, which
-    /// learns the entry's sequence number first and returns the row's digest.
-    pub(crate) fn audit_vouching(
-        &self,
-        tx: &Conn,
-        entry: &NewEntry<'_>,
-        write_row: impl FnOnce(i64) -> Result<Option<[u8; 32]>>,
-    ) -> Result<u64> {
-        let (seq, prev) = match db::audit_rows::head(tx)? {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, crate::audit::genesis_hash(&self.vault_id).to_vec()),
-        };
-        let digest = write_row(seq)?;
-        let bytes = entry.encode(&prev, self.now_ms(), digest.as_ref());
-        let hash = crate::audit::entry_hash(&prev, seq, &bytes);
-        db::audit_rows::append(tx, seq, &bytes, &hash)?;
-        if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
-            self.checkpoint_in(tx, seq, &hash)?;
-        }
-        Ok(seq as u64) // INVARIANT: seq >= 1.
-    }
-
-    /// Append one write entry inside `tx`, vouching for the complete stored state of the fields
-    /// of `parent` in `table` (written earlier in the same transaction).
-    pub(crate) fn audit_fields(
-        &self,
-        tx: &Conn,
-        entry: &NewEntry<'_>,
-        table: rows::FieldTable,
-        parent: &[u8; 16],
-    ) -> Result<u64> {
-        self.audit_vouching(tx, entry, |_| {
-            let fields = rows::field_cells(tx, table, parent)?;
-            let digest = crate::audit::fields_digest(table.name(), parent, &fields);
-            // The parent keeps it too, so every read checks its fields whole.
-            rows::set_fields_digest(tx, table, parent, &digest)?;
-            Ok(Some(digest))
-        })
-    }
-
-    /// Run `op` and append `entry` in one transaction: the change and its audit entry commit
-    /// together or not at all.
-    pub(crate) fn write_audited(
-        &self,
-        entry: &NewEntry<'_>,
-        op: impl FnOnce(&Conn) -> Result<()>,
-    ) -> Result<u64> {
-        self.write(|tx| {
-            op(tx)?;
-            self.audit_in(tx, entry)
-        })
-    }
-
-    /// Append one audit entry in its own transaction, committed before this returns.
-    pub(crate) fn audit(&self, entry: &NewEntry<'_>) -> Result<u64> {
-        self.write(|tx| self.audit_in(tx, entry))
     }
 
     /// The vault's wall time, in unix milliseconds: what audit entries and facts are dated with.

@@ -1,0 +1,116 @@
+//! The one place that appends to the audit chain: entries, entries that vouch for a row, and
+//! signed checkpoints, always inside the caller's transaction (or one of their own), so a change
+//! and the entry recording it commit together or not at all.
+
+use crate::audit::{NewEntry, entry_hash, fields_digest, genesis_hash};
+use crate::db::{self, Conn, rows};
+use crate::error::Result;
+
+use super::Shared;
+
+impl Shared {
+    /// Append one audit entry inside `tx`. Returns its sequence number.
+    pub(crate) fn audit_in(&self, tx: &Conn, entry: &NewEntry<'_>) -> Result<u64> {
+        self.audit_vouching(tx, entry, |_| Ok(None))
+    }
+
+    /// Append `entries` inside `tx`, in order, reading the log's head once for all of them.
+    pub(crate) fn audit_all(&self, tx: &Conn, entries: &[NewEntry<'_>]) -> Result<()> {
+        let (mut seq, mut prev) = self.head(tx)?;
+        for entry in entries {
+            seq += 1;
+            let hash = self.append(tx, seq, &prev, entry, None)?;
+            prev.clear();
+            prev.extend_from_slice(&hash);
+        }
+        Ok(())
+    }
+
+    /// Append one audit entry inside `tx` that vouches for a row written by `write_row`, which
+    /// learns the entry's sequence number first and returns the row's digest.
+    pub(crate) fn audit_vouching(
+        &self,
+        tx: &Conn,
+        entry: &NewEntry<'_>,
+        write_row: impl FnOnce(i64) -> Result<Option<[u8; 32]>>,
+    ) -> Result<u64> {
+        let (head, prev) = self.head(tx)?;
+        let seq = head + 1;
+        let digest = write_row(seq)?;
+        self.append(tx, seq, &prev, entry, digest.as_ref())?;
+        Ok(seq as u64) // INVARIANT: seq >= 1.
+    }
+
+    /// Append one write entry inside `tx`, vouching for the complete stored state of the fields
+    /// of `parent` in `table` (written earlier in the same transaction).
+    pub(crate) fn audit_fields(
+        &self,
+        tx: &Conn,
+        entry: &NewEntry<'_>,
+        table: rows::FieldTable,
+        parent: &[u8; 16],
+    ) -> Result<u64> {
+        self.audit_vouching(tx, entry, |_| {
+            let fields = rows::field_cells(tx, table, parent)?;
+            let digest = fields_digest(table.name(), parent, &fields);
+            // The parent keeps it too, so every read checks its fields whole.
+            rows::set_fields_digest(tx, table, parent, &digest)?;
+            Ok(Some(digest))
+        })
+    }
+
+    /// Run `op` and append `entry` in one transaction: the change and its audit entry commit
+    /// together or not at all.
+    pub(crate) fn write_audited(
+        &self,
+        entry: &NewEntry<'_>,
+        op: impl FnOnce(&Conn) -> Result<()>,
+    ) -> Result<u64> {
+        self.write(|tx| {
+            op(tx)?;
+            self.audit_in(tx, entry)
+        })
+    }
+
+    /// Append one audit entry in its own transaction, committed before this returns.
+    pub(crate) fn audit(&self, entry: &NewEntry<'_>) -> Result<u64> {
+        self.write(|tx| self.audit_in(tx, entry))
+    }
+
+    /// Sign a checkpoint of entry `seq` (whose hash is `hash`) inside `tx`, if the key is loaded.
+    pub(super) fn checkpoint_in(&self, tx: &Conn, seq: i64, hash: &[u8]) -> Result<()> {
+        let signer = self.signer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(key) = signer.as_ref() else {
+            return Ok(());
+        };
+        let sig = key.sign_checkpoint(&self.vault_id, seq as u64, hash)?;
+        db::audit_rows::insert_checkpoint(tx, seq, hash, &sig, self.now_ms())
+    }
+
+    /// The log's last sequence number and hash, or 0 and the genesis hash.
+    fn head(&self, tx: &Conn) -> Result<(i64, Vec<u8>)> {
+        Ok(match db::audit_rows::head(tx)? {
+            Some((seq, hash)) => (seq, hash),
+            None => (0, genesis_hash(&self.vault_id).to_vec()),
+        })
+    }
+
+    /// Append `entry` as `seq` after `prev`, signing a checkpoint every `checkpoint_every`
+    /// entries. Returns its hash.
+    fn append(
+        &self,
+        tx: &Conn,
+        seq: i64,
+        prev: &[u8],
+        entry: &NewEntry<'_>,
+        digest: Option<&[u8; 32]>,
+    ) -> Result<[u8; 32]> {
+        let bytes = entry.encode(prev, self.now_ms(), digest);
+        let hash = entry_hash(prev, seq, &bytes);
+        db::audit_rows::append(tx, seq, &bytes, &hash)?;
+        if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
+            self.checkpoint_in(tx, seq, &hash)?;
+        }
+        Ok(hash)
+    }
+}
