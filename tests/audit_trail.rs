@@ -37,12 +37,23 @@ fn every_operation_is_in_the_log_with_actor_and_outcome() {
     a.find_client("alex example", &confide::Date::new(1988, 3, 14).unwrap(), T)
         .unwrap();
     let b = p.login("dr.b");
-    b.read_record(&rec, T).unwrap_err();
+    assert!(matches!(
+        b.read_record(&rec, T),
+        Err(confide::Error::Denied {
+            reason: confide::DenyReason::NoRelationship
+        })
+    ));
     let missing: confide::RecordId = "0123456789abcdef0123456789abcdef".parse().unwrap();
-    a.read_record(&missing, T).unwrap_err();
-    p.vault
-        .unlock("dr.a", &confide::Passphrase::new("wrong"))
-        .unwrap_err();
+    assert!(matches!(
+        a.read_record(&missing, T),
+        Err(confide::Error::Denied {
+            reason: confide::DenyReason::NoRelationship
+        })
+    ));
+    assert!(matches!(
+        p.vault.unlock("dr.a", &confide::Passphrase::new("wrong")),
+        Err(confide::Error::BadPassphrase)
+    ));
 
     let log = p.admin().audit_tail(1000).unwrap();
     let (ida, idb) = (Some(a.user_id()), Some(b.user_id()));
