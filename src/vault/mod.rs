@@ -116,7 +116,7 @@ pub struct VaultConfig {
     /// state law for medical records is often longer: set it to the practice's rule).
     pub retention_years: u32,
     /// Where the time comes from: the system's clocks, or (with the `test-clock` feature) a
-    /// test's [`TestClock`](crate::TestClock).
+    /// test's `TestClock`.
     pub clock: crate::clock::Clock,
 }
 
