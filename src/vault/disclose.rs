@@ -147,6 +147,82 @@ impl Session {
 
     /// Release information outside the vault. The policy decides first; the package holds only
     /// the permitted fields; the ledger row and its audit entry commit before it is returned.
+    ///
+    /// A release under the client's authorization: the consent names the recipient, the
+    /// categories and the purpose, and the request cites it.
+    ///
+    /// ```
+    /// use confide::{Category, ConsentRecipient, Date, DisclosureRequest, Error, KdfParams,
+    ///               LegalBasis, NewClient, NewConsent, OutsideParty, Passphrase, Purpose,
+    ///               RecordKind, Role, Value, Vault, VaultConfig};
+    /// # fn main() -> confide::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
+    /// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
+    /// let path = dir.path().join("practice.vault");
+    /// let vault = Vault::create(&path, "admin", &Passphrase::new("admin passphrase"), config)?;
+    /// let admin = vault.unlock("admin", &Passphrase::new("admin passphrase"))?;
+    /// admin.add_user("dr.rivera", Role::Clinician, &Passphrase::new("rivera passphrase"))?;
+    /// let dr = vault.unlock("dr.rivera", &Passphrase::new("rivera passphrase"))?;
+    /// let t = Purpose::Treatment;
+    /// let sam = NewClient { full_name: "Sam Doe".into(), date_of_birth: Date::new(1990, 4, 2)? };
+    /// let client = dr.create_client(&sam, t)?;
+    /// dr.create_record(&client, RecordKind::Diagnosis, &[("code", Value::code("F41.1"))], t)?;
+    /// dr.create_record(&client, RecordKind::ProgressNote,
+    ///                  &[("summary", Value::text("Talked about work"))], t)?;
+    ///
+    /// // Sam authorizes the release of their diagnosis codes, and nothing else, to a psychiatrist.
+    /// let to = OutsideParty {
+    ///     name: "Dr. Lee".into(),
+    ///     organisation: "Riverside Psychiatry".into(),
+    ///     address: "400 River Road".into(),
+    /// };
+    /// let now_ms = std::time::SystemTime::now()
+    ///     .duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    /// let consent = dr.record_consent(&client, &NewConsent {
+    ///     recipient: ConsentRecipient::Outside {
+    ///         name: to.name.clone(),
+    ///         organisation: to.organisation.clone(),
+    ///         address: to.address.clone(),
+    ///     },
+    ///     categories: vec![Category::DiagnosisCodes],
+    ///     purpose: t,
+    ///     start_ms: now_ms - 60_000,
+    ///     expires_ms: None,
+    ///     signed_on_ms: now_ms - 60_000,
+    ///     description: "Diagnoses, for a medication consultation".into(),
+    /// }, t)?;
+    ///
+    /// let request = DisclosureRequest {
+    ///     client,
+    ///     case: None,
+    ///     recipient: to,
+    ///     purpose: t,
+    ///     basis: LegalBasis::Authorization,
+    ///     consent: Some(consent),
+    ///     reference: None,
+    ///     order_names: Vec::new(),
+    ///     categories: vec![Category::DiagnosisCodes],
+    ///     narrow: None,
+    ///     description: "Diagnoses for Dr. Lee".into(),
+    /// };
+    /// let package = dr.disclose(&request)?;
+    /// assert_eq!(package.manifest.legal_basis, "authorization");
+    /// assert_eq!(package.manifest.entries, 1);
+    /// assert_eq!(package.items[0].category, "diagnosis_codes");
+    /// assert_eq!(package.items[0].fields["code"], "F41.1");
+    /// // The progress note is not in it, not even in part.
+    /// assert!(!package.to_json().contains("Talked about work"));
+    ///
+    /// // Asking for more than the consent names is refused, whole.
+    /// let more = DisclosureRequest {
+    ///     categories: vec![Category::DiagnosisCodes, Category::ProgressNotes],
+    ///     ..request
+    /// };
+    /// assert!(matches!(dr.disclose(&more), Err(Error::Denied { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn disclose(&self, req: &DisclosureRequest) -> Result<ReleasePackage> {
         let action = AuditAction::DisclosureRelease;
         let gate = self.admit(action, req.purpose)?;

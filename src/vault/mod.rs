@@ -265,6 +265,30 @@ impl Vault {
     /// Create a new vault at `path` with its first user, an administrator.
     ///
     /// Refuses to overwrite an existing file. If creation fails part way, the file is removed.
+    ///
+    /// ```
+    /// use confide::{KdfParams, Passphrase, Vault, VaultConfig};
+    /// # fn main() -> confide::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("practice.vault");
+    /// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
+    /// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
+    /// let pass = Passphrase::new("admin passphrase");
+    /// let vault = Vault::create(&path, "admin", &pass, config)?;
+    /// assert_eq!(confide::vault_id_of(&path)?, vault.id());
+    ///
+    /// // Never over an existing file: the vault already there is left as it was.
+    /// assert!(Vault::create(&path, "admin", &pass, config).is_err());
+    /// assert_eq!(confide::vault_id_of(&path)?, vault.id());
+    ///
+    /// // A passphrase shorter than 12 characters is refused, and no file is left behind.
+    /// let other = dir.path().join("other.vault");
+    /// let short = Vault::create(&other, "admin", &Passphrase::new("too short"), config);
+    /// assert!(matches!(short, Err(confide::Error::InvalidInput { .. })));
+    /// assert!(!other.exists());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn create(
         path: impl AsRef<Path>,
         admin_name: &str,
@@ -346,6 +370,33 @@ impl Vault {
     }
 
     /// Log in. Every attempt, successful or not, is audited.
+    ///
+    /// ```
+    /// use confide::{AuditAction, AuditFilter, Error, KdfParams, Passphrase, Role, Vault,
+    ///               VaultConfig, read_audit_log};
+    /// # fn main() -> confide::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("practice.vault");
+    /// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
+    /// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
+    /// let vault = Vault::create(&path, "admin", &Passphrase::new("admin passphrase"), config)?;
+    ///
+    /// let admin = vault.unlock("admin", &Passphrase::new("admin passphrase"))?;
+    /// assert_eq!((admin.user_name(), admin.role()), ("admin", Role::Admin));
+    ///
+    /// let wrong = vault.unlock("admin", &Passphrase::new("not the passphrase"));
+    /// assert!(matches!(wrong, Err(Error::BadPassphrase)));
+    /// let nobody = vault.unlock("mallory", &Passphrase::new("any passphrase at all"));
+    /// assert!(matches!(nobody, Err(Error::UnknownUser)));
+    ///
+    /// // All three attempts are in the log, in order.
+    /// let logins = AuditFilter { action: Some(AuditAction::Login), ..AuditFilter::default() };
+    /// let outcomes: Vec<String> =
+    ///     read_audit_log(&path, &logins)?.entries.into_iter().map(|e| e.outcome).collect();
+    /// assert_eq!(outcomes, ["granted", "failed:bad-passphrase", "failed:unknown-user"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn unlock(&self, user_name: &str, passphrase: &Passphrase) -> Result<Session> {
         let shared = &self.shared;
         let row = {

@@ -339,6 +339,49 @@ impl Session {
     /// Read one general-record entry: the fields this user may see. Its audit entry is
     /// committed before the plaintext is returned; an envelope that fails to authenticate is
     /// audited and reported by place.
+    ///
+    /// ```
+    /// use confide::{Date, Error, KdfParams, NewClient, Passphrase, Purpose, RecordKind, Role,
+    ///               Value, Vault, VaultConfig};
+    /// # fn main() -> confide::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
+    /// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
+    /// let path = dir.path().join("practice.vault");
+    /// let vault = Vault::create(&path, "admin", &Passphrase::new("admin passphrase"), config)?;
+    /// let admin = vault.unlock("admin", &Passphrase::new("admin passphrase"))?;
+    /// admin.add_user("dr.rivera", Role::Clinician, &Passphrase::new("rivera passphrase"))?;
+    /// admin.add_user("dr.chen", Role::Clinician, &Passphrase::new("chen passphrase!"))?;
+    /// let rivera = vault.unlock("dr.rivera", &Passphrase::new("rivera passphrase"))?;
+    /// let chen = vault.unlock("dr.chen", &Passphrase::new("chen passphrase!"))?;
+    /// let t = Purpose::Treatment;
+    /// let sam = NewClient { full_name: "Sam Doe".into(), date_of_birth: Date::new(1990, 4, 2)? };
+    /// let client = rivera.create_client(&sam, t)?;
+    /// let dx = rivera.create_record(&client, RecordKind::Diagnosis,
+    ///                               &[("code", Value::code("F41.1"))], t)?;
+    ///
+    /// // The treating clinician reads it, on the ground of treating Sam.
+    /// let record = rivera.read_record(&dx, t)?;
+    /// assert_eq!((record.client, record.kind), (client, RecordKind::Diagnosis));
+    /// assert_eq!(record.basis, confide::Basis::CareTeam);
+    /// assert_eq!(record.get("code"), Some(&Value::code("F41.1")));
+    ///
+    /// // Another clinician of the practice, who does not treat Sam, is refused.
+    /// let refused = chen.read_record(&dx, t);
+    /// assert!(matches!(refused,
+    ///                  Err(Error::Denied { reason: confide::DenyReason::NoRelationship })));
+    ///
+    /// // Both reads were audited, the refusal too.
+    /// let reads = confide::AuditFilter {
+    ///     action: Some(confide::AuditAction::RecordRead),
+    ///     ..confide::AuditFilter::default()
+    /// };
+    /// let outcomes: Vec<String> = confide::read_audit_log(&path, &reads)?
+    ///     .entries.into_iter().map(|e| e.outcome).collect();
+    /// assert_eq!(outcomes, ["granted:care-team", "denied:no-relationship"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn read_record(&self, record: &RecordId, purpose: Purpose) -> Result<Record> {
         // A batch of one: decided, read and audited in one transaction.
         self.read_records(std::slice::from_ref(record), purpose)?
@@ -351,6 +394,51 @@ impl Session {
     /// its own, exactly as [`Session::read_record`] would, and gets its own audit entry; the
     /// entries are committed together, in one transaction, before anything is returned. A
     /// refusal or an integrity failure of one entry is its own `Err` and hides nothing else.
+    ///
+    /// ```
+    /// use confide::{Date, Error, KdfParams, NewClient, Passphrase, Purpose, RecordKind, Role,
+    ///               Value, Vault, VaultConfig};
+    /// # fn main() -> confide::Result<()> {
+    /// let dir = tempfile::tempdir()?;
+    /// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
+    /// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
+    /// let path = dir.path().join("practice.vault");
+    /// let vault = Vault::create(&path, "admin", &Passphrase::new("admin passphrase"), config)?;
+    /// let admin = vault.unlock("admin", &Passphrase::new("admin passphrase"))?;
+    /// admin.add_user("dr.rivera", Role::Clinician, &Passphrase::new("rivera passphrase"))?;
+    /// admin.add_user("dr.chen", Role::Clinician, &Passphrase::new("chen passphrase!"))?;
+    /// let rivera = vault.unlock("dr.rivera", &Passphrase::new("rivera passphrase"))?;
+    /// let chen = vault.unlock("dr.chen", &Passphrase::new("chen passphrase!"))?;
+    /// let t = Purpose::Treatment;
+    /// let sam = NewClient { full_name: "Sam Doe".into(), date_of_birth: Date::new(1990, 4, 2)? };
+    /// let sam = rivera.create_client(&sam, t)?;
+    /// let dx = rivera.create_record(&sam, RecordKind::Diagnosis,
+    ///                               &[("code", Value::code("F41.1"))], t)?;
+    /// let plan = rivera.create_record(&sam, RecordKind::TreatmentPlan,
+    ///                                 &[("goals", Value::text("CBT, 12 sessions"))], t)?;
+    /// // A client of dr.chen's, whom dr.rivera does not treat.
+    /// let ada = NewClient { full_name: "Ada Roe".into(), date_of_birth: Date::new(1985, 1, 9)? };
+    /// let ada = chen.create_client(&ada, t)?;
+    /// let ada_dx = chen.create_record(&ada, RecordKind::Diagnosis,
+    ///                                 &[("code", Value::code("F32.1"))], t)?;
+    ///
+    /// // One result per id, in order: the refusal of Ada's entry hides nothing of Sam's.
+    /// let chart = rivera.read_records(&[dx, plan, ada_dx], t)?;
+    /// assert_eq!(chart.len(), 3);
+    /// assert_eq!(chart[0].as_ref().map(|r| r.id).ok(), Some(dx));
+    /// assert_eq!(chart[1].as_ref().ok().and_then(|r| r.get("goals")),
+    ///            Some(&Value::text("CBT, 12 sessions")));
+    /// assert!(matches!(chart[2], Err(Error::Denied { .. })));
+    ///
+    /// // And one audit entry per id.
+    /// let reads = confide::AuditFilter {
+    ///     action: Some(confide::AuditAction::RecordRead),
+    ///     ..confide::AuditFilter::default()
+    /// };
+    /// assert_eq!(confide::read_audit_log(&path, &reads)?.entries.len(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn read_records(
         &self,
         records: &[RecordId],

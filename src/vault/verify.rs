@@ -81,6 +81,34 @@ pub fn vault_id_of(path: impl AsRef<Path>) -> Result<crate::ids::VaultId> {
 /// Verify a vault's audit log. Needs no passphrase and never writes to the file.
 ///
 /// Reads one consistent snapshot, so a vault in use by another process can be checked.
+///
+/// ```
+/// use confide::{KdfParams, Passphrase, Vault, VaultConfig, verify_audit_log};
+/// # fn main() -> confide::Result<()> {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("practice.vault");
+/// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
+/// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
+/// let vault = Vault::create(&path, "admin", &Passphrase::new("admin passphrase"), config)?;
+/// let admin = vault.unlock("admin", &Passphrase::new("admin passphrase"))?;
+/// let _ = vault.unlock("admin", &Passphrase::new("a wrong passphrase"));
+///
+/// // While the vault is open: every entry so far checks out.
+/// let report = verify_audit_log(&path)?;
+/// assert!(report.is_intact());
+/// assert_eq!(report.entries, confide::audit_log_len(&path)?);
+/// assert!(report.findings.is_empty() && report.first_break().is_none());
+///
+/// // Closed cleanly (the last handle dropped): a signed checkpoint covers the whole log,
+/// // so there is nothing left to warn about either.
+/// drop((admin, vault));
+/// let report = verify_audit_log(&path)?;
+/// assert!(report.is_intact());
+/// assert_eq!(report.last_checkpoint, report.seq_range.map(|(_, last)| last));
+/// assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+/// # Ok(())
+/// # }
+/// ```
 pub fn verify_audit_log(path: impl AsRef<Path>) -> Result<VerifyReport> {
     verify_audit_log_with(path, &VerifyOptions::default())
 }
