@@ -1,56 +1,12 @@
 //! A master-key rotation seen from `audit-verify`: it reaches every remaining user, shuts a
 //! removed one out, and the log verifies afterwards.
 mod common;
-
-use std::path::Path;
+#[path = "../../tests/common/rekeyed.rs"]
+mod rekeyed;
 
 use common::*;
-use confide::{ClientId, Error, Passphrase, Purpose, RecordId, RecordKind, Value, Vault};
-
-fn pass(s: &str) -> Passphrase {
-    Passphrase::new(s)
-}
-
-/// A client treated by dr.a and dr.b, with one progress note.
-fn shared_client(p: &Practice) -> (ClientId, RecordId) {
-    let dr = p.login("dr.a");
-    let c = new_client(&dr, "Key Rotation Client");
-    let dr_b = dr.user_id_of("dr.b").unwrap();
-    dr.assign_care_team(&c, &dr_b, Purpose::Treatment).unwrap();
-    let r = dr
-        .create_record(
-            &c,
-            RecordKind::ProgressNote,
-            &[("summary", Value::text("steady progress"))],
-            Purpose::Treatment,
-        )
-        .unwrap();
-    (c, r)
-}
-
-fn sealed_mk(path: &Path, user: &str) -> Option<Vec<u8>> {
-    raw(path)
-        .query_row("SELECT sealed_mk FROM users WHERE name = ?1", [user], |r| {
-            r.get(0)
-        })
-        .unwrap()
-}
-
-fn data_keys(path: &Path) -> Vec<Vec<u8>> {
-    let conn = raw(path);
-    let mut stmt = conn
-        .prepare("SELECT wrapped FROM data_keys ORDER BY owner_id, compartment, version")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
-}
-
-fn intact(path: &Path) {
-    let report = confide::verify_audit_log(path).unwrap();
-    assert!(report.is_intact(), "{:?}", report.findings);
-}
+use confide::{Error, Purpose, Vault};
+use rekeyed::*;
 
 #[test]
 fn rotation_reaches_every_remaining_user_and_shuts_a_removed_one_out() {
