@@ -121,11 +121,19 @@ impl Session {
     }
 
     /// Every member of the case has an authorization in force for this release of the joint
-    /// record.
-    fn every_member_authorized(&self, req: &DisclosureRequest, now: i64) -> Result<bool> {
+    /// record, naming this recipient: one member's consent to a lawyer does not let the joint
+    /// record go to someone only the other member named.
+    fn every_member_authorized(
+        &self,
+        gate: &Admitted<'_>,
+        req: &DisclosureRequest,
+        now: i64,
+    ) -> Result<bool> {
         let Some(case) = &req.case else {
             return Ok(true);
         };
+        let key = super::consents::recipient_key(&req.recipient.name, &req.recipient.organisation);
+        let index = self.blind_index(gate, super::consents::RECIPIENT_INDEX, &key)?;
         let conn = self.shared.conn();
         let members = policy_rows::members_of(&conn, case)?;
         if !members.contains(&req.client) {
@@ -137,6 +145,7 @@ impl Session {
                     && c.fact.recipient == Recipient::Outside
                     && c.fact.purpose == req.purpose
                     && c.fact.categories.contains(&Category::JointRecord)
+                    && c.recipient_index.as_deref() == Some(&index[..])
             });
             if !ok {
                 return Ok(false);
@@ -241,7 +250,7 @@ impl Session {
             releaser_on_care_team: on_care_team,
             recipient_named_in_consent: cited.as_ref().is_some_and(|(_, names)| *names),
             consent: consent.clone(),
-            every_member_authorized: self.every_member_authorized(req, now)?,
+            every_member_authorized: self.every_member_authorized(&gate, req, now)?,
         };
         let ask = DisclosureAsk {
             role: self.role,
