@@ -266,6 +266,13 @@ fn no_other_path_brings_erased_content_back() {
         // A release outside the vault.
         let got = s.disclose(&duty_to_warn(&c.client));
         assert!(matches!(got, Err(Error::Erased)), "disclosure: {got:?}");
+        // And the refused release is in the log.
+        let log = confide::read_audit_log(&p.path, &confide::AuditFilter::default()).unwrap();
+        let last = log.entries.last().unwrap();
+        assert_eq!(
+            (last.action.as_str(), last.outcome.as_str()),
+            ("disclosure.release", "failed:erased")
+        );
     }
     // Nothing above added a ledger row for content that could not be read.
     assert!(dr.accounting(&c.client, None).unwrap().is_empty());

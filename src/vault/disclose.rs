@@ -23,7 +23,7 @@ use crate::policy::{
 use crate::value::{FieldName, Value};
 
 use super::cases::joint_entry;
-use super::gate::{Admitted, Entry, Granted, Stored, Target};
+use super::gate::{Admitted, Entry, Granted, Stored, Target, failure_of};
 use super::notes::note_entry;
 use super::records::record_entry;
 use super::{Session, facts};
@@ -274,9 +274,10 @@ impl Session {
         }
         let items = match self.gather(&granted, req, &scopes) {
             Ok(items) => items,
-            Err((field, err @ Error::Integrity { .. })) => {
-                let fail = crate::audit::Failure::Integrity;
-                return gate.fail(audit_as, &[&field], fail, err);
+            // Damaged or erased: audited. (A storage failure could not be audited either.)
+            Err((field, err @ (Error::Integrity { .. } | Error::Erased))) => {
+                let why = failure_of(&err);
+                return gate.fail(audit_as, &[&field], why, err);
             }
             Err((_, err)) => return Err(err),
         };
