@@ -29,6 +29,20 @@ fn practice(clock: TestClock) -> Practice {
     Practice::with_config(config)
 }
 
+/// Casey, a client of dr.a, with one entry of `kind`; dr.a's session.
+fn client_with(
+    p: &Practice,
+    kind: RecordKind,
+    (field, text): (&str, &str),
+) -> (confide::Session, confide::ClientId, confide::RecordId) {
+    let dr_a = p.login("dr.a");
+    let casey = new_client(&dr_a, "Casey Nguyen");
+    let record = dr_a
+        .create_record(&casey, kind, &[(field, Value::text(text))], T)
+        .unwrap();
+    (dr_a, casey, record)
+}
+
 fn consent_to(user: confide::UserId, start_ms: i64, expires_ms: Option<i64>) -> NewConsent {
     NewConsent {
         recipient: ConsentRecipient::User(user),
@@ -45,16 +59,11 @@ fn consent_to(user: confide::UserId, start_ms: i64, expires_ms: Option<i64>) -> 
 fn a_consent_revoked_at_ten_stops_a_read_at_one_minute_past() {
     let clock = TestClock::starting_at(NINE_AM);
     let p = practice(clock);
-    let dr_a = p.login("dr.a");
-    let casey = new_client(&dr_a, "Casey Nguyen");
-    let note = dr_a
-        .create_record(
-            &casey,
-            RecordKind::ProgressNote,
-            &[("summary", Value::text("panic attacks less frequent"))],
-            T,
-        )
-        .unwrap();
+    let (dr_a, casey, note) = client_with(
+        &p,
+        RecordKind::ProgressNote,
+        ("summary", "panic attacks less frequent"),
+    );
     let dr_b = p.login("dr.b");
     let consent = dr_a
         .record_consent(&casey, &consent_to(dr_b.user_id(), NINE_AM, None), T)
@@ -86,16 +95,8 @@ fn a_consent_revoked_at_ten_stops_a_read_at_one_minute_past() {
 fn a_consent_that_expires_at_half_past_ten_allows_a_read_a_minute_before_and_not_after() {
     let clock = TestClock::starting_at(NINE_AM);
     let p = practice(clock);
-    let dr_a = p.login("dr.a");
-    let casey = new_client(&dr_a, "Casey Nguyen");
-    let note = dr_a
-        .create_record(
-            &casey,
-            RecordKind::ProgressNote,
-            &[("summary", Value::text("sleep improving"))],
-            T,
-        )
-        .unwrap();
+    let (dr_a, casey, note) =
+        client_with(&p, RecordKind::ProgressNote, ("summary", "sleep improving"));
     let dr_b = p.login("dr.b");
     let half_past_ten = NINE_AM + 90 * MINUTE_MS;
     dr_a.record_consent(
@@ -118,16 +119,7 @@ fn a_consent_that_expires_at_half_past_ten_allows_a_read_a_minute_before_and_not
 fn a_consent_that_starts_later_allows_nothing_before() {
     let clock = TestClock::starting_at(NINE_AM);
     let p = practice(clock);
-    let dr_a = p.login("dr.a");
-    let casey = new_client(&dr_a, "Casey Nguyen");
-    let note = dr_a
-        .create_record(
-            &casey,
-            RecordKind::ProgressNote,
-            &[("summary", Value::text("intake"))],
-            T,
-        )
-        .unwrap();
+    let (dr_a, casey, note) = client_with(&p, RecordKind::ProgressNote, ("summary", "intake"));
     let dr_b = p.login("dr.b");
     let ten = NINE_AM + 60 * MINUTE_MS;
     dr_a.record_consent(&casey, &consent_to(dr_b.user_id(), ten, None), T)
@@ -145,16 +137,11 @@ fn a_consent_that_starts_later_allows_nothing_before() {
 fn emergency_access_ends_when_its_minutes_are_up() {
     let clock = TestClock::starting_at(NINE_AM);
     let p = practice(clock);
-    let dr_a = p.login("dr.a");
-    let casey = new_client(&dr_a, "Casey Nguyen");
-    let plan = dr_a
-        .create_record(
-            &casey,
-            RecordKind::TreatmentPlan,
-            &[("goals", Value::text("safety plan on file"))],
-            T,
-        )
-        .unwrap();
+    let (_dr_a, casey, plan) = client_with(
+        &p,
+        RecordKind::TreatmentPlan,
+        ("goals", "safety plan on file"),
+    );
     let dr_b = p.login("dr.b");
     dr_b.break_glass(&casey, "client in crisis at the front desk", 30)
         .unwrap();

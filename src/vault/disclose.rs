@@ -187,7 +187,8 @@ impl Session {
     ///     address: "400 River Road".into(),
     /// };
     /// let now_ms = std::time::SystemTime::now()
-    ///     .duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    ///     .duration_since(std::time::UNIX_EPOCH)
+    ///     .map_or(0, |d| d.as_millis() as i64);
     /// let consent = dr.record_consent(&client, &NewConsent {
     ///     recipient: ConsentRecipient::Outside {
     ///         name: to.name.clone(),
