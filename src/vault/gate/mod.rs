@@ -22,7 +22,9 @@
 //!    [`Session::open`] under the `Granted` of their own decision, and append their entry in
 //!    the same way before they return.
 //!
-//! Nothing outside this module names a key type, an envelope or the data-key rows.
+//! Nothing outside this module unwraps a data key, opens or seals an envelope, or reads the
+//! data-key rows (`tests/gate.rs` scans for it); the master key reaches an operation only
+//! inside `with_master_key`, under a grant that reaches it (managing users, rotating it).
 
 mod decide;
 mod facts;
