@@ -266,29 +266,11 @@ impl Session {
     /// session left on a desk cannot take the account over. Only this user's wrap of the master
     /// key changes; the old passphrase stops working at once.
     pub fn change_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
-        let gate = self.admit(AuditAction::UserPassphraseChange, Purpose::Operations)?;
-        check_strength(new)?;
-        let row = self.own_row()?;
-        let (m, t, p) = row.kdf;
-        let kek = derive_kek(current.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
-        let aad = mk_aad(&self.shared.vault_id, &self.user);
-        let target = Some(self.user.as_bytes());
-        let purpose = Purpose::Operations;
-        if kek.unwrap(&row.wrapped_mk, &aad).is_err() {
-            let outcome = Outcome::Failed(Failure::BadPassphrase);
-            let action = AuditAction::UserPassphraseChange;
-            self.shared
-                .audit(&self.entry(action, None, target, &[], purpose, outcome))?;
-            return Err(Error::BadPassphrase);
-        }
         let action = AuditAction::UserPassphraseChange;
-        self.replace_wrap(
-            &gate.own_account(),
-            &self.user,
-            new,
-            action,
-            Outcome::Granted,
-        )
+        let gate = self.admit(action, Purpose::Operations)?;
+        check_strength(new)?;
+        let grant = gate.own_account(current)?;
+        self.replace_wrap(&grant, &self.user, new, action, Outcome::Granted)
     }
 
     /// Set a new passphrase for `user`, who forgot theirs (administrators only). Their old
@@ -393,10 +375,6 @@ impl Session {
             return Err(Error::UnknownUser);
         };
         Ok((row, grant))
-    }
-
-    fn own_row(&self) -> Result<UserRow> {
-        rows::user_by_name(&self.shared.conn(), self.user_name())?.ok_or(Error::UnknownUser)
     }
 }
 

@@ -4,6 +4,8 @@
 use crate::db::Conn;
 
 use crate::audit::{AuditAction, Failure, Outcome};
+use crate::crypto::kdf::{KdfParams, derive_kek};
+use crate::db::rows as users;
 use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::policy::{
@@ -13,6 +15,7 @@ use crate::policy::{
 use crate::value::FieldName;
 
 use super::{Admitted, AuditAs, Granted, Session, Target, reaches_master_key};
+use crate::vault::{Passphrase, mk_aad};
 
 impl<'s> Admitted<'s> {
     /// The session that was admitted.
@@ -129,9 +132,25 @@ impl<'s> Admitted<'s> {
     }
 
     /// The user's own account: the master key, to wrap it under a new passphrase of theirs.
-    /// Every user may do this for themselves once they have proved the current passphrase.
-    pub(in crate::vault) fn own_account(&self) -> Granted {
-        Granted::new(Basis::SelfAccess, Target::MasterKey, Vec::new())
+    /// Every user may, once `current` proves it is theirs (the session alone does not: one left
+    /// open on a desk cannot take the account over). A wrong passphrase is audited.
+    pub(in crate::vault) fn own_account(&self, current: &Passphrase) -> Result<Granted> {
+        let session = self.session;
+        let row = users::user_by_name(&session.shared.conn(), session.user_name())?
+            .ok_or(Error::UnknownUser)?;
+        let (m, t, p) = row.kdf;
+        let kek = derive_kek(current.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
+        let aad = mk_aad(&session.shared.vault_id, &session.user);
+        if kek.unwrap(&row.wrapped_mk, &aad).is_err() {
+            let own =
+                AuditAs::new(AuditAction::UserPassphraseChange).target(session.user.as_bytes());
+            return self.fail(own, &[], Failure::BadPassphrase, Error::BadPassphrase);
+        }
+        Ok(Granted::new(
+            Basis::SelfAccess,
+            Target::MasterKey,
+            Vec::new(),
+        ))
     }
 
     /// Decide `access` for a change of cleartext facts about a client; if allowed, run `op` and
