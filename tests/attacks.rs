@@ -2,9 +2,9 @@
 //! release under a narrow authorization, and someone with write access to the file between calls.
 //! Each must fail closed with a typed error and an audit entry.
 //!
-//! The three tests marked `ignore` are attacks on facts the file holds unauthenticated (a
-//! record's kind, a cleared field-set digest): they fail today, and are the acceptance tests of
-//! issue 15 ("Authenticated state"), which MACs every fact the read path trusts.
+//! Three of them edit facts the file holds in clear (a record's kind, its field-set digest):
+//! every such fact is authenticated (a MAC under a key of the master key), so the edit fails
+//! closed on the read path.
 
 mod common;
 #[path = "common/disclosing.rs"]
@@ -148,11 +148,10 @@ fn diagnosis_consent_releases_only_diagnoses() {
 
 // --- 3. Write access to the file -------------------------------------------------------------
 
-/// Not yet held (issue 15): a record's `kind` is neither bound into its envelopes' associated data nor covered by
-/// its fields digest, so flipping `records.kind` in the file re-categorizes the entry. A
-/// progress note relabelled `diagnosis` leaves under a consent that names only diagnosis codes.
+/// Flipping `records.kind` in the file would re-categorize the entry: a progress note relabelled
+/// `diagnosis` would leave under a consent that names only diagnosis codes. The kind is covered
+/// by the record's MAC, so the release fails closed.
 #[test]
-#[ignore = "issue 15: the record's kind and field-set digest are not yet authenticated"]
 fn file_relabelled_record_kind_widens_a_narrow_release() {
     let c = Chart::new();
     let dr = c.dr();
@@ -190,10 +189,9 @@ fn file_relabelled_record_kind_widens_a_narrow_release() {
     }
 }
 
-/// Not yet held (issue 15; the same root cause, on the read path): the read path decides on the relabelled kind too, and
-/// `read_record` reports the progress note as a diagnosis without any integrity error.
+/// The same edit on the read path: the relabelled entry is an integrity failure, never a
+/// progress note read as another kind.
 #[test]
-#[ignore = "issue 15: the record's kind and field-set digest are not yet authenticated"]
 fn file_relabelled_record_kind_is_read_without_error() {
     let mut c = Chart::new();
     let dr = c.dr();
@@ -219,11 +217,9 @@ fn file_relabelled_record_kind_is_read_without_error() {
     }
 }
 
-/// Not yet held (issue 15): a parent with no digest is taken as one "written before format 5", so clearing
-/// `records.fields_digest` and deleting a field row makes the read return a partial entry
-/// silently, though the audit log vouched for the whole set.
+/// Clearing `records.fields_digest` and deleting a field row must not make the read return a
+/// partial entry: the field set is checked against the record's MAC, which is mandatory.
 #[test]
-#[ignore = "issue 15: the record's kind and field-set digest are not yet authenticated"]
 fn file_cleared_digest_hides_a_deleted_field() {
     let mut c = Chart::new();
     let dr = c.dr();

@@ -28,7 +28,10 @@ struct Crisis {
 }
 
 fn crisis() -> Crisis {
-    let p = Practice::new();
+    crisis_in(Practice::new())
+}
+
+fn crisis_in(p: Practice) -> Crisis {
     let dr = p.login("dr.a");
     let morgan = new_client(&dr, "Morgan Reyes");
     let dx = dr
@@ -186,7 +189,11 @@ fn break_glass_never_opens_notes_or_substance_use_records() {
 
 #[test]
 fn break_glass_is_for_one_client_and_a_limited_time() {
-    let c = crisis();
+    let clock = confide::TestClock::starting_at(1_772_442_000_000);
+    let config = common::test_config()
+        .with_test_clock(clock)
+        .with_idle_timeout(std::time::Duration::from_secs(8 * 3600));
+    let c = crisis_in(Practice::with_config(config));
     let dr = c.p.login("dr.a");
     let other = new_client(&dr, "Other Client");
     let other_dx = dr
@@ -201,16 +208,9 @@ fn break_glass_is_for_one_client_and_a_limited_time() {
     b.break_glass(&c.morgan, REASON, 30).unwrap();
     assert_denied(b.read_record(&other_dx, E), DenyReason::NoRelationship);
 
-    // Time passes: the grant's window closes (simulated by moving its expiry into the past).
-    let conn = raw(c.p.path());
-    let moved = conn
-        .execute(
-            "UPDATE break_glass SET expires_at = started_at + 1 WHERE client_id = ?1",
-            [c.morgan.as_bytes()],
-        )
-        .unwrap();
-    assert_eq!(moved, 1);
-    drop(conn);
+    // Time passes: the grant's 30 minutes are over.
+    b.read_record(&c.progress, E).unwrap();
+    clock.advance(std::time::Duration::from_secs(31 * 60));
     assert_denied(b.read_record(&c.progress, E), DenyReason::NoRelationship);
     assert_log_intact(&c.p);
 }

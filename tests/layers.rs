@@ -434,7 +434,7 @@ fn the_check_sees_imports() {
     );
     assert!(has("db/ledger_rows.rs", "stored.rs"));
     assert!(has("vault/audit_log.rs", "db/rows/mod.rs"));
-    assert!(has("vault/gate/read.rs", "vault/facts.rs"));
+    assert!(has("vault/gate/facts.rs", "vault/facts.rs"));
     assert!(has("vault/records.rs", "vault/gate/mod.rs"));
     assert_eq!(
         expand("a::{b,c::{d,self}}"),

@@ -97,7 +97,7 @@ fn a_row_added_outside_the_vault_is_reported() {
     let conn = raw(b.p.path());
     conn.execute(
         "INSERT INTO records SELECT ?2, client_id, kind, created_at, created_by, updated_at, case_id, \
-         NULL FROM records WHERE record_id = ?1",
+         fields_digest, write_version, mac FROM records WHERE record_id = ?1",
         rusqlite::params![b.plan.as_bytes(), forged],
     )
     .unwrap();

@@ -228,9 +228,19 @@ mod tests {
     use crate::error::DenyReason;
     use crate::model::{Basis, LegalBasis, Purpose};
 
+    /// Codes added after version 4 was frozen: written out as text.
+    const AFTER_V4: &[&str] = &["facts.baseline"];
+
     #[test]
     fn every_code_the_library_writes_has_one_byte() {
-        let mut codes: Vec<String> = AuditAction::ALL.iter().map(|a| a.code().into()).collect();
+        let mut codes: Vec<String> = AuditAction::ALL
+            .iter()
+            .map(|a| a.code().to_owned())
+            .filter(|c| !AFTER_V4.contains(&c.as_str()))
+            .collect();
+        for later in AFTER_V4 {
+            assert_eq!(code_of(later.as_bytes()), None, "{later}");
+        }
         codes.extend(Purpose::ALL.iter().map(|p| p.code().to_owned()));
         codes.push(String::new());
         codes.push(Outcome::Granted.code());

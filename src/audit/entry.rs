@@ -140,6 +140,9 @@ action_codes! {
     AccountingRead => "accounting.read",
     /// A de-identified extract was made for consultation.
     ExtractDeidentified => "extract.deidentified",
+    /// The vault authenticated its state as it stood (the first unlock after the upgrade to
+    /// format 8): the entry vouches for every scope of facts and every field set then.
+    FactsBaseline => "facts.baseline",
     /// The master key was replaced: every data key re-wrapped, the new key sealed to every
     /// user not removed.
     KeysMasterRotate => "keys.master_rotate",
@@ -307,6 +310,7 @@ pub(crate) fn format_utc(ms: i64) -> String {
 }
 
 /// Typed parts of a new entry, before sequencing.
+#[derive(Clone, Copy)]
 pub(crate) struct NewEntry<'a> {
     pub actor: Option<&'a UserId>,
     pub action: AuditAction,
@@ -317,15 +321,21 @@ pub(crate) struct NewEntry<'a> {
     pub outcome: Outcome,
 }
 
+/// What an entry vouches for besides itself: the stored state it leaves behind, as digests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Vouch {
+    /// A ledger row's digest, or a parent's field set ([`fields_digest`](super::fields_digest)
+    /// or, when `digest_v2`, [`fields_digest_v2`](super::ledger::fields_digest_v2)).
+    pub digest: Option<[u8; 32]>,
+    pub digest_v2: bool,
+    /// The digest of the scope of facts the action changed.
+    pub facts: Option<[u8; 32]>,
+}
+
 impl NewEntry<'_> {
-    /// The stored bytes of this entry (layout version 3), written after the entry whose hash
-    /// is `prev_hash`, at `at_ms`, vouching for `digest` if given.
-    pub(crate) fn encode(
-        &self,
-        prev_hash: &[u8],
-        at_ms: i64,
-        digest: Option<&[u8; 32]>,
-    ) -> Vec<u8> {
+    /// The stored bytes of this entry (layout version 4), written after the entry whose hash
+    /// is `prev_hash`, at `at_ms`, vouching for what `vouch` names.
+    pub(crate) fn encode(&self, prev_hash: &[u8], at_ms: i64, vouch: &Vouch) -> Vec<u8> {
         let outcome = self.outcome.code();
         EntryParts {
             link: prev_hash,
@@ -333,7 +343,9 @@ impl NewEntry<'_> {
             actor: self.actor.map(UserId::as_bytes),
             client: self.client.map(ClientId::as_bytes),
             target: self.target,
-            digest,
+            digest: vouch.digest.as_ref(),
+            digest_v2: vouch.digest_v2,
+            facts: vouch.facts.as_ref(),
             action: self.action.code(),
             purpose: self.purpose.map_or("", |p| p.code()),
             outcome: &outcome,

@@ -9,8 +9,9 @@
 //! 0      1   version (4)
 //! 1      8   link: the first 8 bytes of the hash of the entry it was written after
 //! 9      …   at: unix milliseconds, zigzag then LEB128
-//! …      1   present: 1 actor, 2 client, 4 target, 8 digest
-//! …      …   actor (16), client (16), target (16), digest (32), each only if present
+//! …      1   present: 1 actor, 2 client, 4 target, 8 digest, 16 facts, 32 digest is v2
+//! …      …   actor (16), client (16), target (16), digest (32), facts (32), each only if
+//!            present
 //! …      …   action, purpose, outcome: each one byte n, the text `TEXTS_V4[n - 1]` for n ≥ 1,
 //!            or 0 then a LEB128 length and UTF-8 (a text the table does not hold)
 //! …      …   fields (comma-separated): LEB128 of 2·len + packed, then len bytes of text
@@ -53,6 +54,10 @@ const HAS_ACTOR: u8 = 1;
 const HAS_CLIENT: u8 = 2;
 const HAS_TARGET: u8 = 4;
 const HAS_DIGEST: u8 = 8;
+/// The entry vouches for the facts of the scope its action changed (since format 8).
+const HAS_FACTS: u8 = 16;
+/// Its field-set digest is version 2, which also covers the parent row (since format 8).
+const DIGEST_V2: u8 = 32;
 
 /// The parts of an entry to encode.
 pub(crate) struct EntryParts<'a> {
@@ -62,6 +67,8 @@ pub(crate) struct EntryParts<'a> {
     pub client: Option<&'a [u8; 16]>,
     pub target: Option<&'a [u8; 16]>,
     pub digest: Option<&'a [u8; 32]>,
+    pub digest_v2: bool,
+    pub facts: Option<&'a [u8; 32]>,
     pub action: &'a str,
     pub purpose: &'a str,
     pub outcome: &'a str,
@@ -84,6 +91,8 @@ impl EntryParts<'_> {
             (HAS_CLIENT, self.client.is_some()),
             (HAS_TARGET, self.target.is_some()),
             (HAS_DIGEST, self.digest.is_some()),
+            (HAS_FACTS, self.facts.is_some()),
+            (DIGEST_V2, self.digest.is_some() && self.digest_v2),
         ] {
             if set {
                 present |= flag;
@@ -93,7 +102,7 @@ impl EntryParts<'_> {
         for id in [self.actor, self.client, self.target].into_iter().flatten() {
             out.extend_from_slice(id);
         }
-        if let Some(d) = self.digest {
+        for d in [self.digest, self.facts].into_iter().flatten() {
             out.extend_from_slice(d);
         }
         for text in [self.action, self.purpose, self.outcome] {
@@ -216,19 +225,25 @@ pub(crate) struct EntryView<'a> {
     pub client: Option<&'a [u8]>,
     pub target: Option<&'a [u8]>,
     pub digest: Option<&'a [u8]>,
+    /// The digest is version 2 (covers the parent row too).
+    pub digest_v2: bool,
+    /// The digest of the scope of facts the action changed.
+    pub facts: Option<&'a [u8]>,
     pub action: &'a [u8],
     pub purpose: &'a [u8],
     pub outcome: &'a [u8],
     pub fields: FieldList<'a>,
 }
 
-/// Actor, client, target and digest, each if present.
-type Ids<'a> = (
-    Option<&'a [u8]>,
-    Option<&'a [u8]>,
-    Option<&'a [u8]>,
-    Option<&'a [u8]>,
-);
+/// Actor, client, target, digest and facts, each if present, and whether the digest is v2.
+struct Ids<'a> {
+    actor: Option<&'a [u8]>,
+    client: Option<&'a [u8]>,
+    target: Option<&'a [u8]>,
+    digest: Option<&'a [u8]>,
+    digest_v2: bool,
+    facts: Option<&'a [u8]>,
+}
 
 struct Reader<'a> {
     b: &'a [u8],
@@ -315,7 +330,12 @@ impl<'a> Reader<'a> {
     /// The presence flags, then the ids and digest they say are there.
     fn ids(&mut self) -> Option<Ids<'a>> {
         let present = self.byte()?;
-        if present & !(HAS_ACTOR | HAS_CLIENT | HAS_TARGET | HAS_DIGEST) != 0 {
+        let known = HAS_ACTOR | HAS_CLIENT | HAS_TARGET | HAS_DIGEST | HAS_FACTS | DIGEST_V2;
+        if present & !known != 0 {
+            return None;
+        }
+        // "Version 2" says something of a digest only: without one it has one encoding, unset.
+        if present & DIGEST_V2 != 0 && present & HAS_DIGEST == 0 {
             return None;
         }
         let mut id = |flag: u8, n: usize| -> Option<Option<&'a [u8]>> {
@@ -325,12 +345,14 @@ impl<'a> Reader<'a> {
                 self.take(n).map(Some)
             }
         };
-        Some((
-            id(HAS_ACTOR, 16)?,
-            id(HAS_CLIENT, 16)?,
-            id(HAS_TARGET, 16)?,
-            id(HAS_DIGEST, 32)?,
-        ))
+        Some(Ids {
+            actor: id(HAS_ACTOR, 16)?,
+            client: id(HAS_CLIENT, 16)?,
+            target: id(HAS_TARGET, 16)?,
+            digest: id(HAS_DIGEST, 32)?,
+            facts: id(HAS_FACTS, 32)?,
+            digest_v2: present & DIGEST_V2 != 0,
+        })
     }
 
     /// One cell of the version 1/2 encoding: (tag, payload).
@@ -369,16 +391,22 @@ impl<'a> EntryView<'a> {
         } else {
             r.i64()?
         };
-        let (actor, client, target, digest) = r.ids()?;
+        let ids = r.ids()?;
+        if !compact && (ids.facts.is_some() || ids.digest_v2) {
+            // Version 3 was never written with them.
+            return None;
+        }
         let text = |r: &mut Reader<'a>| if compact { r.coded() } else { r.text() };
         let view = EntryView {
             seq: None,
             link: Some(link),
             at_ms,
-            actor,
-            client,
-            target,
-            digest,
+            actor: ids.actor,
+            client: ids.client,
+            target: ids.target,
+            digest: ids.digest,
+            digest_v2: ids.digest_v2,
+            facts: ids.facts,
             action: text(&mut r)?,
             purpose: text(&mut r)?,
             outcome: text(&mut r)?,
@@ -425,6 +453,8 @@ impl<'a> EntryView<'a> {
             purpose: text(c[7])?,
             outcome: text(c[8])?,
             digest: if cells == 10 { blob(c[9])? } else { None },
+            digest_v2: false,
+            facts: None,
         })
     }
 }
@@ -454,6 +484,8 @@ mod tests {
             client: Some(&[0xcd; 16]),
             target: None,
             digest: None,
+            digest_v2: false,
+            facts: None,
             action: "record.read",
             purpose: "TREAT",
             outcome: "granted:care-team",
@@ -634,6 +666,8 @@ mod tests {
                 client: client.as_ref(),
                 target: target.as_ref(),
                 digest: digest.as_ref(),
+                digest_v2: false,
+                facts: None,
                 action,
                 purpose,
                 outcome: &texts.2,

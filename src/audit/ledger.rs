@@ -54,11 +54,49 @@ pub(crate) fn fields_digest(table: &str, parent: &[u8], fields: &[[Cell; 3]]) ->
     out
 }
 
-/// [`fields_digest`] over borrowed (field, key version, envelope) parts, hashed as it goes:
-/// the same digest, for the read path, without copying the envelopes.
-pub(crate) fn fields_digest_of<'a>(
+/// Version 2 of [`fields_digest`], written since format 8: it also covers the parent row's
+/// decision columns (`head`: the client or case it belongs to, a record's kind, a note's author)
+/// and how many times its fields were written, so a relabelled record or an older field set put
+/// back with its older count differs.
+///
+/// `SHA-256("confide/fields/v2" ‖ cell(table) ‖ cell(parent) ‖ u32 count ‖ head cells ‖
+/// cell(write_version) ‖ u32 count ‖ for each field by name: cell(field) ‖ cell(key_version) ‖
+/// cell(envelope))`.
+pub(crate) fn fields_digest_v2(
     table: &str,
     parent: &[u8],
+    head: &[Cell],
+    write_version: i64,
+    fields: &[[Cell; 3]],
+) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(128 + fields.len() * 96);
+    Cell::Text(table.as_bytes().to_vec()).encode(&mut buf);
+    Cell::Blob(parent.to_vec()).encode(&mut buf);
+    buf.extend_from_slice(&(head.len() as u32).to_be_bytes());
+    for c in head {
+        c.encode(&mut buf);
+    }
+    Cell::Integer(write_version).encode(&mut buf);
+    buf.extend_from_slice(&(fields.len() as u32).to_be_bytes());
+    for f in fields {
+        for c in f {
+            c.encode(&mut buf);
+        }
+    }
+    let mut ctx = Context::new(&SHA256);
+    ctx.update(b"confide/fields/v2");
+    ctx.update(&buf);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// [`fields_digest_v2`] over borrowed field parts, hashed as it goes (the read path's).
+pub(crate) fn fields_digest_v2_of<'a>(
+    table: &str,
+    parent: &[u8],
+    head: &[Cell],
+    write_version: i64,
     fields: impl ExactSizeIterator<Item = (&'a str, u32, &'a [u8])>,
 ) -> [u8; 32] {
     fn bytes(ctx: &mut Context, tag: u8, b: &[u8]) {
@@ -68,9 +106,16 @@ pub(crate) fn fields_digest_of<'a>(
         ctx.update(b);
     }
     let mut ctx = Context::new(&SHA256);
-    ctx.update(b"confide/fields/v1");
+    ctx.update(b"confide/fields/v2");
     bytes(&mut ctx, 3, table.as_bytes());
     bytes(&mut ctx, 4, parent);
+    let mut buf = Vec::with_capacity(64);
+    buf.extend_from_slice(&(head.len() as u32).to_be_bytes());
+    for c in head {
+        c.encode(&mut buf);
+    }
+    Cell::Integer(write_version).encode(&mut buf);
+    ctx.update(&buf);
     ctx.update(&(fields.len() as u32).to_be_bytes());
     for (field, version, envelope) in fields {
         bytes(&mut ctx, 3, field.as_bytes());
@@ -88,11 +133,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_streaming_digest_is_the_same_digest() {
-        let parts = [
-            ("goals", 1u32, &b"envelope one"[..]),
-            ("plan", 2, &b"two"[..]),
-        ];
+    fn the_streaming_v2_digest_is_the_same_digest_and_covers_the_head() {
+        let parts = [("goals", 1u32, &b"one"[..]), ("plan", 2, &b"two"[..])];
         let cells: Vec<[Cell; 3]> = parts
             .iter()
             .map(|(f, v, e)| {
@@ -103,10 +145,22 @@ mod tests {
                 ]
             })
             .collect();
+        let head = [Cell::Blob(vec![1; 16]), Cell::Text(b"diagnosis".to_vec())];
+        let d = fields_digest_v2("record_fields", &[7; 16], &head, 3, &cells);
         assert_eq!(
-            fields_digest_of("record_fields", &[7; 16], parts.iter().copied()),
-            fields_digest("record_fields", &[7; 16], &cells)
+            fields_digest_v2_of("record_fields", &[7; 16], &head, 3, parts.iter().copied()),
+            d
         );
+        let relabelled = [Cell::Blob(vec![1; 16]), Cell::Text(b"appointment".to_vec())];
+        assert_ne!(
+            fields_digest_v2("record_fields", &[7; 16], &relabelled, 3, &cells),
+            d
+        );
+        assert_ne!(
+            fields_digest_v2("record_fields", &[7; 16], &head, 2, &cells),
+            d
+        );
+        assert_ne!(fields_digest("record_fields", &[7; 16], &cells), d);
     }
 
     #[test]

@@ -15,15 +15,16 @@ mod state;
 mod verify;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
-pub(crate) use entry::{NewEntry, format_utc, genesis_hash};
+pub(crate) use entry::{NewEntry, Vouch, format_utc, genesis_hash};
 // Stored values and rows, named here too for the vault, which hashes and checks them.
 pub(crate) use crate::stored::{Cell, StoredEntry};
 #[cfg(test)]
 pub(crate) use layout::EntryParts;
 pub(crate) use layout::{EntryView, entry_hash};
-pub(crate) use ledger::{fields_digest, fields_digest_of, ledger_digest};
+pub(crate) use ledger::{fields_digest_v2, fields_digest_v2_of, ledger_digest};
 pub use query::{AuditFilter, AuditLog};
 pub(crate) use query::{Matcher, parse_run};
 pub use report::{CLOCK_TOLERANCE_MS, Finding, FindingKind, VerifyReport, Warning};
 pub use seals::Anchor;
+pub(crate) use state::StoredHead;
 pub(crate) use verify::Verifier;

@@ -307,6 +307,8 @@ mod tests {
                 client: client.as_ref(),
                 target: None,
                 digest: None,
+                digest_v2: false,
+                facts: None,
                 action,
                 purpose: "TREAT",
                 outcome: "granted",

@@ -66,6 +66,35 @@ pub enum FindingKind {
         /// The record, note, consent or grant.
         id: [u8; 16],
     },
+    /// A scope of facts (a client's care team, minor status, consents and break-glass grants;
+    /// a case's members and clinicians; a user's role, status and supervisors) is not what the
+    /// latest entry that changed it vouches for: a row was added, changed, deleted, moved from
+    /// another scope or put back from an older copy outside the vault.
+    FactsChanged {
+        /// `client`, `case` or `user`.
+        scope: &'static str,
+        /// The client, case or user.
+        id: [u8; 16],
+    },
+    /// Facts no entry vouches for: a client, case or user added outside the vault.
+    FactsUnlogged {
+        /// `client`, `case` or `user`.
+        scope: &'static str,
+        /// The client, case or user.
+        id: [u8; 16],
+    },
+    /// A scope of facts an entry vouches for is gone (its client, case or user row deleted).
+    FactsMissing {
+        /// `client`, `case` or `user`.
+        scope: &'static str,
+        /// The client, case or user.
+        id: [u8; 16],
+    },
+    /// The table the baseline entry vouches for (`facts_baseline`) was changed.
+    BaselineChanged,
+    /// A second baseline: the vault authenticates its state once, so another one vouches for
+    /// whatever was in the file when the first one's marker was removed.
+    BaselineRepeated,
 }
 
 impl FindingKind {
@@ -76,6 +105,10 @@ impl FindingKind {
             FindingKind::RecordChanged { .. }
                 | FindingKind::RecordMissing { .. }
                 | FindingKind::RecordUnlogged { .. }
+                | FindingKind::FactsChanged { .. }
+                | FindingKind::FactsUnlogged { .. }
+                | FindingKind::FactsMissing { .. }
+                | FindingKind::BaselineChanged
         )
     }
 
@@ -100,7 +133,21 @@ impl FindingKind {
             FindingKind::RecordChanged { .. } => "record-changed",
             FindingKind::RecordMissing { .. } => "record-missing",
             FindingKind::RecordUnlogged { .. } => "record-unlogged",
+            FindingKind::FactsChanged { .. } => "facts-changed",
+            FindingKind::FactsUnlogged { .. } => "facts-unlogged",
+            FindingKind::FactsMissing { .. } => "facts-missing",
+            FindingKind::BaselineChanged => "baseline-changed",
+            FindingKind::BaselineRepeated => "baseline-repeated",
         }
+    }
+}
+
+/// What a scope of facts holds, for a finding's text.
+fn scope_tables(scope: &str) -> &'static str {
+    match scope {
+        "client" => "its care team, minor status, consents or break-glass grants",
+        "case" => "its kind, secrets policy, members or clinicians",
+        _ => "its role, status or supervisors",
     }
 }
 
@@ -157,6 +204,30 @@ impl fmt::Display for FindingKind {
                 f,
                 "record {} stored with no write entry vouching for it",
                 hex::encode(id)
+            ),
+            FindingKind::FactsChanged { scope, id } => write!(
+                f,
+                "facts of {scope} {} changed outside the vault (not what the latest entry that \
+                 changed them vouches for: {})",
+                hex::encode(id),
+                scope_tables(scope)
+            ),
+            FindingKind::FactsUnlogged { scope, id } => write!(
+                f,
+                "{scope} {} added outside the vault (no entry vouches for its facts)",
+                hex::encode(id)
+            ),
+            FindingKind::FactsMissing { scope, id } => write!(
+                f,
+                "{scope} {} deleted outside the vault (its entry is still in the log)",
+                hex::encode(id)
+            ),
+            FindingKind::BaselineChanged => {
+                f.write_str("the facts the baseline entry vouches for were changed")
+            }
+            FindingKind::BaselineRepeated => f.write_str(
+                "a second baseline: the first one's marker was removed from the file, and this \
+                 one vouches for whatever was there",
             ),
         }
     }

@@ -1,11 +1,18 @@
 //! Data against log: every write entry vouches for the complete stored state of what it wrote
-//! (a digest of its envelopes, never the values). After the chain, every stored record must be
-//! exactly what its latest write entry vouches for, so a record deleted from the file, a field
-//! rolled back to an older ciphertext, or a row added outside the vault is reported without a
-//! key. (Checking only the log's hashes, and not the data, would miss all three.)
+//! (a digest of its envelopes, never the values), and since format 8 every change of a fact
+//! vouches for the whole scope of facts it changed. After the chain, every stored record and
+//! every scope (a client's, a case's, a user's facts) must be exactly what its latest entry
+//! vouches for, so a record deleted from the file, a field rolled back to an older ciphertext, a
+//! consent added, a role changed or a care-team row copied outside the vault is reported without
+//! a key. (Checking only the log's hashes, and not the data, would miss all of them.)
+//!
+//! A vault upgraded to format 8 authenticates its state at its first unlock: the baseline entry
+//! vouches (through `facts_baseline`, whose digest it carries) for every scope and record as it
+//! stood then. From the baseline on, or from a new vault's first entry, a scope no entry vouches
+//! for was added outside the vault. Before it there is nothing to hold the facts to.
 
 use crate::audit::layout::EntryView;
-use crate::audit::ledger::fields_digest;
+use crate::audit::ledger::{fields_digest, fields_digest_v2};
 use crate::audit::report::FindingKind;
 use crate::audit::verify::Verifier;
 use crate::stored::Cell;
@@ -22,23 +29,65 @@ fn table_of(action: &[u8]) -> Option<&'static str> {
     })
 }
 
+/// The scope of facts a granted action changes, and whether the entry names it as its client
+/// (else as its target).
+fn scope_of(action: &[u8]) -> Option<(&'static str, bool)> {
+    Some(match action {
+        b"client.create"
+        | b"care_team.add"
+        | b"care_team.remove"
+        | b"client.minor_status"
+        | b"consent.record"
+        | b"consent.revoke"
+        | b"break_glass.start"
+        | b"break_glass.end" => ("client", true),
+        b"case.create" | b"case.leave" => ("case", false),
+        b"user.add" | b"user.disable" | b"user.enable" | b"user.remove" | b"supervision.set"
+        | b"supervision.end" => ("user", false),
+        _ => return None,
+    })
+}
+
+/// The scope names `facts_baseline` uses (the field tables are the other kinds it holds).
+const SCOPES: [&str; 3] = ["client", "case", "user"];
+
 fn id16(b: &[u8]) -> [u8; 16] {
     b.try_into().unwrap_or([0; 16])
 }
 
+/// A parent row's decision columns and write count, as stored (see `ParentAuth` in `db`).
+pub(crate) struct StoredHead {
+    pub head: Vec<Cell>,
+    pub write_version: i64,
+}
+
 impl Verifier {
     pub(super) fn observe_writes(&mut self, seq: i64, v: &EntryView<'_>) {
-        let (Some(table), Some(target)) = (table_of(v.action), v.target) else {
-            return;
-        };
         if !v.outcome.starts_with(b"granted") {
             return;
         }
+        if v.action == b"facts.baseline" {
+            let digest = v.digest.unwrap_or_default().to_vec();
+            self.facts.baselines.push((seq, digest));
+            self.facts.from.get_or_insert(seq);
+        }
+        if let (Some((scope, by_client)), Some(d)) = (scope_of(v.action), v.facts) {
+            let id = if by_client { v.client } else { v.target };
+            if let Some(id) = id {
+                self.facts.from.get_or_insert(seq);
+                self.facts
+                    .vouched
+                    .insert((scope, id.to_vec()), (seq, d.to_vec()));
+            }
+        }
+        let (Some(table), Some(target)) = (table_of(v.action), v.target) else {
+            return;
+        };
         let key = (table, target.to_vec());
         match v.digest {
             Some(d) => {
                 self.legacy.remove(&key);
-                self.wrote.insert(key, (seq, d.to_vec()));
+                self.wrote.insert(key, (seq, d.to_vec(), v.digest_v2));
             }
             None => {
                 self.wrote.remove(&key);
@@ -47,19 +96,79 @@ impl Verifier {
         }
     }
 
-    /// Check one stored parent's fields against its latest write entry. Call after every
-    /// entry has been pushed.
+    /// Take in the baseline's table (`facts_baseline`, and the digest of the whole of it): each
+    /// row counts as vouched for at the baseline, unless a later entry vouched again. Call after
+    /// every entry has been pushed and before checking data.
+    pub(crate) fn take_baseline(
+        &mut self,
+        rows: Vec<(String, Vec<u8>, Vec<u8>)>,
+        digest: [u8; 32],
+    ) {
+        let baselines = std::mem::take(&mut self.facts.baselines);
+        for (i, (seq, vouched)) in baselines.iter().enumerate() {
+            if i > 0 {
+                // A vault authenticates its state once; another baseline vouches for whatever
+                // was in the file when its marker was removed.
+                self.find(*seq, FindingKind::BaselineRepeated);
+            }
+            if vouched[..] != digest[..] {
+                self.find(*seq, FindingKind::BaselineChanged);
+            }
+        }
+        let Some(&(at, _)) = baselines.last() else {
+            return;
+        };
+        for (kind, id, d) in rows {
+            if let Some(scope) = SCOPES.iter().find(|s| **s == kind) {
+                let key = (*scope, id);
+                if self.facts.vouched.get(&key).is_none_or(|(s, _)| *s < at) {
+                    self.facts.vouched.insert(key, (at, d));
+                }
+            } else if let Some(table) = [
+                "record_fields",
+                "psychotherapy_note_fields",
+                "case_record_fields",
+                "consent_fields",
+                "break_glass_fields",
+            ]
+            .into_iter()
+            .find(|t| *t == kind)
+            {
+                let key = (table, id);
+                if self.wrote.get(&key).is_none_or(|(s, _, _)| *s < at) {
+                    self.legacy.remove(&key);
+                    self.wrote.insert(key, (at, d, true));
+                }
+            }
+        }
+    }
+
+    /// Check one stored parent's fields (and, for an entry of version 2, its decision columns
+    /// and write count) against its latest write entry. Call after every entry has been pushed.
     pub(crate) fn check_fields(
         &mut self,
         table: &'static str,
         parent: Vec<u8>,
         fields: &[[Cell; 3]],
+        head: Option<&StoredHead>,
     ) {
         let id = id16(&parent);
         let key = (table, parent);
         match self.wrote.remove(&key) {
-            Some((seq, vouched)) => {
-                if vouched[..] != fields_digest(table, &key.1, fields)[..] {
+            Some((seq, vouched, v2)) => {
+                let digest = match (v2, head) {
+                    (false, _) => Some(fields_digest(table, &key.1, fields)),
+                    (true, Some(h)) => Some(fields_digest_v2(
+                        table,
+                        &key.1,
+                        &h.head,
+                        h.write_version,
+                        fields,
+                    )),
+                    // Fields whose parent row is gone.
+                    (true, None) => None,
+                };
+                if digest.is_none_or(|d| vouched[..] != d[..]) {
                     self.find(seq, FindingKind::RecordChanged { id });
                 }
             }
@@ -69,14 +178,45 @@ impl Verifier {
         }
     }
 
-    /// Write entries whose record was never found.
+    /// Check one stored scope of facts (`scope` is "client", "case" or "user") against the
+    /// latest entry that vouched for it. Call after [`Verifier::take_baseline`].
+    pub(crate) fn check_scope(&mut self, scope: &'static str, id: Vec<u8>, digest: &[u8; 32]) {
+        if self.facts.from.is_none() {
+            // Not authenticated yet (an upgraded vault before its first unlock).
+            return;
+        }
+        let short = id16(&id);
+        match self.facts.vouched.remove(&(scope, id)) {
+            Some((seq, vouched)) => {
+                if vouched[..] != digest[..] {
+                    self.find(seq, FindingKind::FactsChanged { scope, id: short });
+                }
+            }
+            None if self.partial => {}
+            None => self.find(
+                self.last_seq,
+                FindingKind::FactsUnlogged { scope, id: short },
+            ),
+        }
+    }
+
+    /// Write entries whose record was never found, and scopes whose head row is gone.
     pub(super) fn finish_writes(&mut self) {
         let missing: Vec<(i64, [u8; 16])> = std::mem::take(&mut self.wrote)
             .into_iter()
-            .map(|((_, parent), (seq, _))| (seq, id16(&parent)))
+            .map(|((_, parent), (seq, _, _))| (seq, id16(&parent)))
             .collect();
         for (seq, id) in missing {
             self.find(seq, FindingKind::RecordMissing { id });
+        }
+        let gone: Vec<(i64, &'static str, [u8; 16])> = std::mem::take(&mut self.facts.vouched)
+            .into_iter()
+            .map(|((scope, id), (seq, _))| (seq, scope, id16(&id)))
+            .collect();
+        if self.facts.from.is_some() {
+            for (seq, scope, id) in gone {
+                self.find(seq, FindingKind::FactsMissing { scope, id });
+            }
         }
     }
 }

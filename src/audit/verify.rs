@@ -51,6 +51,23 @@ struct Prev {
 /// A written parent: its field table and its id.
 pub(super) type WriteKey = (&'static str, Vec<u8>);
 
+/// What one write entry vouches for: its seq, the digest, and whether it is version 2.
+pub(super) type Vouched = (i64, Vec<u8>, bool);
+
+/// A scope of facts: its kind (`client`, `case`, `user`) and id.
+pub(super) type ScopeKey = (&'static str, Vec<u8>);
+
+/// The latest entry that vouched for each scope of facts, and where authentication began.
+#[derive(Default)]
+pub(super) struct FactsSeen {
+    /// (scope, id) to (seq, digest).
+    pub(super) vouched: BTreeMap<ScopeKey, (i64, Vec<u8>)>,
+    /// The first entry from which every fact is vouched for.
+    pub(super) from: Option<i64>,
+    /// Baseline entries: seq and digest.
+    pub(super) baselines: Vec<(i64, Vec<u8>)>,
+}
+
 /// Streaming chain verifier.
 pub(crate) struct Verifier {
     genesis: [u8; 32],
@@ -73,7 +90,9 @@ pub(crate) struct Verifier {
     pub(super) last_seq: i64,
     /// The latest write entry of each (field table, parent): its seq and the digest of the
     /// fields it left.
-    pub(super) wrote: BTreeMap<WriteKey, (i64, Vec<u8>)>,
+    pub(super) wrote: BTreeMap<WriteKey, Vouched>,
+    /// The scopes of facts entries vouch for, and where that began.
+    pub(super) facts: FactsSeen,
     /// Parents written by entries older than format 4 (no digest to check them against).
     pub(super) legacy: std::collections::BTreeSet<WriteKey>,
     /// Resumed after a verified point: records written before it are not known to this run.
@@ -100,6 +119,7 @@ impl Verifier {
             open: BTreeMap::new(),
             last_seq: 0,
             wrote: BTreeMap::new(),
+            facts: Default::default(),
             legacy: std::collections::BTreeSet::new(),
             partial: false,
             report: VerifyReport::default(),
@@ -429,6 +449,33 @@ impl Verifier {
         }
     }
 
+    /// Data findings that only repeat what a finding about the log already says: the data an
+    /// entry vouched for, where that entry itself was changed, and data "no entry vouches
+    /// for" in a log that lost or damaged entries (the one that vouched may be among them).
+    fn drop_consequences(&mut self) {
+        let log: Vec<u64> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| !f.kind.is_about_data())
+            .map(|f| f.seq)
+            .collect();
+        if log.is_empty() {
+            return;
+        }
+        let before = self.report.findings.len();
+        self.report.findings.retain(|f| {
+            !f.kind.is_about_data()
+                || !(log.contains(&f.seq)
+                    || matches!(
+                        f.kind,
+                        FindingKind::RecordUnlogged { .. } | FindingKind::FactsUnlogged { .. }
+                    ))
+        });
+        let dropped = (before - self.report.findings.len()) as u64; // INVARIANT: usize fits in u64.
+        self.report.findings_total = self.report.findings_total.saturating_sub(dropped);
+    }
+
     pub(crate) fn finish(mut self) -> VerifyReport {
         if let Some(p) = self.pending.take() {
             self.settle(p, false);
@@ -442,6 +489,7 @@ impl Verifier {
         }
         self.finish_writes();
         self.finish_seals();
+        self.drop_consequences();
         // The log's own findings first, in sequence order; what they imply for the data after.
         self.report
             .findings
@@ -465,6 +513,8 @@ mod tests {
             client: None,
             target: None,
             digest: None,
+            digest_v2: false,
+            facts: None,
             action: "record.read",
             purpose: "TREAT",
             outcome: "granted",

@@ -3,6 +3,7 @@
 //! ```text
 //! passphrase --Argon2id--> KEK --wraps--> MK --HKDF--> wrap key --wraps--> data keys
 //!                                            \--HKDF--> blind-index key
+//!                                            \--HKDF--> fact key (MACs over cleartext facts)
 //! ```
 //!
 //! Every key is a distinct type over [`SecretBytes`], which wipes itself on drop and has no
@@ -78,6 +79,12 @@ secret_key!(
     /// Encrypts one (owner, compartment, version)'s fields.
     DataKey
 );
+secret_key!(
+    /// Authenticates the cleartext facts a decision trusts (roles, care teams, consents, field
+    /// sets): derived from the master key, so a master-key rotation re-authenticates them and a
+    /// removed user's old key forges nothing.
+    FactKey
+);
 
 struct Len32;
 impl hkdf::KeyType for Len32 {
@@ -111,6 +118,10 @@ impl MasterKey {
 
     pub(crate) fn blind_index_key(&self, vault: &VaultId) -> Result<BlindIndexKey> {
         Ok(BlindIndexKey(self.derive(vault, "blind-index")?))
+    }
+
+    pub(crate) fn fact_key(&self, vault: &VaultId) -> Result<FactKey> {
+        Ok(FactKey(self.derive(vault, "facts")?))
     }
 
     /// Seals the audit signing key.
@@ -190,9 +201,73 @@ impl BlindIndexKey {
     }
 }
 
+impl FactKey {
+    /// HMAC-SHA256 over `vault ‖ kind ‖ id ‖ digest`: binds a digest of stored facts to the
+    /// vault and to the one place (scope or parent row) it describes.
+    pub(crate) fn mac(
+        &self,
+        vault: &VaultId,
+        kind: &str,
+        id: &[u8],
+        digest: &[u8; 32],
+    ) -> [u8; 32] {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.expose());
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(b"confide/fact-mac/v1");
+        ctx.update(vault.as_bytes());
+        ctx.update(&(kind.len() as u32).to_be_bytes());
+        ctx.update(kind.as_bytes());
+        ctx.update(&(id.len() as u32).to_be_bytes());
+        ctx.update(id);
+        ctx.update(digest);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// Whether `stored` is the MAC of `digest` at (kind, id), compared in constant time.
+    pub(crate) fn verify(
+        &self,
+        vault: &VaultId,
+        kind: &str,
+        id: &[u8],
+        digest: &[u8; 32],
+        stored: &[u8],
+    ) -> bool {
+        let want = self.mac(vault, kind, id, digest);
+        // Constant time over the bytes: the length is public.
+        want.len() == stored.len()
+            && want
+                .iter()
+                .zip(stored)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fact_mac_binds_vault_kind_id_and_digest() {
+        let k = FactKey::from_bytes([3; 32]);
+        let v = VaultId::from_slice(&[1; 16]).unwrap();
+        let m = k.mac(&v, "client", &[2; 16], &[9; 32]);
+        assert!(k.verify(&v, "client", &[2; 16], &[9; 32], &m));
+        assert!(!k.verify(
+            &VaultId::from_slice(&[5; 16]).unwrap(),
+            "client",
+            &[2; 16],
+            &[9; 32],
+            &m
+        ));
+        assert!(!k.verify(&v, "case", &[2; 16], &[9; 32], &m));
+        assert!(!k.verify(&v, "client", &[4; 16], &[9; 32], &m));
+        assert!(!k.verify(&v, "client", &[2; 16], &[8; 32], &m));
+        assert!(!k.verify(&v, "client", &[2; 16], &[9; 32], &m[..31]));
+        assert!(!FactKey::from_bytes([4; 32]).verify(&v, "client", &[2; 16], &[9; 32], &m));
+    }
 
     fn assert_wipes_on_drop<T: ZeroizeOnDrop>() {}
 

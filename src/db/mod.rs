@@ -2,6 +2,7 @@
 
 pub(crate) mod audit_rows;
 mod conn;
+pub(crate) mod fact_rows;
 pub(crate) mod ledger_rows;
 pub(crate) mod policy_rows;
 pub(crate) mod rows;

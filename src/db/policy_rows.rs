@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::db::fact_rows::{ScopeKind, ScopeRead, ScopeRow, read_scope};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, ConsentId, JointRecordId, UserId};
 use crate::model::{CaseKind, Category, Purpose, SecretsPolicy};
@@ -136,22 +137,6 @@ pub(crate) fn insert_case(
     Ok(())
 }
 
-/// A case's kind and secrets policy.
-pub(crate) fn case(conn: &Connection, case: &CaseId) -> Result<Option<(CaseKind, SecretsPolicy)>> {
-    conn.prepare_cached("SELECT kind, secrets_policy FROM cases WHERE case_id = ?1")?
-        .query_row([case.as_bytes()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .optional()?
-        .map(|(k, s)| {
-            Ok((
-                k.parse().map_err(|_| corrupt("case kind"))?,
-                s.parse().map_err(|_| corrupt("secrets policy"))?,
-            ))
-        })
-        .transpose()
-}
-
 pub(crate) fn add_case_member(
     conn: &Connection,
     case: &CaseId,
@@ -188,18 +173,6 @@ pub(crate) fn is_case_member(conn: &Connection, case: &CaseId, client: &ClientId
         .exists(params![case.as_bytes(), client.as_bytes()])?)
 }
 
-/// `client`'s membership of `case`: `None` if never a member, else when they left (if they did).
-pub(crate) fn membership(
-    conn: &Connection,
-    case: &CaseId,
-    client: &ClientId,
-) -> Result<Option<Option<i64>>> {
-    Ok(conn
-        .prepare_cached("SELECT left_at FROM case_members WHERE case_id = ?1 AND client_id = ?2")?
-        .query_row(params![case.as_bytes(), client.as_bytes()], |r| r.get(0))
-        .optional()?)
-}
-
 /// Every client who is or was a member of `case`.
 pub(crate) fn members_of(conn: &Connection, case: &CaseId) -> Result<Vec<ClientId>> {
     let mut stmt = conn.prepare_cached(
@@ -229,12 +202,6 @@ pub(crate) fn add_case_clinician(
     )?
     .execute(params![case.as_bytes(), user.as_bytes(), at])?;
     Ok(())
-}
-
-pub(crate) fn is_case_clinician(conn: &Connection, case: &CaseId, user: &UserId) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM case_clinicians WHERE case_id = ?1 AND user_id = ?2")?
-        .exists(params![case.as_bytes(), user.as_bytes()])?)
 }
 
 /// Metadata of a joint-record entry.
@@ -389,61 +356,138 @@ pub(crate) fn consent_client(conn: &Connection, id: &ConsentId) -> Result<Option
         .transpose()
 }
 
-/// Every consent of `client`, in force or not (the policy judges them against the time).
-pub(crate) fn consents_of(conn: &Connection, client: &ClientId) -> Result<Vec<ConsentRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT consent_id, recipient_kind, recipient_user, categories, purpose, start_at, \
-         expires_at, revoked_at, signed_on, recipient_index FROM consents WHERE client_id = ?1 \
-         ORDER BY created_at, consent_id",
-    )?;
-    let rows = stmt.query_map([client.as_bytes()], |r| {
-        Ok((
-            r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<Vec<u8>>>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            (
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<i64>>(7)?,
-            ),
-            r.get::<_, i64>(8)?,
-            r.get::<_, Option<Vec<u8>>>(9)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (id, kind, user, categories, purpose, times, signed_on, recipient_index) = row?;
-        let (start_ms, expires_ms, revoked_ms) = times;
-        let recipient = match (kind.as_str(), user) {
-            ("user", Some(u)) => RecipientRow::User(UserId::from_slice(&u)?),
-            ("joint_record", None) => RecipientRow::JointRecord,
-            ("outside", None) => RecipientRow::Outside,
-            _ => return Err(corrupt("consent recipient")),
-        };
-        let categories = categories
-            .split(',')
-            .map(|c| {
-                c.parse::<Category>()
-                    .map_err(|_| corrupt("consent category"))
-            })
-            .collect::<Result<BTreeSet<_>>>()?;
-        Ok(ConsentRow {
-            id: ConsentId::from_slice(&id)?,
-            client: *client,
-            recipient,
-            categories,
-            purpose: purpose
-                .parse::<Purpose>()
-                .map_err(|_| corrupt("consent purpose"))?,
-            start_ms,
-            expires_ms,
-            revoked_ms,
-            signed_on,
-            recipient_index,
+/// A consent's columns, typed.
+#[allow(clippy::too_many_arguments)]
+fn consent_row(
+    client: ClientId,
+    id: &[u8],
+    (kind, user): (&str, Option<Vec<u8>>),
+    categories: &str,
+    purpose: &str,
+    (start_ms, expires_ms, revoked_ms): (i64, Option<i64>, Option<i64>),
+    signed_on: i64,
+    recipient_index: Option<Vec<u8>>,
+) -> Result<ConsentRow> {
+    let recipient = match (kind, user) {
+        ("user", Some(u)) => RecipientRow::User(UserId::from_slice(&u)?),
+        ("joint_record", None) => RecipientRow::JointRecord,
+        ("outside", None) => RecipientRow::Outside,
+        _ => return Err(corrupt("consent recipient")),
+    };
+    let categories = categories
+        .split(',')
+        .map(|c| {
+            c.parse::<Category>()
+                .map_err(|_| corrupt("consent category"))
         })
+        .collect::<Result<BTreeSet<_>>>()?;
+    Ok(ConsentRow {
+        id: ConsentId::from_slice(id)?,
+        client,
+        recipient,
+        categories,
+        purpose: purpose
+            .parse::<Purpose>()
+            .map_err(|_| corrupt("consent purpose"))?,
+        start_ms,
+        expires_ms,
+        revoked_ms,
+        signed_on,
+        recipient_index,
     })
-    .collect()
+}
+
+/// Everything the policy reads about one client, from the rows of its scope of facts (read
+/// and hashed in one statement, [`read_scope`]): who is on its care team, open break-glass
+/// grants, its minor status and its consents (in the order they were recorded).
+pub(crate) struct ClientRows {
+    pub care_team: Vec<UserId>,
+    /// Users holding a grant open at the time asked about.
+    pub break_glass: Vec<UserId>,
+    pub minor: Option<MinorRow>,
+    pub consents: Vec<ConsentRow>,
+}
+
+pub(crate) fn client_rows(
+    conn: &Connection,
+    client: &ClientId,
+    now: i64,
+) -> Result<(ScopeRead, ClientRows)> {
+    let mut out = ClientRows {
+        care_team: Vec::new(),
+        break_glass: Vec::new(),
+        minor: None,
+        consents: Vec::new(),
+    };
+    let mut order = Vec::new();
+    let read = read_scope(
+        conn,
+        ScopeKind::Client,
+        client.as_bytes(),
+        |ScopeRow { tag, row: r }| {
+            match tag {
+                1 => {
+                    out.minor = Some(MinorRow {
+                        consented_to_own_treatment: r.get(1)?,
+                        court_directed: r.get(2)?,
+                        guardian_agreed_confidential: r.get(3)?,
+                    })
+                }
+                2 => out
+                    .care_team
+                    .push(UserId::from_slice(&r.get::<_, Vec<u8>>(1)?)?),
+                3 => {
+                    let user: Option<Vec<u8>> = r.get(3)?;
+                    let kind: String = r.get(2)?;
+                    let c = consent_row(
+                        *client,
+                        &r.get::<_, Vec<u8>>(1)?,
+                        (&kind, user),
+                        &r.get::<_, String>(4)?,
+                        &r.get::<_, String>(5)?,
+                        (r.get(6)?, r.get(7)?, r.get(8)?),
+                        r.get(9)?,
+                        r.get(12)?,
+                    )?;
+                    order.push(r.get::<_, i64>(10)?);
+                    out.consents.push(c);
+                }
+                4 => {
+                    let (started, expires, ended): (i64, i64, Option<i64>) =
+                        (r.get(3)?, r.get(4)?, r.get(5)?);
+                    if ended.is_none() && started <= now && expires > now {
+                        out.break_glass
+                            .push(UserId::from_slice(&r.get::<_, Vec<u8>>(2)?)?);
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        },
+    )?;
+    // Recorded order: by creation time, then id (the statement orders them by id).
+    let mut keyed: Vec<(i64, ConsentRow)> = order.into_iter().zip(out.consents).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.as_bytes().cmp(b.1.id.as_bytes())));
+    out.consents = keyed.into_iter().map(|(_, c)| c).collect();
+    Ok((read, out))
+}
+
+/// Whom of `users` `supervisor` supervises.
+pub(crate) fn supervised_among(
+    conn: &Connection,
+    supervisor: &UserId,
+    users: &[UserId],
+) -> Result<Vec<UserId>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM supervision WHERE supervisor_id = ?1 AND supervisee_id = ?2",
+    )?;
+    for u in users {
+        if stmt.exists(params![supervisor.as_bytes(), u.as_bytes()])? {
+            out.push(*u);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn insert_break_glass(
@@ -483,51 +527,51 @@ pub(crate) fn end_break_glass(
         .execute(params![user.as_bytes(), client.as_bytes(), at])?)
 }
 
-/// The cleartext facts a decision about `user` and `client` needs, in one query: on the care
-/// team, supervising it, holding an open break-glass grant, whether the client has consents at
-/// all, and the minor status.
-pub(crate) struct Relationship {
-    pub on_care_team: bool,
-    pub supervises_care_team: bool,
-    pub break_glass_active: bool,
-    pub has_consents: bool,
-    pub minor: Option<MinorRow>,
+/// Everything the policy reads about one case, from the rows of its scope of facts.
+pub(crate) struct CaseRows {
+    pub kind: CaseKind,
+    pub secrets: SecretsPolicy,
+    /// Every member, with when they left (if they did).
+    pub members: Vec<(ClientId, Option<i64>)>,
+    pub clinicians: Vec<UserId>,
 }
 
-pub(crate) fn relationship(
-    conn: &Connection,
-    client: &ClientId,
-    user: &UserId,
-    now: i64,
-) -> Result<Relationship> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT \
-               EXISTS (SELECT 1 FROM care_team WHERE client_id = ?1 AND user_id = ?2), \
-               EXISTS (SELECT 1 FROM supervision s JOIN care_team c \
-                       ON c.user_id = s.supervisee_id \
-                       WHERE s.supervisor_id = ?2 AND c.client_id = ?1), \
-               EXISTS (SELECT 1 FROM break_glass WHERE user_id = ?2 AND client_id = ?1 \
-                       AND ended_at IS NULL AND started_at <= ?3 AND expires_at > ?3), \
-               EXISTS (SELECT 1 FROM consents WHERE client_id = ?1), \
-               m.consented_to_own_treatment, m.court_directed, m.guardian_agreed_confidential \
-             FROM (SELECT 1) LEFT JOIN minor_status m ON m.client_id = ?1",
-        )?
-        .query_row(params![client.as_bytes(), user.as_bytes(), now], |r| {
-            let minor = match (r.get(4)?, r.get(5)?, r.get(6)?) {
-                (Some(a), Some(b), Some(c)) => Some(MinorRow {
-                    consented_to_own_treatment: a,
-                    court_directed: b,
-                    guardian_agreed_confidential: c,
-                }),
-                _ => None,
-            };
-            Ok(Relationship {
-                on_care_team: r.get(0)?,
-                supervises_care_team: r.get(1)?,
-                break_glass_active: r.get(2)?,
-                has_consents: r.get(3)?,
-                minor,
-            })
-        })?)
+/// The rows of `case`'s scope, read and hashed in one statement; `None` for no such case.
+pub(crate) fn case_rows(conn: &Connection, case: &CaseId) -> Result<(ScopeRead, Option<CaseRows>)> {
+    let mut head = None;
+    let mut members = Vec::new();
+    let mut clinicians = Vec::new();
+    let read = read_scope(
+        conn,
+        ScopeKind::Case,
+        case.as_bytes(),
+        |ScopeRow { tag, row: r }| {
+            match tag {
+                0 => {
+                    let kind: String = r.get(1)?;
+                    let secrets: String = r.get(2)?;
+                    head = Some((
+                        kind.parse::<CaseKind>().map_err(|_| corrupt("case kind"))?,
+                        secrets
+                            .parse::<SecretsPolicy>()
+                            .map_err(|_| corrupt("secrets policy"))?,
+                    ));
+                }
+                1 => members.push((
+                    ClientId::from_slice(&r.get::<_, Vec<u8>>(1)?)?,
+                    r.get::<_, Option<i64>>(3)?,
+                )),
+                2 => clinicians.push(UserId::from_slice(&r.get::<_, Vec<u8>>(1)?)?),
+                _ => {}
+            }
+            Ok(())
+        },
+    )?;
+    let rows = head.map(|(kind, secrets)| CaseRows {
+        kind,
+        secrets,
+        members,
+        clinicians,
+    });
+    Ok((read, rows))
 }

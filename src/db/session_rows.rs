@@ -1,7 +1,7 @@
 //! What the gate reads before every call of a session: whether its user may still act, and the
 //! master key's generation.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::ids::UserId;
@@ -16,24 +16,28 @@ pub(crate) enum Standing {
     Missing,
 }
 
-/// The standing of `user` and the vault's master-key generation, in one statement.
-pub(crate) fn session_state(conn: &Connection, user: &UserId) -> Result<(Standing, i64)> {
-    let (disabled, generation) = conn
-        .prepare_cached(
-            "SELECT (SELECT disabled FROM users WHERE user_id = ?1), mk_generation \
-             FROM vault_meta WHERE id = 1",
-        )?
-        .query_row([user.as_bytes()], |r| {
-            Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, i64>(1)?))
-        })
-        .optional()?
-        .unwrap_or((None, 0));
+/// The standing of `user` and the vault's master-key generation, read with the rest of the
+/// user's scope of facts so the gate can check their MAC in the same statement.
+pub(crate) fn session_scope(
+    conn: &Connection,
+    user: &UserId,
+) -> Result<(Standing, i64, crate::db::fact_rows::ScopeRead)> {
+    use crate::db::fact_rows::{ScopeKind, read_scope};
+    let mut disabled = None;
+    let mut generation = 0;
+    let read = read_scope(conn, ScopeKind::User, user.as_bytes(), |r| {
+        match r.tag {
+            0 => disabled = Some(r.row.get::<_, i64>(3)?),
+            9 => generation = r.row.get::<_, i64>(1)?,
+            _ => {}
+        }
+        Ok(())
+    })?;
     let standing = match disabled {
         None => Standing::Missing,
         Some(0) => Standing::Active,
-        // 1 is disabled; any other value is treated as the stricter of the two.
         Some(1) => Standing::Disabled,
         Some(_) => Standing::Removed,
     };
-    Ok((standing, generation))
+    Ok((standing, generation, read))
 }

@@ -73,6 +73,22 @@ impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode;
         match &e {
+            // The vault's own statements name only tables and columns its schema has: one that
+            // is missing was damaged.
+            rusqlite::Error::SqlInputError { msg, .. }
+                if msg.starts_with("no such column") || msg.starts_with("no such table") =>
+            {
+                Error::Corrupt {
+                    what: "vault schema".into(),
+                }
+            }
+            rusqlite::Error::SqliteFailure(_, Some(msg))
+                if msg.starts_with("no such column") || msg.starts_with("no such table") =>
+            {
+                Error::Corrupt {
+                    what: "vault schema".into(),
+                }
+            }
             rusqlite::Error::SqliteFailure(f, _) => match f.code {
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::Busy,
                 ErrorCode::DiskFull => Error::DiskFull,

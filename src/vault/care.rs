@@ -2,6 +2,7 @@
 //! Every change is an audited write.
 
 use crate::audit::{AuditAction, Outcome};
+use crate::db::fact_rows::ScopeKind;
 use crate::db::policy_rows;
 use crate::db::rows::{self, FieldTable};
 use crate::error::{Error, Result};
@@ -60,7 +61,7 @@ impl Session {
             purpose,
             Outcome::Allowed(grant.basis()),
         );
-        self.shared.write_audited(&e, |tx| {
+        self.write_scope(&e, ScopeKind::Client, client.as_bytes(), |tx| {
             rows::add_to_care_team(tx, client, user, "treating", self.shared.now_ms())?;
             Ok(())
         })?;
@@ -77,7 +78,8 @@ impl Session {
         let gate = self.admit(AuditAction::CareTeamRemove, purpose)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::CareTeamRemove)?;
         let audit_as = audit_as.target(user.as_bytes());
-        gate.change(Access::ManageClient, &facts, audit_as, |tx| {
+        let scope = (ScopeKind::Client, &client.as_bytes()[..]);
+        gate.change(Access::ManageClient, &facts, audit_as, scope, |tx| {
             rows::remove_from_care_team(tx, client, user)?;
             Ok(())
         })?;
@@ -119,7 +121,7 @@ impl Session {
             purpose,
             Outcome::Allowed(grant.basis()),
         );
-        self.shared.write_audited(&e, |tx| {
+        self.write_scope(&e, ScopeKind::User, supervisee.as_bytes(), |tx| {
             policy_rows::set_supervision(
                 tx,
                 supervisor,
@@ -147,7 +149,7 @@ impl Session {
             purpose,
             Outcome::Allowed(grant.basis()),
         );
-        self.shared.write_audited(&e, |tx| {
+        self.write_scope(&e, ScopeKind::User, supervisee.as_bytes(), |tx| {
             policy_rows::end_supervision(tx, supervisor, supervisee)?;
             Ok(())
         })?;
@@ -164,7 +166,8 @@ impl Session {
     ) -> Result<()> {
         let gate = self.admit(AuditAction::MinorStatusSet, purpose)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::MinorStatusSet)?;
-        gate.change(Access::ManageClient, &facts, audit_as, |tx| {
+        let scope = (ScopeKind::Client, &client.as_bytes()[..]);
+        gate.change(Access::ManageClient, &facts, audit_as, scope, |tx| {
             facts::set_minor_status(tx, client, status, self.shared.now_ms())?;
             Ok(())
         })?;
@@ -224,7 +227,8 @@ impl Session {
                 purpose,
                 Outcome::Allowed(grant.basis()),
             );
-            self.shared.audit_fields(tx, &e, table, &grant_id)
+            let scope = Some((ScopeKind::Client, &client.as_bytes()[..]));
+            self.audit_fields(tx, &e, table, &grant_id, scope)
         })?;
         Ok(())
     }
@@ -233,7 +237,8 @@ impl Session {
     pub fn end_break_glass(&self, client: &ClientId) -> Result<()> {
         let gate = self.admit(AuditAction::BreakGlassEnd, Purpose::EmergencyTreatment)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::BreakGlassEnd)?;
-        gate.change(Access::BreakGlass, &facts, audit_as, |tx| {
+        let scope = (ScopeKind::Client, &client.as_bytes()[..]);
+        gate.change(Access::BreakGlass, &facts, audit_as, scope, |tx| {
             policy_rows::end_break_glass(tx, &self.user, client, self.shared.now_ms())?;
             Ok(())
         })?;

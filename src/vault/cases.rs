@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::audit::{AuditAction, Outcome};
+use crate::db::fact_rows::ScopeKind;
 use crate::db::policy_rows::{self, JointRow};
 use crate::db::rows::{self, FieldTable};
 use crate::error::{Error, Result};
@@ -120,7 +121,8 @@ impl Session {
                     purpose,
                     outcome,
                 );
-                self.shared.audit_in(tx, &e)?;
+                // Each member's entry vouches for the case as it stands then; the last for all.
+                self.audit_scope(tx, &e, ScopeKind::Case, id.as_bytes())?;
             }
             Ok(())
         })?;
@@ -142,7 +144,8 @@ impl Session {
         if !is_member {
             return gate.refuse_unknown(audit_as);
         }
-        gate.change(Access::ManageClient, &facts, audit_as, |tx| {
+        let scope = (ScopeKind::Case, &case.as_bytes()[..]);
+        gate.change(Access::ManageClient, &facts, audit_as, scope, |tx| {
             policy_rows::leave_case(tx, case, member, case_clock(self.shared.now_ms()))?;
             Ok(())
         })?;
@@ -337,7 +340,7 @@ impl Session {
                 purpose,
                 Outcome::Allowed(share.basis()),
             );
-            self.shared.audit_fields(tx, &e, table, parent)
+            self.audit_fields(tx, &e, table, parent, None)
         })?;
         Ok(id)
     }

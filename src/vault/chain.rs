@@ -2,8 +2,8 @@
 //! signed checkpoints, always inside the caller's transaction (or one of their own), so a change
 //! and the entry recording it commit together or not at all.
 
-use crate::audit::{NewEntry, entry_hash, fields_digest, genesis_hash};
-use crate::db::{self, Conn, rows};
+use crate::audit::{NewEntry, Vouch, entry_hash, genesis_hash};
+use crate::db::{self, Conn};
 use crate::error::Result;
 
 use super::Shared;
@@ -19,7 +19,7 @@ impl Shared {
         let (mut seq, mut prev) = self.head(tx)?;
         for entry in entries {
             seq += 1;
-            let hash = self.append(tx, seq, &prev, entry, None)?;
+            let hash = self.append(tx, seq, &prev, entry, &Vouch::default())?;
             prev.clear();
             prev.extend_from_slice(&hash);
         }
@@ -34,29 +34,27 @@ impl Shared {
         entry: &NewEntry<'_>,
         write_row: impl FnOnce(i64) -> Result<Option<[u8; 32]>>,
     ) -> Result<u64> {
-        let (head, prev) = self.head(tx)?;
-        let seq = head + 1;
-        let digest = write_row(seq)?;
-        self.append(tx, seq, &prev, entry, digest.as_ref())?;
-        Ok(seq as u64) // INVARIANT: seq >= 1.
+        self.audit_vouched(tx, entry, |seq| {
+            Ok(Vouch {
+                digest: write_row(seq)?,
+                ..Vouch::default()
+            })
+        })
     }
 
-    /// Append one write entry inside `tx`, vouching for the complete stored state of the fields
-    /// of `parent` in `table` (written earlier in the same transaction).
-    pub(crate) fn audit_fields(
+    /// Append one audit entry inside `tx` vouching for what `vouch` computes (the state the
+    /// change left, written earlier in the same transaction), given the entry's sequence number.
+    pub(crate) fn audit_vouched(
         &self,
         tx: &Conn,
         entry: &NewEntry<'_>,
-        table: rows::FieldTable,
-        parent: &[u8; 16],
+        vouch: impl FnOnce(i64) -> Result<Vouch>,
     ) -> Result<u64> {
-        self.audit_vouching(tx, entry, |_| {
-            let fields = rows::field_cells(tx, table, parent)?;
-            let digest = fields_digest(table.name(), parent, &fields);
-            // The parent keeps it too, so every read checks its fields whole.
-            rows::set_fields_digest(tx, table, parent, &digest)?;
-            Ok(Some(digest))
-        })
+        let (head, prev) = self.head(tx)?;
+        let seq = head + 1;
+        let vouch = vouch(seq)?;
+        self.append(tx, seq, &prev, entry, &vouch)?;
+        Ok(seq as u64) // INVARIANT: seq >= 1.
     }
 
     /// Run `op` and append `entry` in one transaction: the change and its audit entry commit
@@ -103,9 +101,9 @@ impl Shared {
         seq: i64,
         prev: &[u8],
         entry: &NewEntry<'_>,
-        digest: Option<&[u8; 32]>,
+        vouch: &Vouch,
     ) -> Result<[u8; 32]> {
-        let bytes = entry.encode(prev, self.now_ms(), digest);
+        let bytes = entry.encode(prev, self.now_ms(), vouch);
         let hash = entry_hash(prev, seq, &bytes);
         db::audit_rows::append(tx, seq, &bytes, &hash)?;
         if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::audit::{AuditAction, Outcome};
+use crate::db::fact_rows::ScopeKind;
 use crate::db::policy_rows;
 use crate::db::rows::FieldTable;
 use crate::error::{Error, Result};
@@ -208,7 +209,8 @@ impl Session {
                 purpose,
                 Outcome::Allowed(grant.basis()),
             );
-            self.shared.audit_fields(tx, &e, table, id.as_bytes())
+            let scope = Some((ScopeKind::Client, &client.as_bytes()[..]));
+            self.audit_fields(tx, &e, table, id.as_bytes(), scope)
         })?;
         Ok(id)
     }
@@ -223,7 +225,8 @@ impl Session {
         };
         let audit_as = audit_as.client(&client);
         let facts = self.client_facts(&self.shared.conn(), &client)?;
-        gate.change(Access::ManageConsent, &facts, audit_as, |tx| {
+        let scope = (ScopeKind::Client, &client.as_bytes()[..]);
+        gate.change(Access::ManageConsent, &facts, audit_as, scope, |tx| {
             policy_rows::revoke_consent(tx, consent, self.shared.now_ms())?;
             Ok(())
         })?;
@@ -242,7 +245,7 @@ impl Session {
             let conn = self.shared.conn();
             (
                 self.client_facts(&conn, client)?,
-                facts::consents_of(&conn, client)?,
+                self.consents_of(&conn, client)?,
             )
         };
         let grant = gate.check(

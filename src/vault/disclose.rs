@@ -22,11 +22,11 @@ use crate::policy::{
 };
 use crate::value::{FieldName, Value};
 
+use super::Session;
 use super::cases::joint_entry;
 use super::gate::{Admitted, Entry, Granted, Stored, Target, failure_of};
 use super::notes::note_entry;
 use super::records::record_entry;
-use super::{Session, facts};
 
 /// Where a disclosure's ledger fields are: under the vault's own ledger key.
 fn ledger_entry(vault: &OwnerId, id: &[u8; 16]) -> Entry {
@@ -109,7 +109,7 @@ impl Session {
         id: &ConsentId,
         recipient: &OutsideParty,
     ) -> Result<(ConsentFact, bool)> {
-        let rows = facts::consents_of(&self.shared.conn(), client)?;
+        let rows = self.consents_of(&self.shared.conn(), client)?;
         let row = rows
             .into_iter()
             .find(|c| c.id == *id)
@@ -140,7 +140,7 @@ impl Session {
             return Ok(false);
         }
         for member in members {
-            let ok = facts::consents_of(&conn, &member)?.iter().any(|c| {
+            let ok = self.consents_of(&conn, &member)?.iter().any(|c| {
                 c.fact.in_force(now)
                     && c.fact.recipient == Recipient::Outside
                     && c.fact.purpose == req.purpose
@@ -471,7 +471,8 @@ impl Session {
     ) -> Result<ConsentCopy> {
         let id = id.ok_or(Error::NotFound { what: "consent" })?;
         let conn = self.shared.conn();
-        let signed_on = facts::consents_of(&conn, client)?
+        let signed_on = self
+            .consents_of(&conn, client)?
             .into_iter()
             .find(|c| c.id == id)
             .map_or(0, |c| c.signed_on);

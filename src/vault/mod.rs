@@ -328,18 +328,26 @@ impl Vault {
             rows::insert_user(tx, &admin, at)?;
             db::audit_rows::insert_audit_key(tx, &public, &wrapped_signer, at)?;
             for action in [AuditAction::VaultCreate, AuditAction::UserAdd] {
-                shared.audit_in(
-                    tx,
-                    &NewEntry {
-                        actor: Some(&admin.id),
-                        action,
-                        client: None,
-                        target: Some(admin.id.as_bytes()),
-                        fields: &[],
-                        purpose: Some(crate::model::Purpose::Operations),
-                        outcome: Outcome::Granted,
-                    },
-                )?;
+                let entry = NewEntry {
+                    actor: Some(&admin.id),
+                    action,
+                    client: None,
+                    target: Some(admin.id.as_bytes()),
+                    fields: &[],
+                    purpose: Some(crate::model::Purpose::Operations),
+                    outcome: Outcome::Granted,
+                };
+                shared.audit_vouched(tx, &entry, |_| {
+                    Ok(crate::audit::Vouch {
+                        facts: match action {
+                            AuditAction::UserAdd => {
+                                Some(gate::seal_first_user(&shared, tx, &mk, &admin.id)?)
+                            }
+                            _ => None,
+                        },
+                        ..crate::audit::Vouch::default()
+                    })
+                })?;
             }
             Ok(())
         })?;
@@ -448,6 +456,9 @@ impl Vault {
                 );
             }
         };
+        if let Err(e) = gate::check_login(shared, &mk, &row.id) {
+            return failed(Some(&row.id), Failure::Integrity, e);
+        }
         shared.ensure_keypair(&row, &kek)?;
         shared.audit(&NewEntry {
             actor: Some(&row.id),
@@ -460,7 +471,9 @@ impl Vault {
         })?;
         shared.upgrade_kdf(&row, passphrase, &mk)?;
         shared.load_signer(&mk, &row.id)?;
-        Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)
+        let session = Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)?;
+        session.baseline_if_needed()?;
+        Ok(session)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::audit::{AuditAction, Outcome};
+use crate::db::fact_rows::ScopeKind;
 use crate::db::policy_rows;
 use crate::db::rows::{self, FieldTable, RecordRow};
 use crate::error::{Error, Result};
@@ -154,8 +155,8 @@ impl Session {
                 &["full_name", "date_of_birth"],
                 Outcome::Allowed(granted.basis()),
             );
-            self.shared
-                .audit_fields(tx, &e, FieldTable::Records, record.as_bytes())
+            let scope = Some((ScopeKind::Client, &id.as_bytes()[..]));
+            self.audit_fields(tx, &e, FieldTable::Records, record.as_bytes(), scope)
         })?;
         Ok(id)
     }
@@ -177,7 +178,7 @@ impl Session {
             updated_at: at,
             case,
             // Set with the first write entry, in the same transaction.
-            fields_digest: None,
+            auth: rows::ParentAuth::default(),
         }
     }
 
@@ -470,8 +471,7 @@ impl Session {
                 if let Some(case) = &meta.case {
                     facts.case = self.case_facts(tx, case, Some(&meta.client), None)?;
                 }
-                let recorded = Some(meta.fields_digest.as_deref());
-                let stored = Stored::load(tx, record_entry(&meta), recorded)?;
+                let stored = Stored::load(tx, record_entry(&meta), Some(&meta.auth))?;
                 metas.push(Some(meta));
                 asks.push(Ask::Read(ReadItem {
                     role: self.role,

@@ -200,7 +200,7 @@ impl Session {
             Purpose::Operations,
             outcome,
         );
-        self.shared.audit_fields(tx, &e, table, parent)?;
+        self.audit_fields(tx, &e, table, parent, None)?;
         Ok(())
     }
 
@@ -278,6 +278,7 @@ impl Session {
                 rows::set_sealed_mk(tx, &user.id, Some(&sealed))?;
             }
             let data_keys = self.rewrap_keys(tx, &grant, &new_mk)?;
+            self.reseal_facts(tx, &grant, &new_mk)?;
             rows::bump_mk_generation(tx)?;
             let outcome = Outcome::Allowed(grant.basis());
             shared.audit_in(tx, &self.entry(action, None, None, &[], purpose, outcome))?;

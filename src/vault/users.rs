@@ -11,6 +11,7 @@ use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
 use crate::crypto::kdf::{KdfParams, derive_kek};
 use crate::crypto::keys::{Kek, MasterKey};
 use crate::crypto::sealed::UserKeyPair;
+use crate::db::fact_rows::ScopeKind;
 use crate::db::rows::{self, UserRow, UserStatus};
 use crate::error::{Error, Result};
 use crate::ids::{UserId, VaultId};
@@ -245,19 +246,16 @@ impl Session {
         let row = self.with_master_key(&grant, |mk| {
             new_user_row(&self.shared, name, role, passphrase, mk)
         })?;
-        self.shared.write(|tx| {
-            rows::insert_user(tx, &row, self.shared.now_ms())?;
-            self.shared.audit_in(
-                tx,
-                &self.entry(
-                    AuditAction::UserAdd,
-                    None,
-                    Some(row.id.as_bytes()),
-                    &[],
-                    purpose,
-                    Outcome::Allowed(grant.basis()),
-                ),
-            )
+        let e = self.entry(
+            AuditAction::UserAdd,
+            None,
+            Some(row.id.as_bytes()),
+            &[],
+            purpose,
+            Outcome::Allowed(grant.basis()),
+        );
+        self.write_scope(&e, ScopeKind::User, row.id.as_bytes(), |tx| {
+            rows::insert_user(tx, &row, self.shared.now_ms())
         })?;
         Ok(row.id)
     }
@@ -334,7 +332,15 @@ impl Session {
         if row.status == UserStatus::Removed {
             return Err(Error::UserRemoved);
         }
-        self.shared.write(|tx| {
+        let e = self.entry(
+            action,
+            None,
+            Some(row.id.as_bytes()),
+            &[],
+            Purpose::Operations,
+            Outcome::Allowed(grant),
+        );
+        self.write_scope(&e, ScopeKind::User, row.id.as_bytes(), |tx| {
             let was_admin = row.role == Role::Admin && row.status == UserStatus::Active;
             rows::set_user_status(tx, &row.id, status)?;
             if was_admin && status != UserStatus::Active && rows::active_admins(tx)? == 0 {
@@ -344,15 +350,7 @@ impl Session {
                     reason: "the last active administrator cannot be disabled or removed".into(),
                 });
             }
-            let e = self.entry(
-                action,
-                None,
-                Some(row.id.as_bytes()),
-                &[],
-                Purpose::Operations,
-                Outcome::Allowed(grant),
-            );
-            self.shared.audit_in(tx, &e)
+            Ok(())
         })?;
         Ok(())
     }

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel};
 
-use crate::audit::{Anchor, Verifier, VerifyReport, entry_hash, format_utc, genesis_hash};
+use crate::audit::{
+    Anchor, StoredHead, Verifier, VerifyReport, entry_hash, format_utc, genesis_hash,
+};
 use crate::crypto::signing::verify_checkpoint;
 use crate::db::audit_rows::EntryBatch;
 use crate::db::{self, rows};
@@ -178,13 +180,44 @@ pub fn verify_audit_log_observed(
     let seals = |v: &mut Verifier| v.check_checkpoints(&vault_id, key, checkpoints);
     let mut verifier = scan(&tx, from, verifier, seals, progress)?;
     db::ledger_rows::for_each_stored(&tx, |row| verifier.check_ledger(row))?;
+    let (baseline, digest) = db::fact_rows::baseline(&tx)?;
+    verifier.take_baseline(baseline, digest);
     for table in rows::FieldTable::VOUCHED {
         let name = table.name();
+        let mut heads = std::collections::BTreeMap::new();
+        let authenticated = db::fact_rows::has_fact_macs(&tx)?;
+        let each = |id, auth: rows::ParentAuth| {
+            heads.insert(
+                id,
+                StoredHead {
+                    head: auth.head,
+                    write_version: auth.write_version,
+                },
+            );
+        };
+        if authenticated {
+            rows::for_each_parent_auth(&tx, table, each)?;
+        }
         rows::for_each_parent(&tx, table, |parent, fields| {
-            verifier.check_fields(name, parent, &fields)
+            let head = heads.get(&parent);
+            verifier.check_fields(name, parent, &fields, head)
         })?;
     }
+    if db::fact_rows::has_fact_macs(&tx)? {
+        check_scopes(&tx, &mut verifier)?;
+    }
     Ok(verifier.finish())
+}
+
+/// Every scope of facts against the entry that last vouched for it.
+fn check_scopes(tx: &db::Conn, verifier: &mut Verifier) -> Result<()> {
+    for kind in db::fact_rows::ScopeKind::ALL {
+        for id in db::fact_rows::scope_ids(tx, kind)? {
+            let read = db::fact_rows::scope_digest(tx, kind, &id)?;
+            verifier.check_scope(kind.name(), id, &read.digest);
+        }
+    }
+    Ok(())
 }
 
 /// Batches waiting for the verifier from which the reader takes a share of the hashing.

@@ -3,7 +3,7 @@
 //! write:
 //!
 //! - `audit_part(entry, name)`: one part of an entry (`link`, `at`, `actor`, `client_id`,
-//!   `target_id`, `digest`, `action`, `purpose`, `outcome`, `fields`);
+//!   `target_id`, `digest`, `facts`, `action`, `purpose`, `outcome`, `fields`);
 //! - `audit_with(entry, name, value)`: the entry with that part replaced (NULL removes an id);
 //! - `audit_hash(prev, seq, entry)`: the hash a row must store.
 //!
@@ -25,6 +25,10 @@ pub struct Parts {
     pub client: Option<Vec<u8>>,
     pub target: Option<Vec<u8>>,
     pub digest: Option<Vec<u8>>,
+    /// The digest is version 2 (flag 32).
+    pub digest_v2: bool,
+    /// The digest of the scope of facts the entry changed (flag 16).
+    pub facts: Option<Vec<u8>>,
     pub action: Vec<u8>,
     pub purpose: Vec<u8>,
     pub outcome: Vec<u8>,
@@ -146,7 +150,7 @@ pub fn decode(entry: &[u8]) -> Option<Parts> {
         (z >> 1) as i64 ^ -((z & 1) as i64)
     };
     let present = take(&mut b, 1)?[0];
-    if present & !0x0f != 0 {
+    if present & !0x3f != 0 || (present & 0x20 != 0 && present & 0x08 == 0) {
         return None;
     }
     let mut id = |flag: u8, n: usize| {
@@ -160,6 +164,8 @@ pub fn decode(entry: &[u8]) -> Option<Parts> {
     let client = id(2, 16)?;
     let target = id(4, 16)?;
     let digest = id(8, 32)?;
+    let facts = id(16, 32)?;
+    let digest_v2 = present & 0x20 != 0;
     let mut text = || -> Option<Vec<u8>> {
         if version == 4 {
             let code = take(&mut b, 1)?[0];
@@ -192,6 +198,8 @@ pub fn decode(entry: &[u8]) -> Option<Parts> {
         client,
         target,
         digest,
+        digest_v2,
+        facts,
         action,
         purpose,
         outcome,
@@ -214,13 +222,18 @@ pub fn encode(p: &Parts) -> Vec<u8> {
     } else {
         out.extend(p.at.to_be_bytes());
     }
-    let ids = [&p.actor, &p.client, &p.target, &p.digest];
+    let ids = [&p.actor, &p.client, &p.target, &p.digest, &p.facts];
     let present = ids
         .iter()
         .enumerate()
         .filter(|(_, v)| v.is_some())
         .fold(0u8, |acc, (i, _)| acc | (1 << i));
-    out.push(present);
+    let v2 = if p.digest_v2 && p.digest.is_some() {
+        0x20
+    } else {
+        0
+    };
+    out.push(present | v2);
     for v in ids.into_iter().flatten() {
         out.extend(v);
     }
@@ -284,6 +297,7 @@ fn part(p: &Parts, name: &str) -> rusqlite::Result<Value> {
         "client_id" => id(&p.client),
         "target_id" => id(&p.target),
         "digest" => id(&p.digest),
+        "facts" => id(&p.facts),
         "action" => text_value(&p.action),
         "purpose" => text_value(&p.purpose),
         "outcome" => text_value(&p.outcome),
@@ -306,6 +320,7 @@ fn set(p: &mut Parts, name: &str, v: ValueRef<'_>) -> rusqlite::Result<()> {
         "client_id" => p.client = b,
         "target_id" => p.target = b,
         "digest" => p.digest = b,
+        "facts" => p.facts = b,
         "action" => p.action = b.ok_or_else(bad)?,
         "purpose" => p.purpose = b.ok_or_else(bad)?,
         "outcome" => p.outcome = b.ok_or_else(bad)?,

@@ -163,47 +163,6 @@ pub(crate) fn upsert_field(
     Ok(())
 }
 
-/// Record the digest of `parent`'s complete set of fields (what its write entry vouches for).
-pub(crate) fn set_fields_digest(
-    conn: &Connection,
-    table: FieldTable,
-    parent: &[u8; 16],
-    digest: &[u8],
-) -> Result<()> {
-    let Some(parents) = table.parent_table() else {
-        return Ok(());
-    };
-    let sql = format!(
-        "UPDATE {parents} SET fields_digest = ?2 WHERE {} = ?1",
-        table.parent_column()
-    );
-    conn.prepare_cached(&sql)?
-        .execute(params![parent, digest])?;
-    Ok(())
-}
-
-/// The digest `parent` recorded of its fields, if it has one yet.
-pub(crate) fn recorded_fields_digest(
-    conn: &Connection,
-    table: FieldTable,
-    parent: &[u8; 16],
-) -> Result<Option<Vec<u8>>> {
-    // Whole statements, not formatted ones: this runs on every read.
-    let sql = match table {
-        FieldTable::Records => "SELECT fields_digest FROM records WHERE record_id = ?1",
-        FieldTable::Notes => "SELECT fields_digest FROM psychotherapy_notes WHERE note_id = ?1",
-        FieldTable::CaseRecords => "SELECT fields_digest FROM case_records WHERE record_id = ?1",
-        FieldTable::Consents => "SELECT fields_digest FROM consents WHERE consent_id = ?1",
-        FieldTable::BreakGlass => "SELECT fields_digest FROM break_glass WHERE grant_id = ?1",
-        FieldTable::Disclosures => return Ok(None),
-    };
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row([parent], |r| r.get::<_, Option<Vec<u8>>>(0))
-        .optional()?
-        .flatten())
-}
-
 /// Every stored field of `parent`, in name order.
 pub(crate) fn fields(
     conn: &Connection,
@@ -224,4 +183,150 @@ pub(crate) fn fields(
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What authenticates a parent row and its fields: the columns a decision reads from it
+/// (`head`), how many times its fields were written, and its stored MAC.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ParentAuth {
+    pub head: Vec<Cell>,
+    pub write_version: i64,
+    pub mac: Option<Vec<u8>>,
+}
+
+impl FieldTable {
+    /// The parent's columns a decision reads, then `write_version` and `mac`.
+    fn head_sql(self) -> Option<&'static str> {
+        Some(match self {
+            FieldTable::Records => {
+                "SELECT client_id, kind, case_id, write_version, mac FROM records \
+                 WHERE record_id = ?1"
+            }
+            FieldTable::Notes => {
+                "SELECT client_id, author_id, write_version, mac FROM psychotherapy_notes \
+                 WHERE note_id = ?1"
+            }
+            FieldTable::CaseRecords => {
+                "SELECT case_id, write_version, mac FROM case_records WHERE record_id = ?1"
+            }
+            FieldTable::Consents => {
+                "SELECT client_id, write_version, mac FROM consents WHERE consent_id = ?1"
+            }
+            FieldTable::BreakGlass => {
+                "SELECT client_id, user_id, write_version, mac FROM break_glass \
+                 WHERE grant_id = ?1"
+            }
+            FieldTable::Disclosures => return None,
+        })
+    }
+
+    /// How many head columns [`FieldTable::head_sql`] selects before `write_version`.
+    fn head_len(self) -> usize {
+        match self {
+            FieldTable::Records => 3,
+            FieldTable::Notes | FieldTable::BreakGlass => 2,
+            FieldTable::CaseRecords | FieldTable::Consents => 1,
+            FieldTable::Disclosures => 0,
+        }
+    }
+
+    /// The parents' head columns, for every parent of the table.
+    fn all_heads_sql(self) -> Option<String> {
+        let one = self.head_sql()?;
+        let (columns, rest) = one.split_once(" FROM ")?;
+        let table = rest.split_whitespace().next()?;
+        Some(format!("{columns}, {} FROM {table}", self.parent_column()))
+    }
+}
+
+fn parent_auth_of(r: &rusqlite::Row<'_>, head: usize) -> rusqlite::Result<ParentAuth> {
+    let mut cells = Vec::with_capacity(head);
+    for i in 0..head {
+        cells.push(cell(r.get_ref(i)?));
+    }
+    Ok(ParentAuth {
+        head: cells,
+        write_version: r.get(head)?,
+        mac: r.get(head + 1)?,
+    })
+}
+
+/// The authenticating columns of `parent`, if it exists.
+pub(crate) fn parent_auth(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<Option<ParentAuth>> {
+    let Some(sql) = table.head_sql() else {
+        return Ok(None);
+    };
+    let head = table.head_len();
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([parent], |r| parent_auth_of(r, head))
+        .optional()?)
+}
+
+/// Every parent of `table` with its authenticating columns (a vault of format 8 or later).
+pub(crate) fn for_each_parent_auth(
+    conn: &Connection,
+    table: FieldTable,
+    mut f: impl FnMut(Vec<u8>, ParentAuth),
+) -> Result<()> {
+    let Some(sql) = table.all_heads_sql() else {
+        return Ok(());
+    };
+    let head = table.head_len();
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let auth = parent_auth_of(r, head)?;
+        let id = match r.get_ref(head + 2)? {
+            rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+            _ => Vec::new(),
+        };
+        f(id, auth);
+    }
+    Ok(())
+}
+
+/// Count one more write of `parent`'s fields; returns the new count.
+pub(crate) fn bump_write_version(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+) -> Result<i64> {
+    let Some(parents) = table.parent_table() else {
+        return Ok(0);
+    };
+    let sql = format!(
+        "UPDATE {parents} SET write_version = write_version + 1 WHERE {} = ?1 \
+         RETURNING write_version",
+        table.parent_column()
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([parent], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Store `parent`'s field-set digest and the MAC over it.
+pub(crate) fn set_parent_mac(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    digest: &[u8],
+    mac: &[u8],
+) -> Result<()> {
+    let Some(parents) = table.parent_table() else {
+        return Ok(());
+    };
+    let sql = format!(
+        "UPDATE {parents} SET fields_digest = ?2, mac = ?3 WHERE {} = ?1",
+        table.parent_column()
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params![parent, digest, mac])?;
+    Ok(())
 }

@@ -5,6 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, RecordId, UserId};
 use crate::model::RecordKind;
+use crate::stored::Cell;
+
+use super::fields::ParentAuth;
 
 /// Metadata of a general-record entry (all cleartext: ids, kind, times).
 #[derive(Clone, Debug)]
@@ -17,8 +20,8 @@ pub(crate) struct RecordRow {
     pub updated_at: i64,
     /// For individual case notes: the case.
     pub case: Option<CaseId>,
-    /// The digest of its whole set of fields (none before its first write in format 5).
-    pub fields_digest: Option<Vec<u8>>,
+    /// Its decision columns as stored, write count and MAC.
+    pub auth: ParentAuth,
 }
 
 pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
@@ -45,9 +48,10 @@ pub(crate) fn touch_record(conn: &Connection, id: &RecordId, at: i64) -> Result<
 }
 
 const RECORD_COLUMNS: &str =
-    "record_id, client_id, kind, created_at, created_by, updated_at, case_id, fields_digest";
+    "record_id, client_id, kind, created_at, created_by, updated_at, case_id, write_version, mac";
 
-/// A `records` row as stored: id, client, kind, created, creator, updated, case, digest.
+/// A `records` row as stored: id, client, kind, created, creator, updated, case, write count,
+/// MAC.
 type RawRecord = (
     Vec<u8>,
     Vec<u8>,
@@ -56,7 +60,7 @@ type RawRecord = (
     Vec<u8>,
     i64,
     Option<Vec<u8>>,
-    Option<Vec<u8>>,
+    (i64, Option<Vec<u8>>),
 );
 
 fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
@@ -68,12 +72,22 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         r.get(4)?,
         r.get(5)?,
         r.get(6)?,
-        r.get(7)?,
+        (r.get(7)?, r.get(8)?),
     ))
 }
 
 fn record_row(raw: RawRecord) -> Result<RecordRow> {
-    let (id, client, kind, created_at, by, updated_at, case, fields_digest) = raw;
+    let (id, client, kind, created_at, by, updated_at, case, (write_version, mac)) = raw;
+    // The decision columns exactly as `FieldTable::Records` selects them.
+    let auth = ParentAuth {
+        head: vec![
+            Cell::Blob(client.clone()),
+            Cell::Text(kind.as_bytes().to_vec()),
+            Cell::opt_blob(case.as_deref()),
+        ],
+        write_version,
+        mac,
+    };
     Ok(RecordRow {
         id: RecordId::from_slice(&id)?,
         client: ClientId::from_slice(&client)?,
@@ -84,7 +98,7 @@ fn record_row(raw: RawRecord) -> Result<RecordRow> {
         created_by: UserId::from_slice(&by)?,
         updated_at,
         case: case.map(|c| CaseId::from_slice(&c)).transpose()?,
-        fields_digest,
+        auth,
     })
 }
 

@@ -2,6 +2,7 @@
 //! [`Granted`].
 
 use crate::db::Conn;
+use crate::db::fact_rows::ScopeKind;
 
 use crate::audit::{AuditAction, Failure, Outcome};
 use crate::crypto::kdf::{KdfParams, derive_kek};
@@ -153,13 +154,15 @@ impl<'s> Admitted<'s> {
         ))
     }
 
-    /// Decide `access` for a change of cleartext facts about a client; if allowed, run `op` and
-    /// append the audit entry `audit_as` describes, in one transaction. A refusal is audited.
+    /// Decide `access` for a change of cleartext facts in `scope`; if allowed, run `op` and
+    /// append the audit entry `audit_as` describes, vouching for the scope as `op` left it, in
+    /// one transaction. A refusal is audited.
     pub(in crate::vault) fn change(
         &self,
         access: Access,
         facts: &Facts,
         audit_as: AuditAs<'_>,
+        scope: (ScopeKind, &[u8]),
         op: impl FnOnce(&Conn) -> Result<()>,
     ) -> Result<()> {
         let role = self.session.role;
@@ -173,7 +176,7 @@ impl<'s> Admitted<'s> {
         let e = self
             .session
             .entry(action, client, target, &[], self.purpose, outcome);
-        self.session.shared.write_audited(&e, op)?;
+        self.session.write_scope(&e, scope.0, scope.1, op)?;
         Ok(())
     }
 

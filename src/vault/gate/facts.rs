@@ -3,9 +3,12 @@
 use crate::db::Conn;
 
 use crate::audit::AuditAction;
-use crate::db::{policy_rows, rows};
+use crate::db::fact_rows::ScopeKind;
+use crate::db::policy_rows::{self, ClientRows};
+use crate::db::rows;
 use crate::error::Result;
 use crate::ids::{CaseId, ClientId};
+use crate::model::Role;
 use crate::policy::{CaseFacts, Facts};
 
 use super::{Admitted, AuditAs, Session};
@@ -35,26 +38,49 @@ impl Admitted<'_> {
 }
 
 impl Session {
-    /// Cleartext facts about this user and `client`, at the current time: one query, and a
-    /// second only when the client has consents.
+    /// Every row of `client`'s scope of facts, checked against its MAC: one statement.
+    fn client_rows(&self, conn: &Conn, client: &ClientId) -> Result<ClientRows> {
+        let (read, rows) = policy_rows::client_rows(conn, client, self.shared.now_ms())?;
+        self.check_scope(ScopeKind::Client, client.as_bytes(), &read)?;
+        Ok(rows)
+    }
+
+    /// `client`'s consents, as the vault recorded them (checked against the scope's MAC).
+    pub(in crate::vault) fn consents_of(
+        &self,
+        conn: &Conn,
+        client: &ClientId,
+    ) -> Result<Vec<crate::vault::facts::ConsentRow>> {
+        let rows = self.client_rows(conn, client)?;
+        Ok(rows.consents.into_iter().map(Into::into).collect())
+    }
+
+    /// Cleartext facts about this user and `client`, at the current time, from the client's
+    /// scope (one statement, its MAC checked). A supervisor's supervision of the care team is
+    /// read with the scope of each supervisee it names, checked too.
     pub(in crate::vault) fn client_facts(&self, conn: &Conn, client: &ClientId) -> Result<Facts> {
         let now = self.shared.now_ms();
-        let rel = crate::vault::facts::relationship(conn, client, &self.user, now)?;
-        let consents = if rel.has_consents {
-            crate::vault::facts::consents_of(conn, client)?
-                .into_iter()
-                .map(|c| c.fact)
-                .collect()
+        let rows = self.client_rows(conn, client)?;
+        let supervises_care_team = if self.role == Role::Supervisor {
+            let supervised = policy_rows::supervised_among(conn, &self.user, &rows.care_team)?;
+            for user in &supervised {
+                self.check_scope_now(conn, ScopeKind::User, user.as_bytes())?;
+            }
+            !supervised.is_empty()
         } else {
-            Vec::new()
+            false
         };
         Ok(Facts {
             now_ms: now,
-            on_care_team: rel.on_care_team,
-            supervises_care_team: rel.supervises_care_team,
-            break_glass_active: rel.break_glass_active,
-            consents,
-            minor: rel.minor,
+            on_care_team: rows.care_team.contains(&self.user),
+            supervises_care_team,
+            break_glass_active: rows.break_glass.contains(&self.user),
+            consents: rows
+                .consents
+                .into_iter()
+                .map(|c| crate::vault::facts::ConsentRow::from(c).fact)
+                .collect(),
+            minor: rows.minor.map(crate::vault::facts::minor_facts),
             ..Facts::default()
         })
     }
@@ -70,20 +96,22 @@ impl Session {
         subject: Option<&ClientId>,
         as_client: Option<(&ClientId, i64)>,
     ) -> Result<Option<CaseFacts>> {
-        let Some((kind, secrets)) = policy_rows::case(conn, case)? else {
+        let (read, rows) = policy_rows::case_rows(conn, case)?;
+        self.check_scope(ScopeKind::Case, case.as_bytes(), &read)?;
+        let Some(rows) = rows else {
             return Ok(None);
         };
         let requester_is_member = match as_client {
-            Some((c, entry_at)) => match policy_rows::membership(conn, case, c)? {
-                Some(left_at) => left_at.is_none_or(|left| entry_at <= left),
+            Some((c, entry_at)) => match rows.members.iter().find(|(m, _)| m == c) {
+                Some((_, left_at)) => left_at.is_none_or(|left| entry_at <= left),
                 None => false,
             },
             None => false,
         };
         Ok(Some(CaseFacts {
-            kind,
-            secrets,
-            requester_is_case_clinician: policy_rows::is_case_clinician(conn, case, &self.user)?,
+            kind: rows.kind,
+            secrets: rows.secrets,
+            requester_is_case_clinician: rows.clinicians.contains(&self.user),
             requester_is_member,
             requester_is_subject: as_client.is_some_and(|(c, _)| Some(c) == subject),
         }))

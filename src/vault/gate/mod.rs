@@ -31,6 +31,7 @@ mod facts;
 mod keys;
 mod read;
 mod session;
+mod state;
 
 use crate::audit::{AuditAction, Failure};
 use crate::db::rows::FieldTable;
@@ -42,6 +43,7 @@ use crate::value::FieldName;
 
 pub(in crate::vault) use read::{Ask, ReadItem, Stored};
 pub use session::{KeyStats, Session};
+pub(in crate::vault) use state::{check_login, seal_first_user};
 
 /// How a request is recorded in the audit log: action, client, target.
 #[derive(Clone, Copy)]

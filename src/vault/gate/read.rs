@@ -11,12 +11,11 @@ use std::collections::BTreeMap;
 use crate::db::Conn;
 
 use crate::audit::Outcome;
-use crate::db::rows::{self, FieldRow};
+use crate::db::rows::{self, FieldRow, ParentAuth};
 use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::policy::{Access, Basis, DenyReason, Facts};
 use crate::value::{FieldName, Value};
-use crate::vault::facts;
 
 use super::{Admitted, AuditAs, Entry, Granted, Session, Target, failure_of, outside_grant};
 
@@ -27,27 +26,24 @@ pub(in crate::vault) type Fields = BTreeMap<FieldName, Value>;
 pub(in crate::vault) struct Stored {
     entry: Entry,
     rows: Vec<FieldRow>,
-    /// Checked when loaded, reported after the fields themselves: a damaged envelope is named
-    /// before a damaged set.
-    whole: Result<()>,
+    /// The parent's decision columns, write count and MAC, checked with the set when opened.
+    auth: Option<ParentAuth>,
 }
 
 impl Stored {
-    /// Load `entry`'s envelopes and check the set against `recorded`, the digest read with the
-    /// parent row, or (`None`) the parent's digest read now.
+    /// Load `entry`'s envelopes; `auth` is what authenticates them as read with the parent
+    /// row, or (`None`) read now. The set is checked against it when it is opened.
     pub(in crate::vault) fn load(
         conn: &Conn,
         entry: Entry,
-        recorded: Option<Option<&[u8]>>,
+        auth: Option<&ParentAuth>,
     ) -> Result<Stored> {
         let rows = rows::fields(conn, entry.table, &entry.parent)?;
-        let whole = match recorded {
-            Some(recorded) => {
-                facts::check_fields_against(entry.table, &entry.parent, &rows, recorded)
-            }
-            None => facts::check_fields_whole(conn, entry.table, &entry.parent, &rows),
+        let auth = match auth {
+            Some(a) => Some(a.clone()),
+            None => rows::parent_auth(conn, entry.table, &entry.parent)?,
         };
-        Ok(Stored { entry, rows, whole })
+        Ok(Stored { entry, rows, auth })
     }
 
     /// The names of the stored fields, which is what a decision is asked about.
@@ -102,11 +98,16 @@ impl Session {
         let Stored {
             entry,
             mut rows,
-            whole,
+            auth,
         } = stored;
         if !granted.covers(&entry) {
             return Err((String::new(), outside_grant()));
         }
+
+        // The whole set as the vault last wrote it, judged before narrowing and reported after
+        // the fields themselves: a damaged envelope is named before a damaged set, and neither
+        // returns anything.
+        let whole = self.check_parent(entry.table, &entry.parent, auth.as_ref(), &rows);
         rows.retain(|f| granted.permits(&entry, &f.field) && keep(&f.field));
         // A key another session still caches must not outlive the client's erasure.
         match rows::is_erased(conn, &entry.owner) {
@@ -250,8 +251,7 @@ impl Admitted<'_> {
         let written: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
         let written_ok = session.shared.write(|tx| {
             // Never vouch for a set of fields someone changed outside the vault.
-            let before = rows::fields(tx, entry.table, &entry.parent)?;
-            facts::check_fields_whole(tx, entry.table, &entry.parent, &before)?;
+            session.check_parent_now(tx, entry.table, &entry.parent)?;
             create(tx, session.shared.now_ms())?;
             session.seal(tx, &granted, entry, fields)?;
             let AuditAs {
@@ -261,9 +261,7 @@ impl Admitted<'_> {
             } = audit_as;
             let outcome = Outcome::Allowed(granted.basis());
             let e = self.entry(action, client, target, &written, outcome);
-            session
-                .shared
-                .audit_fields(tx, &e, entry.table, &entry.parent)
+            session.audit_fields(tx, &e, entry.table, &entry.parent, None)
         });
         match written_ok {
             Ok(_) => Ok(granted.basis()),

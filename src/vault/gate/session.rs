@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
 use crate::clock::Tick;
 use crate::crypto::envelope::push_str;
-use crate::crypto::keys::{BlindIndexKey, DataKey, MasterKey, WrapKey};
+use crate::crypto::keys::{BlindIndexKey, DataKey, FactKey, MasterKey, WrapKey};
+use crate::db::fact_rows::ScopeKind;
 use crate::db::rows;
-use crate::db::session_rows::{Standing, session_state};
+use crate::db::session_rows::{Standing, session_scope};
 use crate::error::{Error, Place, Result};
 use crate::ids::{ClientId, OwnerId, UserId};
 use crate::model::{Compartment, Purpose, Role};
@@ -27,6 +28,8 @@ pub(super) struct Unlocked {
     pub(super) mk: MasterKey,
     pub(super) wrap: WrapKey,
     pub(super) blind: BlindIndexKey,
+    /// Authenticates the facts decisions trust ([`state`](super::state)).
+    pub(super) facts: FactKey,
     /// Data keys unwrapped so far.
     pub(super) cache: HashMap<KeySlot, DataKey>,
 }
@@ -116,6 +119,7 @@ impl Session {
                 })?,
             None => mk.blind_index_key(&shared.vault_id)?,
         };
+        let facts = mk.fact_key(&shared.vault_id)?;
         let epoch = shared.key_epoch();
         let tick = shared.config.clock.tick();
         let generation = rows::mk_generation(&shared.conn())?;
@@ -131,6 +135,7 @@ impl Session {
                     mk,
                     wrap,
                     blind,
+                    facts,
                     cache: HashMap::new(),
                 }),
                 last_used: tick,
@@ -225,9 +230,17 @@ impl Session {
         }
         // The file's word: another process may have disabled or removed the user, or rotated
         // the master key, since this session unlocked.
-        let (standing, generation) = session_state(&self.shared.conn(), &self.user)?;
+        let (standing, generation, read) = session_scope(&self.shared.conn(), &self.user)?;
         let why = match standing {
             Standing::Active if generation == self.generation => {
+                // Role and status are what the vault wrote: an edit of the file fails closed.
+                if let Err(e) = self.check_scope(ScopeKind::User, self.user.as_bytes(), &read) {
+                    self.wipe();
+                    let outcome = Outcome::Failed(Failure::Integrity);
+                    self.shared
+                        .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
+                    return Err(e);
+                }
                 return Ok(Admitted {
                     session: self,
                     purpose,

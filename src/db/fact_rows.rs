@@ -1,0 +1,294 @@
+//! The rows of each scope of facts, read in one statement and hashed as they are read.
+//!
+//! A scope is what one MAC covers: a client's facts (its row, minor status, care team,
+//! consents, break-glass grants), a case's (its row, members, clinicians) or a user's (role,
+//! status, who supervises them). One `UNION ALL` statement returns every row of a scope in a
+//! fixed order, its first column naming the table; the digest ([`FactsDigest`]) is taken over
+//! exactly the stored cells, so the read path (which then checks the scope's MAC) and
+//! `audit-verify` (which compares it with the log, without a key) hash the same bytes.
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, params};
+
+use crate::error::{Error, Result};
+use crate::stored::{CellRef, FactsDigest};
+
+/// Which scope of facts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum ScopeKind {
+    Client,
+    Case,
+    User,
+}
+
+impl ScopeKind {
+    pub(crate) const ALL: [ScopeKind; 3] = [ScopeKind::Client, ScopeKind::Case, ScopeKind::User];
+
+    /// The name bound into the digest and the MAC, and kept in `facts_baseline`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ScopeKind::Client => "client",
+            ScopeKind::Case => "case",
+            ScopeKind::User => "user",
+        }
+    }
+
+    /// The tables of the scope, by the tag the statement gives their rows, with the number of
+    /// hashed cells after the tag.
+    fn tables(self) -> &'static [(&'static str, usize)] {
+        match self {
+            ScopeKind::Client => &[
+                ("clients", 2),
+                ("minor_status", 4),
+                ("care_team", 3),
+                ("consents", 12),
+                ("break_glass", 5),
+            ],
+            ScopeKind::Case => &[("cases", 4), ("case_members", 3), ("case_clinicians", 2)],
+            ScopeKind::User => &[("users", 4), ("supervision", 3)],
+        }
+    }
+
+    /// Every row of one scope (`?1`), tagged by table, in a fixed order. The head row (tag 0)
+    /// carries the stored MAC after its hashed cells; a user's scope also returns the master-key
+    /// generation (tag 9, not hashed), which the gate reads with it.
+    fn statement(self) -> &'static str {
+        match self {
+            ScopeKind::Client => {
+                "SELECT 0, created_at, created_by, facts_mac, NULL, NULL, NULL, NULL, NULL, NULL, \
+                        NULL, NULL, NULL FROM clients WHERE client_id = ?1 \
+                 UNION ALL SELECT 1, consented_to_own_treatment, court_directed, \
+                        guardian_agreed_confidential, updated_at, NULL, NULL, NULL, NULL, NULL, \
+                        NULL, NULL, NULL FROM minor_status WHERE client_id = ?1 \
+                 UNION ALL SELECT 2, user_id, relation, since, NULL, NULL, NULL, NULL, NULL, \
+                        NULL, NULL, NULL, NULL FROM care_team WHERE client_id = ?1 \
+                 UNION ALL SELECT 3, consent_id, recipient_kind, recipient_user, categories, \
+                        purpose, start_at, expires_at, revoked_at, signed_on, created_at, \
+                        created_by, recipient_index FROM consents WHERE client_id = ?1 \
+                 UNION ALL SELECT 4, grant_id, user_id, started_at, expires_at, ended_at, NULL, \
+                        NULL, NULL, NULL, NULL, NULL, NULL FROM break_glass WHERE client_id = ?1 \
+                 ORDER BY 1, 2"
+            }
+            ScopeKind::Case => {
+                "SELECT 0, kind, secrets_policy, created_at, created_by, facts_mac \
+                 FROM cases WHERE case_id = ?1 \
+                 UNION ALL SELECT 1, client_id, joined_at, left_at, NULL, NULL \
+                        FROM case_members WHERE case_id = ?1 \
+                 UNION ALL SELECT 2, user_id, since, NULL, NULL, NULL \
+                        FROM case_clinicians WHERE case_id = ?1 \
+                 ORDER BY 1, 2"
+            }
+            ScopeKind::User => {
+                "SELECT 0, name, role, disabled, created_at, facts_mac FROM users \
+                        WHERE user_id = ?1 \
+                 UNION ALL SELECT 1, supervisor_id, training, since, NULL, NULL \
+                        FROM supervision WHERE supervisee_id = ?1 \
+                 UNION ALL SELECT 9, mk_generation, NULL, NULL, NULL, NULL FROM vault_meta \
+                        WHERE id = 1 \
+                 ORDER BY 1, 2"
+            }
+        }
+    }
+
+    /// The table holding the scope's head rows and its key column.
+    fn head(self) -> (&'static str, &'static str) {
+        match self {
+            ScopeKind::Client => ("clients", "client_id"),
+            ScopeKind::Case => ("cases", "case_id"),
+            ScopeKind::User => ("users", "user_id"),
+        }
+    }
+}
+
+/// One row of a scope: its table's tag and the row, for typed reading.
+pub(crate) struct ScopeRow<'r, 's> {
+    pub tag: usize,
+    pub row: &'r rusqlite::Row<'s>,
+}
+
+/// What reading a scope found, besides its typed rows.
+pub(crate) struct ScopeRead {
+    /// Whether the head row exists.
+    pub exists: bool,
+    /// The digest of every hashed cell of the scope.
+    pub digest: [u8; 32],
+    /// The MAC the head row stores, if any.
+    pub mac: Option<Vec<u8>>,
+}
+
+pub(crate) fn cell_ref(v: ValueRef<'_>) -> CellRef<'_> {
+    match v {
+        ValueRef::Null => CellRef::Null,
+        ValueRef::Integer(i) => CellRef::Integer(i),
+        ValueRef::Real(r) => CellRef::Real(r),
+        ValueRef::Text(t) => CellRef::Text(t),
+        ValueRef::Blob(b) => CellRef::Blob(b),
+    }
+}
+
+/// Read every row of scope (`kind`, `id`), hashing each and handing it to `each` for typed
+/// reading.
+pub(crate) fn read_scope(
+    conn: &Connection,
+    kind: ScopeKind,
+    id: &[u8],
+    mut each: impl FnMut(ScopeRow<'_, '_>) -> Result<()>,
+) -> Result<ScopeRead> {
+    let tables = kind.tables();
+    let mut digest = FactsDigest::new(kind.name(), id);
+    let mut exists = false;
+    let mut mac = None;
+    let mut stmt = conn.prepare_cached(kind.statement())?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let tag = usize::try_from(row.get::<_, i64>(0)?).unwrap_or(usize::MAX);
+        if let Some(&(table, cells)) = tables.get(tag) {
+            digest.row(table, cells);
+            for i in 1..=cells {
+                digest.cell(cell_ref(row.get_ref(i)?));
+            }
+            if tag == 0 {
+                exists = true;
+                mac = match row.get_ref(cells + 1)? {
+                    ValueRef::Blob(b) => Some(b.to_vec()),
+                    _ => None,
+                };
+            }
+        }
+        each(ScopeRow { tag, row })?;
+    }
+    Ok(ScopeRead {
+        exists,
+        digest: digest.finish(),
+        mac,
+    })
+}
+
+/// The digest of scope (`kind`, `id`) as stored, and whether its head row exists.
+pub(crate) fn scope_digest(conn: &Connection, kind: ScopeKind, id: &[u8]) -> Result<ScopeRead> {
+    read_scope(conn, kind, id, |_| Ok(()))
+}
+
+/// The ids of every scope of `kind` (its head rows).
+pub(crate) fn scope_ids(conn: &Connection, kind: ScopeKind) -> Result<Vec<Vec<u8>>> {
+    let (table, key) = kind.head();
+    let mut stmt = conn.prepare(&format!("SELECT {key} FROM {table} ORDER BY {key}"))?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Store the MAC of scope (`kind`, `id`) in its head row.
+pub(crate) fn set_scope_mac(
+    conn: &Connection,
+    kind: ScopeKind,
+    id: &[u8],
+    mac: &[u8],
+) -> Result<()> {
+    let sql = match kind {
+        ScopeKind::Client => "UPDATE clients SET facts_mac = ?2 WHERE client_id = ?1",
+        ScopeKind::Case => "UPDATE cases SET facts_mac = ?2 WHERE case_id = ?1",
+        ScopeKind::User => "UPDATE users SET facts_mac = ?2 WHERE user_id = ?1",
+    };
+    let n = conn.prepare_cached(sql)?.execute(params![id, mac])?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(Error::NotFound {
+            what: "scope of facts",
+        })
+    }
+}
+
+/// Whether any fact already carries a MAC: a vault that has one was authenticated before.
+pub(crate) fn any_fact_mac(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE facts_mac IS NOT NULL) \
+                 OR EXISTS (SELECT 1 FROM clients WHERE facts_mac IS NOT NULL) \
+                 OR EXISTS (SELECT 1 FROM records WHERE mac IS NOT NULL)",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The sequence number of the baseline entry, once the vault has authenticated its state.
+pub(crate) fn baseline_seq(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT facts_baseline FROM vault_meta WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
+}
+
+pub(crate) fn set_baseline_seq(conn: &Connection, seq: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE vault_meta SET facts_baseline = ?1 WHERE id = 1")?
+        .execute([seq])?;
+    Ok(())
+}
+
+/// Record what the baseline vouches for at (`kind`, `id`).
+pub(crate) fn insert_baseline(
+    conn: &Connection,
+    kind: &str,
+    id: &[u8],
+    digest: &[u8],
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO facts_baseline (kind, id, digest) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![kind, id, digest])?;
+    Ok(())
+}
+
+/// Whether the vault is of format 8 or later (has the columns scopes are read from).
+pub(crate) fn has_fact_macs(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'facts_baseline'",
+        )?
+        .exists([])?)
+}
+
+/// A row of `facts_baseline`: kind, id, digest.
+pub(crate) type BaselineRow = (String, Vec<u8>, Vec<u8>);
+
+/// Every row of `facts_baseline`, in key order, and the digest of the whole table (what the
+/// baseline entry vouches for). Empty for a vault older than format 8.
+pub(crate) fn baseline(conn: &Connection) -> Result<(Vec<BaselineRow>, [u8; 32])> {
+    let mut digest = FactsDigest::new("baseline", &[]);
+    let mut out = Vec::new();
+    if has_fact_macs(conn)? {
+        let mut stmt =
+            conn.prepare("SELECT kind, id, digest FROM facts_baseline ORDER BY kind, id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            digest.row("facts_baseline", 3);
+            for i in 0..3 {
+                digest.cell(cell_ref(r.get_ref(i)?));
+            }
+            let text = match r.get_ref(0)? {
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                _ => String::new(),
+            };
+            let blob = |i| -> rusqlite::Result<Vec<u8>> {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Blob(b) => b.to_vec(),
+                    _ => Vec::new(),
+                })
+            };
+            out.push((text, blob(1)?, blob(2)?));
+        }
+    }
+    Ok((out, digest.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scope_statement_has_a_table_for_each_tag() {
+        for kind in ScopeKind::ALL {
+            let unions = kind.statement().matches("SELECT").count();
+            let tags = kind.tables().len() + usize::from(kind == ScopeKind::User);
+            assert_eq!(unions, tags, "{kind:?}");
+        }
+    }
+}
