@@ -90,7 +90,7 @@ pub use clock::Clock;
 #[cfg(feature = "test-clock")]
 pub use clock::TestClock;
 pub use crypto::envelope::ENVELOPE_OVERHEAD;
-pub use crypto::kdf::KdfParams;
+pub use crypto::kdf::{KdfLimits, KdfParams};
 pub use db::{Durability, FORMAT_VERSION};
 pub use disclosure::{
     AccountingEntry, ConsentCopy, ConsultationExtract, DisclosureRequest, ErasureAnswer, Manifest,

@@ -189,6 +189,8 @@ pub enum Failure {
     Erased,
     /// Erasure asked for before the end of retention.
     RetentionNotOver,
+    /// The stored Argon2id costs exceed the limits the vault was opened with: nothing derived.
+    ExcessiveWork,
 }
 
 impl Failure {
@@ -204,6 +206,7 @@ impl Failure {
         Failure::NotFound,
         Failure::Erased,
         Failure::RetentionNotOver,
+        Failure::ExcessiveWork,
     ];
 
     fn code(self) -> &'static str {
@@ -217,6 +220,7 @@ impl Failure {
             Failure::NotFound => "not-found",
             Failure::Erased => "erased",
             Failure::RetentionNotOver => "retention-not-over",
+            Failure::ExcessiveWork => "excessive-work",
         }
     }
 }
