@@ -474,6 +474,15 @@ impl Vault {
             }
         };
         shared.ensure_keypair(&row, &kek)?;
+        // A key that is not the stored public key's would sign checkpoints audit-verify then
+        // calls forged, or the stored key was replaced to vouch for a rewritten log: refused.
+        let audit_key = match shared.audit_key_at_login(&mk) {
+            Ok(key) => key,
+            Err(err @ Error::Integrity { .. }) => {
+                return failed(Some(&row.id), Failure::Integrity, err);
+            }
+            Err(err) => return Err(err),
+        };
         shared.audit(&NewEntry {
             actor: Some(&row.id),
             action: AuditAction::Login,
@@ -484,7 +493,7 @@ impl Vault {
             outcome: Outcome::Granted,
         })?;
         shared.upgrade_kdf(&row, passphrase, &mk)?;
-        shared.load_signer(&mk, &row.id)?;
+        shared.load_signer(audit_key, &mk, &row.id)?;
         Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)
     }
 }
