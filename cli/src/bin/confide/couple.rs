@@ -14,7 +14,11 @@ fn describe(e: &confide::Export) -> String {
         lines.push(format!("{} ({} fields)", r.kind, r.fields.len()));
     }
     for j in &e.joint_records {
-        let text: Vec<String> = j.fields.values().map(Value::reveal).collect();
+        let text: Vec<String> = j
+            .fields
+            .values()
+            .map(|v| v.reveal().as_str().to_owned())
+            .collect();
         lines.push(format!("joint record: {:?}", text.join("; ")));
     }
     format!("{}; withheld {}", lines.join(", "), e.withheld)

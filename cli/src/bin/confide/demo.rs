@@ -124,7 +124,7 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
     let fields = |r: confide::Record| {
         r.fields
             .iter()
-            .map(|(k, v)| format!("{k} = {:?}", v.reveal()))
+            .map(|(k, v)| format!("{k} = {:?}", v.reveal().as_str()))
             .collect::<Vec<_>>()
             .join("; ")
     };
@@ -144,7 +144,7 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         |n| {
             n.fields
                 .values()
-                .map(Value::reveal)
+                .map(|v| v.reveal().as_str().to_owned())
                 .collect::<Vec<_>>()
                 .join("; ")
         },
