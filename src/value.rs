@@ -154,6 +154,23 @@ impl fmt::Debug for Value {
     }
 }
 
+/// What a hand-written `Debug` prints in place of plaintext (a name, a date of birth, a
+/// recipient, a description, a field value): `[redacted]`. `Debug` output ends up in logs and
+/// panic messages the practice does not control.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// `Some([redacted])` or `None`: whether an optional text is there is metadata, what it says is
+/// not.
+pub(crate) fn redacted_if_some<T>(o: &Option<T>) -> Option<Redacted> {
+    o.as_ref().map(|_| Redacted)
+}
+
 /// The name of a field within a record: lowercase ASCII letters, digits and `_`, starting with
 /// a letter, at most 64 bytes.
 ///
