@@ -246,6 +246,7 @@ fn no_public_type_shows_plaintext_in_debug_or_display() {
     assert!(!export.records.is_empty() && !export.joint_records.is_empty());
     shown.debug("Export", &export);
     let dob = Date::new(DOB.0, DOB.1, DOB.2).unwrap();
+    // Only `Debug`: a date's `Display` is how a released date is shown, as `Value::reveal` is.
     shown.debug("Date", &dob);
     shown.debug("find_client", &dr.find_client(NAME, &dob, T).unwrap());
 
