@@ -296,7 +296,7 @@ fn check_same(fixture: &Fixture, dr: &Session) {
         assert_eq!(plain.len(), FIELDS.len());
         assert_eq!(sealed.fields.len(), FIELDS.len());
         for (name, value) in &plain {
-            assert_eq!(sealed.get(name).map(Value::reveal).as_ref(), Some(value));
+            assert_eq!(sealed.get(name).map(Value::reveal).as_deref(), Some(value));
         }
     }
 }

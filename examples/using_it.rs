@@ -33,6 +33,9 @@ fn main() -> confide::Result<()> {
     )?;
     let record = dr.read_record(&dx, Purpose::Treatment)?; // audited before it returns
     assert_eq!(record.get("code"), Some(&Value::code("F41.1")));
+    // To show a value, reveal it: the text wipes itself when dropped, as the value does.
+    let code = record.get("code").map(Value::reveal).unwrap_or_default();
+    assert_eq!(code.as_str(), "F41.1");
 
     // An administrator has no clinical access: refused, and the refusal is in the log.
     let refused = admin.read_record(&dx, Purpose::Operations);

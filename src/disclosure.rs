@@ -3,14 +3,17 @@
 //! [`Session`](crate::Session); this module holds what they take and give.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Serialize;
 
 use crate::ids::{CaseId, ClientId, ConsentId};
 use crate::model::{Category, LegalBasis, Purpose};
+use crate::value::{Redacted, redacted_if_some};
 
-/// Someone outside the practice who receives a release.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Someone outside the practice who receives a release. Who receives a client's information
+/// says something about the client (a lawyer, a clinic), so `Debug` redacts all of it.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct OutsideParty {
     /// Name of the person.
     pub name: String,
@@ -20,8 +23,9 @@ pub struct OutsideParty {
     pub address: String,
 }
 
-/// A narrower scope that real authorizations use.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A narrower scope that real authorizations use. `Debug` redacts a condition's code: it is a
+/// diagnosis.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Narrow {
     /// Attendance only (e.g. for an employee-assistance programme): appointment dates and status.
@@ -33,8 +37,9 @@ pub enum Narrow {
     Condition(String),
 }
 
-/// A release asked for.
-#[derive(Clone, Debug)]
+/// A release asked for. `Debug` shows ids, codes and categories, never the recipient, the
+/// reference or the description.
+#[derive(Clone)]
 pub struct DisclosureRequest {
     /// Whose information.
     pub client: ClientId,
@@ -60,8 +65,9 @@ pub struct DisclosureRequest {
     pub description: String,
 }
 
-/// One entry of a release package: the permitted fields, as text.
-#[derive(Clone, Debug, Serialize)]
+/// One entry of a release package: the permitted fields, as text. `Debug` shows the fields'
+/// names, not their values.
+#[derive(Clone, Serialize)]
 pub struct PackageItem {
     /// The entry's id.
     pub id: String,
@@ -75,8 +81,9 @@ pub struct PackageItem {
     pub fields: BTreeMap<String, String>,
 }
 
-/// What, to whom, why, on which basis, when, by whom.
-#[derive(Clone, Debug, Serialize)]
+/// What, to whom, why, on which basis, when, by whom. `Debug` redacts the recipient and the
+/// reference.
+#[derive(Clone, Serialize)]
 pub struct Manifest {
     /// The ledger entry of this release.
     pub disclosure_id: String,
@@ -103,7 +110,8 @@ pub struct Manifest {
 }
 
 /// A copy of the consent a release relies on (42 CFR 2.32 requires one with Part 2 records).
-#[derive(Clone, Debug, Serialize)]
+/// `Debug` redacts its description.
+#[derive(Clone, Serialize)]
 pub struct ConsentCopy {
     /// The consent.
     pub id: String,
@@ -143,8 +151,9 @@ impl ReleasePackage {
     }
 }
 
-/// One line of the accounting of disclosures (45 CFR 164.528(b)(2)).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One line of the accounting of disclosures (45 CFR 164.528(b)(2)). `Debug` redacts the
+/// recipient and the description.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct AccountingEntry {
     /// When (unix ms).
     pub disclosed_at_ms: i64,
@@ -190,4 +199,185 @@ pub struct ConsultationExtract {
     pub pseudonym: String,
     /// The entries, identifiers removed.
     pub items: Vec<PackageItem>,
+}
+
+impl fmt::Debug for OutsideParty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutsideParty")
+            .field("name", &Redacted)
+            .field("organisation", &Redacted)
+            .field("address", &Redacted)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Narrow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Narrow::AttendanceOnly => f.write_str("AttendanceOnly"),
+            Narrow::DatesOfServiceAndFees => f.write_str("DatesOfServiceAndFees"),
+            Narrow::Condition(_) => f.debug_tuple("Condition").field(&Redacted).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for DisclosureRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DisclosureRequest")
+            .field("client", &self.client)
+            .field("case", &self.case)
+            .field("recipient", &self.recipient)
+            .field("purpose", &self.purpose)
+            .field("basis", &self.basis)
+            .field("consent", &self.consent)
+            .field("reference", &redacted_if_some(&self.reference))
+            .field("order_names", &self.order_names)
+            .field("categories", &self.categories)
+            .field("narrow", &self.narrow)
+            .field("description", &Redacted)
+            .finish()
+    }
+}
+
+/// A map's keys, each with `[redacted]` for its value.
+struct NamesOnly<'a>(&'a BTreeMap<String, String>);
+
+impl fmt::Debug for NamesOnly<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, Redacted)))
+            .finish()
+    }
+}
+
+impl fmt::Debug for PackageItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PackageItem")
+            .field("id", &self.id)
+            .field("category", &self.category)
+            .field("kind", &self.kind)
+            .field("written", &self.written)
+            .field("fields", &NamesOnly(&self.fields))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Manifest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manifest")
+            .field("disclosure_id", &self.disclosure_id)
+            .field("client", &self.client)
+            .field("recipient", &self.recipient)
+            .field("purpose", &self.purpose)
+            .field("legal_basis", &self.legal_basis)
+            .field("reference", &redacted_if_some(&self.reference))
+            .field("categories", &self.categories)
+            .field("entries", &self.entries)
+            .field("released_at", &self.released_at)
+            .field("released_by", &self.released_by)
+            .field("audit_seq", &self.audit_seq)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ConsentCopy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsentCopy")
+            .field("id", &self.id)
+            .field("categories", &self.categories)
+            .field("purpose", &self.purpose)
+            .field("signed_on", &self.signed_on)
+            .field("expires", &self.expires)
+            .field("description", &Redacted)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AccountingEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountingEntry")
+            .field("disclosed_at_ms", &self.disclosed_at_ms)
+            .field("disclosed_at", &self.disclosed_at)
+            .field("recipient", &self.recipient)
+            .field("description", &Redacted)
+            .field("purpose", &self.purpose)
+            .field("legal_basis", &self.legal_basis)
+            .field("audit_seq", &self.audit_seq)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: &str = "CANARY-4471";
+
+    fn party() -> OutsideParty {
+        OutsideParty {
+            name: format!("{CANARY} name"),
+            organisation: format!("{CANARY} org"),
+            address: format!("{CANARY} address"),
+        }
+    }
+
+    #[test]
+    fn debug_shows_ids_and_codes_but_no_text() {
+        let item = PackageItem {
+            id: "r1".into(),
+            category: "diagnosis".into(),
+            kind: "diagnosis".into(),
+            written: "2026-01-01T00:00:00Z".into(),
+            fields: [("code".to_owned(), CANARY.to_owned())].into(),
+        };
+        let manifest = Manifest {
+            disclosure_id: "d1".into(),
+            client: "c1".into(),
+            recipient: party(),
+            purpose: "TREAT".into(),
+            legal_basis: "authorization".into(),
+            reference: Some(CANARY.into()),
+            categories: vec!["diagnosis".into()],
+            entries: 1,
+            released_at: "2026-01-01T00:00:00Z".into(),
+            released_by: "dr.a".into(),
+            audit_seq: 7,
+        };
+        let copy = ConsentCopy {
+            id: "k1".into(),
+            categories: vec![],
+            purpose: "TREAT".into(),
+            signed_on: "2026-01-01T00:00:00Z".into(),
+            expires: None,
+            description: CANARY.into(),
+        };
+        let accounting = AccountingEntry {
+            disclosed_at_ms: 0,
+            disclosed_at: "1970-01-01T00:00:00Z".into(),
+            recipient: party(),
+            description: CANARY.into(),
+            purpose: "HLEGAL".into(),
+            legal_basis: "court-order".into(),
+            audit_seq: 9,
+        };
+        let shown = [
+            format!("{item:?}"),
+            format!("{manifest:?}"),
+            format!("{copy:?}"),
+            format!("{accounting:?}"),
+            format!("{:?}", Narrow::Condition(CANARY.into())),
+        ];
+        for text in &shown {
+            assert!(!text.contains(CANARY), "{text}");
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+        // What is not plaintext stays visible, for debugging.
+        assert!(shown[0].contains("\"code\": [redacted]"), "{}", shown[0]);
+        assert!(shown[1].contains("audit_seq: 7") && shown[1].contains("\"dr.a\""));
+        assert!(shown[1].contains("reference: Some([redacted])"));
+        assert_eq!(
+            format!("{:?}", Narrow::DatesOfServiceAndFees),
+            "DatesOfServiceAndFees"
+        );
+    }
 }

@@ -81,10 +81,12 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
-    /// Key-derivation parameters ask for more work than this build allows.
-    #[error("key derivation parameters exceed the allowed ceiling ({what})")]
+    /// Refused before doing it: more work than allowed. Argon2id costs read from the file
+    /// above the limits the vault was opened with (`VaultConfig::kdf_limits`; a login so
+    /// refused is audited and derives nothing), or a count past its ceiling.
+    #[error("refused: more work than allowed ({what})")]
     ExcessiveWork {
-        /// Which parameter is too large.
+        /// Which parameter or count is too large.
         what: &'static str,
     },
     /// The database is locked by another writer and the busy timeout ran out.

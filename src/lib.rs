@@ -27,7 +27,9 @@
 //! let dx = dr.create_record(&client, RecordKind::Diagnosis,
 //!     &[("code", Value::code("F41.1"))], Purpose::Treatment)?;
 //! let record = dr.read_record(&dx, Purpose::Treatment)?;
-//! assert_eq!(record.get("code").map(Value::reveal).as_deref(), Some("F41.1"));
+//! // Shown to the clinician as text that wipes itself when dropped.
+//! let code = record.get("code").map(Value::reveal).unwrap_or_default();
+//! assert_eq!(code.as_str(), "F41.1");
 //!
 //! // An administrator has no clinical access: refused, and the refusal is audited.
 //! assert!(matches!(admin.read_record(&dx, Purpose::Operations),
@@ -90,7 +92,7 @@ pub use clock::Clock;
 #[cfg(feature = "test-clock")]
 pub use clock::TestClock;
 pub use crypto::envelope::ENVELOPE_OVERHEAD;
-pub use crypto::kdf::KdfParams;
+pub use crypto::kdf::{KdfLimits, KdfParams};
 pub use db::{Durability, FORMAT_VERSION};
 pub use disclosure::{
     AccountingEntry, ConsentCopy, ConsultationExtract, DisclosureRequest, ErasureAnswer, Manifest,

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 
@@ -78,7 +78,8 @@ impl fmt::Debug for Date {
 }
 
 /// A typed field value. Plaintext: wiped on drop, redacted in `Debug`, and never `Display`ed
-/// implicitly (use [`Value::reveal`] when showing it to an authorised person).
+/// implicitly (use [`Value::reveal`], itself wiped on drop, when showing it to an authorised
+/// person).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub enum Value {
     /// Free text (a note, a name, a plan).
@@ -106,8 +107,23 @@ impl Value {
 
     /// The value as readable text, for showing to the person the vault released it to.
     ///
-    /// Named so that every place plaintext is turned into a string is easy to find.
-    pub fn reveal(&self) -> String {
+    /// Named so that every place plaintext is turned into a string is easy to find. The text
+    /// is a copy of the plaintext, so it wipes itself on drop as the value does; it derefs to a
+    /// `String` (`reveal().as_str()`). Keep it no longer than the screen that shows it.
+    ///
+    /// ```
+    /// let code = confide::Value::code("F41.1");
+    /// let shown = code.reveal();
+    /// assert_eq!(shown.as_str(), "F41.1");
+    /// // `shown` is wiped here.
+    /// ```
+    pub fn reveal(&self) -> Zeroizing<String> {
+        Zeroizing::new(self.reveal_plain())
+    }
+
+    /// The value as a plain `String`, for what the vault hands over as plaintext by design and
+    /// whole (a release package, the accounting of disclosures): the caller owns that copy.
+    pub(crate) fn reveal_plain(&self) -> String {
         match self {
             Value::Text(s) | Value::Code(s) => s.clone(),
             Value::Date(d) => d.to_string(),
@@ -136,6 +152,23 @@ impl fmt::Debug for Value {
         };
         write!(f, "{kind}([redacted])")
     }
+}
+
+/// What a hand-written `Debug` prints in place of plaintext (a name, a date of birth, a
+/// recipient, a description, a field value): `[redacted]`. `Debug` output ends up in logs and
+/// panic messages the practice does not control.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// `Some([redacted])` or `None`: whether an optional text is there is metadata, what it says is
+/// not.
+pub(crate) fn redacted_if_some<T>(o: &Option<T>) -> Option<Redacted> {
+    o.as_ref().map(|_| Redacted)
 }
 
 /// The name of a field within a record: lowercase ASCII letters, digits and `_`, starting with
@@ -216,6 +249,24 @@ mod tests {
         ] {
             assert!(FieldName::new(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn revealed_text_is_a_wiping_copy() {
+        let v = Value::Codes(vec!["F41.1".into(), "Z63.0".into()]);
+        let mut shown = v.reveal();
+        assert_eq!(shown.as_str(), "F41.1, Z63.0");
+        shown.zeroize();
+        assert_eq!(shown.as_str(), "");
+        // The value itself is untouched by wiping its revealed copy.
+        assert_eq!(v.reveal().as_str(), "F41.1, Z63.0");
+        assert_eq!(Value::Number(-12).reveal().as_str(), "-12");
+        assert_eq!(
+            Value::Date(Date::new(1984, 7, 1).unwrap())
+                .reveal()
+                .as_str(),
+            "1984-07-01"
+        );
     }
 
     #[test]

@@ -73,7 +73,10 @@ fn a_consent_revoked_at_ten_stops_a_read_at_one_minute_past() {
     let read = dr_b.read_record(&note, T).unwrap();
     assert_eq!(read.basis, confide::Basis::Consent);
     assert_eq!(
-        read.get("summary").map(Value::reveal).as_deref(),
+        read.get("summary")
+            .map(|v| v.reveal())
+            .as_deref()
+            .map(String::as_str),
         Some("panic attacks less frequent")
     );
 

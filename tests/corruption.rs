@@ -111,7 +111,7 @@ fn exercise(path: &Path, built: &Built) -> Outcome {
             Ok(r) => match r.get("summary") {
                 // Whatever opens is exactly what was written.
                 Some(v) => {
-                    assert_eq!(v.reveal(), *text);
+                    assert_eq!(v.reveal().as_str(), *text);
                     out.read.push(*id);
                 }
                 // A field row the flip made unfindable (its key bytes changed) is missing from

@@ -346,7 +346,7 @@ fn right_of_access_never_includes_psychotherapy_notes() {
     let values: Vec<String> = export
         .records
         .iter()
-        .flat_map(|r| r.fields.values().map(Value::reveal))
+        .flat_map(|r| r.fields.values().map(|v| v.reveal().as_str().to_owned()))
         .collect();
     assert!(values.iter().any(|v| v == CLEAN), "{values:?}");
     assert!(values.iter().any(|v| v == FULL_NAME));

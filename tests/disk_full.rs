@@ -68,7 +68,7 @@ fn a_full_disk_fails_writes_and_reads_with_a_typed_error_and_loses_nothing() {
         match dr.read_record(&first, Purpose::Treatment) {
             Ok(r) => {
                 assert_eq!(
-                    r.get("summary").unwrap().reveal(),
+                    r.get("summary").unwrap().reveal().as_str(),
                     "written before the disk filled"
                 );
                 returned += 1;

@@ -245,7 +245,7 @@ fn no_other_path_brings_erased_content_back() {
                 let shown: Vec<String> = export
                     .records
                     .iter()
-                    .flat_map(|r| r.fields.values().map(Value::reveal))
+                    .flat_map(|r| r.fields.values().map(|v| v.reveal().as_str().to_owned()))
                     .collect();
                 panic!(
                     "export after erasure returned {} entries ({} withheld): {shown:?}",

@@ -80,7 +80,7 @@ fn sql_metacharacters_and_odd_text_are_stored_and_read_back_exactly() {
             )
             .unwrap();
         let read = dr.read_record(&r, Purpose::Treatment).unwrap();
-        assert_eq!(read.get("summary").unwrap().reveal(), *text);
+        assert_eq!(read.get("summary").unwrap().reveal().as_str(), *text);
     }
     // The schema is untouched.
     let tables: i64 = raw(p.path())

@@ -57,9 +57,9 @@ fn a_spent_key_hands_over_to_a_new_version_and_old_values_still_read() {
 
     // Both records read back, each field under the key it was sealed with.
     let r1 = dr.read_record(&first, Purpose::Treatment).unwrap();
-    assert_eq!(r1.get("a").unwrap().reveal(), "a 1");
+    assert_eq!(r1.get("a").unwrap().reveal().as_str(), "a 1");
     let r2 = dr.read_record(&second, Purpose::Treatment).unwrap();
-    assert_eq!(r2.get("d").unwrap().reveal(), "d 2");
+    assert_eq!(r2.get("d").unwrap().reveal().as_str(), "d 2");
     // The client's identity fields, still under version 1.
     let found = dr
         .find_client(

@@ -34,7 +34,7 @@ fn notes_never_come_back_from_general_record_reads() {
         assert!(
             rec.fields
                 .values()
-                .all(|v| v.reveal() != "private analysis")
+                .all(|v| v.reveal().as_str() != "private analysis")
         );
     }
     // A note id used as a record id finds nothing: the general path never reads note tables.

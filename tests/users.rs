@@ -66,7 +66,10 @@ fn a_user_changes_their_passphrase_and_the_old_one_stops_working() {
     ));
     let again = p.vault.unlock("dr.a", &pass(NEW_PASS)).unwrap();
     let read = again.read_record(&record, Purpose::Treatment).unwrap();
-    assert_eq!(read.get("summary").unwrap().reveal(), "doing better");
+    assert_eq!(
+        read.get("summary").unwrap().reveal().as_str(),
+        "doing better"
+    );
     intact(&p);
 }
 

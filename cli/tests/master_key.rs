@@ -33,7 +33,10 @@ fn rotation_reaches_every_remaining_user_and_shuts_a_removed_one_out() {
     let dr_b = p.login("dr.b");
     assert!(sealed_mk(&p.path, "dr.b").is_none());
     let read = dr_b.read_record(&record, Purpose::Treatment).unwrap();
-    assert_eq!(read.get("summary").unwrap().reveal(), "steady progress");
+    assert_eq!(
+        read.get("summary").unwrap().reveal().as_str(),
+        "steady progress"
+    );
     // And on the login after that, from their own wrap.
     drop(dr_b);
     assert!(

@@ -112,7 +112,7 @@ fn an_interrupted_rotation_resumes_and_ends_with_only_the_new_keys() {
     for (i, r) in records.iter().enumerate() {
         let read = dr.read_record(r, Purpose::Treatment).unwrap();
         assert_eq!(
-            read.get("summary").unwrap().reveal(),
+            *read.get("summary").unwrap().reveal(),
             format!("session {i}")
         );
     }
@@ -120,7 +120,7 @@ fn an_interrupted_rotation_resumes_and_ends_with_only_the_new_keys() {
         .read_psychotherapy_note(&note, Purpose::Treatment)
         .unwrap();
     assert_eq!(
-        n.get("process").unwrap().reveal(),
+        n.get("process").unwrap().reveal().as_str(),
         "the therapist's own impressions"
     );
     let found = dr

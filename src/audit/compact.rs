@@ -228,19 +228,9 @@ mod tests {
     use crate::error::DenyReason;
     use crate::model::{Basis, LegalBasis, Purpose};
 
-    /// Codes added after version 4 was frozen: written out as text.
-    const AFTER_V4: &[&str] = &["facts.baseline"];
-
     #[test]
     fn every_code_the_library_writes_has_one_byte() {
-        let mut codes: Vec<String> = AuditAction::ALL
-            .iter()
-            .map(|a| a.code().to_owned())
-            .filter(|c| !AFTER_V4.contains(&c.as_str()))
-            .collect();
-        for later in AFTER_V4 {
-            assert_eq!(code_of(later.as_bytes()), None, "{later}");
-        }
+        let mut codes: Vec<String> = AuditAction::ALL.iter().map(|a| a.code().into()).collect();
         codes.extend(Purpose::ALL.iter().map(|p| p.code().to_owned()));
         codes.push(String::new());
         codes.push(Outcome::Granted.code());
@@ -248,6 +238,8 @@ mod tests {
         codes.extend(LegalBasis::ALL.iter().map(|b| Outcome::Released(*b).code()));
         codes.extend(DenyReason::ALL.iter().map(|r| Outcome::Denied(*r).code()));
         codes.extend(Failure::ALL.iter().map(|f| Outcome::Failed(*f).code()));
+        // Codes added after version 4 are written as text (the table is frozen).
+        codes.retain(|c| !AFTER_V4.contains(&c.as_str()));
         for code in &codes {
             let c = code_of(code.as_bytes()).unwrap_or_else(|| panic!("{code} has no code"));
             assert_eq!(text_of(c), Some(code.as_str()));
@@ -260,6 +252,26 @@ mod tests {
         assert_eq!(sorted.len(), TEXTS_V4.len());
         assert_eq!(text_of(0), None);
         assert_eq!(text_of(TEXTS_V4.len() as u8 + 1), None);
+    }
+
+    /// Codes the library writes that version 4's table does not hold.
+    const AFTER_V4: &[&str] = &["failed:excessive-work", "facts.baseline"];
+
+    #[test]
+    fn codes_added_after_version_4_are_written_as_text() {
+        for code in AFTER_V4 {
+            assert_eq!(code_of(code.as_bytes()), None, "{code}");
+        }
+        assert!(
+            Failure::ALL
+                .iter()
+                .any(|f| Outcome::Failed(*f).code() == "failed:excessive-work")
+        );
+        assert!(
+            AuditAction::ALL
+                .iter()
+                .any(|a| a.code() == "facts.baseline")
+        );
     }
 
     #[test]

@@ -192,6 +192,8 @@ pub enum Failure {
     Erased,
     /// Erasure asked for before the end of retention.
     RetentionNotOver,
+    /// The stored Argon2id costs exceed the limits the vault was opened with: nothing derived.
+    ExcessiveWork,
 }
 
 impl Failure {
@@ -207,6 +209,7 @@ impl Failure {
         Failure::NotFound,
         Failure::Erased,
         Failure::RetentionNotOver,
+        Failure::ExcessiveWork,
     ];
 
     fn code(self) -> &'static str {
@@ -220,6 +223,7 @@ impl Failure {
             Failure::NotFound => "not-found",
             Failure::Erased => "erased",
             Failure::RetentionNotOver => "retention-not-over",
+            Failure::ExcessiveWork => "excessive-work",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! release describes are sealed under the client's key.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use crate::audit::{AuditAction, Outcome};
 use crate::db::fact_rows::ScopeKind;
@@ -12,14 +13,14 @@ use crate::error::{Error, Result};
 use crate::ids::{ClientId, ConsentId, UserId};
 use crate::model::{Category, Compartment, Purpose};
 use crate::policy::{Access, ConsentFact, Recipient};
-use crate::value::{FieldName, Value};
+use crate::value::{FieldName, Redacted, Value};
 
 use super::Session;
 use super::facts::{self, ConsentRow};
 use super::gate::{AuditAs, Entry, Target};
 
-/// Who a consent releases to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who a consent releases to. `Debug` redacts an outside recipient's details.
+#[derive(Clone, PartialEq, Eq)]
 pub enum ConsentRecipient {
     /// A user of this vault (e.g. a consulting clinician outside the care team).
     User(UserId),
@@ -36,8 +37,8 @@ pub enum ConsentRecipient {
     },
 }
 
-/// A consent to record.
-#[derive(Clone, Debug)]
+/// A consent to record. `Debug` redacts the recipient's details and the description.
+#[derive(Clone)]
 pub struct NewConsent {
     /// Who may receive.
     pub recipient: ConsentRecipient,
@@ -53,6 +54,35 @@ pub struct NewConsent {
     pub signed_on_ms: i64,
     /// The description of the information, as the signed form words it (sealed).
     pub description: String,
+}
+
+impl fmt::Debug for ConsentRecipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConsentRecipient::User(id) => f.debug_tuple("User").field(id).finish(),
+            ConsentRecipient::JointRecord => f.write_str("JointRecord"),
+            ConsentRecipient::Outside { .. } => f
+                .debug_struct("Outside")
+                .field("name", &Redacted)
+                .field("organisation", &Redacted)
+                .field("address", &Redacted)
+                .finish(),
+        }
+    }
+}
+
+impl fmt::Debug for NewConsent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewConsent")
+            .field("recipient", &self.recipient)
+            .field("categories", &self.categories)
+            .field("purpose", &self.purpose)
+            .field("start_ms", &self.start_ms)
+            .field("expires_ms", &self.expires_ms)
+            .field("signed_on_ms", &self.signed_on_ms)
+            .field("description", &Redacted)
+            .finish()
+    }
 }
 
 /// A recorded consent, as listed (cleartext metadata only).

@@ -406,7 +406,7 @@ impl Session {
                 written: format_utc(at),
                 fields: fields
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_owned(), v.reveal()))
+                    .map(|(k, v)| (k.as_str().to_owned(), v.reveal_plain()))
                     .collect(),
             });
         };
@@ -499,7 +499,7 @@ impl Session {
             expires: fact.expires_ms.map(format_utc),
             description: fields
                 .values()
-                .map(Value::reveal)
+                .map(Value::reveal_plain)
                 .collect::<Vec<_>>()
                 .join(""),
         })
@@ -542,7 +542,7 @@ impl Session {
                     fields
                         .iter()
                         .find(|(k, _)| k.as_str() == name)
-                        .map(|(_, v)| v.reveal())
+                        .map(|(_, v)| v.reveal_plain())
                         .unwrap_or_default()
                 };
                 out.push(AccountingEntry {

@@ -16,7 +16,7 @@ use crate::audit::{AuditAction, NewEntry, Outcome};
 use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
 use crate::db;
-use crate::error::Result;
+use crate::error::{Error, Place, Result};
 use crate::ids::{UserId, VaultId};
 
 use super::group::{Db, GroupCommit};
@@ -45,8 +45,39 @@ impl Shared {
         *self.signer.lock().unwrap_or_else(|e| e.into_inner()) = Some(key);
     }
 
-    /// After a login: unseal the audit key (making one for a vault older than format 4).
-    pub(super) fn load_signer(&self, mk: &MasterKey, user: &UserId) -> Result<()> {
+    /// At a login, before it is granted: the audit key the stored wrap opens under `mk`, which
+    /// must be the key whose public half `audit_key` stores. That public key is what
+    /// `audit-verify` checks every checkpoint against without a passphrase; an attacker with
+    /// write access to the file can replace it and re-sign the checkpoints with their own key,
+    /// which no check without a key can tell, but cannot seal their key under the master key.
+    /// A mismatch is [`Error::Integrity`] at `audit_key.public_key` (a wrap that does not open,
+    /// at `audit_key.wrapped_key`). `None`: a vault from before format 4, which has no key yet.
+    pub(super) fn audit_key_at_login(&self, mk: &MasterKey) -> Result<Option<SigningKey>> {
+        let Some((public, wrapped)) = db::audit_rows::audit_key(&self.conn())? else {
+            return Ok(None);
+        };
+        let key = SigningKey::unwrap(&wrapped, mk, &self.vault_id)?;
+        if key.public_key()?[..] != public[..] {
+            return Err(Error::Integrity {
+                place: Place {
+                    table: "audit_key",
+                    owner: self.vault_id.to_string(),
+                    record: "-".into(),
+                    field: "public_key".into(),
+                },
+            });
+        }
+        Ok(Some(key))
+    }
+
+    /// After a login: keep the audit key it opened for signing checkpoints, or make one for a
+    /// vault older than format 4.
+    pub(super) fn load_signer(
+        &self,
+        opened: Option<SigningKey>,
+        mk: &MasterKey,
+        user: &UserId,
+    ) -> Result<()> {
         if self
             .signer
             .lock()
@@ -55,9 +86,8 @@ impl Shared {
         {
             return Ok(());
         }
-        let stored = db::audit_rows::audit_key(&self.conn())?;
-        let key = match stored {
-            Some((_, wrapped)) => SigningKey::unwrap(&wrapped, mk, &self.vault_id)?,
+        let key = match opened {
+            Some(key) => key,
             None => {
                 let (key, public) = SigningKey::generate(&self.rng)?;
                 let wrapped = key.wrap(&self.rng, mk, &self.vault_id)?;

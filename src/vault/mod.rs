@@ -36,7 +36,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
-use crate::crypto::kdf::{KdfParams, derive_kek};
+use crate::crypto::kdf::{KdfLimits, KdfParams, derive_kek};
 use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
 use crate::db::rows::UserStatus;
@@ -98,6 +98,10 @@ pub const MAX_SEALS_PER_KEY: u64 = 1 << 30;
 pub struct VaultConfig {
     /// Argon2id cost for passphrases set through this handle (stored per user).
     pub kdf: KdfParams,
+    /// The most Argon2id work a user row of the file may ask a login for, checked before any
+    /// derivation (a file is data an attacker may have written). Raised where needed to accept
+    /// `kdf`, the costs this configuration itself sets. Default: [`KdfLimits::default`].
+    pub kdf_limits: KdfLimits,
     /// Durability of every commit.
     pub durability: Durability,
     /// Sign a checkpoint of the audit log every this many entries (and on close).
@@ -125,6 +129,7 @@ impl Default for VaultConfig {
     fn default() -> Self {
         Self {
             kdf: KdfParams::default(),
+            kdf_limits: KdfLimits::default(),
             durability: Durability::default(),
             checkpoint_every: 1000,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -147,6 +152,19 @@ impl VaultConfig {
     pub fn with_kdf(mut self, kdf: KdfParams) -> Self {
         self.kdf = kdf;
         self
+    }
+
+    /// This configuration with other limits on the Argon2id costs a vault file may ask for
+    /// (an app whose users' costs are above [`KdfLimits::default`] raises them; costs set with
+    /// [`VaultConfig::with_kdf`] are accepted whatever the limits).
+    pub fn with_kdf_limits(mut self, limits: KdfLimits) -> Self {
+        self.kdf_limits = limits;
+        self
+    }
+
+    /// The KDF limits in force: the configured ones, covering the configured costs.
+    fn kdf_limits_in_force(&self) -> KdfLimits {
+        self.kdf_limits.covering(self.kdf)
     }
 
     /// This configuration with another checkpoint interval (at least 1).
@@ -435,8 +453,15 @@ impl Vault {
                 return failed(Some(&row.id), Failure::UserRemoved, Error::UserRemoved);
             }
         }
-        let (m, t, p) = row.kdf;
-        let kek = derive_kek(passphrase.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
+        // Before any work: a row asking more than the limits would make every login stall.
+        let params = match shared.config.kdf_limits_in_force().admit(row.kdf) {
+            Ok(params) => params,
+            Err(err @ Error::ExcessiveWork { .. }) => {
+                return failed(Some(&row.id), Failure::ExcessiveWork, err);
+            }
+            Err(err) => return Err(err),
+        };
+        let kek = derive_kek(passphrase.bytes(), &row.kdf_salt, params)?;
         let mk = match shared.master_key_at_login(&row, &kek)? {
             users::AtLogin::Key(mk) => mk,
             users::AtLogin::WrongPassphrase => {
@@ -460,6 +485,15 @@ impl Vault {
             return failed(Some(&row.id), Failure::Integrity, e);
         }
         shared.ensure_keypair(&row, &kek)?;
+        // A key that is not the stored public key's would sign checkpoints audit-verify then
+        // calls forged, or the stored key was replaced to vouch for a rewritten log: refused.
+        let audit_key = match shared.audit_key_at_login(&mk) {
+            Ok(key) => key,
+            Err(err @ Error::Integrity { .. }) => {
+                return failed(Some(&row.id), Failure::Integrity, err);
+            }
+            Err(err) => return Err(err),
+        };
         shared.audit(&NewEntry {
             actor: Some(&row.id),
             action: AuditAction::Login,
@@ -470,7 +504,7 @@ impl Vault {
             outcome: Outcome::Granted,
         })?;
         shared.upgrade_kdf(&row, passphrase, &mk)?;
-        shared.load_signer(&mk, &row.id)?;
+        shared.load_signer(audit_key, &mk, &row.id)?;
         let session = Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)?;
         session.baseline_if_needed()?;
         Ok(session)

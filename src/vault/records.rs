@@ -1,6 +1,7 @@
 //! Clients and the general record: register, look up, write and read entries field by field.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 
 use crate::audit::{AuditAction, Outcome};
 use crate::db::fact_rows::ScopeKind;
@@ -10,18 +11,26 @@ use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, RecordId};
 use crate::model::{Compartment, Purpose, RecordKind};
 use crate::policy::{Access, Basis, DenyReason, Facts, PracticeOp};
-use crate::value::{Date, FieldName, Value};
+use crate::value::{Date, FieldName, Redacted, Value};
 
 use super::Session;
 use super::gate::{Admitted, Ask, AuditAs, Entry, ReadItem, Stored, Target};
 
-/// A client to register: the identifying fields every client has.
-#[derive(Debug)]
+/// A client to register: the identifying fields every client has. `Debug` redacts both.
 pub struct NewClient {
     /// Full legal name (stored encrypted; looked up through a blind index).
     pub full_name: String,
     /// Date of birth.
     pub date_of_birth: Date,
+}
+
+impl fmt::Debug for NewClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewClient")
+            .field("full_name", &Redacted)
+            .field("date_of_birth", &Redacted)
+            .finish()
+    }
 }
 
 /// A general-record entry, decrypted for its reader.

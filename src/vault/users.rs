@@ -205,10 +205,16 @@ impl Shared {
         passphrase: &Passphrase,
         mk: &MasterKey,
     ) -> Result<()> {
-        let Some((m, t, p)) = raised(row.kdf, self.config.kdf) else {
+        let Some(costs) = raised(row.kdf, self.config.kdf) else {
             return Ok(());
         };
-        let wrap = Wrap::new(self, &row.id, passphrase, KdfParams::new(m, t, p)?, mk)?;
+        // The stored and the configured costs mixed may pass the work bound that neither passes
+        // alone (256 MiB × 1 stored, 64 MiB × 8 configured): the wrap stays as it is rather than
+        // become one that no later login would accept.
+        let Ok(params) = self.config.kdf_limits_in_force().admit(costs) else {
+            return Ok(());
+        };
+        let wrap = Wrap::new(self, &row.id, passphrase, params, mk)?;
         self.write(|tx| {
             wrap.store(tx, &row.id)?;
             self.audit_in(

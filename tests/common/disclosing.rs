@@ -177,7 +177,10 @@ impl Chart {
             id: id.to_string(),
             category: kind.category(),
             kind: kind.code(),
-            fields: fields.iter().map(|(n, v)| (*n, v.reveal())).collect(),
+            fields: fields
+                .iter()
+                .map(|(n, v)| (*n, v.reveal().as_str().to_owned()))
+                .collect(),
         });
     }
 

@@ -65,7 +65,10 @@ pub fn assert_invalid<T: Debug>(result: Result<T, Error>) {
 pub fn revealed(export: &Export) -> Vec<String> {
     let records = export.records.iter().flat_map(|r| r.fields.values());
     let joint = export.joint_records.iter().flat_map(|j| j.fields.values());
-    records.chain(joint).map(|v| v.reveal()).collect()
+    records
+        .chain(joint)
+        .map(|v| v.reveal().as_str().to_owned())
+        .collect()
 }
 
 /// Everything an export shows, as one string: its `Debug` output and every revealed value.

@@ -5,7 +5,7 @@ use crate::db::Conn;
 use crate::db::fact_rows::ScopeKind;
 
 use crate::audit::{AuditAction, Failure, Outcome};
-use crate::crypto::kdf::{KdfParams, derive_kek};
+use crate::crypto::kdf::derive_kek;
 use crate::db::rows as users;
 use crate::error::{Error, Result};
 use crate::model::Role;
@@ -139,12 +139,18 @@ impl<'s> Admitted<'s> {
         let session = self.session;
         let row = users::user_by_name(&session.shared.conn(), session.user_name())?
             .ok_or(Error::UnknownUser)?;
-        let (m, t, p) = row.kdf;
-        let kek = derive_kek(current.bytes(), &row.kdf_salt, KdfParams::new(m, t, p)?)?;
+        let own = AuditAs::new(AuditAction::UserPassphraseChange).target(session.user.as_bytes());
+        // The row may have been edited since the login checked it: checked again, before work.
+        let params = match session.shared.config.kdf_limits_in_force().admit(row.kdf) {
+            Ok(params) => params,
+            Err(err @ Error::ExcessiveWork { .. }) => {
+                return self.fail(own, &[], Failure::ExcessiveWork, err);
+            }
+            Err(err) => return Err(err),
+        };
+        let kek = derive_kek(current.bytes(), &row.kdf_salt, params)?;
         let aad = mk_aad(&session.shared.vault_id, &session.user);
         if kek.unwrap(&row.wrapped_mk, &aad).is_err() {
-            let own =
-                AuditAs::new(AuditAction::UserPassphraseChange).target(session.user.as_bytes());
             return self.fail(own, &[], Failure::BadPassphrase, Error::BadPassphrase);
         }
         Ok(Granted::new(

@@ -2,7 +2,8 @@
 //! `audit-verify show VAULT`: print its entries (metadata only), once the log verifies.
 //!
 //! Exit status: 0 intact (or shown), 1 tampered (or refused to show), 2 could not run (missing
-//! file, not a vault, bad anchor, bad argument). The report schemas and the FHIR mapping are
+//! file, not a vault, bad anchor, bad argument, a report that could not be written). A reader
+//! that stops reading (`| head`) changes none of these (`out.rs`). The report schemas and the FHIR mapping are
 //! documented in `docs/audit-verify.md`.
 
 #![forbid(unsafe_code)]
@@ -13,6 +14,8 @@
 
 mod cli;
 mod fhir;
+#[path = "../../out.rs"]
+mod out;
 mod progress;
 mod show;
 mod verify;
@@ -25,8 +28,9 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let code = match cli.command {
         Some(Command::Show(args)) => show::run(&args),
         None => verify::run(&cli.verify),
-    }
+    };
+    out::exit(code)
 }

@@ -10,6 +10,7 @@ use confide::{AuditEntry, AuditFilter, AuditLog, UserId};
 use serde_json::{Value, json};
 
 use crate::cli::{Format, ShowArgs};
+use crate::out::errln;
 use crate::{fhir, verify};
 
 const SCHEMA: &str = "confide-audit-show/v1";
@@ -18,7 +19,7 @@ pub(crate) fn run(args: &ShowArgs) -> ExitCode {
     match show(args) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("audit-verify: {message}");
+            errln!("audit-verify: {message}");
             ExitCode::from(2)
         }
     }
@@ -54,14 +55,14 @@ fn show(args: &ShowArgs) -> Result<ExitCode, String> {
             report.findings_total
         );
         if !args.force {
-            eprintln!(
+            errln!(
                 "audit-verify: {summary}; not showing its entries (run `audit-verify {}` for \
                  the report, or pass --force to show them anyway)",
                 vault.display()
             );
             return Ok(ExitCode::from(1));
         }
-        eprintln!("audit-verify: warning: {summary}; showing its entries anyway (--force)");
+        errln!("audit-verify: warning: {summary}; showing its entries anyway (--force)");
     }
     let filter = AuditFilter {
         client: args.client,

@@ -7,6 +7,7 @@ use confide::{Anchor, VerifiedState, VerifyOptions, VerifyReport};
 use serde_json::{Value, json};
 
 use crate::cli::VerifyArgs;
+use crate::out::{errln, outln};
 use crate::progress::Progress;
 
 const SCHEMA: &str = "confide-audit-verify/v1";
@@ -37,7 +38,7 @@ pub(crate) fn check(
 pub(crate) fn run(args: &VerifyArgs) -> ExitCode {
     // clap requires the vault when there is no subcommand; this only guards that promise.
     let Some(vault) = &args.vault else {
-        eprintln!("audit-verify: no vault given");
+        errln!("audit-verify: no vault given");
         return ExitCode::from(2);
     };
     let resume = match load_state(args.state.as_deref()) {
@@ -52,7 +53,7 @@ pub(crate) fn run(args: &VerifyArgs) -> ExitCode {
                 }
             }
             if args.json {
-                println!("{:#}", json_report(vault, args.anchor.is_some(), &report));
+                outln!("{:#}", json_report(vault, args.anchor.is_some(), &report));
             } else {
                 print_text(&report);
             }
@@ -69,9 +70,9 @@ pub(crate) fn run(args: &VerifyArgs) -> ExitCode {
 fn could_not_run(json: bool, message: &str) -> ExitCode {
     if json {
         let out = json!({ "schema": SCHEMA, "status": "error", "error": message });
-        println!("{out:#}");
+        outln!("{out:#}");
     }
-    eprintln!("audit-verify: {message}");
+    errln!("audit-verify: {message}");
     ExitCode::from(2)
 }
 
@@ -127,33 +128,34 @@ fn json_report(vault: &Path, anchor_checked: bool, r: &VerifyReport) -> Value {
 fn print_text(r: &VerifyReport) {
     if r.is_intact() {
         match r.resumed_from {
-            Some(seq) => println!("intact: {} entries after verified seq {seq}", r.entries),
-            None => println!("intact: {} entries", r.entries),
+            Some(seq) => outln!("intact: {} entries after verified seq {seq}", r.entries),
+            None => outln!("intact: {} entries", r.entries),
         }
     } else {
         if let Some(first) = r.first_break() {
-            println!("tampered: first break at {first}");
+            outln!("tampered: first break at {first}");
         }
-        println!(
+        outln!(
             "{} entries read, {} finding(s):",
-            r.entries, r.findings_total
+            r.entries,
+            r.findings_total
         );
         for f in &r.findings {
-            println!("  {f}");
+            outln!("  {f}");
         }
         let shown = r.findings.len() as u64;
         if r.findings_total > shown {
-            println!("  ... and {} more", r.findings_total - shown);
+            outln!("  ... and {} more", r.findings_total - shown);
         }
     }
     if r.checkpoints_checked > 0 {
         let last = r.last_checkpoint.unwrap_or(0);
-        println!(
+        outln!(
             "signed checkpoints: {} verified, newest at seq {last}",
             r.checkpoints_checked
         );
     }
     for w in &r.warnings {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
 }

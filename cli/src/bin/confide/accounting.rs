@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::out::outln;
 use confide::{ClientId, Date, Error, Vault};
 
 /// Midnight UTC at the start of `date`, in unix ms.
@@ -30,15 +31,15 @@ pub(crate) fn run(
     if json {
         let text =
             serde_json::to_string_pretty(&entries).map_err(|e| Error::Storage(e.to_string()))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
-    println!("Accounting of disclosures for client {client}");
+    outln!("Accounting of disclosures for client {client}");
     if entries.is_empty() {
-        println!("  no disclosures to account for in the period");
+        outln!("  no disclosures to account for in the period");
     }
     for e in &entries {
-        println!(
+        outln!(
             "- {}  to {}, {}, {}\n    purpose {}, basis {}\n    {}\n    (audit entry #{})",
             e.disclosed_at,
             e.recipient.name,

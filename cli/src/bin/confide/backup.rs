@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::out::outln;
 use confide::{Error, RestoreOptions, Vault};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 
@@ -34,7 +35,7 @@ pub(crate) fn backup(vault: &Path, user: &str, out: &Path) -> Result<(), Error> 
     let result = admin.backup(out);
     done(bar);
     let summary = result?;
-    println!(
+    outln!(
         "backed up vault {} to {} ({} bytes; its log ends at seq {})",
         v.id(),
         summary.path.display(),
@@ -63,6 +64,6 @@ pub(crate) fn restore(
     );
     done(bar);
     let v = result?;
-    println!("restored vault {} to {}", v.id(), to.display());
+    outln!("restored vault {} to {}", v.id(), to.display());
     v.close()
 }

@@ -5,6 +5,7 @@ use confide::{
     SecretsPolicy, Session, Value,
 };
 
+use crate::out::outln;
 use crate::present::{client, section, show};
 
 /// Field names and revealed values of an export, one line per entry.
@@ -14,7 +15,11 @@ fn describe(e: &confide::Export) -> String {
         lines.push(format!("{} ({} fields)", r.kind, r.fields.len()));
     }
     for j in &e.joint_records {
-        let text: Vec<String> = j.fields.values().map(Value::reveal).collect();
+        let text: Vec<String> = j
+            .fields
+            .values()
+            .map(|v| v.reveal().as_str().to_owned())
+            .collect();
         lines.push(format!("joint record: {:?}", text.join("; ")));
     }
     format!("{}; withheld {}", lines.join(", "), e.withheld)
@@ -59,12 +64,12 @@ pub(crate) fn run(
         )],
         t,
     )?;
-    println!("  case {case}: Jordan and Riley; one joint entry; one individual note of Jordan's");
+    outln!("  case {case}: Jordan and Riley; one joint entry; one individual note of Jordan's");
     let jordan_export = rivera.export_for_client(jordan)?;
     let riley_export = rivera.export_for_client(&riley)?;
-    println!("  Jordan's export: {}", describe(&jordan_export));
-    println!("  Riley's export:  {}", describe(&riley_export));
-    println!(
+    outln!("  Jordan's export: {}", describe(&jordan_export));
+    outln!("  Riley's export:  {}", describe(&riley_export));
+    outln!(
         "  the disclosure reaches Jordan: {}; reaches Riley: {}",
         mentions_affair(&jordan_export),
         mentions_affair(&riley_export)
@@ -90,13 +95,13 @@ pub(crate) fn run(
         },
         t,
     )?;
-    println!("  (Jordan signs a consent to bring it into the joint record)");
+    outln!("  (Jordan signs a consent to bring it into the joint record)");
     show(
         "Dr. Rivera brings Jordan's disclosure into the joint record",
         rivera.share_into_joint(&disclosure, t),
         |id| format!("joint entry {id}"),
     );
-    println!(
+    outln!(
         "  the disclosure now reaches Riley: {}",
         mentions_affair(&rivera.export_for_client(&riley)?)
     );
@@ -113,7 +118,7 @@ pub(crate) fn run(
         "Client brought to the emergency room; on-call needs the current plan",
         60,
     )?;
-    println!("  Dr. Chen opens break-glass on Jordan for 60 minutes, with a reason");
+    outln!("  Dr. Chen opens break-glass on Jordan for 60 minutes, with a reason");
     show(
         "Dr. Chen reads Jordan's progress note under break-glass",
         chen.read_record(progress, e),

@@ -7,6 +7,7 @@ use confide::{
     verify_audit_log,
 };
 
+use crate::out::outln;
 use crate::present::{client, section, show};
 
 const ADMIN: (&str, &str) = ("admin", "correct horse battery staple (admin)");
@@ -36,8 +37,8 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         remove_existing(path)?;
     }
     let t = Purpose::Treatment;
-    println!("confide demo: building a practice in {}", path.display());
-    println!("(Argon2id at its default cost, m = 64 MiB, t = 3: each login takes a moment)");
+    outln!("confide demo: building a practice in {}", path.display());
+    outln!("(Argon2id at its default cost, m = 64 MiB, t = 3: each login takes a moment)");
     let vault = Vault::create(
         path,
         ADMIN.0,
@@ -52,7 +53,7 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         (AUDITOR, Role::Auditor),
     ] {
         admin.add_user(name, role, &Passphrase::new(pass))?;
-        println!("  user {name:<15} role {role}");
+        outln!("  user {name:<15} role {role}");
     }
 
     section("Dr. Rivera registers two clients and writes their records");
@@ -112,19 +113,19 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         )],
         t,
     )?;
-    println!("  clients {jordan} and {morgan}; 4 record entries; 1 psychotherapy note");
+    outln!("  clients {jordan} and {morgan}; 4 record entries; 1 psychotherapy note");
 
     section("Dr. Chen registers her own client");
     let chen = login(&vault, CHEN)?;
     let casey = client(&chen, "Casey Morgan", (2001, 2, 9))?;
     chen.write_psychotherapy_note(&casey, &[("impressions", Value::text("Guarded"))], t)?;
-    println!("  client {casey}; 1 psychotherapy note");
+    outln!("  client {casey}; 1 psychotherapy note");
 
     section("Reads the policy allows");
     let fields = |r: confide::Record| {
         r.fields
             .iter()
-            .map(|(k, v)| format!("{k} = {:?}", v.reveal()))
+            .map(|(k, v)| format!("{k} = {:?}", v.reveal().as_str()))
             .collect::<Vec<_>>()
             .join("; ")
     };
@@ -144,7 +145,7 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         |n| {
             n.fields
                 .values()
-                .map(Value::reveal)
+                .map(|v| v.reveal().as_str().to_owned())
                 .collect::<Vec<_>>()
                 .join("; ")
         },
@@ -221,7 +222,7 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
         let client = e
             .client
             .map_or("-".to_owned(), |c| c.to_string()[..8].to_owned());
-        println!(
+        outln!(
             "{} #{:<3} {} {:<14} {:<17} client {:<8} {:<7} {:<28} [{}]",
             if e.is_flagged() { "!" } else { " " },
             e.seq,
@@ -240,11 +241,11 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
     drop(vault);
     let report = verify_audit_log(path)?;
     if report.is_intact() {
-        println!("  intact: {} entries", report.entries);
+        outln!("  intact: {} entries", report.entries);
     } else {
-        println!("  TAMPERED: {} finding(s)", report.findings_total);
+        outln!("  TAMPERED: {} finding(s)", report.findings_total);
     }
-    println!(
+    outln!(
         "\nThe vault is at {p}. Try:\n  cargo run --release --bin audit-verify -- {p}\n  \
          CONFIDE_PASSPHRASE='{pass}' cargo run --release --bin confide -- accounting \\\n    \
          --vault {p} --user {user} --client {jordan}",

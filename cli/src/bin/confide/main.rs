@@ -13,6 +13,8 @@ mod accounting;
 mod backup;
 mod couple;
 mod demo;
+#[path = "../../out.rs"]
+mod out;
 mod present;
 mod releases;
 
@@ -20,6 +22,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use out::{errln, outln};
 
 /// Encrypted, audit-logged clinical records for mental-health practices.
 #[derive(Parser)]
@@ -109,14 +113,14 @@ fn anchor(vault: &std::path::Path, out: Option<&std::path::Path>) -> Result<(), 
     match out {
         Some(path) => {
             std::fs::write(path, anchor.to_json() + "\n")?;
-            eprintln!(
+            errln!(
                 "anchored seq {} of vault {} in {}",
                 anchor.seq,
                 anchor.vault_id,
                 path.display()
             );
         }
-        None => println!("{}", anchor.to_json()),
+        None => outln!("{}", anchor.to_json()),
     }
     Ok(())
 }
@@ -180,15 +184,16 @@ fn main() -> ExitCode {
             allow_other_vault,
         } => backup::restore(&backup, &vault, &user, allow_other_vault),
     };
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ confide::Error::AlreadyExists { .. }) if demo => {
-            eprintln!("confide: {e} (pass --force to replace it)");
+            errln!("confide: {e} (pass --force to replace it)");
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("confide: {e}");
+            errln!("confide: {e}");
             ExitCode::from(2)
         }
-    }
+    };
+    out::exit(code)
 }

@@ -2,15 +2,17 @@
 
 use confide::{ClientId, Date, Error, NewClient, Purpose, Session};
 
+use crate::out::outln;
+
 pub(crate) fn section(title: &str) {
-    println!("\n== {title}");
+    outln!("\n== {title}");
 }
 
 /// Print the outcome of an attempt: the value shown, or the typed refusal.
 pub(crate) fn show<T>(what: &str, result: Result<T, Error>, render: impl FnOnce(T) -> String) {
     match result {
-        Ok(v) => println!("  allowed  {what}: {}", render(v)),
-        Err(e) => println!("  refused  {what}: {e}"),
+        Ok(v) => outln!("  allowed  {what}: {}", render(v)),
+        Err(e) => outln!("  refused  {what}: {e}"),
     }
 }
 

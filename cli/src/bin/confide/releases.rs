@@ -5,6 +5,7 @@ use confide::{
     OutsideParty, Purpose, Session,
 };
 
+use crate::out::outln;
 use crate::present::{section, show};
 
 fn now_ms() -> i64 {
@@ -115,9 +116,9 @@ pub(crate) fn run(rivera: &Session, jordan: &ClientId) -> Result<(), Error> {
         rivera.disclose(&warn),
         |p| summary(&p),
     );
-    println!("  Jordan's accounting of disclosures (authorized releases are not listed):");
+    outln!("  Jordan's accounting of disclosures (authorized releases are not listed):");
     for e in rivera.accounting(jordan, None)? {
-        println!(
+        outln!(
             "    {}  {} ({}), basis {}: {}",
             &e.disclosed_at[..10],
             e.recipient.name,
