@@ -14,7 +14,11 @@ use crate::ids::VaultId;
 
 /// Envelope format version, the first byte of every envelope.
 pub(crate) const ENVELOPE_V1: u8 = 1;
-/// Bytes an envelope adds to its plaintext.
+/// Version of a field envelope written since format 8: it carries the write of its record it
+/// was sealed in, also bound into its associated data.
+pub(crate) const ENVELOPE_V2: u8 = 2;
+/// Bytes an envelope adds to its plaintext (a field envelope of version 2 adds 8 more: its
+/// write number).
 pub const ENVELOPE_OVERHEAD: usize = 1 + NONCE_LEN + 16;
 
 /// Authentication failed: wrong key, or changed, moved or truncated bytes. Carries nothing, so
@@ -64,6 +68,24 @@ fn seal_with_nonce(
     Ok(out)
 }
 
+/// Seal a field's `plaintext` in an envelope of version 2: `0x02 ‖ written (u64 big-endian) ‖
+/// nonce ‖ ciphertext ‖ tag`, with `written` appended to `aad` (a field's associated data of
+/// version 2, [`FieldAad::to_bytes_v2`]).
+pub(crate) fn seal_field(
+    rng: &SystemRandom,
+    key: &[u8; 32],
+    aad: &FieldAad<'_>,
+    written: u64,
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
+    let v1 = seal(rng, key, &aad.to_bytes_v2(written), plaintext)?;
+    let mut out = Vec::with_capacity(v1.len() + 8);
+    out.push(ENVELOPE_V2);
+    out.extend_from_slice(&written.to_be_bytes());
+    out.extend_from_slice(&v1[1..]);
+    Ok(out)
+}
+
 /// Open an envelope. The plaintext comes back in a wiping buffer.
 pub(crate) fn open(
     key: &[u8; 32],
@@ -81,6 +103,29 @@ pub(crate) struct Opener(LessSafeKey);
 impl Opener {
     pub(crate) fn new(key: &[u8; 32]) -> std::result::Result<Self, OpenFailed> {
         aead_key(key).map(Self).map_err(|_| OpenFailed)
+    }
+
+    /// Open a field's envelope of either version, with the associated data of its place.
+    /// Returns the write it was sealed in (`None` for version 1, written before format 8).
+    pub(crate) fn open_field(
+        &self,
+        aad: &FieldAad<'_>,
+        envelope: &[u8],
+    ) -> std::result::Result<(Option<u64>, Zeroizing<Vec<u8>>), OpenFailed> {
+        match envelope.first() {
+            Some(&ENVELOPE_V1) => Ok((None, self.open(&aad.to_bytes(), envelope)?)),
+            Some(&ENVELOPE_V2) if envelope.len() >= 9 + ENVELOPE_OVERHEAD => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&envelope[1..9]);
+                let written = u64::from_be_bytes(w);
+                let mut inner = Vec::with_capacity(envelope.len() - 8);
+                inner.push(ENVELOPE_V1);
+                inner.extend_from_slice(&envelope[9..]);
+                let plain = self.open(&aad.to_bytes_v2(written), &inner)?;
+                Ok((Some(written), plain))
+            }
+            _ => Err(OpenFailed),
+        }
     }
 
     /// Open one envelope, as [`open`] does.
@@ -133,6 +178,18 @@ impl FieldAad<'_> {
         b.extend_from_slice(self.record);
         push_str(&mut b, self.field);
         b.extend_from_slice(&self.key_version.to_be_bytes());
+        b
+    }
+
+    /// Version 2 (field envelopes since format 8): the same elements under the label
+    /// `confide/field/v2` and version byte 2, then the write of the record the envelope was
+    /// sealed in. An envelope of an earlier write, put back in place, says so in its own bytes
+    /// and cannot claim a later write.
+    pub(crate) fn to_bytes_v2(&self, written: u64) -> Vec<u8> {
+        let mut b = self.to_bytes();
+        b[..16].copy_from_slice(b"confide/field/v2");
+        b[16] = ENVELOPE_V2;
+        b.extend_from_slice(&written.to_be_bytes());
         b
     }
 }
@@ -200,6 +257,36 @@ mod tests {
         want.extend([0xcc; 16]);
         want.extend([1, b'f', 0, 0, 0, 2]);
         assert_eq!(aad, want);
+    }
+
+    #[test]
+    fn a_field_envelope_binds_its_write() {
+        let rng = SystemRandom::new();
+        let vault = VaultId::from_slice(&[0xaa; 16]).unwrap();
+        let aad = FieldAad {
+            vault: &vault,
+            table: "record_fields",
+            owner: &[0xbb; 16],
+            record: &[0xcc; 16],
+            field: "plan",
+            key_version: 1,
+        };
+        let env = seal_field(&rng, &KEY, &aad, 7, b"weekly").unwrap();
+        assert_eq!(env.len(), 6 + 8 + ENVELOPE_OVERHEAD);
+        let opener = Opener::new(&KEY).unwrap();
+        let (written, plain) = opener.open_field(&aad, &env).unwrap();
+        assert_eq!((written, &plain[..]), (Some(7), &b"weekly"[..]));
+        // Claiming another write breaks it.
+        let mut claimed = env.clone();
+        claimed[8] = 8;
+        assert!(opener.open_field(&aad, &claimed).is_err());
+        // So does reading it as version 1.
+        let mut as_v1 = vec![ENVELOPE_V1];
+        as_v1.extend_from_slice(&env[9..]);
+        assert!(opener.open_field(&aad, &as_v1).is_err());
+        // A version-1 envelope still opens, with no write.
+        let old = seal(&rng, &KEY, &aad.to_bytes(), b"older").unwrap();
+        assert_eq!(opener.open_field(&aad, &old).unwrap().0, None);
     }
 
     #[test]

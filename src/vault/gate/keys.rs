@@ -180,6 +180,14 @@ impl Session {
         }
         let n = fields.len() as u64;
         let (key_version, key) = self.write_key(tx, owner, compartment, n)?;
+        // The write these fields belong to: the one `audit_fields` counts once they are sealed.
+        // (The ledger's rows are vouched for by their own digest, and keep envelopes of
+        // version 1.)
+        let written = rows::parent_auth(tx, table, parent)?.map(|a| {
+            u64::try_from(a.write_version)
+                .unwrap_or(0)
+                .saturating_add(1)
+        });
         for (name, value) in fields {
             let plain = codec::encode(value)?;
             let aad = FieldAad {
@@ -190,7 +198,10 @@ impl Session {
                 field: name.as_str(),
                 key_version,
             };
-            let envelope = envelope::seal(&self.shared.rng, key.expose(), &aad.to_bytes(), &plain)?;
+            let envelope = match written {
+                Some(w) => envelope::seal_field(&self.shared.rng, key.expose(), &aad, w, &plain)?,
+                None => envelope::seal(&self.shared.rng, key.expose(), &aad.to_bytes(), &plain)?,
+            };
             rows::upsert_field(
                 tx,
                 table,
@@ -251,8 +262,8 @@ impl Session {
                 field: &row.field,
                 key_version: row.key_version,
             };
-            let plain = opener
-                .open(&aad.to_bytes(), &row.envelope)
+            let (_, plain) = opener
+                .open_field(&aad, &row.envelope)
                 .map_err(|_| fail(Error::Integrity { place: place() }))?;
             let value = codec::decode(&plain).map_err(fail)?;
             let name = FieldName::new(&row.field).map_err(|_| {

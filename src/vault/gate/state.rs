@@ -99,6 +99,18 @@ fn parent_place(table: FieldTable, parent: &[u8]) -> Place {
     }
 }
 
+/// The write a field envelope of version 2 says it was sealed in (0 for version 1).
+fn claimed_write(envelope: &[u8]) -> u64 {
+    match envelope {
+        [2, w @ ..] if w.len() >= 8 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&w[..8]);
+            u64::from_be_bytes(b)
+        }
+        _ => 0,
+    }
+}
+
 impl Session {
     /// A copy of the fact key, wiped when dropped; fails closed on a locked session.
     fn fact_key(&self) -> Result<FactKey> {
@@ -165,11 +177,16 @@ impl Session {
             fields_digest_v2_of(table.name(), parent, &auth.head, auth.write_version, parts);
         let key = self.fact_key()?;
         match &auth.mac {
-            Some(mac) if key.verify(&self.shared.vault_id, table.name(), parent, &digest, mac) => {
-                Ok(())
-            }
-            _ => Err(fail()),
+            Some(mac) if key.verify(&self.shared.vault_id, table.name(), parent, &digest, mac) => {}
+            _ => return Err(fail()),
         }
+        // No envelope may claim a write after the last one the MAC vouches for (the claim is
+        // bound into its associated data, so opening it checks the claim in turn).
+        let latest = u64::try_from(auth.write_version).unwrap_or(0);
+        if stored.iter().any(|f| claimed_write(&f.envelope) > latest) {
+            return Err(fail());
+        }
+        Ok(())
     }
 
     /// [`Session::check_parent`] of `parent` as it is stored now, if it exists yet.
