@@ -137,25 +137,19 @@ pub(crate) enum CellRef<'a> {
 
 impl CellRef<'_> {
     /// The same bytes [`Cell::encode`] gives for the owned cell.
-    fn feed(&self, ctx: &mut ring::digest::Context) {
-        let bytes = |ctx: &mut ring::digest::Context, tag: u8, b: &[u8]| {
-            ctx.update(&[tag]);
-            // Column values longer than 4 GiB cannot exist in SQLite (its limit is 2 GiB).
-            ctx.update(&(b.len() as u32).to_be_bytes());
-            ctx.update(b);
-        };
+    fn encode(&self, out: &mut Vec<u8>) {
         match *self {
-            CellRef::Null => ctx.update(&[0]),
+            CellRef::Null => out.push(0),
             CellRef::Integer(i) => {
-                ctx.update(&[1]);
-                ctx.update(&i.to_be_bytes());
+                out.push(1);
+                out.extend_from_slice(&i.to_be_bytes());
             }
             CellRef::Real(r) => {
-                ctx.update(&[2]);
-                ctx.update(&r.to_bits().to_be_bytes());
+                out.push(2);
+                out.extend_from_slice(&r.to_bits().to_be_bytes());
             }
-            CellRef::Text(t) => bytes(ctx, 3, t),
-            CellRef::Blob(b) => bytes(ctx, 4, b),
+            CellRef::Text(t) => push_bytes(out, 3, t),
+            CellRef::Blob(b) => push_bytes(out, 4, b),
         }
     }
 }
@@ -166,36 +160,40 @@ impl CellRef<'_> {
 /// `SHA-256("confide/facts/v1" ‖ len ‖ kind ‖ len ‖ id ‖ for each row: len ‖ table ‖ u32
 /// count ‖ cells)`. Keyless, so `audit-verify` recomputes it from the file and compares it with
 /// what the entry that last changed the scope vouched for; the vault keeps a MAC of it.
+///
+/// The bytes are gathered and hashed once at the end: a scope is a few hundred bytes, and one
+/// call to the hash costs far less than one per cell.
 pub(crate) struct FactsDigest {
-    ctx: ring::digest::Context,
+    buf: Vec<u8>,
 }
 
 impl FactsDigest {
     pub(crate) fn new(kind: &str, id: &[u8]) -> Self {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(b"confide/facts/v1");
+        let mut buf = Vec::with_capacity(512);
+        buf.extend_from_slice(b"confide/facts/v1");
         for part in [kind.as_bytes(), id] {
-            ctx.update(&(part.len() as u32).to_be_bytes());
-            ctx.update(part);
+            buf.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            buf.extend_from_slice(part);
         }
-        Self { ctx }
+        Self { buf }
     }
 
     /// Start a row of `table` with `cells` cells; feed them with [`FactsDigest::cell`].
     pub(crate) fn row(&mut self, table: &str, cells: usize) {
-        self.ctx.update(&(table.len() as u32).to_be_bytes());
-        self.ctx.update(table.as_bytes());
+        self.buf
+            .extend_from_slice(&(table.len() as u32).to_be_bytes());
+        self.buf.extend_from_slice(table.as_bytes());
         // A row has a handful of columns.
-        self.ctx.update(&(cells as u32).to_be_bytes());
+        self.buf.extend_from_slice(&(cells as u32).to_be_bytes());
     }
 
     pub(crate) fn cell(&mut self, c: CellRef<'_>) {
-        c.feed(&mut self.ctx);
+        c.encode(&mut self.buf);
     }
 
     pub(crate) fn finish(self) -> [u8; 32] {
         let mut out = [0u8; 32];
-        out.copy_from_slice(self.ctx.finish().as_ref());
+        out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &self.buf).as_ref());
         out
     }
 }

@@ -91,7 +91,8 @@ pub(crate) fn fields_digest_v2(
     out
 }
 
-/// [`fields_digest_v2`] over borrowed field parts, hashed as it goes (the read path's).
+/// [`fields_digest_v2`] over borrowed field parts (the read path's): the same bytes, gathered
+/// into one buffer and hashed in one call, which costs far less than a call per cell.
 pub(crate) fn fields_digest_v2_of<'a>(
     table: &str,
     parent: &[u8],
@@ -99,32 +100,30 @@ pub(crate) fn fields_digest_v2_of<'a>(
     write_version: i64,
     fields: impl ExactSizeIterator<Item = (&'a str, u32, &'a [u8])>,
 ) -> [u8; 32] {
-    fn bytes(ctx: &mut Context, tag: u8, b: &[u8]) {
-        ctx.update(&[tag]);
+    fn bytes(buf: &mut Vec<u8>, tag: u8, b: &[u8]) {
+        buf.push(tag);
         // Column values longer than 4 GiB cannot exist in SQLite (its limit is 2 GiB).
-        ctx.update(&(b.len() as u32).to_be_bytes());
-        ctx.update(b);
+        buf.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        buf.extend_from_slice(b);
     }
-    let mut ctx = Context::new(&SHA256);
-    ctx.update(b"confide/fields/v2");
-    bytes(&mut ctx, 3, table.as_bytes());
-    bytes(&mut ctx, 4, parent);
-    let mut buf = Vec::with_capacity(64);
+    let mut buf = Vec::with_capacity(1024);
+    buf.extend_from_slice(b"confide/fields/v2");
+    bytes(&mut buf, 3, table.as_bytes());
+    bytes(&mut buf, 4, parent);
     buf.extend_from_slice(&(head.len() as u32).to_be_bytes());
     for c in head {
         c.encode(&mut buf);
     }
     Cell::Integer(write_version).encode(&mut buf);
-    ctx.update(&buf);
-    ctx.update(&(fields.len() as u32).to_be_bytes());
+    buf.extend_from_slice(&(fields.len() as u32).to_be_bytes());
     for (field, version, envelope) in fields {
-        bytes(&mut ctx, 3, field.as_bytes());
-        ctx.update(&[1]);
-        ctx.update(&i64::from(version).to_be_bytes());
-        bytes(&mut ctx, 4, envelope);
+        bytes(&mut buf, 3, field.as_bytes());
+        buf.push(1);
+        buf.extend_from_slice(&i64::from(version).to_be_bytes());
+        bytes(&mut buf, 4, envelope);
     }
     let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
+    out.copy_from_slice(ring::digest::digest(&SHA256, &buf).as_ref());
     out
 }
 

@@ -202,15 +202,9 @@ impl BlindIndexKey {
 }
 
 impl FactKey {
-    /// HMAC-SHA256 over `vault ‖ kind ‖ id ‖ digest`: binds a digest of stored facts to the
-    /// vault and to the one place (scope or parent row) it describes.
-    pub(crate) fn mac(
-        &self,
-        vault: &VaultId,
-        kind: &str,
-        id: &[u8],
-        digest: &[u8; 32],
-    ) -> [u8; 32] {
+    /// HMAC-SHA256 over `vault ‖ kind ‖ id ‖ digest`: binds a digest (or a short summary) of
+    /// stored facts to the vault and to the one place (scope or parent row) it describes.
+    pub(crate) fn mac(&self, vault: &VaultId, kind: &str, id: &[u8], digest: &[u8]) -> [u8; 32] {
         let key = hmac::Key::new(hmac::HMAC_SHA256, self.expose());
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(b"confide/fact-mac/v1");
@@ -231,7 +225,7 @@ impl FactKey {
         vault: &VaultId,
         kind: &str,
         id: &[u8],
-        digest: &[u8; 32],
+        digest: &[u8],
         stored: &[u8],
     ) -> bool {
         let want = self.mac(vault, kind, id, digest);

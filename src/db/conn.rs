@@ -37,6 +37,9 @@ pub enum Durability {
     Normal,
 }
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
+
 fn apply_pragmas(conn: &Connection, durability: Durability) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Overwrite deleted content with zeros, so replaced envelopes and dropped keys do not linger
@@ -53,6 +56,9 @@ fn apply_pragmas(conn: &Connection, durability: Durability) -> Result<()> {
         },
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every statement of a read, a write and a session check stays prepared: rusqlite's default
+    // of 16 is fewer than one chart read uses, and preparing again costs more than running.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
 

@@ -107,7 +107,7 @@ impl Session {
         // The whole set as the vault last wrote it, judged before narrowing and reported after
         // the fields themselves: a damaged envelope is named before a damaged set, and neither
         // returns anything.
-        let whole = self.check_parent(entry.table, &entry.parent, auth.as_ref(), &rows);
+        let whole = self.check_parent(entry.table, &entry.parent, auth.as_ref(), &rows, false);
         rows.retain(|f| granted.permits(&entry, &f.field) && keep(&f.field));
         // A key another session still caches must not outlive the client's erasure.
         match rows::is_erased(conn, &entry.owner) {

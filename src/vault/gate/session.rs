@@ -30,6 +30,9 @@ pub(super) struct Unlocked {
     pub(super) blind: BlindIndexKey,
     /// Authenticates the facts decisions trust ([`state`](super::state)).
     pub(super) facts: FactKey,
+    /// The digest of each scope of facts this session last found its MAC to vouch for: the
+    /// same rows again (the same digest) need no second MAC.
+    pub(super) verified: HashMap<(ScopeKind, [u8; 16]), [u8; 32]>,
     /// Data keys unwrapped so far.
     pub(super) cache: HashMap<KeySlot, DataKey>,
 }
@@ -136,6 +139,7 @@ impl Session {
                     wrap,
                     blind,
                     facts,
+                    verified: HashMap::new(),
                     cache: HashMap::new(),
                 }),
                 last_used: tick,

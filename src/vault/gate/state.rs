@@ -75,6 +75,10 @@ pub(in crate::vault) fn seal_first_user(
     Ok(read.digest)
 }
 
+/// How many verified scopes a session remembers (a practice's clients, cases and staff, many
+/// times over); past it the memory starts again.
+const VERIFIED_KEPT: usize = 4096;
+
 /// The place named when a scope's facts fail their MAC.
 pub(in crate::vault) fn scope_place(kind: ScopeKind, id: &[u8]) -> Place {
     let table = match kind {
@@ -99,6 +103,49 @@ fn parent_place(table: FieldTable, parent: &[u8]) -> Place {
     }
 }
 
+/// The kind a parent's summary MAC is bound to (its full MAC is bound to its table's name).
+const SUMMARY: &str = "parent-summary";
+
+/// What a read checks of a parent without hashing its envelopes: its table, id, decision
+/// columns and write count, then for each field its name, key version and either the write its
+/// envelope claims (version 2: its associated data binds that claim, so the envelope opens only
+/// where and as what it was sealed) or, for an envelope of version 1, which binds no write, the
+/// SHA-256 of its bytes.
+fn parent_summary(
+    table: FieldTable,
+    parent: &[u8; 16],
+    auth: &ParentAuth,
+    stored: &[FieldRow],
+) -> Vec<u8> {
+    let mut b = Vec::with_capacity(128 + stored.len() * 48);
+    b.extend_from_slice(b"confide/parent-summary/v1");
+    crate::crypto::envelope::push_str(&mut b, table.name());
+    b.extend_from_slice(parent);
+    b.extend_from_slice(&(auth.head.len() as u32).to_be_bytes());
+    for c in &auth.head {
+        c.encode(&mut b);
+    }
+    b.extend_from_slice(&auth.write_version.to_be_bytes());
+    b.extend_from_slice(&(stored.len() as u32).to_be_bytes());
+    for f in stored {
+        crate::crypto::envelope::push_str(&mut b, &f.field);
+        b.extend_from_slice(&f.key_version.to_be_bytes());
+        match f.envelope.first() {
+            Some(2) => {
+                b.push(2);
+                b.extend_from_slice(&claimed_write(&f.envelope).to_be_bytes());
+            }
+            _ => {
+                b.push(1);
+                b.extend_from_slice(
+                    ring::digest::digest(&ring::digest::SHA256, &f.envelope).as_ref(),
+                );
+            }
+        }
+    }
+    b
+}
+
 /// The write a field envelope of version 2 says it was sealed in (0 for version 1).
 fn claimed_write(envelope: &[u8]) -> u64 {
     match envelope {
@@ -117,6 +164,29 @@ impl Session {
         self.with_unlocked(|u, _| Ok(u.facts.clone()))
     }
 
+    /// Whether this session already found `digest` vouched for at (`kind`, `id`). The digest
+    /// is of the rows as stored now, so the same digest is the same rows: their MAC held.
+    fn seen(&self, kind: ScopeKind, id: &[u8], digest: &[u8; 32]) -> Result<bool> {
+        let Ok(id) = <[u8; 16]>::try_from(id) else {
+            return Ok(false);
+        };
+        self.with_unlocked(|u, _| Ok(u.verified.get(&(kind, id)) == Some(digest)))
+    }
+
+    /// Remember that `digest` was vouched for at (`kind`, `id`).
+    fn remember(&self, kind: ScopeKind, id: &[u8], digest: &[u8; 32]) -> Result<()> {
+        let Ok(id) = <[u8; 16]>::try_from(id) else {
+            return Ok(());
+        };
+        self.with_unlocked(|u, _| {
+            if u.verified.len() >= VERIFIED_KEPT {
+                u.verified.clear();
+            }
+            u.verified.insert((kind, id), *digest);
+            Ok(())
+        })
+    }
+
     /// Check what reading scope (`kind`, `id`) found against the MAC its head row stores. A
     /// scope with no head row has nothing to vouch for it; the caller treats it as unknown.
     pub(in crate::vault) fn check_scope(
@@ -125,13 +195,13 @@ impl Session {
         id: &[u8],
         read: &ScopeRead,
     ) -> Result<()> {
-        if !read.exists {
+        if !read.exists || self.seen(kind, id, &read.digest)? {
             return Ok(());
         }
         let key = self.fact_key()?;
         match &read.mac {
             Some(mac) if key.verify(&self.shared.vault_id, kind.name(), id, &read.digest, mac) => {
-                Ok(())
+                self.remember(kind, id, &read.digest)
             }
             _ => Err(Error::Integrity {
                 place: scope_place(kind, id),
@@ -152,12 +222,18 @@ impl Session {
 
     /// Check `stored`, every field row of `parent`, with the parent's decision columns and
     /// write count, against the MAC it keeps.
+    ///
+    /// A read checks the summary MAC (names, key versions and the write each envelope claims,
+    /// which its associated data binds, so opening an envelope checks the rest of it); `whole`
+    /// also checks the MAC over every byte, before a write vouches for the set or a rotation
+    /// re-authenticates it.
     pub(in crate::vault) fn check_parent(
         &self,
         table: FieldTable,
         parent: &[u8; 16],
         auth: Option<&ParentAuth>,
         stored: &[FieldRow],
+        whole: bool,
     ) -> Result<()> {
         let fail = || Error::Integrity {
             place: parent_place(table, parent),
@@ -170,15 +246,35 @@ impl Session {
         let Some(auth) = auth else {
             return Err(fail());
         };
-        let parts = stored
-            .iter()
-            .map(|f| (f.field.as_str(), f.key_version, f.envelope.as_slice()));
-        let digest =
-            fields_digest_v2_of(table.name(), parent, &auth.head, auth.write_version, parts);
-        let key = self.fact_key()?;
-        match &auth.mac {
-            Some(mac) if key.verify(&self.shared.vault_id, table.name(), parent, &digest, mac) => {}
-            _ => return Err(fail()),
+        let (Some(mac), key) = (&auth.mac, self.fact_key()?) else {
+            return Err(fail());
+        };
+        let (summary_mac, full_mac) = mac.split_at(mac.len().min(32));
+        let summary = parent_summary(table, parent, auth, stored);
+        if !key.verify(
+            &self.shared.vault_id,
+            SUMMARY,
+            parent,
+            &summary,
+            summary_mac,
+        ) {
+            return Err(fail());
+        }
+        if whole {
+            let parts = stored
+                .iter()
+                .map(|f| (f.field.as_str(), f.key_version, f.envelope.as_slice()));
+            let digest =
+                fields_digest_v2_of(table.name(), parent, &auth.head, auth.write_version, parts);
+            if !key.verify(
+                &self.shared.vault_id,
+                table.name(),
+                parent,
+                &digest,
+                full_mac,
+            ) {
+                return Err(fail());
+            }
         }
         // No envelope may claim a write after the last one the MAC vouches for (the claim is
         // bound into its associated data, so opening it checks the claim in turn).
@@ -200,7 +296,7 @@ impl Session {
             return Ok(());
         };
         let stored = rows::fields(conn, table, parent)?;
-        self.check_parent(table, parent, Some(&auth), &stored)
+        self.check_parent(table, parent, Some(&auth), &stored, true)
     }
 
     /// MAC scope (`kind`, `id`) as `tx` now holds it; returns its digest.
@@ -234,7 +330,12 @@ impl Session {
             auth.write_version,
             &fields,
         );
-        let mac = key.mac(&self.shared.vault_id, table.name(), parent, &digest);
+        let stored = rows::fields(tx, table, parent)?;
+        let summary = parent_summary(table, parent, &auth, &stored);
+        let mut mac = key
+            .mac(&self.shared.vault_id, SUMMARY, parent, &summary)
+            .to_vec();
+        mac.extend_from_slice(&key.mac(&self.shared.vault_id, table.name(), parent, &digest));
         rows::set_parent_mac(tx, table, parent, &digest, &mac)?;
         Ok(digest)
     }
