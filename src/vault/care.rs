@@ -1,7 +1,7 @@
 //! Relationships the policy reads: care teams, supervision, minors, and break-glass grants.
 //! Every change is an audited write.
 
-use crate::audit::{AuditAction, Outcome};
+use crate::audit::{AuditAction, Failure, Outcome};
 use crate::db::fact_rows::ScopeKind;
 use crate::db::policy_rows;
 use crate::db::rows::{self, FieldTable};
@@ -46,7 +46,15 @@ impl Session {
             audit_as,
             Target::Nothing,
         )?;
-        let role = rows::user_role(&self.shared.conn(), user)?;
+        let role = {
+            let conn = self.shared.conn();
+            // The role as the vault wrote it: a role edited in the file does not join a team.
+            if let Err(e) = self.check_scope_now(&conn, ScopeKind::User, user.as_bytes()) {
+                drop(conn);
+                return gate.fail(audit_as, &[], Failure::Integrity, e);
+            }
+            rows::user_role(&conn, user)?
+        };
         if !matches!(role, Some(Role::Clinician | Role::Supervisor)) {
             return Err(Error::InvalidInput {
                 what: "care team member",
@@ -101,6 +109,12 @@ impl Session {
             gate.check_practice(PracticeOp::ManageSupervision, audit_as, Target::Nothing)?;
         let conn_roles = {
             let conn = self.shared.conn();
+            for u in [supervisor, supervisee] {
+                if let Err(e) = self.check_scope_now(&conn, ScopeKind::User, u.as_bytes()) {
+                    drop(conn);
+                    return gate.fail(audit_as, &[], Failure::Integrity, e);
+                }
+            }
             (
                 rows::user_role(&conn, supervisor)?,
                 rows::user_role(&conn, supervisee)?,
