@@ -31,7 +31,11 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     let anchor = anchor_to(&b.path, &anchor_file);
     {
         let conn = raw(&b.path);
-        assert_eq!(anchor.format, "confide-anchor/v1");
+        // The close's checkpoint, of version 2: its state and time are signed with it.
+        assert_eq!(anchor.format, "confide-anchor/v2");
+        assert_eq!(anchor.state.as_deref(), Some("closed"));
+        let (at, _) = checkpoint_at_and_state(&conn, ANCHORED);
+        assert_eq!(anchor.signed_at_ms, Some(at));
         assert_eq!(anchor.seq, ANCHORED as u64);
         assert_eq!(anchor.vault_id, hex::encode(vault_id(&conn)));
         assert_eq!(anchor.entry_hash, hex::encode(entry_hash(&conn, ANCHORED)));
@@ -154,10 +158,25 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
         std::fs::write(&f, bytes).unwrap();
         assert_could_not_run(&b.path, Some(&f), name);
     }
-    let wrong_format = text.replace("confide-anchor/v1", "confide-anchor/v9");
+    let wrong_format = text.replace("confide-anchor/v2", "confide-anchor/v9");
+    assert_ne!(wrong_format, text);
     let f = b.file("format-v9.json");
     std::fs::write(&f, wrong_format).unwrap();
     assert_could_not_run(&b.path, Some(&f), "unknown anchor format");
+    // A checkpoint of version 2 passed off as one of version 1 (its state and time dropped),
+    // or its state changed: the signature covers both.
+    let mut as_v1: Json = serde_json::from_str(&text).unwrap();
+    as_v1["format"] = json!("confide-anchor/v1");
+    let obj = as_v1.as_object_mut().unwrap();
+    obj.remove("state");
+    obj.remove("signed_at_ms");
+    let mut reopened: Json = serde_json::from_str(&text).unwrap();
+    reopened["state"] = json!("open");
+    for (name, edited) in [("as-v1.json", as_v1), ("reopened.json", reopened)] {
+        let f = b.file(name);
+        std::fs::write(&f, edited.to_string()).unwrap();
+        assert_could_not_run(&b.path, Some(&f), name);
+    }
     assert_could_not_run(
         &b.path,
         Some(&b.file("no-such-anchor.json")),

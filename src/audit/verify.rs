@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::audit::layout::{EntryView, LINK_LEN, entry_hash};
 use crate::audit::ledger::ledger_digest;
 use crate::audit::report::{CLOCK_TOLERANCE_MS, Finding, FindingKind, VerifyReport, Warning};
+use crate::audit::seal_state::SealState;
 use crate::stored::{StoredEntry, StoredLedger};
 
 /// Findings kept in a report; the total is still counted past this.
@@ -66,6 +67,8 @@ pub(crate) struct Verifier {
     vouched: BTreeMap<i64, (Vec<u8>, Vec<u8>)>,
     /// Validly signed checkpoints and the anchor: seq to the hash they vouch for.
     pub(super) sealed: BTreeMap<i64, Vec<u8>>,
+    /// Of those, the checkpoints of version 2: seq to the state and time they sign.
+    pub(super) seal_states: BTreeMap<i64, (SealState, i64)>,
     /// The anchor's sequence number and hash, when verifying against one.
     pub(super) anchor: Option<(i64, Vec<u8>)>,
     /// Openings of the vault not yet closed: instance id to the seq of its opening.
@@ -96,6 +99,7 @@ impl Verifier {
             pending: None,
             vouched: BTreeMap::new(),
             sealed: BTreeMap::new(),
+            seal_states: BTreeMap::new(),
             anchor: None,
             open: BTreeMap::new(),
             last_seq: 0,

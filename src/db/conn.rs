@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0005_key_lifetimes.sql"),
     include_str!("../../schema/0006_audit_entries.sql"),
     include_str!("../../schema/0007_compact_audit_entries.sql"),
+    include_str!("../../schema/0008_checkpoint_state.sql"),
 ];
 
 /// The newest format this build writes and understands.

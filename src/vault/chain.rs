@@ -2,9 +2,11 @@
 //! signed checkpoints, always inside the caller's transaction (or one of their own), so a change
 //! and the entry recording it commit together or not at all.
 
-use crate::audit::{NewEntry, entry_hash, fields_digest, genesis_hash};
+use crate::audit::{NewEntry, SealState, entry_hash, fields_digest, genesis_hash};
+use crate::crypto::signing::Seal;
 use crate::db::{self, Conn, rows};
 use crate::error::Result;
+use crate::stored::StoredCheckpoint;
 
 use super::Shared;
 
@@ -77,14 +79,36 @@ impl Shared {
         self.write(|tx| self.audit_in(tx, entry))
     }
 
-    /// Sign a checkpoint of entry `seq` (whose hash is `hash`) inside `tx`, if the key is loaded.
-    pub(super) fn checkpoint_in(&self, tx: &Conn, seq: i64, hash: &[u8]) -> Result<()> {
+    /// Sign a checkpoint of entry `seq` (whose hash is `hash`), saying the vault is in `state`,
+    /// inside `tx`, if the key is loaded. Returns whether it was signed.
+    pub(super) fn checkpoint_in(
+        &self,
+        tx: &Conn,
+        seq: i64,
+        hash: &[u8],
+        state: SealState,
+    ) -> Result<bool> {
         let signer = self.signer.lock().unwrap_or_else(|e| e.into_inner());
         let Some(key) = signer.as_ref() else {
-            return Ok(());
+            return Ok(false);
         };
-        let sig = key.sign_checkpoint(&self.vault_id, seq as u64, hash)?;
-        db::audit_rows::insert_checkpoint(tx, seq, hash, &sig, self.now_ms())
+        let at_ms = self.now_ms();
+        let seal = Seal {
+            seq: u64::try_from(seq).unwrap_or(0),
+            hash,
+            at_ms,
+            state: state.code(),
+        };
+        let signature = key.sign_checkpoint_v2(&self.vault_id, &seal)?;
+        let checkpoint = StoredCheckpoint {
+            seq,
+            hash: hash.to_vec(),
+            signature,
+            at: at_ms,
+            state: Some(i64::from(state.code())),
+        };
+        db::audit_rows::insert_checkpoint(tx, &checkpoint)?;
+        Ok(true)
     }
 
     /// The log's last sequence number and hash, or 0 and the genesis hash.
@@ -109,7 +133,7 @@ impl Shared {
         let hash = entry_hash(prev, seq, &bytes);
         db::audit_rows::append(tx, seq, &bytes, &hash)?;
         if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
-            self.checkpoint_in(tx, seq, &hash)?;
+            self.checkpoint_in(tx, seq, &hash, SealState::Open)?;
         }
         Ok(hash)
     }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::db::Conn;
 use ring::rand::SystemRandom;
 
-use crate::audit::{AuditAction, NewEntry, Outcome};
+use crate::audit::{AuditAction, NewEntry, Outcome, SealState};
 use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
 use crate::db;
@@ -88,7 +88,7 @@ impl Shared {
                 &marker(AuditAction::VaultClose, None, Some(&self.instance)),
             )?;
             if let Some((seq, hash)) = db::audit_rows::head(tx)? {
-                self.checkpoint_in(tx, seq, &hash)?;
+                self.checkpoint_in(tx, seq, &hash, SealState::Closed)?;
             }
             Ok(())
         })

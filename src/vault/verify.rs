@@ -5,11 +5,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel};
 
-use crate::audit::{Anchor, Verifier, VerifyReport, entry_hash, format_utc, genesis_hash};
-use crate::crypto::signing::verify_checkpoint;
+use crate::audit::{
+    Anchor, Verifier, VerifyReport, checkpoint_verifies, entry_hash, format_utc, genesis_hash,
+};
 use crate::db::audit_rows::EntryBatch;
 use crate::db::{self, rows};
 use crate::error::{Error, Result};
+use crate::stored::StoredCheckpoint;
 use serde::{Deserialize, Serialize};
 
 /// What to hold the log to, beyond its own chain and checkpoints.
@@ -162,14 +164,13 @@ pub fn verify_audit_log_observed(
             }
             // Gone or changed: hold the whole log to it, as to an anchor.
             _ => {
-                let anchor = crate::audit::Anchor::new(
-                    &vault_id,
-                    state.seq,
-                    &hash,
-                    public.as_deref().unwrap_or_default(),
-                    &[],
-                    String::new(),
-                );
+                let point = StoredCheckpoint {
+                    seq,
+                    hash,
+                    ..StoredCheckpoint::default()
+                };
+                let key = public.as_deref().unwrap_or_default();
+                let anchor = crate::audit::Anchor::new(&vault_id, &point, key, String::new());
                 verifier.check_anchor(&vault_id, public.as_deref(), &anchor)?;
             }
         }
@@ -321,30 +322,19 @@ pub fn export_anchor(path: impl AsRef<Path>) -> Result<Anchor> {
     let public = db::audit_rows::audit_key(&tx)?
         .map(|(p, _)| p)
         .ok_or(Error::NotFound { what: "audit key" })?;
-    let (seq, hash, sig, at) = db::audit_rows::checkpoints(&tx)?
-        .pop()
-        .ok_or(Error::NotFound {
-            what: "signed checkpoint",
-        })?;
-    let seq = u64::try_from(seq).map_err(|_| Error::Corrupt {
-        what: "checkpoint sequence number".into(),
+    let newest = db::audit_rows::newest_checkpoint(&tx)?.ok_or(Error::NotFound {
+        what: "signed checkpoint",
     })?;
-    if !verify_checkpoint(&public, &vault_id, seq, &hash, &sig) {
+    if !checkpoint_verifies(&public, &vault_id, &newest) {
         return Err(Error::Integrity {
             place: crate::error::Place {
                 table: "audit_checkpoints",
                 owner: vault_id.to_string(),
-                record: seq.to_string(),
+                record: newest.seq.to_string(),
                 field: "signature".into(),
             },
         });
     }
-    Ok(Anchor::new(
-        &vault_id,
-        seq,
-        &hash,
-        &public,
-        &sig,
-        format_utc(at),
-    ))
+    let at = format_utc(newest.at);
+    Ok(Anchor::new(&vault_id, &newest, &public, at))
 }
