@@ -108,6 +108,7 @@ impl Shared {
             state: Some(i64::from(state.code())),
         };
         db::audit_rows::insert_checkpoint(tx, &checkpoint)?;
+        self.sealed_through(seq);
         Ok(true)
     }
 
@@ -120,7 +121,8 @@ impl Shared {
     }
 
     /// Append `entry` as `seq` after `prev`, signing a checkpoint every `checkpoint_every`
-    /// entries. Returns its hash.
+    /// entries and whenever the oldest unsealed entry has waited `seal_within`
+    /// (`sealer.rs`). Returns its hash.
     fn append(
         &self,
         tx: &Conn,
@@ -129,10 +131,12 @@ impl Shared {
         entry: &NewEntry<'_>,
         digest: Option<&[u8; 32]>,
     ) -> Result<[u8; 32]> {
-        let bytes = entry.encode(prev, self.now_ms(), digest);
+        let at = self.now_ms();
+        let bytes = entry.encode(prev, at, digest);
         let hash = entry_hash(prev, seq, &bytes);
         db::audit_rows::append(tx, seq, &bytes, &hash)?;
-        if seq % i64::from(self.config.checkpoint_every.max(1)) == 0 {
+        let counted = seq % i64::from(self.config.checkpoint_every.max(1)) == 0;
+        if counted || self.seal_due(tx, seq, at)? {
             self.checkpoint_in(tx, seq, &hash, SealState::Open)?;
         }
         Ok(hash)

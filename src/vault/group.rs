@@ -251,7 +251,11 @@ mod tests {
 
     fn vault(dir: &tempfile::TempDir) -> (Vault, std::path::PathBuf) {
         let path = dir.path().join("group.vault");
-        let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1).unwrap());
+        // The longest seal interval: the background sealer's writes would be groups of their
+        // own, which these tests count.
+        let config = VaultConfig::default()
+            .with_kdf(KdfParams::new(64, 1, 1).unwrap())
+            .with_seal_within(crate::vault::MAX_SEAL_WITHIN);
         let v = Vault::create(&path, "admin", &Passphrase::new("group test pass"), config).unwrap();
         (v, path)
     }
@@ -305,7 +309,7 @@ mod tests {
     fn a_writer_that_finds_another_waiting_shares_its_commit() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         let groups_before = shared.group.commits().last;
         write_while_another_queues(&shared, || {
@@ -321,7 +325,7 @@ mod tests {
     fn a_failed_write_keeps_nothing_and_leaves_the_group_intact() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         let failed: Result<()> = shared.write(|tx| {
             shared.audit_in(tx, &entry())?;
@@ -338,7 +342,7 @@ mod tests {
     fn a_write_failing_in_a_group_it_joined_undoes_only_itself() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         let groups_before = shared.group.commits().last;
         write_while_another_queues(&shared, || {
@@ -358,7 +362,7 @@ mod tests {
     fn a_waiter_commits_its_group_itself_when_the_expected_committer_dies() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         // The second writer panics inside the group the first leaves open; the first write
         // returns, committed, although its committer never came back.

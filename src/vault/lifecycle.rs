@@ -38,6 +38,8 @@ impl Shared {
             signer: Mutex::new(None),
             instance,
             closed: AtomicBool::new(false),
+            sealing: super::sealer::Sealing::default(),
+            handles: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -78,7 +80,7 @@ impl Shared {
     }
 
     /// Write the close marker and sign a checkpoint of the head. Once.
-    fn mark_close(&self) -> Result<()> {
+    pub(super) fn mark_close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
@@ -112,8 +114,9 @@ fn marker<'a>(
 }
 
 impl Drop for Shared {
-    /// The last handle on the file is going: close cleanly. Errors cannot be reported from a
-    /// drop; a close that fails shows in the log as an unclean shutdown, as a crash would.
+    /// The file is let go: close cleanly if the last handle did not (the vault's creation
+    /// failed part way). Errors cannot be reported from a drop; a close that fails shows in the
+    /// log as an unclean shutdown, as a crash would.
     fn drop(&mut self) {
         let _ = self.mark_close();
     }
@@ -124,6 +127,6 @@ impl Vault {
     /// Sessions still open keep the file open; the marker is written once, when the last
     /// handle goes if not here.
     pub fn close(self) -> Result<()> {
-        self.shared.mark_close()
+        self.shared.close()
     }
 }

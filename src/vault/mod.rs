@@ -22,6 +22,7 @@ mod lifecycle;
 mod notes;
 mod records;
 mod rotation;
+mod sealer;
 mod tail;
 mod users;
 mod verify;
@@ -56,6 +57,7 @@ pub use gate::{KeyStats, Session};
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use rotation::{MasterKeyRotation, Rotation};
+pub use sealer::{DEFAULT_SEAL_WITHIN, MAX_SEAL_WITHIN};
 pub use users::MIN_PASSPHRASE_CHARS;
 pub use verify::{
     VerifiedState, VerifyOptions, audit_canonical_bytes, audit_hash, export_anchor, vault_id_of,
@@ -102,6 +104,11 @@ pub struct VaultConfig {
     pub durability: Durability,
     /// Sign a checkpoint of the audit log every this many entries (and on close).
     pub checkpoint_every: u32,
+    /// While the audit key is loaded (from the first login), no entry waits longer than this
+    /// for a signed checkpoint that covers it; at most [`MAX_SEAL_WITHIN`]. Default
+    /// [`DEFAULT_SEAL_WITHIN`], five seconds. A crash leaves at most this much of the log
+    /// unsealed.
+    pub seal_within: std::time::Duration,
     /// A session unused for longer than this is locked: its keys are wiped and its next call
     /// fails with [`Error::SessionLocked`] (automatic logoff). Default 15 minutes.
     pub idle_timeout: std::time::Duration,
@@ -127,6 +134,7 @@ impl Default for VaultConfig {
             kdf: KdfParams::default(),
             durability: Durability::default(),
             checkpoint_every: 1000,
+            seal_within: DEFAULT_SEAL_WITHIN,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             seals_per_key: MAX_SEALS_PER_KEY,
             max_size_bytes: None,
@@ -152,6 +160,13 @@ impl VaultConfig {
     /// This configuration with another checkpoint interval (at least 1).
     pub fn with_checkpoint_every(mut self, entries: u32) -> Self {
         self.checkpoint_every = entries.max(1);
+        self
+    }
+
+    /// This configuration with another longest wait of an entry for its checkpoint, at most
+    /// [`MAX_SEAL_WITHIN`] (a longer one is cut to it).
+    pub fn with_seal_within(mut self, within: std::time::Duration) -> Self {
+        self.seal_within = within.min(MAX_SEAL_WITHIN);
         self
     }
 
@@ -209,6 +224,10 @@ pub(crate) struct Shared {
     instance: [u8; 16],
     /// The close marker has been written.
     closed: AtomicBool,
+    /// What this process knows of the unsealed tail, and the background sealer.
+    sealing: sealer::Sealing,
+    /// Handles (each `Vault` clone, each `Session`) still open.
+    handles: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -250,7 +269,7 @@ fn mk_aad(vault: &VaultId, user: &UserId) -> Vec<u8> {
 /// Cheap to clone; every clone and every session share one connection.
 #[derive(Clone)]
 pub struct Vault {
-    shared: Arc<Shared>,
+    shared: sealer::Handle,
 }
 
 impl fmt::Debug for Vault {
@@ -345,9 +364,9 @@ impl Vault {
         })?;
         shared.set_signer(signer);
         shared.mark_open()?;
-        Ok(Vault {
-            shared: Arc::new(shared),
-        })
+        let shared = sealer::Handle::new(Arc::new(shared));
+        shared.arc().start_sealer();
+        Ok(Vault { shared })
     }
 
     /// Open an existing vault.
@@ -360,7 +379,7 @@ impl Vault {
         let shared = Shared::new(conn, vault_id, config)?;
         shared.mark_open()?;
         Ok(Vault {
-            shared: Arc::new(shared),
+            shared: sealer::Handle::new(Arc::new(shared)),
         })
     }
 
@@ -460,7 +479,8 @@ impl Vault {
         })?;
         shared.upgrade_kdf(&row, passphrase, &mk)?;
         shared.load_signer(&mk, &row.id)?;
-        Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)
+        shared.arc().start_sealer();
+        Session::new(shared.clone(), row.id, row.name, row.role, mk)
     }
 }
 

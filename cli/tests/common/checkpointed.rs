@@ -13,8 +13,8 @@ use std::process::Command;
 
 use crate::common::{ADMIN_PASS, CLIN_PASS, audit_sql, audit_verify, new_client, test_config};
 use confide::{
-    Anchor, Finding, FindingKind, Passphrase, Purpose, RecordKind, Role, Value, Vault, VaultConfig,
-    VerifyOptions, VerifyReport, Warning,
+    Anchor, Finding, FindingKind, MAX_SEAL_WITHIN, Passphrase, Purpose, RecordKind, Role, Value,
+    Vault, VaultConfig, VerifyOptions, VerifyReport, Warning,
 };
 use ring::digest::{Context, SHA256, digest};
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -28,8 +28,14 @@ pub const EVERY: i64 = 5;
 /// checkpoint is a row of its own after the last interval checkpoint (25).
 pub const LAST: i64 = 28;
 
+/// Every `EVERY` entries and at close. The seals that fall due after a wait
+/// (`VaultConfig::seal_within`) are put off as long as they can be, a minute, far longer than
+/// these tests take to build a vault: so the checkpoints are exactly the counted ones and the
+/// close's.
 pub fn config() -> VaultConfig {
-    test_config().with_checkpoint_every(EVERY as u32)
+    test_config()
+        .with_checkpoint_every(EVERY as u32)
+        .with_seal_within(MAX_SEAL_WITHIN)
 }
 
 // ---------------------------------------------------------------------------------------------
