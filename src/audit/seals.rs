@@ -205,19 +205,35 @@ impl Verifier {
                 self.find(seq, FindingKind::ChainRewritten);
             }
         }
-        let Some(v) = view.filter(|v| v.action.starts_with(b"vault.")) else {
-            return;
-        };
-        let target = v.target.unwrap_or_default();
-        match v.action {
-            b"vault.open" => {
-                self.open.insert(target.to_vec(), seq);
+        if let Some(v) = view.filter(|v| v.action.starts_with(b"vault.")) {
+            let target = v.target.unwrap_or_default();
+            match v.action {
+                b"vault.open" => {
+                    self.open.insert(target.to_vec(), seq);
+                }
+                b"vault.close" => {
+                    self.open.remove(target);
+                }
+                b"vault.restore" => {
+                    // Restored from a backup: the openings in use when it was taken live on
+                    // only in the vault it was taken from.
+                    for opening in std::mem::take(&mut self.in_backup) {
+                        self.open.remove(&opening);
+                    }
+                }
+                _ => {}
             }
-            b"vault.close" => {
-                self.open.remove(target);
-            }
-            _ => {}
         }
+        if self.is_backup_point(seq) {
+            self.in_backup = self.open.keys().cloned().collect();
+        }
+    }
+
+    /// A validly signed checkpoint of `seq` says a backup was taken with it as its last entry.
+    fn is_backup_point(&self, seq: i64) -> bool {
+        self.seal_states
+            .get(&seq)
+            .is_some_and(|(state, _)| *state == SealState::Backup)
     }
 
     /// After the last entry: seals beyond the end, unclean shutdowns, the unsigned tail.
@@ -240,6 +256,11 @@ impl Verifier {
                 last: u64::try_from(last).unwrap_or(0),
             };
             self.find(seq, kind);
+        }
+        if self.is_backup_point(last) {
+            // A backup, or a log cut back to where one was taken: complete as a copy, with the
+            // openings then in use still open in it.
+            self.open.clear();
         }
         let opened: Vec<i64> = self.open.values().copied().collect();
         let sealed_to = self.report_mut().last_checkpoint;

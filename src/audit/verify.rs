@@ -73,6 +73,9 @@ pub(crate) struct Verifier {
     pub(super) anchor: Option<(i64, Vec<u8>)>,
     /// Openings of the vault not yet closed: instance id to the seq of its opening.
     pub(super) open: BTreeMap<Vec<u8>, i64>,
+    /// The openings in use at the newest backup checkpoint so far: a restore of that backup
+    /// ends them.
+    pub(super) in_backup: Vec<Vec<u8>>,
     pub(super) last_seq: i64,
     /// The latest write entry of each (field table, parent): its seq and the digest of the
     /// fields it left.
@@ -102,6 +105,7 @@ impl Verifier {
             seal_states: BTreeMap::new(),
             anchor: None,
             open: BTreeMap::new(),
+            in_backup: Vec::new(),
             last_seq: 0,
             wrote: BTreeMap::new(),
             legacy: std::collections::BTreeSet::new(),

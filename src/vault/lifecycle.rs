@@ -84,16 +84,9 @@ impl Shared {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        self.write(|tx| {
-            self.audit_in(
-                tx,
-                &marker(AuditAction::VaultClose, None, Some(&self.instance)),
-            )?;
-            if let Some((seq, hash)) = db::audit_rows::head(tx)? {
-                self.checkpoint_in(tx, seq, &hash, SealState::Closed)?;
-            }
-            Ok(())
-        })
+        let close = marker(AuditAction::VaultClose, None, Some(&self.instance));
+        self.write(|tx| self.audit_sealed(tx, &close, SealState::Closed))
+            .map(|_| ())
     }
 }
 
