@@ -61,10 +61,20 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     );
 
     // A fork: the anchored entry rewritten and everything after it rechained, the checkpoints
-    // the attacker cannot re-sign removed. Passes on its own; not against the anchor.
+    // the attacker cannot re-sign removed, and the closes after it made to say they signed
+    // none (else a close without its checkpoint shows: checkpoints_deleted.rs). Passes on its
+    // own; not against the anchor.
     let forked = b.copy("forked.vault");
     let conn = raw(&forked);
     nudge_time(&conn, ANCHORED);
+    let closes = conn
+        .execute(
+            "UPDATE audit_log SET entry = audit_with(entry, 'fields', '') \
+             WHERE seq >= ?1 AND audit_part(entry, 'action') = 'vault.close'",
+            [ANCHORED],
+        )
+        .unwrap();
+    assert_eq!(closes, 2, "the anchored close and the last");
     audit_sql::rehash_from(&conn, ANCHORED);
     assert_chain_consistent(&conn);
     let later: Vec<i64> = checkpoints(&conn)

@@ -5,6 +5,7 @@
 //! needs no key: it is shared by the vault and the `audit-verify` binary.
 
 mod compact;
+mod deadlines;
 mod entry;
 mod layout;
 mod ledger;
@@ -19,6 +20,7 @@ pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
 pub(crate) use entry::{NewEntry, format_utc, genesis_hash};
 // Stored values and rows, named here too for the vault, which hashes and checks them.
 pub(crate) use crate::stored::{Cell, StoredEntry};
+pub(crate) use deadlines::{CHECKPOINTED, MAX_SEAL_WITHIN_MS, SEALING};
 #[cfg(test)]
 pub(crate) use layout::EntryParts;
 pub(crate) use layout::{EntryView, entry_hash};

@@ -66,6 +66,14 @@ pub enum FindingKind {
         /// The record, note, consent or grant.
         id: [u8; 16],
     },
+    /// A clean close that signed its own checkpoint has none: it was deleted.
+    CloseUnsealed,
+    /// Written by a logged-in session longer after entry `since` than any vault waits to seal
+    /// it, with no checkpoint in between or here: a checkpoint was deleted.
+    SealMissing {
+        /// The oldest entry no checkpoint covers.
+        since: u64,
+    },
 }
 
 impl FindingKind {
@@ -100,6 +108,8 @@ impl FindingKind {
             FindingKind::RecordChanged { .. } => "record-changed",
             FindingKind::RecordMissing { .. } => "record-missing",
             FindingKind::RecordUnlogged { .. } => "record-unlogged",
+            FindingKind::CloseUnsealed => "close-unsealed",
+            FindingKind::SealMissing { .. } => "seal-missing",
         }
     }
 }
@@ -157,6 +167,14 @@ impl fmt::Display for FindingKind {
                 f,
                 "record {} stored with no write entry vouching for it",
                 hex::encode(id)
+            ),
+            FindingKind::CloseUnsealed => {
+                f.write_str("clean close without the signed checkpoint it wrote (deleted)")
+            }
+            FindingKind::SealMissing { since } => write!(
+                f,
+                "written with no checkpoint covering the entries since seq {since}, past the \
+                 time one was due: a checkpoint was deleted"
             ),
         }
     }

@@ -167,6 +167,7 @@ impl Verifier {
                 r.checkpoints_checked += 1;
                 r.last_checkpoint = Some(u64::try_from(c.seq).unwrap_or(0));
             } else {
+                self.forged.insert(c.seq);
                 self.find(c.seq, FindingKind::CheckpointForged);
             }
         }

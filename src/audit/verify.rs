@@ -84,6 +84,16 @@ pub(crate) struct Verifier {
     pub(super) legacy: std::collections::BTreeSet<WriteKey>,
     /// Resumed after a verified point: records written before it are not known to this run.
     pub(super) partial: bool,
+    /// Checkpoint rows whose signature does not verify (reported as forged).
+    pub(super) forged: std::collections::BTreeSet<i64>,
+    /// The seal deadlines (`deadlines.rs`): in force since a sealing opening,
+    pub(super) deadlines_in_force: bool,
+    /// the oldest entry (seq, time) no checkpoint covers yet,
+    pub(super) unsealed_since: Option<(i64, i64)>,
+    /// whether that run was reported,
+    pub(super) late_reported: bool,
+    /// and the sealed closes seen without their checkpoint.
+    pub(super) closes_unsealed: Vec<i64>,
     report: VerifyReport,
 }
 
@@ -110,12 +120,21 @@ impl Verifier {
             wrote: BTreeMap::new(),
             legacy: std::collections::BTreeSet::new(),
             partial: false,
+            forged: std::collections::BTreeSet::new(),
+            deadlines_in_force: false,
+            unsealed_since: None,
+            late_reported: false,
+            closes_unsealed: Vec::new(),
             report: VerifyReport::default(),
         }
     }
 
     pub(super) fn report_mut(&mut self) -> &mut VerifyReport {
         &mut self.report
+    }
+
+    pub(super) fn report_ref(&self) -> &VerifyReport {
+        &self.report
     }
 
     pub(super) fn find(&mut self, seq: i64, kind: FindingKind) {
@@ -265,6 +284,9 @@ impl Verifier {
                 kind: FindingKind::Unlinked,
             });
         }
+        // Only an entry found intact in its place says when it was written.
+        let dated = view.as_ref().filter(|_| state == RowState::Ok);
+        self.observe_deadlines(seq, dated, view.as_ref());
         self.set_prev(seq, e, follows, state);
     }
 
@@ -450,6 +472,7 @@ impl Verifier {
         }
         self.finish_writes();
         self.finish_seals();
+        self.finish_deadlines(MOVE_WINDOW);
         // The log's own findings first, in sequence order; what they imply for the data after.
         self.report
             .findings

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::db::Conn;
 use ring::rand::SystemRandom;
 
-use crate::audit::{AuditAction, NewEntry, Outcome, SealState};
+use crate::audit::{AuditAction, CHECKPOINTED, NewEntry, Outcome, SEALING, SealState};
 use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
 use crate::db;
@@ -74,8 +74,11 @@ impl Shared {
         Ok(())
     }
 
+    /// Write the open marker. It names the field `sealing`: this opening seals its log in time
+    /// once the key is loaded, so `audit-verify` may hold what follows to the seal deadlines.
     pub(super) fn mark_open(&self) -> Result<()> {
-        let entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
+        let mut entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
+        entry.fields = &[SEALING];
         self.audit(&entry).map(|_| ())
     }
 
@@ -84,7 +87,16 @@ impl Shared {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        let close = marker(AuditAction::VaultClose, None, Some(&self.instance));
+        let mut close = marker(AuditAction::VaultClose, None, Some(&self.instance));
+        let signs = self
+            .signer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
+        if signs {
+            // It says it signs its checkpoint: a close that says so and has none lost it.
+            close.fields = &[CHECKPOINTED];
+        }
         self.write(|tx| self.audit_sealed(tx, &close, SealState::Closed))
             .map(|_| ())
     }

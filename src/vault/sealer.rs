@@ -30,7 +30,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::audit::{EntryView, SealState};
+use crate::audit::{EntryView, MAX_SEAL_WITHIN_MS, SealState};
 use crate::db::{self, Conn};
 use crate::error::Result;
 
@@ -43,7 +43,7 @@ pub const DEFAULT_SEAL_WITHIN: Duration = Duration::from_secs(5);
 /// cannot know the setting of each process that wrote to the file): an entry appended more
 /// than this (plus the clock tolerance) after the oldest unsealed one, with no checkpoint at
 /// or before it, means a checkpoint was deleted.
-pub const MAX_SEAL_WITHIN: Duration = Duration::from_secs(60);
+pub const MAX_SEAL_WITHIN: Duration = Duration::from_millis(MAX_SEAL_WITHIN_MS as u64);
 
 /// How often the sealer looks at the file for entries other processes left waiting.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
