@@ -84,7 +84,7 @@ mod vault;
 // The public interface (see the crate documentation), by concept.
 pub use audit::{
     Anchor, AuditAction, AuditEntry, AuditFilter, AuditLog, CLOCK_TOLERANCE_MS, Failure, Finding,
-    FindingKind, Outcome, VerifyReport, Warning,
+    FindingKind, Outcome, VerifyReport, Warning, WitnessFile,
 };
 pub use clock::Clock;
 #[cfg(feature = "test-clock")]

@@ -13,7 +13,7 @@
 #[path = "common/checkpointed.rs"]
 mod checkpointed;
 mod common;
-#[path = "common/timed.rs"]
+#[path = "../../tests/common/timed.rs"]
 mod timed;
 
 use std::time::Duration;
@@ -131,7 +131,7 @@ fn every_checkpoint_deleted_is_found() {
     );
 
     // Never closed (the process died), every checkpoint deleted: the late run still shows.
-    let (crashed, vault, dr, _) = timed::working(test_config(), 10);
+    let (crashed, vault, dr, _) = timed::working(|_| test_config(), 10);
     std::mem::forget((vault, dr));
     let p = crashed.file("crashed-no-checkpoints.vault");
     checkpointed::copy_vault(&crashed.path, &p);
@@ -179,7 +179,7 @@ fn a_log_cut_back_exactly_to_a_checkpoint_is_a_valid_prefix_without_a_witness() 
 #[test]
 fn a_crash_and_a_vault_left_at_its_login_screen_are_not_findings() {
     // A crash after a morning's work: the last read sealed, its opening never closed.
-    let (t, vault, dr, dx) = timed::working(test_config(), 8);
+    let (t, vault, dr, dx) = timed::working(|_| test_config(), 8);
     dr.read_record(&dx, Purpose::Treatment).unwrap();
     std::mem::forget((vault, dr));
     let r = check(&t.path, None, &[], "crashed");

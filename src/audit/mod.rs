@@ -15,6 +15,7 @@ mod seal_state;
 mod seals;
 mod state;
 mod verify;
+mod witness;
 
 pub use entry::{AuditAction, AuditEntry, Failure, Outcome};
 pub(crate) use entry::{NewEntry, format_utc, genesis_hash};
@@ -32,3 +33,7 @@ pub(crate) use seal_state::SealState;
 pub use seals::Anchor;
 pub(crate) use seals::checkpoint_verifies;
 pub(crate) use verify::Verifier;
+pub use witness::WitnessFile;
+pub(crate) use witness::{
+    Event as WitnessEvent, MAX_LINE as MAX_WITNESS_LINE, WitnessLine, extends,
+};

@@ -195,6 +195,10 @@ impl Verifier {
     /// Compare an entry with the seals, and follow the open/close markers.
     pub(super) fn observe_seals(&mut self, seq: i64, hash: &[u8], view: Option<&EntryView<'_>>) {
         self.last_seq = self.last_seq.max(seq);
+        self.observe_witness(seq, hash);
+        if view.is_some_and(|v| v.action.starts_with(b"witness.")) {
+            self.observe_witness_trouble(seq);
+        }
         let anchored = self.anchor.as_ref().filter(|(s, _)| *s == seq);
         if let Some((_, anchored)) = anchored {
             // The anchored head is not in this log: the log forked after the anchor was taken.

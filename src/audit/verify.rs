@@ -94,6 +94,16 @@ pub(crate) struct Verifier {
     pub(super) late_reported: bool,
     /// and the sealed closes seen without their checkpoint.
     pub(super) closes_unsealed: Vec<i64>,
+    /// With a witness (`witness.rs`): the heads it holds in force, seq to hash,
+    pub(super) witnessed: Option<BTreeMap<i64, [u8; 32]>>,
+    /// the first and newest of its lines in force,
+    pub(super) witness_span: Option<(i64, i64)>,
+    /// every sequence number its lines name,
+    pub(super) witness_lines: std::collections::BTreeSet<i64>,
+    /// where the log forks from it, if it does,
+    pub(super) witness_forked: Option<i64>,
+    /// and the newest entry saying the witness could not be reached or refused.
+    pub(super) witness_trouble: Option<i64>,
     report: VerifyReport,
 }
 
@@ -125,6 +135,11 @@ impl Verifier {
             unsealed_since: None,
             late_reported: false,
             closes_unsealed: Vec::new(),
+            witnessed: None,
+            witness_span: None,
+            witness_lines: std::collections::BTreeSet::new(),
+            witness_forked: None,
+            witness_trouble: None,
             report: VerifyReport::default(),
         }
     }
@@ -472,6 +487,7 @@ impl Verifier {
         }
         self.finish_writes();
         self.finish_seals();
+        self.finish_witness();
         self.finish_deadlines(MOVE_WINDOW);
         // The log's own findings first, in sequence order; what they imply for the data after.
         self.report

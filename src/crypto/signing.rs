@@ -68,6 +68,12 @@ impl SigningKey {
         self.sign(&checkpoint_message_v2(vault, seal))
     }
 
+    /// Sign a restore event for a witness: the log was rolled back, on purpose, to `seal`'s
+    /// entry (see [`restore_message`]).
+    pub(crate) fn sign_restore(&self, vault: &VaultId, seal: &Seal<'_>) -> Result<Vec<u8>> {
+        self.sign(&restore_message(vault, seal))
+    }
+
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         Ok(self.pair()?.sign(message).as_ref().to_vec())
     }
@@ -125,6 +131,12 @@ pub(crate) fn checkpoint_message_v2(vault: &VaultId, seal: &Seal<'_>) -> Vec<u8>
     seal_message(b"confide/checkpoint/v2", vault, seal)
 }
 
+/// What a restore event signs: a domain of its own, so a restore can never pass for a
+/// checkpoint or the other way round.
+pub(crate) fn restore_message(vault: &VaultId, seal: &Seal<'_>) -> Vec<u8> {
+    seal_message(b"confide/witness-restore/v1", vault, seal)
+}
+
 fn seal_message(domain: &[u8], vault: &VaultId, seal: &Seal<'_>) -> Vec<u8> {
     let mut m = domain.to_vec();
     m.extend_from_slice(vault.as_bytes());
@@ -156,6 +168,11 @@ pub(crate) fn verify_checkpoint_v2(
     verify(public, &checkpoint_message_v2(vault, seal), sig)
 }
 
+/// Check a restore event's signature against a public key.
+pub(crate) fn verify_restore(public: &[u8], vault: &VaultId, seal: &Seal<'_>, sig: &[u8]) -> bool {
+    verify(public, &restore_message(vault, seal), sig)
+}
+
 fn verify(public: &[u8], message: &[u8], sig: &[u8]) -> bool {
     UnparsedPublicKey::new(&ED25519, public)
         .verify(message, sig)
@@ -177,7 +194,7 @@ mod tests {
         assert!(!verify_checkpoint(&public, &vault, 7, &[2; 32], &sig));
         let other = VaultId::from_slice(&[6; 16]).unwrap();
         assert!(!verify_checkpoint(&public, &other, 7, &[1; 32], &sig));
-        // Version 2 binds the time and the state as well.
+        // Version 2 binds the time and the state as well, and is no restore event.
         let seal = Seal {
             seq: 7,
             hash: &[1; 32],
@@ -197,6 +214,10 @@ mod tests {
         ] {
             assert!(!verify_checkpoint_v2(&public, &vault, &changed, &sig));
         }
+        assert!(!verify_restore(&public, &vault, &seal, &sig));
+        let restore = key.sign_restore(&vault, &seal).unwrap();
+        assert!(verify_restore(&public, &vault, &seal, &restore));
+        assert!(!verify_checkpoint_v2(&public, &vault, &seal, &restore));
         let mk = MasterKey::generate(&rng).unwrap();
         let wrapped = key.wrap(&rng, &mk, &vault).unwrap();
         let back = SigningKey::unwrap(&wrapped, &mk, &vault).unwrap();

@@ -336,6 +336,15 @@ pub(crate) fn checkpoints(conn: &Connection) -> Result<Vec<StoredCheckpoint>> {
     checkpoints_where(conn, "", [])
 }
 
+/// The checkpoints of version 2 (with a state) after `seq`, in sequence order: what a witness
+/// has yet to hold.
+pub(crate) fn checkpoints_with_state_after(
+    conn: &Connection,
+    seq: i64,
+) -> Result<Vec<StoredCheckpoint>> {
+    checkpoints_where(conn, "WHERE seq > ?1 AND state IS NOT NULL", [seq])
+}
+
 /// The newest checkpoint, if any.
 pub(crate) fn newest_checkpoint(conn: &Connection) -> Result<Option<StoredCheckpoint>> {
     Ok(checkpoints_where(conn, "ORDER BY seq DESC LIMIT 1", [])?.pop())

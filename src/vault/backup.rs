@@ -150,7 +150,11 @@ impl Vault {
     /// The backup's audit chain must verify (its checkpoints, ledger and records included). If
     /// a vault already exists at `to`, the backup must be of that same vault unless
     /// `opts.allow_other_vault`; close it everywhere first. The restore is recorded in the
-    /// restored vault's log under `admin`, who must be an administrator of the backup.
+    /// restored vault's log under `admin`, who must be an administrator of the backup, and,
+    /// with a witness configured, in the witness: a signed `restored` line saying the log was
+    /// rolled back on purpose to the backup's last entry, so `audit-verify --witness` does not
+    /// report it as a rollback. (A required witness that cannot take it fails the restore,
+    /// which then leaves the vault at `to` as it was.)
     pub fn restore(
         backup: &Path,
         to: &Path,
@@ -175,13 +179,29 @@ impl Vault {
                 )));
             }
         }
+        // Where the backup's log ends: what the restored log goes on from, and what the witness
+        // (if any) is told the vault was rolled back to.
+        let point = match report.resume_point {
+            Some(point) => point,
+            None => {
+                let conn = db::open_read_only(backup)?;
+                let (seq, hash) = db::audit_rows::head(&conn)?
+                    .ok_or_else(|| invalid("its audit log is empty"))?;
+                let hash: [u8; 32] = hash
+                    .try_into()
+                    .map_err(|_| invalid("its last entry's hash is malformed"))?;
+                (u64::try_from(seq).unwrap_or(0), hash)
+            }
+        };
         let partial = beside(to, ".partial");
         remove_files(&partial);
         std::fs::copy(backup, &partial)?;
         // The administrator logs in to the copy before it replaces anything, and the restore is
-        // recorded in the copy's own log.
+        // recorded in the copy's own log, and in the witness (a rollback made on purpose, signed)
+        // before the copy's own checkpoints.
         let recorded = (|| {
-            let copy = Vault::open(&partial, config)?;
+            let copy = Vault::open(&partial, config.clone())?;
+            copy.shared.restore_in_witness(point.0, point.1);
             let session = copy.unlock(admin, passphrase)?;
             session.record_restore()?;
             drop(session);

@@ -103,7 +103,13 @@ impl Shared {
         let checkpoint = self
             .sign(seq, hash, SealState::Backup)?
             .ok_or(Error::NotFound { what: "audit key" })?;
-        self.write(|tx| db::audit_rows::insert_checkpoint(tx, &checkpoint))?;
+        self.write(|tx| {
+            db::audit_rows::insert_checkpoint(tx, &checkpoint)?;
+            self.signed
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.witness_behind();
+            Ok(())
+        })?;
         db::audit_rows::insert_checkpoint(copy, &checkpoint)
     }
 
@@ -121,6 +127,9 @@ impl Shared {
         };
         db::audit_rows::insert_checkpoint(tx, &checkpoint)?;
         self.sealed_through(seq);
+        self.signed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.witness_behind();
         Ok(true)
     }
 

@@ -113,8 +113,44 @@ impl GroupCommit {
 
 impl Shared {
     /// Run `f` in a savepoint of the group transaction; return once what it wrote is committed
-    /// (with the writes of any session that joined the group). Nothing is kept if `f` fails.
+    /// (with the writes of any session that joined the group), and, if it signed a checkpoint,
+    /// once the witness holds it. Nothing is kept if `f` fails.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        if self.witness.is_none() {
+            return self.write_unwitnessed(f);
+        }
+        // Checkpoints are signed only inside writes, which hold the connection: one signed
+        // while `f` ran is `f`'s (or, at worst, another writer's, whose witness append this
+        // one then does as well).
+        let before = self.signed.load(Ordering::SeqCst);
+        let out = self.write_unwitnessed(f)?;
+        self.after_write(self.signed.load(Ordering::SeqCst) != before)?;
+        Ok(out)
+    }
+
+    /// Run `f` on the connection inside the vault file's write lock, with no group transaction
+    /// open (so it reads only what is committed), and keep nothing it may have written to the
+    /// file: for work that must not interleave with other processes' writes, such as
+    /// appending to the witness.
+    pub(crate) fn exclusive<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        loop {
+            let db = self.conn();
+            if let Some(group) = db.open {
+                // A group is waiting for its committer: let it end first.
+                drop(db);
+                let _ = self.await_group(group);
+                continue;
+            }
+            db::begin_immediate(&db.conn)?;
+            let out = f(&db.conn);
+            db::rollback(&db.conn);
+            return out;
+        }
+    }
+
+    /// [`Shared::write`] without bringing the witness up to date: for what the witness's own
+    /// upkeep writes (its failures in the log), and what a witness append follows anyway.
+    pub(crate) fn write_unwitnessed<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let g = &self.group;
         g.queued.fetch_add(1, Ordering::SeqCst);
         let mut db = self.conn();

@@ -34,12 +34,14 @@ impl Shared {
             key_epoch: std::sync::atomic::AtomicU64::new(0),
             vault_id,
             rng,
-            config,
             signer: Mutex::new(None),
             instance,
             closed: AtomicBool::new(false),
             sealing: super::sealer::Sealing::default(),
             handles: std::sync::atomic::AtomicUsize::new(0),
+            signed: std::sync::atomic::AtomicU64::new(0),
+            witness: config.witness.as_ref().map(super::witness::Witness::new),
+            config,
         })
     }
 
@@ -82,11 +84,18 @@ impl Shared {
         self.audit(&entry).map(|_| ())
     }
 
-    /// Write the close marker and sign a checkpoint of the head. Once.
+    /// Write the close marker and sign a checkpoint of the head, and bring the witness up to
+    /// date. Once.
     pub(super) fn mark_close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        // The witness first: an outage is logged before the close marker, never after it.
+        let caught_up = if self.witness_waiting() {
+            self.sync_witness()
+        } else {
+            Ok(())
+        };
         let mut close = marker(AuditAction::VaultClose, None, Some(&self.instance));
         let signs = self
             .signer
@@ -97,8 +106,9 @@ impl Shared {
             // It says it signs its checkpoint: a close that says so and has none lost it.
             close.fields = &[CHECKPOINTED];
         }
-        self.write(|tx| self.audit_sealed(tx, &close, SealState::Closed))
-            .map(|_| ())
+        self.write_unwitnessed(|tx| self.audit_sealed(tx, &close, SealState::Closed))?;
+        caught_up?;
+        self.sync_witness_quietly()
     }
 }
 

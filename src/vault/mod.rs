@@ -26,6 +26,7 @@ mod sealer;
 mod tail;
 mod users;
 mod verify;
+mod witness;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ pub use verify::{
     VerifiedState, VerifyOptions, audit_canonical_bytes, audit_hash, export_anchor, vault_id_of,
     verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
 };
+pub use witness::{WitnessConfig, WitnessMode};
 
 /// A passphrase. Wiped from memory on drop; never printed.
 pub struct Passphrase(Zeroizing<String>);
@@ -96,7 +98,7 @@ pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_
 pub const MAX_SEALS_PER_KEY: u64 = 1 << 30;
 
 /// How a vault is opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VaultConfig {
     /// Argon2id cost for passphrases set through this handle (stored per user).
     pub kdf: KdfParams,
@@ -126,6 +128,9 @@ pub struct VaultConfig {
     /// Where the time comes from: the system's clocks, or (with the `test-clock` feature) a
     /// test's `TestClock`.
     pub clock: crate::clock::Clock,
+    /// A second file every signed checkpoint is appended to, kept elsewhere; none by default.
+    /// See [`VaultConfig::with_witness`].
+    pub witness: Option<WitnessConfig>,
 }
 
 impl Default for VaultConfig {
@@ -140,6 +145,7 @@ impl Default for VaultConfig {
             max_size_bytes: None,
             retention_years: 6,
             clock: crate::clock::Clock::System,
+            witness: None,
         }
     }
 }
@@ -201,6 +207,31 @@ impl VaultConfig {
         self
     }
 
+    /// This configuration with a witness at `path`, best effort: every signed checkpoint is
+    /// appended there, fsynced before the operation returns, and the witness takes only what
+    /// extends what it holds (see `docs/design.md`, "The witness"). Keep it where whoever can
+    /// write the vault's file cannot write it (another disk, a synced folder, another
+    /// machine's share): a witness beside the vault shows a rollback of the vault alone, not
+    /// an edit of both. If it cannot be written to, the vault goes on, logs
+    /// `witness.unreachable` (once), and brings it up to date later.
+    pub fn with_witness(mut self, path: impl Into<PathBuf>) -> Self {
+        self.witness = Some(WitnessConfig {
+            path: path.into(),
+            mode: WitnessMode::BestEffort,
+        });
+        self
+    }
+
+    /// [`VaultConfig::with_witness`], required: an operation whose checkpoint cannot reach the
+    /// witness fails with [`Error::WitnessUnreachable`] or [`Error::WitnessRefused`].
+    pub fn with_required_witness(mut self, path: impl Into<PathBuf>) -> Self {
+        self.witness = Some(WitnessConfig {
+            path: path.into(),
+            mode: WitnessMode::Required,
+        });
+        self
+    }
+
     /// This configuration with another durability.
     pub fn with_durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
@@ -228,6 +259,10 @@ pub(crate) struct Shared {
     sealing: sealer::Sealing,
     /// Handles (each `Vault` clone, each `Session`) still open.
     handles: std::sync::atomic::AtomicUsize,
+    /// Checkpoints signed by this process so far (a write that signs one updates the witness).
+    signed: std::sync::atomic::AtomicU64,
+    /// The witness, if configured.
+    witness: Option<witness::Witness>,
 }
 
 impl Shared {
@@ -293,11 +328,11 @@ impl Vault {
     /// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
     /// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
     /// let pass = Passphrase::new("admin passphrase");
-    /// let vault = Vault::create(&path, "admin", &pass, config)?;
+    /// let vault = Vault::create(&path, "admin", &pass, config.clone())?;
     /// assert_eq!(confide::vault_id_of(&path)?, vault.id());
     ///
     /// // Never over an existing file: the vault already there is left as it was.
-    /// assert!(Vault::create(&path, "admin", &pass, config).is_err());
+    /// assert!(Vault::create(&path, "admin", &pass, config.clone()).is_err());
     /// assert_eq!(confide::vault_id_of(&path)?, vault.id());
     ///
     /// // A passphrase shorter than 12 characters is refused, and no file is left behind.

@@ -202,6 +202,11 @@ impl Shared {
                 look_in = look_in.saturating_sub(nap);
             }
             drop(tail);
+            if self.witness_waiting() {
+                // A checkpoint the witness could not take yet: try again. (Failures are logged
+                // once per outage; a required witness fails the next operation instead.)
+                let _ = self.sync_witness();
+            }
             look_in = match self.seal_head_if_due() {
                 Ok(_) => LOOK_EVERY.min(self.config.seal_within.max(TEST_CLOCK_POLL)),
                 Err(_) => RETRY_AFTER,

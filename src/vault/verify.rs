@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel};
 
 use crate::audit::{
-    Anchor, Verifier, VerifyReport, checkpoint_verifies, entry_hash, format_utc, genesis_hash,
+    Anchor, Verifier, VerifyReport, WitnessFile, checkpoint_verifies, entry_hash, format_utc,
+    genesis_hash,
 };
 use crate::db::audit_rows::EntryBatch;
 use crate::db::{self, rows};
@@ -22,6 +23,9 @@ pub struct VerifyOptions {
     /// Resume after a point an earlier run verified (incremental verification): check that the
     /// log still holds that entry unchanged, then only what came after it.
     pub resume: Option<VerifiedState>,
+    /// The vault's witness: the log must hold every head it witnessed (after its restores),
+    /// and it must hold every checkpoint the vault signed since it began.
+    pub witness: Option<WitnessFile>,
 }
 
 /// Where an earlier verification got to: a signed checkpoint it verified. Kept by the
@@ -139,6 +143,9 @@ pub fn verify_audit_log_observed(
     let checkpoints = db::audit_rows::checkpoints(&tx)?;
     if let Some(anchor) = &opts.anchor {
         verifier.check_anchor(&vault_id, public.as_deref(), anchor)?;
+    }
+    if let Some(witness) = &opts.witness {
+        verifier.check_witness(&vault_id, public.as_deref(), witness)?;
     }
     let mut from = 1;
     if let Some(state) = &opts.resume {

@@ -27,7 +27,11 @@ pub(crate) fn check(
         None => None,
     };
     let bar = Progress::start(vault, progress);
-    let opts = VerifyOptions { anchor, resume };
+    let opts = VerifyOptions {
+        anchor,
+        resume,
+        witness: None,
+    };
     let report = confide::verify_audit_log_observed(vault, &opts, &mut |done| bar.set(done))
         .map_err(|e| format!("{}: {e}", vault.display()));
     bar.finish();

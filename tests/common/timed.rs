@@ -75,14 +75,17 @@ pub fn pass(clock: TestClock, path: &Path, by: Duration) {
     until_sealed(path);
 }
 
-/// A vault configured with `config` (the test's clock added) where dr.a registers a client
-/// and reads their diagnosis `reads` times, ten seconds apart, each read sealed before the next.
-/// Left open: `(built, the vault, dr.a's session, the record)`.
-pub fn working(config: VaultConfig, reads: usize) -> (Timed, Vault, Session, RecordId) {
+/// A vault configured by `config` (given the vault's path; the test's clock is added) where
+/// dr.a registers a client and reads their diagnosis `reads` times, ten seconds apart, each
+/// read sealed before the next. Left open: `(built, the vault, dr.a's session, the record)`.
+pub fn working(
+    config: impl FnOnce(&Path) -> VaultConfig,
+    reads: usize,
+) -> (Timed, Vault, Session, RecordId) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("timed.vault");
     let clock = TestClock::starting_at(START);
-    let config = config.with_test_clock(clock);
+    let config = config(&path).with_test_clock(clock);
     let vault = Vault::create(&path, "admin", &Passphrase::new(ADMIN_PASS), config).unwrap();
     let admin = vault.unlock("admin", &Passphrase::new(ADMIN_PASS)).unwrap();
     admin
@@ -122,11 +125,11 @@ pub fn working(config: VaultConfig, reads: usize) -> (Timed, Vault, Session, Rec
 
 /// [`working`] on the test configuration, then closed.
 pub fn morning(reads: usize) -> Timed {
-    morning_with(test_config(), reads)
+    morning_with(|_| test_config(), reads)
 }
 
-/// [`working`] on `config`, then closed.
-pub fn morning_with(config: VaultConfig, reads: usize) -> Timed {
+/// [`working`] configured by `config`, then closed.
+pub fn morning_with(config: impl FnOnce(&Path) -> VaultConfig, reads: usize) -> Timed {
     let (mut built, vault, dr, _) = working(config, reads);
     drop(dr);
     vault.close().unwrap();
