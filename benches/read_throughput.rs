@@ -159,8 +159,13 @@ fn build() -> (Fixture, Vault) {
     let plain_path = dir.path().join("plain.sqlite");
     // Default durability (Full); cheap KDF costs so logins do not dominate the setup.
     let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1).expect("kdf params"));
-    let vault = Vault::create(&vault_path, "admin", &Passphrase::new(ADMIN_PASS), config)
-        .expect("create vault");
+    let vault = Vault::create(
+        &vault_path,
+        "admin",
+        &Passphrase::new(ADMIN_PASS),
+        config.clone(),
+    )
+    .expect("create vault");
     let admin = vault
         .unlock("admin", &Passphrase::new(ADMIN_PASS))
         .expect("admin login");
@@ -419,7 +424,7 @@ fn benches(c: &mut Criterion) {
     drop(vault);
     let vault = Vault::open(
         &fixture.vault_path,
-        fixture.config.with_durability(Durability::Normal),
+        fixture.config.clone().with_durability(Durability::Normal),
     )
     .expect("reopen vault (Normal)");
     let dr = vault

@@ -39,6 +39,11 @@ impl Clock {
         }
     }
 
+    /// Whether time passes on its own (the system's clocks), or only when a test moves it.
+    pub(crate) fn moves_by_itself(&self) -> bool {
+        matches!(self, Clock::System)
+    }
+
     /// Now, on the monotonic scale.
     pub(crate) fn tick(&self) -> Tick {
         match self {

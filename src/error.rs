@@ -106,6 +106,25 @@ pub enum Error {
     /// The disk is full; nothing was written.
     #[error("disk full")]
     DiskFull,
+    /// The vault's witness could not be written to (a required witness: the operation's own
+    /// entries are committed in the vault, but it did not complete).
+    #[error("witness at {} unreachable: {reason}", path.display())]
+    WitnessUnreachable {
+        /// The witness file.
+        path: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The vault's witness refused a checkpoint: it does not extend the last one the witness
+    /// holds (the vault was rolled back or forked, or the witness is another vault's), or the
+    /// witness file is damaged.
+    #[error("the witness refused the checkpoint at seq {seq}: {reason}")]
+    WitnessRefused {
+        /// The sequence number concerned.
+        seq: u64,
+        /// Why, in words.
+        reason: &'static str,
+    },
     /// The underlying database failed.
     #[error("storage error: {0}")]
     Storage(String),

@@ -1,17 +1,18 @@
 //! Entry points for the fuzz targets in `fuzz/` (built with the `fuzzing` feature, and for the
 //! tests): every decoder of bytes read from a vault file or from a file handed to `audit-verify`
-//! (envelopes, sealed keys, values, audit rows, checkpoints, anchors, verification states), fed
+//! (envelopes, sealed keys, values, audit rows, checkpoints, anchors, verification states,
+//! witness files), fed
 //! whatever the fuzzer makes. Each must return an error or a value, never panic. The property
 //! tests below feed the same decoders under plain `cargo test`, on the stable toolchain that
 //! coverage-guided fuzzing (nightly) does not run on.
 //!
 //! Disclosure packages are only ever written, never read back, so they have no decoder here.
 
-use crate::audit::{Anchor, EntryView, StoredEntry, entry_hash, parse_run};
+use crate::audit::{Anchor, EntryView, StoredEntry, WitnessFile, entry_hash, parse_run};
 use crate::crypto::envelope;
 use crate::crypto::keys::Kek;
 use crate::crypto::sealed::UserKeyPair;
-use crate::crypto::signing::verify_checkpoint;
+use crate::crypto::signing::{Seal, verify_checkpoint, verify_checkpoint_v2, verify_restore};
 use crate::ids::VaultId;
 use crate::vault::VerifiedState;
 
@@ -45,16 +46,38 @@ pub fn audit_entry(data: &[u8]) {
     );
 }
 
-/// A stored checkpoint: public key (32 bytes), sequence number (8), entry hash (32), signature.
+/// A stored checkpoint: public key (32 bytes), sequence number (8), entry hash (32), time (8),
+/// state (1), signature; checked as a checkpoint of version 1, of version 2 (with the time and
+/// state), and as a restore event.
 pub fn checkpoint(data: &[u8]) {
     let (public, rest) = split(data, 32);
     let (seq, rest) = split(rest, 8);
     let seq = seq.try_into().map(u64::from_be_bytes).unwrap_or(0);
-    let (hash, sig) = split(rest, 32);
+    let (hash, rest) = split(rest, 32);
+    let (at, rest) = split(rest, 8);
+    let at_ms = at.try_into().map(i64::from_be_bytes).unwrap_or(0);
+    let (state, sig) = split(rest, 1);
     let Ok(vault) = VaultId::from_slice(&[0x5a; 16]) else {
         return;
     };
     let _ = verify_checkpoint(public, &vault, seq, hash, sig);
+    let seal = Seal {
+        seq,
+        hash,
+        at_ms,
+        state: state.first().copied().unwrap_or(0),
+    };
+    let _ = verify_checkpoint_v2(public, &vault, &seal, sig);
+    let _ = verify_restore(public, &vault, &seal, sig);
+}
+
+/// A witness file (as `audit-verify --witness` is handed it), each line checked.
+pub fn witness(data: &[u8]) {
+    if let Ok(file) = WitnessFile::parse(data) {
+        for line in &file.lines {
+            let _ = line.verifies();
+        }
+    }
 }
 
 /// An anchor file or a verification state file (JSON, as `audit-verify` is handed them).
@@ -81,7 +104,7 @@ mod tests {
 
     use super::*;
 
-    use crate::audit::{Anchor, EntryView, StoredEntry, entry_hash, parse_run};
+    use crate::audit::{Anchor, EntryView, StoredEntry, WitnessFile, entry_hash, parse_run};
     use crate::crypto::envelope;
     use crate::crypto::keys::Kek;
     use crate::crypto::sealed::UserKeyPair;
@@ -113,6 +136,19 @@ mod tests {
             checkpoint(&data);
             anchor(&data);
             sealed_keys(&data);
+            witness(&data);
+        }
+
+        #[test]
+        fn witness_shaped_lines(event in "[a-z]{0,9}", seq in "[0-9+-]{0,22}", hash in "[0-9a-fA-F]{0,66}", at in "[0-9]{0,20}", sig in "[0-9a-f]{0,130}", torn in any::<bool>()) {
+            let vault = "00112233445566778899aabbccddeeff";
+            let key = "11".repeat(32);
+            let line = format!("confide-witness/v1 {event} {vault} {seq} {hash} {at} {key} {sig}");
+            let text = if torn { line.clone() } else { format!("{line}\n{line}\n") };
+            // Random hex is never a valid signature; no shape of line panics.
+            if let Ok(file) = WitnessFile::parse(text.as_bytes()) {
+                prop_assert!(file.lines.iter().all(|l| !l.verifies()));
+            }
         }
 
         #[test]

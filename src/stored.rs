@@ -197,3 +197,19 @@ impl FactsDigest {
         out
     }
 }
+
+/// One stored checkpoint of the audit log, as its row holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StoredCheckpoint {
+    /// The sequence number of the entry it covers.
+    pub(crate) seq: i64,
+    /// That entry's hash, as signed.
+    pub(crate) hash: Vec<u8>,
+    /// The Ed25519 signature.
+    pub(crate) signature: Vec<u8>,
+    /// When it was signed (unix ms): signed too since version 2, only stored before.
+    pub(crate) at: i64,
+    /// The vault's state then, as its code, for a checkpoint of version 2 (format 8 on);
+    /// `None` for one of version 1, which signed no state.
+    pub(crate) state: Option<i64>,
+}

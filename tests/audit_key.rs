@@ -49,15 +49,26 @@ fn replace_key_and_resign(conn: &Connection) -> usize {
     let vault: Vec<u8> = conn
         .query_row("SELECT vault_id FROM vault_meta", [], |r| r.get(0))
         .unwrap();
-    let checkpoints: Vec<(i64, Vec<u8>)> = conn
-        .prepare("SELECT seq, entry_hash FROM audit_checkpoints ORDER BY seq")
+    let checkpoints: Vec<(i64, Vec<u8>, i64, Option<i64>)> = conn
+        .prepare("SELECT seq, entry_hash, at, state FROM audit_checkpoints ORDER BY seq")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    for (seq, hash) in &checkpoints {
-        let sig = key.sign(&checkpoint_message(&vault, *seq, hash));
+    for (seq, hash, at, state) in &checkpoints {
+        let message = match state {
+            // Version 2 (format 8): the time and the vault's state are signed too.
+            Some(state) => {
+                let mut m = checkpoint_message(&vault, *seq, hash);
+                m[..21].copy_from_slice(b"confide/checkpoint/v2");
+                m.extend_from_slice(&at.to_be_bytes());
+                m.push(u8::try_from(*state).unwrap());
+                m
+            }
+            None => checkpoint_message(&vault, *seq, hash),
+        };
+        let sig = key.sign(&message);
         conn.execute(
             "UPDATE audit_checkpoints SET signature = ?1 WHERE seq = ?2",
             params![sig.as_ref(), seq],

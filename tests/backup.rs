@@ -101,3 +101,71 @@ fn a_damaged_backup_is_refused() {
     ));
     assert!(!to.exists());
 }
+
+/// Every stored (seq, hash) of the log, in order.
+fn chain(path: &std::path::Path) -> Vec<(i64, Vec<u8>)> {
+    raw(path)
+        .prepare("SELECT seq, hash FROM audit_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// The state code of the checkpoint of `seq` (1 open, 2 closed, 3 a backup's), if any.
+fn state_at(path: &std::path::Path, seq: i64) -> Option<i64> {
+    raw(path)
+        .query_row(
+            "SELECT state FROM audit_checkpoints WHERE seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
+        .ok()
+}
+
+#[test]
+fn a_backup_is_a_prefix_of_the_live_log_sealed_as_a_backup_and_verifies_clean() {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    new_client(&dr, "Backed Up Client");
+    let out = p.dir.path().join("clean.backup");
+    let summary = p.admin().backup(&out).unwrap();
+
+    // The copy ends with its own making, sealed by a checkpoint that says a backup ends
+    // there; the vault was in use, and that is no unclean shutdown.
+    let report = confide::verify_audit_log(&out).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+    assert_eq!(report.warnings, vec![], "a backup verifies clean");
+    let end = summary.audit_seq;
+    assert_eq!(report.seq_range.map(|r| r.1), Some(end));
+    assert_eq!(report.last_checkpoint, Some(end));
+    assert_eq!(state_at(&out, end as i64), Some(3));
+
+    // The live log holds the same checkpoint, and goes on from the same entries.
+    new_client(&dr, "Written After The Backup");
+    assert_eq!(state_at(p.path(), end as i64), Some(3));
+    let live = chain(p.path());
+    let copy = chain(&out);
+    assert_eq!(copy[..], live[..copy.len()]);
+    assert!(live.len() > copy.len());
+    drop(dr);
+
+    // Restored, used and closed: the restored vault verifies clean too (the opening in use
+    // when the backup was taken ends with the restore).
+    let to = p.dir.path().join("restored.vault");
+    let restored = Vault::restore(
+        &out,
+        &to,
+        "admin",
+        &pass(ADMIN_PASS),
+        test_config(),
+        RestoreOptions::default(),
+    )
+    .unwrap();
+    drop(restored.unlock("dr.a", &pass(CLIN_PASS)).unwrap());
+    restored.close().unwrap();
+    let report = confide::verify_audit_log(&to).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+    assert_eq!(report.warnings, vec![]);
+}

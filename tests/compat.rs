@@ -151,6 +151,26 @@ fn format_6_entries_keep_their_bytes_and_new_ones_are_compact() {
     let last = confide::verify_audit_log(&path).unwrap();
     assert!(last.is_intact(), "{:?}", last.findings);
     assert!(last.checkpoints_checked > before.checkpoints_checked);
+    // The checkpoints signed before format 8 keep their signature of version 1 (no state);
+    // those signed since say whether the vault was open or closed, and all of them verify.
+    let states = checkpoint_states(&path);
+    let old = before.checkpoints_checked as usize;
+    assert!(states[..old].iter().all(Option::is_none), "{states:?}");
+    assert!(states[old..].iter().all(Option::is_some), "{states:?}");
+    assert_eq!(states.last(), Some(&Some(2)), "the close: closed");
+    assert_eq!(last.checkpoints_checked, states.len() as u64);
+}
+
+/// The state code of every stored checkpoint, in order (`None` for version 1).
+fn checkpoint_states(path: &std::path::Path) -> Vec<Option<i64>> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT state FROM audit_checkpoints ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
 }
 
 /// The layout version (first byte) of every stored entry, in order.

@@ -307,7 +307,7 @@ fn a_login_does_not_raise_stored_costs_past_the_work_bound() {
     // More passes, less memory: the two mixed (128 KiB × 8) would pass a bound of 512.
     let config = test_config().with_kdf(KdfParams::new(64, 8, 1).unwrap());
     let bounded = KdfLimits::new(1024, 16, 8).unwrap().with_max_work(512);
-    let vault = Vault::open(&p.path, config.with_kdf_limits(bounded)).unwrap();
+    let vault = Vault::open(&p.path, config.clone().with_kdf_limits(bounded)).unwrap();
     vault.unlock("dr.a", &Passphrase::new(CLIN_PASS)).unwrap();
     assert_eq!(stored(), (128, 1, 1));
     // And the next login still opens.

@@ -66,8 +66,13 @@ fn a_backup_taken_during_writes_restores_to_a_vault_that_verifies_and_reads_back
     // (writes committed while it was read may follow that entry).
     let (code, stdout, stderr) = audit_verify(&[out.as_os_str()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains("warning"), "{stdout}");
     let report = confide::verify_audit_log(&out).unwrap();
     assert!(report.seq_range.is_some_and(|r| r.1 >= summary.audit_seq));
+    // Sealed as a complete copy at its last entry, whatever was written meanwhile: no
+    // unclean shutdown, no unsigned tail.
+    assert_eq!(report.warnings, vec![]);
+    assert_eq!(report.last_checkpoint, report.seq_range.map(|r| r.1));
     // Still encrypted: no plaintext in the backup's bytes.
     let bytes = std::fs::read(&out).unwrap();
     assert!(!bytes.windows(17).any(|w| w == b"before the backup"));
@@ -92,7 +97,9 @@ fn a_backup_taken_during_writes_restores_to_a_vault_that_verifies_and_reads_back
     let restored_log = actions(&to);
     assert_eq!(restored_log[summary.audit_seq as usize - 1], "vault.backup");
     assert!(restored_log.contains(&"vault.restore".to_string()));
-    assert!(confide::verify_audit_log(&to).unwrap().is_intact());
+    let report = confide::verify_audit_log(&to).unwrap();
+    assert!(report.is_intact(), "{:?}", report.findings);
+    assert_eq!(report.warnings, vec![]);
     // And the source recorded the backup.
     assert!(actions(p.path()).contains(&"vault.backup".to_string()));
 }

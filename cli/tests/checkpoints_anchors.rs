@@ -31,7 +31,11 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     let anchor = anchor_to(&b.path, &anchor_file);
     {
         let conn = raw(&b.path);
-        assert_eq!(anchor.format, "confide-anchor/v1");
+        // The close's checkpoint, of version 2: its state and time are signed with it.
+        assert_eq!(anchor.format, "confide-anchor/v2");
+        assert_eq!(anchor.state.as_deref(), Some("closed"));
+        let (at, _) = checkpoint_at_and_state(&conn, ANCHORED);
+        assert_eq!(anchor.signed_at_ms, Some(at));
         assert_eq!(anchor.seq, ANCHORED as u64);
         assert_eq!(anchor.vault_id, hex::encode(vault_id(&conn)));
         assert_eq!(anchor.entry_hash, hex::encode(entry_hash(&conn, ANCHORED)));
@@ -57,10 +61,20 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
     );
 
     // A fork: the anchored entry rewritten and everything after it rechained, the checkpoints
-    // the attacker cannot re-sign removed. Passes on its own; not against the anchor.
+    // the attacker cannot re-sign removed, and the closes after it made to say they signed
+    // none (else a close without its checkpoint shows: checkpoints_deleted.rs). Passes on its
+    // own; not against the anchor.
     let forked = b.copy("forked.vault");
     let conn = raw(&forked);
     nudge_time(&conn, ANCHORED);
+    let closes = conn
+        .execute(
+            "UPDATE audit_log SET entry = audit_with(entry, 'fields', '') \
+             WHERE seq >= ?1 AND audit_part(entry, 'action') = 'vault.close'",
+            [ANCHORED],
+        )
+        .unwrap();
+    assert_eq!(closes, 2, "the anchored close and the last");
     audit_sql::rehash_from(&conn, ANCHORED);
     assert_chain_consistent(&conn);
     let later: Vec<i64> = checkpoints(&conn)
@@ -154,10 +168,25 @@ fn anchors_catch_rollbacks_and_forks_and_bad_anchor_files_cannot_run() {
         std::fs::write(&f, bytes).unwrap();
         assert_could_not_run(&b.path, Some(&f), name);
     }
-    let wrong_format = text.replace("confide-anchor/v1", "confide-anchor/v9");
+    let wrong_format = text.replace("confide-anchor/v2", "confide-anchor/v9");
+    assert_ne!(wrong_format, text);
     let f = b.file("format-v9.json");
     std::fs::write(&f, wrong_format).unwrap();
     assert_could_not_run(&b.path, Some(&f), "unknown anchor format");
+    // A checkpoint of version 2 passed off as one of version 1 (its state and time dropped),
+    // or its state changed: the signature covers both.
+    let mut as_v1: Json = serde_json::from_str(&text).unwrap();
+    as_v1["format"] = json!("confide-anchor/v1");
+    let obj = as_v1.as_object_mut().unwrap();
+    obj.remove("state");
+    obj.remove("signed_at_ms");
+    let mut reopened: Json = serde_json::from_str(&text).unwrap();
+    reopened["state"] = json!("open");
+    for (name, edited) in [("as-v1.json", as_v1), ("reopened.json", reopened)] {
+        let f = b.file(name);
+        std::fs::write(&f, edited.to_string()).unwrap();
+        assert_could_not_run(&b.path, Some(&f), name);
+    }
     assert_could_not_run(
         &b.path,
         Some(&b.file("no-such-anchor.json")),

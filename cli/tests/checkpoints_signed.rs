@@ -31,9 +31,12 @@ fn clean_vault_has_verified_checkpoints_at_every_interval_and_at_close() {
     let mut want: Vec<i64> = (1..=LAST).filter(|s| s % EVERY == 0).collect();
     want.push(LAST);
     assert_eq!(cps, want);
-    // Each checkpoint signs the hash its entry has.
+    // Each checkpoint signs the hash its entry has, and the vault's state: open at every
+    // interval, closed at the close.
     for &c in &cps {
         assert_eq!(checkpoint_row(&conn, c).0, entry_hash(&conn, c), "seq {c}");
+        let state = checkpoint_at_and_state(&conn, c).1;
+        assert_eq!(state, if c == LAST { 2 } else { 1 }, "state at seq {c}");
     }
     assert_eq!(action_at(&conn, LAST), "vault.close");
     drop(conn);
@@ -177,13 +180,15 @@ fn deletion_rechained_with_correct_hashes_is_caught_by_the_signed_checkpoints() 
     assert_chain_consistent(&conn);
     drop(conn);
 
-    // Without its checkpoints the log would pass.
+    // Without its checkpoints the chain alone would pass: only the close, which says it
+    // signed a checkpoint, shows that they are gone.
     let bare = b.file("rechained-no-checkpoints.vault");
     copy_vault(&p, &bare);
     raw(&bare)
         .execute("DELETE FROM audit_checkpoints", [])
         .unwrap();
-    let r = check(&bare, None, &[], "rechained, checkpoints removed");
+    let closed = at(LAST - 1, FindingKind::CloseUnsealed);
+    let r = check(&bare, None, &[closed], "rechained, checkpoints removed");
     assert_eq!(r.checkpoints_checked, 0);
 
     // With them: every signed head from the deleted row on covers another hash now, and the
@@ -266,6 +271,37 @@ fn forged_checkpoints_and_a_replaced_key_are_found() {
         "checkpoint moved",
     );
 
+    // The state or the time of a checkpoint changed: both are signed. (Say, a close's
+    // checkpoint made to read "open", or an interval's "closed".)
+    let edits = [
+        (
+            10,
+            "state",
+            "UPDATE audit_checkpoints SET state = 2 WHERE seq = ?1",
+        ),
+        (
+            LAST,
+            "state",
+            "UPDATE audit_checkpoints SET state = 1 WHERE seq = ?1",
+        ),
+        (
+            10,
+            "time",
+            "UPDATE audit_checkpoints SET at = at - 1 WHERE seq = ?1",
+        ),
+        (
+            LAST,
+            "time",
+            "UPDATE audit_checkpoints SET at = at + 1 WHERE seq = ?1",
+        ),
+    ];
+    for (seq, what, sql) in edits {
+        let p = b.copy(&format!("{what}-{seq}.vault"));
+        assert_eq!(raw(&p).execute(sql, [seq]).unwrap(), 1);
+        let what = format!("{what} changed at seq {seq}");
+        check(&p, None, &[at(seq, FindingKind::CheckpointForged)], &what);
+    }
+
     // Another public key in audit_key: no checkpoint verifies.
     let p = b.copy("key.vault");
     let conn = raw(&p);
@@ -296,7 +332,8 @@ fn forged_checkpoints_and_a_replaced_key_are_found() {
     let vault = vault_id(&conn);
     for &c in &cps {
         let (hash, _) = checkpoint_row(&conn, c);
-        let sig = key.sign(&checkpoint_message(&vault, c, &hash));
+        let (at, state) = checkpoint_at_and_state(&conn, c);
+        let sig = key.sign(&checkpoint_message(&vault, c, &hash, at, state));
         conn.execute(
             "UPDATE audit_checkpoints SET signature = ?1 WHERE seq = ?2",
             params![sig.as_ref(), c],

@@ -162,6 +162,17 @@ action_codes! {
     ErasureRequest => "erasure.request",
     /// A client's data keys were destroyed at the end of retention.
     ErasureShred => "erasure.shred",
+    /// The vault's witness could not be written to (logged once per outage; format 8).
+    WitnessUnreachable => "witness.unreachable",
+    /// The vault's witness refused a checkpoint (logged once per outage; format 8).
+    WitnessRefused => "witness.refused",
+}
+
+impl AuditAction {
+    /// Actions added after layout version 4 froze its table of codes: written as text.
+    #[cfg(test)]
+    pub(crate) const AFTER_V4: &'static [AuditAction] =
+        &[AuditAction::WitnessUnreachable, AuditAction::WitnessRefused];
 }
 
 impl fmt::Display for AuditAction {

@@ -95,6 +95,20 @@ pub enum FindingKind {
     /// A second baseline: the vault authenticates its state once, so another one vouches for
     /// whatever was in the file when the first one's marker was removed.
     BaselineRepeated,
+    /// A clean close that signed its own checkpoint has none: it was deleted.
+    CloseUnsealed,
+    /// Written by a logged-in session longer after entry `since` than any vault waits to seal
+    /// it, with no checkpoint in between or here: a checkpoint was deleted.
+    SealMissing {
+        /// The oldest entry no checkpoint covers.
+        since: u64,
+    },
+    /// A line of the witness that the witness would never have written: its signature does not
+    /// verify, or it does not extend the line before it. The witness file was edited.
+    WitnessForged,
+    /// The vault signed this checkpoint and the witness, which holds later ones (or was
+    /// reachable), lacks it: the witness was cut back or lines were removed.
+    WitnessTruncated,
 }
 
 impl FindingKind {
@@ -138,6 +152,10 @@ impl FindingKind {
             FindingKind::FactsMissing { .. } => "facts-missing",
             FindingKind::BaselineChanged => "baseline-changed",
             FindingKind::BaselineRepeated => "baseline-repeated",
+            FindingKind::CloseUnsealed => "close-unsealed",
+            FindingKind::SealMissing { .. } => "seal-missing",
+            FindingKind::WitnessForged => "witness-forged",
+            FindingKind::WitnessTruncated => "witness-truncated",
         }
     }
 }
@@ -229,6 +247,20 @@ impl fmt::Display for FindingKind {
                 "a second baseline: the first one's marker was removed from the file, and this \
                  one vouches for whatever was there",
             ),
+            FindingKind::CloseUnsealed => {
+                f.write_str("clean close without the signed checkpoint it wrote (deleted)")
+            }
+            FindingKind::SealMissing { since } => write!(
+                f,
+                "written with no checkpoint covering the entries since seq {since}, past the \
+                 time one was due: a checkpoint was deleted"
+            ),
+            FindingKind::WitnessForged => f.write_str(
+                "witness line forged or out of place (the witness never writes such a line)",
+            ),
+            FindingKind::WitnessTruncated => f.write_str(
+                "the witness lacks this signed checkpoint: the witness was cut back or edited",
+            ),
         }
     }
 }
@@ -289,6 +321,16 @@ pub enum Warning {
         /// How many.
         entries: u64,
     },
+    /// The vault's checkpoints from `since` on are not in the witness yet: it was unreachable
+    /// (the log says so), or the vault stopped between its commit and the witness's append.
+    /// The next checkpoint that reaches the witness brings it up to date.
+    WitnessBehind {
+        /// The first checkpoint the witness lacks.
+        since: u64,
+    },
+    /// The witness holds no line while the vault has signed checkpoints: never written (a
+    /// witness just configured, or unreachable so far), or emptied.
+    WitnessEmpty,
     /// The entry at `seq` is dated earlier than the one before it by more than
     /// [`CLOCK_TOLERANCE_MS`]: the machine's clock was set back, or entries were written with a
     /// wrong clock. The chain itself may be intact; the dates cannot be trusted across it.
@@ -311,6 +353,8 @@ impl Warning {
             Warning::UncleanShutdown { .. } => "unclean-shutdown",
             Warning::UnsignedTail { .. } => "unsigned-tail",
             Warning::TimeWentBack { .. } => "time-went-back",
+            Warning::WitnessBehind { .. } => "witness-behind",
+            Warning::WitnessEmpty => "witness-empty",
         }
     }
 }
@@ -327,6 +371,14 @@ impl fmt::Display for Warning {
                 f,
                 "{entries} entries after the last signed checkpoint (not yet sealed)"
             ),
+            Warning::WitnessBehind { since } => write!(
+                f,
+                "the witness does not hold the checkpoints from seq {since} on yet (it was \
+                 unreachable, or the vault stopped before it could write them)"
+            ),
+            Warning::WitnessEmpty => {
+                f.write_str("the witness holds no checkpoint (never written, or emptied)")
+            }
             Warning::TimeWentBack { seq, by_ms } => write!(
                 f,
                 "entry {seq} is dated {:.1} s before the entry it follows (the clock was set                  back, or entries were written with a wrong clock)",

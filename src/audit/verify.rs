@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::audit::layout::{EntryView, LINK_LEN, entry_hash};
 use crate::audit::ledger::ledger_digest;
 use crate::audit::report::{CLOCK_TOLERANCE_MS, Finding, FindingKind, VerifyReport, Warning};
+use crate::audit::seal_state::SealState;
 use crate::stored::{StoredEntry, StoredLedger};
 
 /// Findings kept in a report; the total is still counted past this.
@@ -83,10 +84,15 @@ pub(crate) struct Verifier {
     vouched: BTreeMap<i64, (Vec<u8>, Vec<u8>)>,
     /// Validly signed checkpoints and the anchor: seq to the hash they vouch for.
     pub(super) sealed: BTreeMap<i64, Vec<u8>>,
+    /// Of those, the checkpoints of version 2: seq to the state and time they sign.
+    pub(super) seal_states: BTreeMap<i64, (SealState, i64)>,
     /// The anchor's sequence number and hash, when verifying against one.
     pub(super) anchor: Option<(i64, Vec<u8>)>,
     /// Openings of the vault not yet closed: instance id to the seq of its opening.
     pub(super) open: BTreeMap<Vec<u8>, i64>,
+    /// The openings in use at the newest backup checkpoint so far: a restore of that backup
+    /// ends them.
+    pub(super) in_backup: Vec<Vec<u8>>,
     pub(super) last_seq: i64,
     /// The latest write entry of each (field table, parent): its seq and the digest of the
     /// fields it left.
@@ -97,6 +103,26 @@ pub(crate) struct Verifier {
     pub(super) legacy: std::collections::BTreeSet<WriteKey>,
     /// Resumed after a verified point: records written before it are not known to this run.
     pub(super) partial: bool,
+    /// Checkpoint rows whose signature does not verify (reported as forged).
+    pub(super) forged: std::collections::BTreeSet<i64>,
+    /// The seal deadlines (`deadlines.rs`): in force since a sealing opening,
+    pub(super) deadlines_in_force: bool,
+    /// the oldest entry (seq, time) no checkpoint covers yet,
+    pub(super) unsealed_since: Option<(i64, i64)>,
+    /// whether that run was reported,
+    pub(super) late_reported: bool,
+    /// and the sealed closes seen without their checkpoint.
+    pub(super) closes_unsealed: Vec<i64>,
+    /// With a witness (`witness.rs`): the heads it holds in force, seq to hash,
+    pub(super) witnessed: Option<BTreeMap<i64, [u8; 32]>>,
+    /// the first and newest of its lines in force,
+    pub(super) witness_span: Option<(i64, i64)>,
+    /// every sequence number its lines name,
+    pub(super) witness_lines: std::collections::BTreeSet<i64>,
+    /// where the log forks from it, if it does,
+    pub(super) witness_forked: Option<i64>,
+    /// and the newest entry saying the witness could not be reached or refused.
+    pub(super) witness_trouble: Option<i64>,
     report: VerifyReport,
 }
 
@@ -115,19 +141,35 @@ impl Verifier {
             pending: None,
             vouched: BTreeMap::new(),
             sealed: BTreeMap::new(),
+            seal_states: BTreeMap::new(),
             anchor: None,
             open: BTreeMap::new(),
+            in_backup: Vec::new(),
             last_seq: 0,
             wrote: BTreeMap::new(),
             facts: Default::default(),
             legacy: std::collections::BTreeSet::new(),
             partial: false,
+            forged: std::collections::BTreeSet::new(),
+            deadlines_in_force: false,
+            unsealed_since: None,
+            late_reported: false,
+            closes_unsealed: Vec::new(),
+            witnessed: None,
+            witness_span: None,
+            witness_lines: std::collections::BTreeSet::new(),
+            witness_forked: None,
+            witness_trouble: None,
             report: VerifyReport::default(),
         }
     }
 
     pub(super) fn report_mut(&mut self) -> &mut VerifyReport {
         &mut self.report
+    }
+
+    pub(super) fn report_ref(&self) -> &VerifyReport {
+        &self.report
     }
 
     pub(super) fn find(&mut self, seq: i64, kind: FindingKind) {
@@ -277,6 +319,9 @@ impl Verifier {
                 kind: FindingKind::Unlinked,
             });
         }
+        // Only an entry found intact in its place says when it was written.
+        let dated = view.as_ref().filter(|_| state == RowState::Ok);
+        self.observe_deadlines(seq, dated, view.as_ref());
         self.set_prev(seq, e, follows, state);
     }
 
@@ -489,6 +534,8 @@ impl Verifier {
         }
         self.finish_writes();
         self.finish_seals();
+        self.finish_witness();
+        self.finish_deadlines(MOVE_WINDOW);
         self.drop_consequences();
         // The log's own findings first, in sequence order; what they imply for the data after.
         self.report

@@ -51,18 +51,31 @@ impl SigningKey {
             .map_err(|_| Error::Crypto("ed25519 public key"))
     }
 
-    /// Sign a checkpoint of (vault, seq, entry hash).
+    /// Sign a checkpoint of version 1, (vault, seq, entry hash): what vaults before format 8
+    /// signed, kept for the tests that build such vaults.
+    #[cfg(test)]
     pub(crate) fn sign_checkpoint(
         &self,
         vault: &VaultId,
         seq: u64,
         hash: &[u8],
     ) -> Result<Vec<u8>> {
-        Ok(self
-            .pair()?
-            .sign(&checkpoint_message(vault, seq, hash))
-            .as_ref()
-            .to_vec())
+        self.sign(&checkpoint_message(vault, seq, hash))
+    }
+
+    /// Sign a checkpoint of version 2: (vault, seq, entry hash, time, state).
+    pub(crate) fn sign_checkpoint_v2(&self, vault: &VaultId, seal: &Seal<'_>) -> Result<Vec<u8>> {
+        self.sign(&checkpoint_message_v2(vault, seal))
+    }
+
+    /// Sign a restore event for a witness: the log was rolled back, on purpose, to `seal`'s
+    /// entry (see [`restore_message`]).
+    pub(crate) fn sign_restore(&self, vault: &VaultId, seal: &Seal<'_>) -> Result<Vec<u8>> {
+        self.sign(&restore_message(vault, seal))
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.pair()?.sign(message).as_ref().to_vec())
     }
 
     /// Seal the key for storage under a key derived from the master key.
@@ -93,7 +106,17 @@ impl SigningKey {
     }
 }
 
-/// What a checkpoint signs.
+/// What a signed statement about the log's head says beyond the vault: the entry, when, and
+/// (for a checkpoint) the vault's state then, as its one-byte code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Seal<'a> {
+    pub(crate) seq: u64,
+    pub(crate) hash: &'a [u8],
+    pub(crate) at_ms: i64,
+    pub(crate) state: u8,
+}
+
+/// What a checkpoint of version 1 signs (vaults before format 8).
 pub(crate) fn checkpoint_message(vault: &VaultId, seq: u64, hash: &[u8]) -> Vec<u8> {
     let mut m = b"confide/checkpoint/v1".to_vec();
     m.extend_from_slice(vault.as_bytes());
@@ -102,7 +125,29 @@ pub(crate) fn checkpoint_message(vault: &VaultId, seq: u64, hash: &[u8]) -> Vec<
     m
 }
 
-/// Check a checkpoint signature against a public key.
+/// What a checkpoint of version 2 signs: version 1's parts, then the time (i64 BE, unix ms)
+/// and the state byte, so neither can be changed or moved to another checkpoint.
+pub(crate) fn checkpoint_message_v2(vault: &VaultId, seal: &Seal<'_>) -> Vec<u8> {
+    seal_message(b"confide/checkpoint/v2", vault, seal)
+}
+
+/// What a restore event signs: a domain of its own, so a restore can never pass for a
+/// checkpoint or the other way round.
+pub(crate) fn restore_message(vault: &VaultId, seal: &Seal<'_>) -> Vec<u8> {
+    seal_message(b"confide/witness-restore/v1", vault, seal)
+}
+
+fn seal_message(domain: &[u8], vault: &VaultId, seal: &Seal<'_>) -> Vec<u8> {
+    let mut m = domain.to_vec();
+    m.extend_from_slice(vault.as_bytes());
+    m.extend_from_slice(&seal.seq.to_be_bytes());
+    m.extend_from_slice(seal.hash);
+    m.extend_from_slice(&seal.at_ms.to_be_bytes());
+    m.push(seal.state);
+    m
+}
+
+/// Check a checkpoint signature of version 1 against a public key.
 pub(crate) fn verify_checkpoint(
     public: &[u8],
     vault: &VaultId,
@@ -110,8 +155,27 @@ pub(crate) fn verify_checkpoint(
     hash: &[u8],
     sig: &[u8],
 ) -> bool {
+    verify(public, &checkpoint_message(vault, seq, hash), sig)
+}
+
+/// Check a checkpoint signature of version 2 against a public key.
+pub(crate) fn verify_checkpoint_v2(
+    public: &[u8],
+    vault: &VaultId,
+    seal: &Seal<'_>,
+    sig: &[u8],
+) -> bool {
+    verify(public, &checkpoint_message_v2(vault, seal), sig)
+}
+
+/// Check a restore event's signature against a public key.
+pub(crate) fn verify_restore(public: &[u8], vault: &VaultId, seal: &Seal<'_>, sig: &[u8]) -> bool {
+    verify(public, &restore_message(vault, seal), sig)
+}
+
+fn verify(public: &[u8], message: &[u8], sig: &[u8]) -> bool {
     UnparsedPublicKey::new(&ED25519, public)
-        .verify(&checkpoint_message(vault, seq, hash), sig)
+        .verify(message, sig)
         .is_ok()
 }
 
@@ -130,6 +194,30 @@ mod tests {
         assert!(!verify_checkpoint(&public, &vault, 7, &[2; 32], &sig));
         let other = VaultId::from_slice(&[6; 16]).unwrap();
         assert!(!verify_checkpoint(&public, &other, 7, &[1; 32], &sig));
+        // Version 2 binds the time and the state as well, and is no restore event.
+        let seal = Seal {
+            seq: 7,
+            hash: &[1; 32],
+            at_ms: 1_700_000_000_000,
+            state: 1,
+        };
+        let sig = key.sign_checkpoint_v2(&vault, &seal).unwrap();
+        assert!(verify_checkpoint_v2(&public, &vault, &seal, &sig));
+        assert!(!verify_checkpoint(&public, &vault, 7, &[1; 32], &sig));
+        for changed in [
+            Seal { state: 2, ..seal },
+            Seal {
+                at_ms: seal.at_ms + 1,
+                ..seal
+            },
+            Seal { seq: 8, ..seal },
+        ] {
+            assert!(!verify_checkpoint_v2(&public, &vault, &changed, &sig));
+        }
+        assert!(!verify_restore(&public, &vault, &seal, &sig));
+        let restore = key.sign_restore(&vault, &seal).unwrap();
+        assert!(verify_restore(&public, &vault, &seal, &restore));
+        assert!(!verify_checkpoint_v2(&public, &vault, &seal, &restore));
         let mk = MasterKey::generate(&rng).unwrap();
         let wrapped = key.wrap(&rng, &mk, &vault).unwrap();
         let back = SigningKey::unwrap(&wrapped, &mk, &vault).unwrap();

@@ -8,7 +8,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
-use crate::stored::{Cell, EntryCells, StoredEntry, canonical_bytes};
+use crate::stored::{Cell, EntryCells, StoredCheckpoint, StoredEntry, canonical_bytes};
 
 /// An entry's columns before format 6, in hashed order, then the stored hash.
 const COLUMNS: &str =
@@ -319,38 +319,68 @@ pub(crate) fn set_audit_key_wrap(conn: &Connection, wrapped: &[u8]) -> Result<()
     Ok(())
 }
 
-pub(crate) fn insert_checkpoint(
-    conn: &Connection,
-    seq: i64,
-    hash: &[u8],
-    signature: &[u8],
-    at: i64,
-) -> Result<()> {
+/// Store a checkpoint (inside the caller's transaction). A second checkpoint of the same entry
+/// is ignored: one entry has one checkpoint.
+pub(crate) fn insert_checkpoint(conn: &Connection, c: &StoredCheckpoint) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO audit_checkpoints (seq, entry_hash, signature, at) \
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO audit_checkpoints (seq, entry_hash, signature, at, state) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(rusqlite::params![seq, hash, signature, at])?;
+    .execute(params![c.seq, c.hash, c.signature, c.at, c.state])?;
     Ok(())
 }
 
-/// One stored checkpoint: (seq, entry hash, signature, time).
-pub(crate) type StoredCheckpoint = (i64, Vec<u8>, Vec<u8>, i64);
-
-/// Every checkpoint, in sequence order (none for a vault older than format 4).
+/// Every checkpoint, in sequence order (none for a vault older than format 4; no state for one
+/// older than format 8, which verification reads without migrating).
 pub(crate) fn checkpoints(conn: &Connection) -> Result<Vec<StoredCheckpoint>> {
+    checkpoints_where(conn, "", [])
+}
+
+/// The checkpoints of version 2 (with a state) after `seq`, in sequence order: what a witness
+/// has yet to hold.
+pub(crate) fn checkpoints_with_state_after(
+    conn: &Connection,
+    seq: i64,
+) -> Result<Vec<StoredCheckpoint>> {
+    checkpoints_where(conn, "WHERE seq > ?1 AND state IS NOT NULL", [seq])
+}
+
+/// The newest checkpoint, if any.
+pub(crate) fn newest_checkpoint(conn: &Connection) -> Result<Option<StoredCheckpoint>> {
+    Ok(checkpoints_where(conn, "ORDER BY seq DESC LIMIT 1", [])?.pop())
+}
+
+fn checkpoints_where<P: rusqlite::Params>(
+    conn: &Connection,
+    rest: &str,
+    params: P,
+) -> Result<Vec<StoredCheckpoint>> {
     if !has_table(conn, "audit_checkpoints")? {
         return Ok(Vec::new());
     }
-    let mut stmt =
-        conn.prepare("SELECT seq, entry_hash, signature, at FROM audit_checkpoints ORDER BY seq")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            bytes(r.get_ref(1)?),
-            bytes(r.get_ref(2)?),
-            r.get(3)?,
-        ))
+    let has_state = conn
+        .prepare_cached(
+            "SELECT 1 FROM pragma_table_info('audit_checkpoints') WHERE name = 'state'",
+        )?
+        .exists([])?;
+    let state = if has_state { "state" } else { "NULL" };
+    // The caller's clause orders or filters; the outer query always returns them by seq.
+    let sql = format!(
+        "SELECT * FROM (SELECT seq, entry_hash, signature, at, {state} FROM audit_checkpoints \
+         {rest}) ORDER BY seq"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params, |r| {
+        Ok(StoredCheckpoint {
+            seq: r.get(0)?,
+            hash: bytes(r.get_ref(1)?),
+            signature: bytes(r.get_ref(2)?),
+            at: int(r.get_ref(3)?),
+            state: match r.get_ref(4)? {
+                ValueRef::Integer(i) => Some(i),
+                _ => None,
+            },
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

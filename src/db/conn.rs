@@ -183,6 +183,13 @@ fn migrate(conn: &mut Connection, from: u32) -> Result<()> {
     Ok(())
 }
 
+/// Make every commit so far durable with `synchronous = NORMAL`: a checkpoint of the
+/// write-ahead log syncs it first. (Passive: it waits for no reader.)
+pub(crate) fn sync_wal(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
 /// Move every page out of the write-ahead log and truncate it, so that what was deleted does
 /// not linger there.
 pub(crate) fn checkpoint_wal(conn: &Connection) -> Result<()> {

@@ -10,7 +10,9 @@ pub(crate) mod session_rows;
 mod tx;
 
 pub use conn::{Durability, FORMAT_VERSION};
-pub(crate) use conn::{cap_size, checkpoint_wal, create, open, open_for_copy, open_read_only};
+pub(crate) use conn::{
+    cap_size, checkpoint_wal, create, open, open_for_copy, open_read_only, sync_wal,
+};
 pub(crate) use tx::{
     Conn, begin_immediate, commit, in_savepoint, in_transaction, rollback, vacuum_into,
 };

@@ -3,7 +3,11 @@
 //! A backup is a consistent copy of the vault file taken while the vault stays in use: SQLite's
 //! `VACUUM INTO` on a separate connection reads one snapshot while the vault's own
 //! connection goes on writing. The copy is as encrypted as the vault and carries its whole audit
-//! chain, including the entry that records its own making (committed before the snapshot).
+//! chain, including the entry that records its own making (committed before the snapshot) and
+//! that entry's checkpoint, signed "backup": the copy is a prefix of the live log that ends at a
+//! checkpoint saying a copy was taken there, so it verifies clean, with no unclean shutdown for
+//! the opening that was in use. (Should other sessions' writes slip in between that commit and
+//! the snapshot, the copy's own last entry is sealed the same way, in the copy and in the vault.)
 //!
 //! A restore checks the backup's audit chain first (no passphrase needed) and refuses a damaged
 //! one, refuses to replace a vault with another vault's backup unless told to, then puts the
@@ -13,7 +17,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::audit::{AuditAction, Outcome};
+use crate::audit::{AuditAction, Outcome, SealState};
 use crate::db;
 use crate::error::{Error, Result};
 use crate::ids::VaultId;
@@ -89,13 +93,15 @@ impl Session {
             .path()
             .map(PathBuf::from)
             .ok_or_else(|| invalid("the vault has no file to copy"))?;
-        // The entry first, so the copy records its own making.
+        // The entry first, with a checkpoint saying a backup ends here, so the copy records its
+        // own making and is sealed as a complete copy (a prefix of this vault's log).
         let outcome = Outcome::Allowed(grant.basis());
-        let audit_seq =
-            self.shared
-                .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
+        let entry = self.entry(action, None, None, &[], purpose, outcome);
+        let (audit_seq, _) = self
+            .shared
+            .write(|tx| self.shared.audit_sealed(tx, &entry, SealState::Backup))?;
         let partial = beside(out, ".partial");
-        let _ = std::fs::remove_file(&partial);
+        remove_files(&partial);
         let copied = (|| {
             let conn = db::open_for_copy(&source)?;
             let target = partial
@@ -103,17 +109,38 @@ impl Session {
                 .ok_or_else(|| invalid("the backup path is not valid UTF-8"))?;
             db::vacuum_into(&conn, target)?;
             drop(conn);
+            self.seal_copy_if_it_grew(&partial, audit_seq)?;
             publish(&partial, out)
         })();
         if let Err(e) = copied {
-            let _ = std::fs::remove_file(&partial);
+            remove_files(&partial);
             return Err(e);
         }
         Ok(BackupSummary {
             path: out.to_owned(),
             bytes: std::fs::metadata(out)?.len(),
-            audit_seq,
+            audit_seq: audit_seq as u64, // INVARIANT: seq >= 1.
         })
+    }
+
+    /// Writes committed after the backup's entry and before the copy's snapshot (by other
+    /// sessions) are in the copy after the backup's checkpoint: seal the copy's own last entry
+    /// as a backup's too, so the copy still ends at one.
+    fn seal_copy_if_it_grew(&self, partial: &Path, sealed: i64) -> Result<()> {
+        let live = db::audit_rows::max_seq(&self.shared.conn())?;
+        if live == sealed {
+            // Nothing was appended since the backup's entry, so the copy ends with it.
+            return Ok(());
+        }
+        let copy = db::open_for_copy(partial)?;
+        let Some((seq, hash)) = db::audit_rows::head(&copy)? else {
+            return Err(invalid("the copy holds no audit log"));
+        };
+        if seq > sealed {
+            self.shared.seal_copy(&copy, seq, &hash)?;
+        }
+        // (`VACUUM INTO` writes a file in rollback-journal mode: nothing is left beside it.)
+        Ok(())
     }
 }
 
@@ -123,7 +150,11 @@ impl Vault {
     /// The backup's audit chain must verify (its checkpoints, ledger and records included). If
     /// a vault already exists at `to`, the backup must be of that same vault unless
     /// `opts.allow_other_vault`; close it everywhere first. The restore is recorded in the
-    /// restored vault's log under `admin`, who must be an administrator of the backup.
+    /// restored vault's log under `admin`, who must be an administrator of the backup, and,
+    /// with a witness configured, in the witness: a signed `restored` line saying the log was
+    /// rolled back on purpose to the backup's last entry, so `audit-verify --witness` does not
+    /// report it as a rollback. (A required witness that cannot take it fails the restore,
+    /// which then leaves the vault at `to` as it was.)
     pub fn restore(
         backup: &Path,
         to: &Path,
@@ -148,13 +179,29 @@ impl Vault {
                 )));
             }
         }
+        // Where the backup's log ends: what the restored log goes on from, and what the witness
+        // (if any) is told the vault was rolled back to.
+        let point = match report.resume_point {
+            Some(point) => point,
+            None => {
+                let conn = db::open_read_only(backup)?;
+                let (seq, hash) = db::audit_rows::head(&conn)?
+                    .ok_or_else(|| invalid("its audit log is empty"))?;
+                let hash: [u8; 32] = hash
+                    .try_into()
+                    .map_err(|_| invalid("its last entry's hash is malformed"))?;
+                (u64::try_from(seq).unwrap_or(0), hash)
+            }
+        };
         let partial = beside(to, ".partial");
         remove_files(&partial);
         std::fs::copy(backup, &partial)?;
         // The administrator logs in to the copy before it replaces anything, and the restore is
-        // recorded in the copy's own log.
+        // recorded in the copy's own log, and in the witness (a rollback made on purpose, signed)
+        // before the copy's own checkpoints.
         let recorded = (|| {
-            let copy = Vault::open(&partial, config)?;
+            let copy = Vault::open(&partial, config.clone())?;
+            copy.shared.restore_in_witness(point.0, point.1);
             let session = copy.unlock(admin, passphrase)?;
             session.record_restore()?;
             drop(session);
@@ -204,5 +251,61 @@ impl Session {
         self.shared
             .audit(&self.entry(action, None, None, &[], purpose, outcome))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::kdf::KdfParams;
+
+    #[test]
+    fn a_copy_that_grew_past_the_backups_entry_is_sealed_at_its_own_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grew.vault");
+        let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1).unwrap());
+        let pass = Passphrase::new("grown backup passphrase");
+        let vault = Vault::create(&path, "admin", &pass, config).unwrap();
+        let admin = vault.unlock("admin", &pass).unwrap();
+        // The backup's entry and checkpoint, then a write that slips in before the snapshot
+        // (as another session's would), then the snapshot.
+        let entry = admin.entry(
+            AuditAction::VaultBackup,
+            None,
+            None,
+            &[],
+            Purpose::Operations,
+            Outcome::Granted,
+        );
+        let (sealed, _) = admin
+            .shared
+            .write(|tx| admin.shared.audit_sealed(tx, &entry, SealState::Backup))
+            .unwrap();
+        admin.audit_tail(1).unwrap();
+        let partial = dir.path().join("grew.backup");
+        db::vacuum_into(
+            &db::open_for_copy(&path).unwrap(),
+            partial.to_str().unwrap(),
+        )
+        .unwrap();
+        let before = crate::verify_audit_log(&partial).unwrap();
+        assert!(
+            before
+                .warnings
+                .iter()
+                .any(|w| w.code() == "unclean-shutdown")
+        );
+
+        admin.seal_copy_if_it_grew(&partial, sealed).unwrap();
+        let after = crate::verify_audit_log(&partial).unwrap();
+        assert!(after.is_intact(), "{:?}", after.findings);
+        assert_eq!(after.warnings, vec![]);
+        assert_eq!(after.last_checkpoint, Some(sealed as u64 + 1));
+        // The vault holds that checkpoint too: the copy is still a prefix of its log.
+        let live = crate::verify_audit_log(&path).unwrap();
+        assert!(
+            live.is_intact() && live.checkpoints_checked >= 2,
+            "{live:?}"
+        );
     }
 }

@@ -113,8 +113,44 @@ impl GroupCommit {
 
 impl Shared {
     /// Run `f` in a savepoint of the group transaction; return once what it wrote is committed
-    /// (with the writes of any session that joined the group). Nothing is kept if `f` fails.
+    /// (with the writes of any session that joined the group), and, if it signed a checkpoint,
+    /// once the witness holds it. Nothing is kept if `f` fails.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        if self.witness.is_none() {
+            return self.write_unwitnessed(f);
+        }
+        // Checkpoints are signed only inside writes, which hold the connection: one signed
+        // while `f` ran is `f`'s (or, at worst, another writer's, whose witness append this
+        // one then does as well).
+        let before = self.signed.load(Ordering::SeqCst);
+        let out = self.write_unwitnessed(f)?;
+        self.after_write(self.signed.load(Ordering::SeqCst) != before)?;
+        Ok(out)
+    }
+
+    /// Run `f` on the connection inside the vault file's write lock, with no group transaction
+    /// open (so it reads only what is committed), and keep nothing it may have written to the
+    /// file: for work that must not interleave with other processes' writes, such as
+    /// appending to the witness.
+    pub(crate) fn exclusive<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        loop {
+            let db = self.conn();
+            if let Some(group) = db.open {
+                // A group is waiting for its committer: let it end first.
+                drop(db);
+                let _ = self.await_group(group);
+                continue;
+            }
+            db::begin_immediate(&db.conn)?;
+            let out = f(&db.conn);
+            db::rollback(&db.conn);
+            return out;
+        }
+    }
+
+    /// [`Shared::write`] without bringing the witness up to date: for what the witness's own
+    /// upkeep writes (its failures in the log), and what a witness append follows anyway.
+    pub(crate) fn write_unwitnessed<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let g = &self.group;
         g.queued.fetch_add(1, Ordering::SeqCst);
         let mut db = self.conn();
@@ -251,7 +287,11 @@ mod tests {
 
     fn vault(dir: &tempfile::TempDir) -> (Vault, std::path::PathBuf) {
         let path = dir.path().join("group.vault");
-        let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1).unwrap());
+        // The longest seal interval: the background sealer's writes would be groups of their
+        // own, which these tests count.
+        let config = VaultConfig::default()
+            .with_kdf(KdfParams::new(64, 1, 1).unwrap())
+            .with_seal_within(crate::vault::MAX_SEAL_WITHIN);
         let v = Vault::create(&path, "admin", &Passphrase::new("group test pass"), config).unwrap();
         (v, path)
     }
@@ -305,7 +345,7 @@ mod tests {
     fn a_writer_that_finds_another_waiting_shares_its_commit() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         let groups_before = shared.group.commits().last;
         write_while_another_queues(&shared, || {
@@ -321,7 +361,7 @@ mod tests {
     fn a_failed_write_keeps_nothing_and_leaves_the_group_intact() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         let failed: Result<()> = shared.write(|tx| {
             shared.audit_in(tx, &entry())?;
@@ -338,7 +378,7 @@ mod tests {
     fn a_write_failing_in_a_group_it_joined_undoes_only_itself() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         let groups_before = shared.group.commits().last;
         write_while_another_queues(&shared, || {
@@ -358,7 +398,7 @@ mod tests {
     fn a_waiter_commits_its_group_itself_when_the_expected_committer_dies() {
         let dir = tempfile::tempdir().unwrap();
         let (v, path) = vault(&dir);
-        let shared = Arc::clone(&v.shared);
+        let shared = Arc::clone(v.shared.arc());
         let before = committed(&path);
         // The second writer panics inside the group the first leaves open; the first write
         // returns, committed, although its committer never came back.

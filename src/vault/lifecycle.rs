@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::db::Conn;
 use ring::rand::SystemRandom;
 
-use crate::audit::{AuditAction, NewEntry, Outcome};
+use crate::audit::{AuditAction, CHECKPOINTED, NewEntry, Outcome, SEALING, SealState};
 use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
 use crate::db;
@@ -34,10 +34,14 @@ impl Shared {
             key_epoch: std::sync::atomic::AtomicU64::new(0),
             vault_id,
             rng,
-            config,
             signer: Mutex::new(None),
             instance,
             closed: AtomicBool::new(false),
+            sealing: super::sealer::Sealing::default(),
+            handles: std::sync::atomic::AtomicUsize::new(0),
+            signed: std::sync::atomic::AtomicU64::new(0),
+            witness: config.witness.as_ref().map(super::witness::Witness::new),
+            config,
         })
     }
 
@@ -102,26 +106,39 @@ impl Shared {
         Ok(())
     }
 
+    /// Write the open marker. It names the field `sealing`: this opening seals its log in time
+    /// once the key is loaded, so `audit-verify` may hold what follows to the seal deadlines.
     pub(super) fn mark_open(&self) -> Result<()> {
-        let entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
+        let mut entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
+        entry.fields = &[SEALING];
         self.audit(&entry).map(|_| ())
     }
 
-    /// Write the close marker and sign a checkpoint of the head. Once.
-    fn mark_close(&self) -> Result<()> {
+    /// Write the close marker and sign a checkpoint of the head, and bring the witness up to
+    /// date. Once.
+    pub(super) fn mark_close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        self.write(|tx| {
-            self.audit_in(
-                tx,
-                &marker(AuditAction::VaultClose, None, Some(&self.instance)),
-            )?;
-            if let Some((seq, hash)) = db::audit_rows::head(tx)? {
-                self.checkpoint_in(tx, seq, &hash)?;
-            }
+        // The witness first: an outage is logged before the close marker, never after it.
+        let caught_up = if self.witness_waiting() {
+            self.sync_witness()
+        } else {
             Ok(())
-        })
+        };
+        let mut close = marker(AuditAction::VaultClose, None, Some(&self.instance));
+        let signs = self
+            .signer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
+        if signs {
+            // It says it signs its checkpoint: a close that says so and has none lost it.
+            close.fields = &[CHECKPOINTED];
+        }
+        self.write_unwitnessed(|tx| self.audit_sealed(tx, &close, SealState::Closed))?;
+        caught_up?;
+        self.sync_witness_quietly()
     }
 }
 
@@ -142,8 +159,9 @@ fn marker<'a>(
 }
 
 impl Drop for Shared {
-    /// The last handle on the file is going: close cleanly. Errors cannot be reported from a
-    /// drop; a close that fails shows in the log as an unclean shutdown, as a crash would.
+    /// The file is let go: close cleanly if the last handle did not (the vault's creation
+    /// failed part way). Errors cannot be reported from a drop; a close that fails shows in the
+    /// log as an unclean shutdown, as a crash would.
     fn drop(&mut self) {
         let _ = self.mark_close();
     }
@@ -154,6 +172,6 @@ impl Vault {
     /// Sessions still open keep the file open; the marker is written once, when the last
     /// handle goes if not here.
     pub fn close(self) -> Result<()> {
-        self.shared.mark_close()
+        self.shared.close()
     }
 }

@@ -22,9 +22,11 @@ mod lifecycle;
 mod notes;
 mod records;
 mod rotation;
+mod sealer;
 mod tail;
 mod users;
 mod verify;
+mod witness;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -56,11 +58,13 @@ pub use gate::{KeyStats, Session};
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use rotation::{MasterKeyRotation, Rotation};
+pub use sealer::{DEFAULT_SEAL_WITHIN, MAX_SEAL_WITHIN};
 pub use users::MIN_PASSPHRASE_CHARS;
 pub use verify::{
     VerifiedState, VerifyOptions, audit_canonical_bytes, audit_hash, export_anchor, vault_id_of,
     verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
 };
+pub use witness::{WitnessConfig, WitnessMode};
 
 /// A passphrase. Wiped from memory on drop; never printed.
 pub struct Passphrase(Zeroizing<String>);
@@ -94,7 +98,7 @@ pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_
 pub const MAX_SEALS_PER_KEY: u64 = 1 << 30;
 
 /// How a vault is opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VaultConfig {
     /// Argon2id cost for passphrases set through this handle (stored per user).
     pub kdf: KdfParams,
@@ -106,6 +110,11 @@ pub struct VaultConfig {
     pub durability: Durability,
     /// Sign a checkpoint of the audit log every this many entries (and on close).
     pub checkpoint_every: u32,
+    /// While the audit key is loaded (from the first login), no entry waits longer than this
+    /// for a signed checkpoint that covers it; at most [`MAX_SEAL_WITHIN`]. Default
+    /// [`DEFAULT_SEAL_WITHIN`], five seconds. A crash leaves at most this much of the log
+    /// unsealed.
+    pub seal_within: std::time::Duration,
     /// A session unused for longer than this is locked: its keys are wiped and its next call
     /// fails with [`Error::SessionLocked`] (automatic logoff). Default 15 minutes.
     pub idle_timeout: std::time::Duration,
@@ -123,6 +132,9 @@ pub struct VaultConfig {
     /// Where the time comes from: the system's clocks, or (with the `test-clock` feature) a
     /// test's `TestClock`.
     pub clock: crate::clock::Clock,
+    /// A second file every signed checkpoint is appended to, kept elsewhere; none by default.
+    /// See [`VaultConfig::with_witness`].
+    pub witness: Option<WitnessConfig>,
 }
 
 impl Default for VaultConfig {
@@ -132,11 +144,13 @@ impl Default for VaultConfig {
             kdf_limits: KdfLimits::default(),
             durability: Durability::default(),
             checkpoint_every: 1000,
+            seal_within: DEFAULT_SEAL_WITHIN,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             seals_per_key: MAX_SEALS_PER_KEY,
             max_size_bytes: None,
             retention_years: 6,
             clock: crate::clock::Clock::System,
+            witness: None,
         }
     }
 }
@@ -173,6 +187,13 @@ impl VaultConfig {
         self
     }
 
+    /// This configuration with another longest wait of an entry for its checkpoint, at most
+    /// [`MAX_SEAL_WITHIN`] (a longer one is cut to it).
+    pub fn with_seal_within(mut self, within: std::time::Duration) -> Self {
+        self.seal_within = within.min(MAX_SEAL_WITHIN);
+        self
+    }
+
     /// This configuration with a lower limit of values per data key (tests), at most
     /// [`MAX_SEALS_PER_KEY`] and at least 1.
     pub fn with_seals_per_key(mut self, n: u64) -> Self {
@@ -204,6 +225,31 @@ impl VaultConfig {
         self
     }
 
+    /// This configuration with a witness at `path`, best effort: every signed checkpoint is
+    /// appended there, fsynced before the operation returns, and the witness takes only what
+    /// extends what it holds (see `docs/design.md`, "The witness"). Keep it where whoever can
+    /// write the vault's file cannot write it (another disk, a synced folder, another
+    /// machine's share): a witness beside the vault shows a rollback of the vault alone, not
+    /// an edit of both. If it cannot be written to, the vault goes on, logs
+    /// `witness.unreachable` (once), and brings it up to date later.
+    pub fn with_witness(mut self, path: impl Into<PathBuf>) -> Self {
+        self.witness = Some(WitnessConfig {
+            path: path.into(),
+            mode: WitnessMode::BestEffort,
+        });
+        self
+    }
+
+    /// [`VaultConfig::with_witness`], required: an operation whose checkpoint cannot reach the
+    /// witness fails with [`Error::WitnessUnreachable`] or [`Error::WitnessRefused`].
+    pub fn with_required_witness(mut self, path: impl Into<PathBuf>) -> Self {
+        self.witness = Some(WitnessConfig {
+            path: path.into(),
+            mode: WitnessMode::Required,
+        });
+        self
+    }
+
     /// This configuration with another durability.
     pub fn with_durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
@@ -227,6 +273,14 @@ pub(crate) struct Shared {
     instance: [u8; 16],
     /// The close marker has been written.
     closed: AtomicBool,
+    /// What this process knows of the unsealed tail, and the background sealer.
+    sealing: sealer::Sealing,
+    /// Handles (each `Vault` clone, each `Session`) still open.
+    handles: std::sync::atomic::AtomicUsize,
+    /// Checkpoints signed by this process so far (a write that signs one updates the witness).
+    signed: std::sync::atomic::AtomicU64,
+    /// The witness, if configured.
+    witness: Option<witness::Witness>,
 }
 
 impl Shared {
@@ -268,7 +322,7 @@ fn mk_aad(vault: &VaultId, user: &UserId) -> Vec<u8> {
 /// Cheap to clone; every clone and every session share one connection.
 #[derive(Clone)]
 pub struct Vault {
-    shared: Arc<Shared>,
+    shared: sealer::Handle,
 }
 
 impl fmt::Debug for Vault {
@@ -292,11 +346,11 @@ impl Vault {
     /// // Cheap KDF costs for the example; the default is Argon2id m=64 MiB, t=3.
     /// let config = VaultConfig::default().with_kdf(KdfParams::new(64, 1, 1)?);
     /// let pass = Passphrase::new("admin passphrase");
-    /// let vault = Vault::create(&path, "admin", &pass, config)?;
+    /// let vault = Vault::create(&path, "admin", &pass, config.clone())?;
     /// assert_eq!(confide::vault_id_of(&path)?, vault.id());
     ///
     /// // Never over an existing file: the vault already there is left as it was.
-    /// assert!(Vault::create(&path, "admin", &pass, config).is_err());
+    /// assert!(Vault::create(&path, "admin", &pass, config.clone()).is_err());
     /// assert_eq!(confide::vault_id_of(&path)?, vault.id());
     ///
     /// // A passphrase shorter than 12 characters is refused, and no file is left behind.
@@ -371,9 +425,9 @@ impl Vault {
         })?;
         shared.set_signer(signer);
         shared.mark_open()?;
-        Ok(Vault {
-            shared: Arc::new(shared),
-        })
+        let shared = sealer::Handle::new(Arc::new(shared));
+        shared.arc().start_sealer();
+        Ok(Vault { shared })
     }
 
     /// Open an existing vault.
@@ -386,7 +440,7 @@ impl Vault {
         let shared = Shared::new(conn, vault_id, config)?;
         shared.mark_open()?;
         Ok(Vault {
-            shared: Arc::new(shared),
+            shared: sealer::Handle::new(Arc::new(shared)),
         })
     }
 
@@ -505,7 +559,8 @@ impl Vault {
         })?;
         shared.upgrade_kdf(&row, passphrase, &mk)?;
         shared.load_signer(audit_key, &mk, &row.id)?;
-        let session = Session::new(Arc::clone(shared), row.id, row.name, row.role, mk)?;
+        shared.arc().start_sealer();
+        let session = Session::new(shared.clone(), row.id, row.name, row.role, mk)?;
         session.baseline_if_needed()?;
         Ok(session)
     }

@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel};
 
 use crate::audit::{
-    Anchor, StoredHead, Verifier, VerifyReport, entry_hash, format_utc, genesis_hash,
+    Anchor, StoredHead, Verifier, VerifyReport, WitnessFile, checkpoint_verifies, entry_hash,
+    format_utc, genesis_hash,
 };
-use crate::crypto::signing::verify_checkpoint;
 use crate::db::audit_rows::EntryBatch;
 use crate::db::{self, rows};
 use crate::error::{Error, Result};
+use crate::stored::StoredCheckpoint;
 use serde::{Deserialize, Serialize};
 
 /// What to hold the log to, beyond its own chain and checkpoints.
@@ -22,6 +23,9 @@ pub struct VerifyOptions {
     /// Resume after a point an earlier run verified (incremental verification): check that the
     /// log still holds that entry unchanged, then only what came after it.
     pub resume: Option<VerifiedState>,
+    /// The vault's witness: the log must hold every head it witnessed (after its restores),
+    /// and it must hold every checkpoint the vault signed since it began.
+    pub witness: Option<WitnessFile>,
 }
 
 /// Where an earlier verification got to: a signed checkpoint it verified. Kept by the
@@ -140,6 +144,9 @@ pub fn verify_audit_log_observed(
     if let Some(anchor) = &opts.anchor {
         verifier.check_anchor(&vault_id, public.as_deref(), anchor)?;
     }
+    if let Some(witness) = &opts.witness {
+        verifier.check_witness(&vault_id, public.as_deref(), witness)?;
+    }
     let mut from = 1;
     if let Some(state) = &opts.resume {
         if state.vault_id != vault_id.to_string() {
@@ -164,14 +171,13 @@ pub fn verify_audit_log_observed(
             }
             // Gone or changed: hold the whole log to it, as to an anchor.
             _ => {
-                let anchor = crate::audit::Anchor::new(
-                    &vault_id,
-                    state.seq,
-                    &hash,
-                    public.as_deref().unwrap_or_default(),
-                    &[],
-                    String::new(),
-                );
+                let point = StoredCheckpoint {
+                    seq,
+                    hash,
+                    ..StoredCheckpoint::default()
+                };
+                let key = public.as_deref().unwrap_or_default();
+                let anchor = crate::audit::Anchor::new(&vault_id, &point, key, String::new());
                 verifier.check_anchor(&vault_id, public.as_deref(), &anchor)?;
             }
         }
@@ -354,30 +360,19 @@ pub fn export_anchor(path: impl AsRef<Path>) -> Result<Anchor> {
     let public = db::audit_rows::audit_key(&tx)?
         .map(|(p, _)| p)
         .ok_or(Error::NotFound { what: "audit key" })?;
-    let (seq, hash, sig, at) = db::audit_rows::checkpoints(&tx)?
-        .pop()
-        .ok_or(Error::NotFound {
-            what: "signed checkpoint",
-        })?;
-    let seq = u64::try_from(seq).map_err(|_| Error::Corrupt {
-        what: "checkpoint sequence number".into(),
+    let newest = db::audit_rows::newest_checkpoint(&tx)?.ok_or(Error::NotFound {
+        what: "signed checkpoint",
     })?;
-    if !verify_checkpoint(&public, &vault_id, seq, &hash, &sig) {
+    if !checkpoint_verifies(&public, &vault_id, &newest) {
         return Err(Error::Integrity {
             place: crate::error::Place {
                 table: "audit_checkpoints",
                 owner: vault_id.to_string(),
-                record: seq.to_string(),
+                record: newest.seq.to_string(),
                 field: "signature".into(),
             },
         });
     }
-    Ok(Anchor::new(
-        &vault_id,
-        seq,
-        &hash,
-        &public,
-        &sig,
-        format_utc(at),
-    ))
+    let at = format_utc(newest.at);
+    Ok(Anchor::new(&vault_id, &newest, &public, at))
 }

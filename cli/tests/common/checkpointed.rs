@@ -13,8 +13,8 @@ use std::process::Command;
 
 use crate::common::{ADMIN_PASS, CLIN_PASS, audit_sql, audit_verify, new_client, test_config};
 use confide::{
-    Anchor, Finding, FindingKind, Passphrase, Purpose, RecordKind, Role, Value, Vault, VaultConfig,
-    VerifyOptions, VerifyReport, Warning,
+    Anchor, Finding, FindingKind, MAX_SEAL_WITHIN, Passphrase, Purpose, RecordKind, Role, Value,
+    Vault, VaultConfig, VerifyOptions, VerifyReport, Warning,
 };
 use ring::digest::{Context, SHA256, digest};
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -28,8 +28,14 @@ pub const EVERY: i64 = 5;
 /// checkpoint is a row of its own after the last interval checkpoint (25).
 pub const LAST: i64 = 28;
 
+/// Every `EVERY` entries and at close. The seals that fall due after a wait
+/// (`VaultConfig::seal_within`) are put off as long as they can be, a minute, far longer than
+/// these tests take to build a vault: so the checkpoints are exactly the counted ones and the
+/// close's.
 pub fn config() -> VaultConfig {
-    test_config().with_checkpoint_every(EVERY as u32)
+    test_config()
+        .with_checkpoint_every(EVERY as u32)
+        .with_seal_within(MAX_SEAL_WITHIN)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,13 +359,26 @@ pub fn assert_chain_consistent(conn: &Connection) -> usize {
     legacy
 }
 
-/// The message a checkpoint signs: "confide/checkpoint/v1" ‖ vault id ‖ seq (u64 BE) ‖ hash.
-pub fn checkpoint_message(vault: &[u8], seq: i64, hash: &[u8]) -> Vec<u8> {
-    let mut m = b"confide/checkpoint/v1".to_vec();
+/// The message a checkpoint of version 2 signs: "confide/checkpoint/v2" ‖ vault id ‖ seq
+/// (u64 BE) ‖ hash ‖ at (i64 BE) ‖ state (one byte).
+pub fn checkpoint_message(vault: &[u8], seq: i64, hash: &[u8], at: i64, state: i64) -> Vec<u8> {
+    let mut m = b"confide/checkpoint/v2".to_vec();
     m.extend_from_slice(vault);
     m.extend_from_slice(&u64::try_from(seq).unwrap().to_be_bytes());
     m.extend_from_slice(hash);
+    m.extend_from_slice(&at.to_be_bytes());
+    m.push(u8::try_from(state).unwrap());
     m
+}
+
+/// The time and state code (1 open, 2 closed, 3 a backup's) a checkpoint of version 2 signs.
+pub fn checkpoint_at_and_state(conn: &Connection, seq: i64) -> (i64, i64) {
+    conn.query_row(
+        "SELECT at, state FROM audit_checkpoints WHERE seq = ?1",
+        [seq],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
 }
 
 /// A fresh Ed25519 key pair that is not the vault's.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::audit::{AuditAction, Failure, NewEntry, Outcome};
 use crate::clock::Tick;
@@ -18,6 +18,7 @@ use crate::model::{Compartment, Purpose, Role};
 
 use super::Admitted;
 use crate::vault::Shared;
+use crate::vault::sealer::Handle;
 
 /// Which data key: its owner, compartment and version.
 pub(super) type KeySlot = (OwnerId, Compartment, u32);
@@ -57,7 +58,7 @@ pub struct KeyStats {
 ///
 /// Keys are wiped when the session is dropped. A session may be sent to another thread.
 pub struct Session {
-    pub(in crate::vault) shared: Arc<Shared>,
+    pub(in crate::vault) shared: Handle,
     pub(in crate::vault) user: UserId,
     name: String,
     pub(in crate::vault) role: Role,
@@ -100,7 +101,7 @@ pub(super) fn data_key_aad(shared: &Shared, slot: &KeySlot) -> Vec<u8> {
 
 impl Session {
     pub(in crate::vault) fn new(
-        shared: Arc<Shared>,
+        shared: Handle,
         user: UserId,
         name: String,
         role: Role,

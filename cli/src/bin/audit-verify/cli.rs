@@ -31,6 +31,10 @@ pub(crate) struct VerifyArgs {
     /// An anchor exported earlier (`confide audit anchor`): the log must still contain it.
     #[arg(long, value_name = "FILE")]
     pub anchor: Option<PathBuf>,
+    /// The vault's witness file: the log must hold every head it witnessed, and it every
+    /// checkpoint of the log (default: VAULT.witness, when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub witness: Option<PathBuf>,
     /// Print the report as JSON (schema confide-audit-verify/v1).
     #[arg(long)]
     pub json: bool,
@@ -72,6 +76,10 @@ pub(crate) struct ShowArgs {
     /// An anchor exported earlier: the verification before showing holds the log to it.
     #[arg(long, value_name = "FILE")]
     pub anchor: Option<PathBuf>,
+    /// The vault's witness file, as for verification (default: VAULT.witness, when there is
+    /// one).
+    #[arg(long, value_name = "FILE")]
+    pub witness: Option<PathBuf>,
     /// Show the entries even if the log is tampered (a warning goes to stderr).
     #[arg(long)]
     pub force: bool,
@@ -118,6 +126,8 @@ mod tests {
         assert!(cli.verify.json);
         let cli = Cli::try_parse_from(["audit-verify", "--anchor", "a.json", "v.vault"]).unwrap();
         assert_eq!(cli.verify.anchor, Some(PathBuf::from("a.json")));
+        let cli = Cli::try_parse_from(["audit-verify", "v.vault", "--witness", "w"]).unwrap();
+        assert_eq!(cli.verify.witness, Some(PathBuf::from("w")));
         assert!(Cli::try_parse_from(["audit-verify"]).is_err());
     }
 

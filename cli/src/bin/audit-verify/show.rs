@@ -42,7 +42,14 @@ fn show(args: &ShowArgs) -> Result<ExitCode, String> {
         }),
     };
     let text = args.format == Format::Text;
-    let report = verify::check(vault, args.anchor.as_deref(), None, text)?;
+    let witness = verify::witness_for(vault, args.witness.as_deref());
+    let report = verify::check(
+        vault,
+        args.anchor.as_deref(),
+        witness.as_deref(),
+        None,
+        text,
+    )?;
     let intact = report.is_intact();
     if !intact {
         let first = report

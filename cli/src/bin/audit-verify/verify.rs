@@ -1,9 +1,9 @@
 //! The default command: verify, and print the report as text or JSON.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use confide::{Anchor, VerifiedState, VerifyOptions, VerifyReport};
+use confide::{Anchor, VerifiedState, VerifyOptions, VerifyReport, WitnessFile};
 use serde_json::{Value, json};
 
 use crate::cli::VerifyArgs;
@@ -12,11 +12,22 @@ use crate::progress::Progress;
 
 const SCHEMA: &str = "confide-audit-verify/v1";
 
-/// Verify `vault`, held to the anchor in `anchor` if given. `progress`: show a progress bar on
-/// a terminal while it runs.
+/// The witness to hold `vault` to: `given`, or else the file `<vault>.witness` if there is one.
+pub(crate) fn witness_for(vault: &Path, given: Option<&Path>) -> Option<PathBuf> {
+    given.map(Path::to_owned).or_else(|| {
+        let mut beside = vault.as_os_str().to_owned();
+        beside.push(".witness");
+        let beside = PathBuf::from(beside);
+        beside.is_file().then_some(beside)
+    })
+}
+
+/// Verify `vault`, held to the anchor in `anchor` and the witness in `witness` if given.
+/// `progress`: show a progress bar on a terminal while it runs.
 pub(crate) fn check(
     vault: &Path,
     anchor: Option<&Path>,
+    witness: Option<&Path>,
     resume: Option<VerifiedState>,
     progress: bool,
 ) -> Result<VerifyReport, String> {
@@ -27,8 +38,16 @@ pub(crate) fn check(
         }
         None => None,
     };
+    let witness = match witness {
+        Some(p) => Some(WitnessFile::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
     let bar = Progress::start(vault, progress);
-    let opts = VerifyOptions { anchor, resume };
+    let opts = VerifyOptions {
+        anchor,
+        resume,
+        witness,
+    };
     let report = confide::verify_audit_log_observed(vault, &opts, &mut |done| bar.set(done))
         .map_err(|e| format!("{}: {e}", vault.display()));
     bar.finish();
@@ -45,7 +64,14 @@ pub(crate) fn run(args: &VerifyArgs) -> ExitCode {
         Ok(r) => r,
         Err(message) => return could_not_run(args.json, &message),
     };
-    match check(vault, args.anchor.as_deref(), resume, !args.json) {
+    let witness = witness_for(vault, args.witness.as_deref());
+    match check(
+        vault,
+        args.anchor.as_deref(),
+        witness.as_deref(),
+        resume,
+        !args.json,
+    ) {
         Ok(report) => {
             if let (Some(file), true) = (&args.state, report.is_intact()) {
                 if let Err(message) = save_state(vault, file, &report) {
@@ -53,9 +79,13 @@ pub(crate) fn run(args: &VerifyArgs) -> ExitCode {
                 }
             }
             if args.json {
-                outln!("{:#}", json_report(vault, args.anchor.is_some(), &report));
+                let checked = Checked {
+                    anchor: args.anchor.is_some(),
+                    witness: witness.as_deref(),
+                };
+                outln!("{:#}", json_report(vault, &checked, &report));
             } else {
-                print_text(&report);
+                print_text(&report, witness.as_deref());
             }
             if report.is_intact() {
                 ExitCode::SUCCESS
@@ -97,7 +127,13 @@ fn save_state(vault: &Path, file: &Path, report: &VerifyReport) -> Result<(), St
     Ok(())
 }
 
-fn json_report(vault: &Path, anchor_checked: bool, r: &VerifyReport) -> Value {
+/// What a run was held to besides the vault's own log.
+struct Checked<'a> {
+    anchor: bool,
+    witness: Option<&'a Path>,
+}
+
+fn json_report(vault: &Path, checked: &Checked<'_>, r: &VerifyReport) -> Value {
     let times = r.time_range_utc();
     json!({
         "schema": SCHEMA,
@@ -110,7 +146,8 @@ fn json_report(vault: &Path, anchor_checked: bool, r: &VerifyReport) -> Value {
         "last_time": times.as_ref().map(|t| t.1.clone()),
         "checkpoints_checked": r.checkpoints_checked,
         "last_checkpoint": r.last_checkpoint,
-        "anchor_checked": anchor_checked,
+        "anchor_checked": checked.anchor,
+        "witness": checked.witness.map(|w| w.display().to_string()),
         "resumed_from": r.resumed_from,
         "findings_total": r.findings_total,
         "findings": r.findings.iter().map(|f| json!({
@@ -125,7 +162,7 @@ fn json_report(vault: &Path, anchor_checked: bool, r: &VerifyReport) -> Value {
     })
 }
 
-fn print_text(r: &VerifyReport) {
+fn print_text(r: &VerifyReport, witness: Option<&Path>) {
     if r.is_intact() {
         match r.resumed_from {
             Some(seq) => outln!("intact: {} entries after verified seq {seq}", r.entries),
@@ -154,6 +191,9 @@ fn print_text(r: &VerifyReport) {
             "signed checkpoints: {} verified, newest at seq {last}",
             r.checkpoints_checked
         );
+    }
+    if let Some(w) = witness {
+        outln!("held to the witness {}", w.display());
     }
     for w in &r.warnings {
         outln!("warning: {w}");

@@ -25,7 +25,7 @@ pub(crate) fn run(
         .map(Date::parse_iso)
         .transpose()?
         .map(|d| start_of(&d));
-    let vault = Vault::open(path, crate::config()?)?;
+    let vault = Vault::open(path, crate::config(path)?)?;
     let session = vault.unlock(user, &crate::passphrase()?)?;
     let entries = session.accounting(&client, since)?;
     if json {

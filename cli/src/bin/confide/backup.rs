@@ -29,7 +29,7 @@ fn done(bar: Option<ProgressBar>) {
 /// Back `vault` up to `out` as administrator `user`.
 pub(crate) fn backup(vault: &Path, user: &str, out: &Path) -> Result<(), Error> {
     let passphrase = crate::passphrase()?;
-    let v = Vault::open(vault, crate::config()?)?;
+    let v = Vault::open(vault, crate::config(vault)?)?;
     let admin = v.unlock(user, &passphrase)?;
     let bar = spinner("copying the vault");
     let result = admin.backup(out);
@@ -59,7 +59,7 @@ pub(crate) fn restore(
         to,
         user,
         &passphrase,
-        crate::config()?,
+        crate::config(to)?,
         RestoreOptions { allow_other_vault },
     );
     done(bar);

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use confide::{
     Date, Error, Passphrase, Purpose, RecordKind, Role, Session, Value, Vault, VaultConfig,
-    verify_audit_log,
+    VerifyOptions, WitnessFile, verify_audit_log_with,
 };
 
 use crate::out::outln;
@@ -21,7 +21,7 @@ fn login(vault: &Vault, (name, pass): (&str, &str)) -> Result<Session, Error> {
 }
 
 fn remove_existing(path: &Path) -> Result<(), Error> {
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", ".witness"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         match std::fs::remove_file(&p) {
@@ -36,15 +36,17 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
     if force {
         remove_existing(path)?;
     }
+    // The demo keeps its witness beside the vault, where `audit-verify` finds it. (An app keeps
+    // it elsewhere: beside the vault, someone who edits both files is not caught.)
+    let witness = crate::witness_beside(path);
+    if witness.exists() {
+        return Err(Error::AlreadyExists { path: witness });
+    }
     let t = Purpose::Treatment;
     outln!("confide demo: building a practice in {}", path.display());
     outln!("(Argon2id at its default cost, m = 64 MiB, t = 3: each login takes a moment)");
-    let vault = Vault::create(
-        path,
-        ADMIN.0,
-        &Passphrase::new(ADMIN.1),
-        VaultConfig::default(),
-    )?;
+    let config = VaultConfig::default().with_witness(&witness);
+    let vault = Vault::create(path, ADMIN.0, &Passphrase::new(ADMIN.1), config)?;
     let admin = login(&vault, ADMIN)?;
     for ((name, pass), role) in [
         (RIVERA, Role::Clinician),
@@ -239,9 +241,17 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
     section("Verification, as `audit-verify` does it, without any passphrase");
     drop((admin, rivera, chen, biller, auditor));
     drop(vault);
-    let report = verify_audit_log(path)?;
+    let opts = VerifyOptions {
+        witness: Some(WitnessFile::read(&witness)?),
+        ..VerifyOptions::default()
+    };
+    let report = verify_audit_log_with(path, &opts)?;
     if report.is_intact() {
-        outln!("  intact: {} entries", report.entries);
+        outln!(
+            "  intact: {} entries, held to its witness {}",
+            report.entries,
+            witness.display()
+        );
     } else {
         outln!("  TAMPERED: {} finding(s)", report.findings_total);
     }

@@ -80,7 +80,9 @@ enum Command {
         user: String,
     },
     /// Put a backup back in place after checking its audit chain (close the vault first). The
-    /// passphrase, of an administrator of the backup, is read as for `accounting`.
+    /// passphrase, of an administrator of the backup, is read as for `accounting`. With a
+    /// witness beside the vault (VAULT.witness), the restore is recorded there as a deliberate
+    /// rollback.
     Restore {
         /// The backup file.
         backup: PathBuf,
@@ -139,11 +141,23 @@ fn passphrase() -> Result<confide::Passphrase, confide::Error> {
     ))
 }
 
-/// How commands that log in open the vault: the library's defaults, except that the
-/// CONFIDE_KDF environment variable (`MEMORY_KIB,ITERATIONS,PARALLELISM`) sets the Argon2id costs
-/// for passphrases a command sets or raises. A login raises a user's stored costs to these.
-fn config() -> Result<confide::VaultConfig, confide::Error> {
-    let config = confide::VaultConfig::default();
+/// The witness file kept beside a vault: `<vault>.witness`.
+fn witness_beside(vault: &std::path::Path) -> PathBuf {
+    let mut p = vault.as_os_str().to_owned();
+    p.push(".witness");
+    PathBuf::from(p)
+}
+
+/// How commands that log in open the vault at `vault`: the library's defaults, with the
+/// witness beside the vault (best effort) when there is one, except that the CONFIDE_KDF
+/// environment variable (`MEMORY_KIB,ITERATIONS,PARALLELISM`) sets the Argon2id costs for
+/// passphrases a command sets or raises. A login raises a user's stored costs to these.
+fn config(vault: &std::path::Path) -> Result<confide::VaultConfig, confide::Error> {
+    let mut config = confide::VaultConfig::default();
+    let witness = witness_beside(vault);
+    if witness.is_file() {
+        config = config.with_witness(witness);
+    }
     let Ok(text) = std::env::var("CONFIDE_KDF") else {
         return Ok(config);
     };
