@@ -92,8 +92,9 @@ pub enum FindingKind {
     },
     /// The table the baseline entry vouches for (`facts_baseline`) was changed.
     BaselineChanged,
-    /// A second baseline: the vault authenticates its state once, so another one vouches for
-    /// whatever was in the file when the first one's marker was removed.
+    /// A second baseline, or one after entries that already vouched for facts (a vault
+    /// authenticated from its creation): the vault authenticates its state once, so another
+    /// one vouches for whatever was in the file when the marker was removed.
     BaselineRepeated,
     /// A clean close that signed its own checkpoint has none: it was deleted.
     CloseUnsealed,
@@ -244,8 +245,9 @@ impl fmt::Display for FindingKind {
                 f.write_str("the facts the baseline entry vouches for were changed")
             }
             FindingKind::BaselineRepeated => f.write_str(
-                "a second baseline: the first one's marker was removed from the file, and this \
-                 one vouches for whatever was there",
+                "a second baseline (or one after entries that already vouched for facts): the \
+                 marker of the first authentication was removed from the file, and this one \
+                 vouches for whatever was there",
             ),
             FindingKind::CloseUnsealed => {
                 f.write_str("clean close without the signed checkpoint it wrote (deleted)")

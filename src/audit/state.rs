@@ -105,10 +105,13 @@ impl Verifier {
         digest: [u8; 32],
     ) {
         let baselines = std::mem::take(&mut self.facts.baselines);
+        let from = self.facts.from;
         for (i, (seq, vouched)) in baselines.iter().enumerate() {
-            if i > 0 {
-                // A vault authenticates its state once; another baseline vouches for whatever
-                // was in the file when its marker was removed.
+            if i > 0 || from.is_some_and(|f| f < *seq) {
+                // A vault authenticates its state once: at its first unlock after the upgrade,
+                // or from its creation (then its first entry vouches for facts and it has no
+                // baseline). Another baseline vouches for whatever was in the file when the
+                // marker was removed.
                 self.find(*seq, FindingKind::BaselineRepeated);
             }
             if vouched[..] != digest[..] {
@@ -218,5 +221,72 @@ impl Verifier {
                 self.find(seq, FindingKind::FactsMissing { scope, id });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::layout::EntryParts;
+    use crate::audit::report::Finding;
+
+    fn entry(
+        action: &str,
+        target: Option<&[u8; 16]>,
+        digest: Option<&[u8; 32]>,
+        facts: Option<&[u8; 32]>,
+    ) -> Vec<u8> {
+        EntryParts {
+            link: &[0; 8],
+            at_ms: 1000,
+            actor: None,
+            client: None,
+            target,
+            digest,
+            digest_v2: false,
+            facts,
+            action,
+            purpose: "HOPERAT",
+            outcome: "granted",
+            fields: &[],
+        }
+        .encode()
+    }
+
+    /// The findings of a verifier that saw `entries` (by seq) and a baseline table whose
+    /// digest is `digest`.
+    fn baseline_findings(entries: &[(i64, Vec<u8>)], digest: [u8; 32]) -> Vec<Finding> {
+        let mut v = Verifier::new([0; 32]);
+        for (seq, bytes) in entries {
+            v.observe_writes(*seq, &EntryView::parse(bytes).unwrap());
+        }
+        v.take_baseline(Vec::new(), digest);
+        v.finish().findings
+    }
+
+    #[test]
+    fn a_baseline_after_entries_that_vouched_for_facts_is_a_repeated_one() {
+        let digest = [7u8; 32];
+        let user = [1u8; 16];
+        let added = entry("user.add", Some(&user), None, Some(&[3; 32]));
+        let baseline = entry("facts.baseline", None, Some(&digest), None);
+        // An upgraded vault: the baseline is the first entry to vouch for facts.
+        let first = baseline_findings(&[(4, baseline.clone()), (5, added.clone())], digest);
+        assert!(
+            first
+                .iter()
+                .all(|f| f.kind != FindingKind::BaselineRepeated),
+            "{first:?}"
+        );
+        // A vault authenticated from its creation never makes one: a baseline there vouches
+        // for a state whose MACs and marker were stripped.
+        let later = baseline_findings(&[(1, added), (5, baseline)], digest);
+        assert!(
+            later.contains(&Finding {
+                seq: 5,
+                kind: FindingKind::BaselineRepeated
+            }),
+            "{later:?}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use crate::db::Conn;
 
 use crate::audit::AuditAction;
-use crate::db::fact_rows::ScopeKind;
+use crate::db::fact_rows::{self, ScopeKind, ScopeRead};
 use crate::db::policy_rows::{self, ClientRows};
 use crate::db::rows;
 use crate::error::Result;
@@ -38,10 +38,20 @@ impl Admitted<'_> {
 }
 
 impl Session {
+    /// [`Session::check_scope`] of facts gathered for a decision: a failure is noted, and
+    /// audited when the call ends.
+    fn check_decision_scope(&self, kind: ScopeKind, id: &[u8], read: &ScopeRead) -> Result<()> {
+        let checked = self.check_scope(kind, id, read);
+        if checked.is_err() {
+            self.note_failed_scope(kind, id);
+        }
+        checked
+    }
+
     /// Every row of `client`'s scope of facts, checked against its MAC: one statement.
     fn client_rows(&self, conn: &Conn, client: &ClientId) -> Result<ClientRows> {
         let (read, rows) = policy_rows::client_rows(conn, client, self.shared.now_ms())?;
-        self.check_scope(ScopeKind::Client, client.as_bytes(), &read)?;
+        self.check_decision_scope(ScopeKind::Client, client.as_bytes(), &read)?;
         Ok(rows)
     }
 
@@ -64,7 +74,8 @@ impl Session {
         let supervises_care_team = if self.role == Role::Supervisor {
             let supervised = policy_rows::supervised_among(conn, &self.user, &rows.care_team)?;
             for user in &supervised {
-                self.check_scope_now(conn, ScopeKind::User, user.as_bytes())?;
+                let read = fact_rows::scope_digest(conn, ScopeKind::User, user.as_bytes())?;
+                self.check_decision_scope(ScopeKind::User, user.as_bytes(), &read)?;
             }
             !supervised.is_empty()
         } else {
@@ -97,7 +108,7 @@ impl Session {
         as_client: Option<(&ClientId, i64)>,
     ) -> Result<Option<CaseFacts>> {
         let (read, rows) = policy_rows::case_rows(conn, case)?;
-        self.check_scope(ScopeKind::Case, case.as_bytes(), &read)?;
+        self.check_decision_scope(ScopeKind::Case, case.as_bytes(), &read)?;
         let Some(rows) = rows else {
             return Ok(None);
         };

@@ -159,9 +159,21 @@ impl Granted {
 
 /// A session that passed the gate's checks for one call: the only thing that can ask the
 /// policy for a [`Granted`]. Made by [`Session::admit`] alone.
+///
+/// When it goes, at the end of the call, a scope of facts that failed its MAC while the call
+/// gathered facts for a decision is audited (`failed:integrity`, under the call's action): the
+/// check fails inside transactions and under the connection's lock, where an entry could not be
+/// appended, or would be rolled back with the rest.
 pub(in crate::vault) struct Admitted<'s> {
     session: &'s Session,
+    action: AuditAction,
     purpose: Purpose,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.session.audit_failed_scope(self.action, self.purpose);
+    }
 }
 
 /// The refusal a grant that does not cover its use gets: a bug in an operation, failed closed.

@@ -67,6 +67,10 @@ pub struct Session {
     epoch: u64,
     /// The same, as the file records it: a rotation by another process shows here.
     pub(super) generation: i64,
+    /// A scope of facts that failed its MAC during the current call, not yet audited
+    /// ([`Session::note_failed_scope`]). A session used by two threads at once may record it
+    /// under the other call's action; it is recorded either way.
+    failed_scope: Mutex<Option<(ScopeKind, [u8; 16])>>,
 }
 
 impl fmt::Debug for Session {
@@ -134,6 +138,7 @@ impl Session {
             role,
             epoch,
             generation,
+            failed_scope: Mutex::new(None),
             keys: Mutex::new(Keys {
                 unlocked: Some(Unlocked {
                     mk,
@@ -248,6 +253,7 @@ impl Session {
                 }
                 return Ok(Admitted {
                     session: self,
+                    action,
                     purpose,
                 });
             }
@@ -257,6 +263,36 @@ impl Session {
         };
         self.wipe();
         self.refuse_session(action, purpose, why)
+    }
+
+    /// Remember that scope (`kind`, `id`) failed its MAC while facts were gathered for a
+    /// decision of the current call; the call's [`Admitted`] audits it when the call ends.
+    pub(super) fn note_failed_scope(&self, kind: ScopeKind, id: &[u8]) {
+        if let Ok(id) = <[u8; 16]>::try_from(id) {
+            *self.failed_scope.lock().unwrap_or_else(|e| e.into_inner()) = Some((kind, id));
+        }
+    }
+
+    /// Audit the scope noted by [`Session::note_failed_scope`], if any, as a failure of
+    /// `action`: a client's names the client, a case's or a user's names it as the target.
+    /// Called as the call's [`Admitted`] goes, so nothing holds the connection; an error
+    /// appending the entry cannot be returned from there (the call itself already failed).
+    pub(super) fn audit_failed_scope(&self, action: AuditAction, purpose: Purpose) {
+        let failed = self
+            .failed_scope
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some((kind, id)) = failed else {
+            return;
+        };
+        let client = (kind == ScopeKind::Client).then(|| ClientId::from_slice(&id).ok());
+        let client = client.flatten();
+        let target = (kind != ScopeKind::Client).then_some(&id);
+        let outcome = Outcome::Failed(Failure::Integrity);
+        let _ =
+            self.shared
+                .audit(&self.entry(action, client.as_ref(), target, &[], purpose, outcome));
     }
 
     /// Audit a session refused at the gate, and return the error it gets.

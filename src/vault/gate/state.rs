@@ -14,11 +14,13 @@
 //!
 //! A missing MAC is a failure like a wrong one: every fact had one from the baseline on.
 
-use crate::audit::{Failure, NewEntry, Outcome, Vouch, fields_digest_v2, fields_digest_v2_of};
+use crate::audit::{
+    EntryView, Failure, NewEntry, Outcome, Vouch, fields_digest_v2, fields_digest_v2_of,
+};
 use crate::crypto::keys::FactKey;
-use crate::db::Conn;
 use crate::db::fact_rows::{self, ScopeKind, ScopeRead};
 use crate::db::rows::{self, FieldRow, FieldTable, ParentAuth};
+use crate::db::{self, Conn};
 use crate::error::{Error, Place, Result};
 
 use crate::crypto::keys::MasterKey;
@@ -413,7 +415,9 @@ impl Session {
     /// The first unlock after the upgrade to format 8: authenticate the state as it stands, in
     /// one transaction, and append the baseline entry vouching for every scope and field set
     /// (through `facts_baseline`, whose digest it carries). Refused if any fact already has a
-    /// MAC: then a baseline was made before and its marker was removed from the file.
+    /// MAC, or the log already holds an entry that vouched for facts (a baseline, or any change
+    /// of a vault authenticated from its creation): then the state was authenticated before and
+    /// its marker was removed from the file, with every MAC stripped if none is left.
     pub(in crate::vault) fn baseline_if_needed(&self) -> Result<()> {
         if fact_rows::baseline_seq(&self.shared.conn())?.is_some() {
             return Ok(());
@@ -432,7 +436,7 @@ impl Session {
                 // Another process made it meanwhile.
                 return Ok(());
             }
-            if fact_rows::any_fact_mac(tx)? {
+            if fact_rows::any_fact_mac(tx)? || authenticated_before(tx)? {
                 return Err(Error::Integrity {
                     place: Place {
                         table: "vault_meta",
@@ -531,6 +535,24 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Whether the log already holds an entry that vouched for facts: a granted baseline, or an
+/// entry carrying the digest of a scope (every change of facts from format 8 on, the first user
+/// of a vault created at format 8 included). Read only when the file says the state was never
+/// authenticated, which is once for a vault upgraded from an older format.
+fn authenticated_before(tx: &Conn) -> Result<bool> {
+    let mut found = false;
+    db::audit_rows::for_each(tx, 1, |e| {
+        if found {
+            return;
+        }
+        if let Some(v) = EntryView::parse(&e.entry) {
+            found = v.facts.is_some()
+                || (v.action == b"facts.baseline" && v.outcome.starts_with(b"granted"));
+        }
+    })?;
+    Ok(found)
 }
 
 /// One thing a MAC covers.
