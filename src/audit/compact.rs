@@ -221,6 +221,28 @@ fn each_symbol(packed: &[u8], len: usize, mut emit: impl FnMut(u8)) -> Option<()
     Some(())
 }
 
+/// An `i64` as an unsigned number small for small magnitudes of either sign.
+pub(super) fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+pub(super) fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+/// `n` as LEB128, in its shortest form.
+pub(super) fn push_varint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8; // INVARIANT: masked to 7 bits.
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,7 @@
 
 use ring::digest::{Context, SHA256};
 
-use super::compact;
+use super::compact::{self, push_varint, unzigzag, zigzag};
 
 /// Domain label hashed before every entry.
 const DOMAIN: &[u8] = b"confide/audit/v1";
@@ -127,27 +127,6 @@ impl EntryParts<'_> {
             }
         }
         out
-    }
-}
-
-/// An `i64` as an unsigned number small for small magnitudes of either sign.
-fn zigzag(n: i64) -> u64 {
-    ((n << 1) ^ (n >> 63)) as u64
-}
-
-fn unzigzag(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
-fn push_varint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        let byte = (n & 0x7f) as u8; // INVARIANT: masked to 7 bits.
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
     }
 }
 

@@ -222,6 +222,34 @@ impl Verifier {
             }
         }
     }
+
+    /// Data findings that only repeat what a finding about the log already says: the data an
+    /// entry vouched for, where that entry itself was changed, and data "no entry vouches
+    /// for" in a log that lost or damaged entries (the one that vouched may be among them).
+    pub(super) fn drop_consequences(&mut self) {
+        let log: Vec<u64> = self
+            .report_mut()
+            .findings
+            .iter()
+            .filter(|f| !f.kind.is_about_data())
+            .map(|f| f.seq)
+            .collect();
+        if log.is_empty() {
+            return;
+        }
+        let before = self.report_mut().findings.len();
+        self.report_mut().findings.retain(|f| {
+            !f.kind.is_about_data()
+                || !(log.contains(&f.seq)
+                    || matches!(
+                        f.kind,
+                        FindingKind::RecordUnlogged { .. } | FindingKind::FactsUnlogged { .. }
+                    ))
+        });
+        let dropped = (before - self.report_mut().findings.len()) as u64; // INVARIANT: usize fits in u64.
+        let report = self.report_mut();
+        report.findings_total = report.findings_total.saturating_sub(dropped);
+    }
 }
 
 #[cfg(test)]

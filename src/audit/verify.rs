@@ -494,33 +494,6 @@ impl Verifier {
         }
     }
 
-    /// Data findings that only repeat what a finding about the log already says: the data an
-    /// entry vouched for, where that entry itself was changed, and data "no entry vouches
-    /// for" in a log that lost or damaged entries (the one that vouched may be among them).
-    fn drop_consequences(&mut self) {
-        let log: Vec<u64> = self
-            .report
-            .findings
-            .iter()
-            .filter(|f| !f.kind.is_about_data())
-            .map(|f| f.seq)
-            .collect();
-        if log.is_empty() {
-            return;
-        }
-        let before = self.report.findings.len();
-        self.report.findings.retain(|f| {
-            !f.kind.is_about_data()
-                || !(log.contains(&f.seq)
-                    || matches!(
-                        f.kind,
-                        FindingKind::RecordUnlogged { .. } | FindingKind::FactsUnlogged { .. }
-                    ))
-        });
-        let dropped = (before - self.report.findings.len()) as u64; // INVARIANT: usize fits in u64.
-        self.report.findings_total = self.report.findings_total.saturating_sub(dropped);
-    }
-
     pub(crate) fn finish(mut self) -> VerifyReport {
         if let Some(p) = self.pending.take() {
             self.settle(p, false);
