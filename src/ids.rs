@@ -104,6 +104,16 @@ id_type!(
     JointRecordId,
     "joint record"
 );
+id_type!(
+    /// A restriction a client asked for (45 CFR 164.522(a)).
+    RestrictionId,
+    "restriction"
+);
+id_type!(
+    /// A minor's guardian (personal representative, 45 CFR 164.502(g)).
+    GuardianId,
+    "guardian"
+);
 
 #[cfg(test)]
 mod tests {

@@ -99,12 +99,19 @@ pub use disclosure::{
     Narrow, OutsideParty, PackageItem, ReleasePackage, Retained,
 };
 pub use error::{Error, Place, Result};
-pub use ids::{CaseId, ClientId, ConsentId, JointRecordId, NoteId, RecordId, UserId, VaultId};
+pub use ids::{
+    CaseId, ClientId, ConsentId, GuardianId, JointRecordId, NoteId, RecordId, RestrictionId,
+    UserId, VaultId,
+};
 pub use model::{CaseKind, Category, Compartment, Purpose, RecordKind, Role, SecretsPolicy};
 pub use policy::{
     Access, Basis, Decision, DenyReason, Facts, Grant, LegalBasis, MinorFacts, PracticeOp,
-    REDISCLOSURE_NOTICE, Recipient, Request, decide,
+    REDISCLOSURE_NOTICE, Recipient, ReleaseScope, Request, decide,
 };
+/// What a release may carry, category by category (see [`ReleaseScope`]).
+pub mod scope {
+    pub use crate::policy::{ATTENDANCE, Condition, Fields, Part, SERVICE_DATES, SERVICE_FEES};
+}
 // Policy internals an app never calls: the policy's own tests build them directly.
 #[doc(hidden)]
 pub use policy::{

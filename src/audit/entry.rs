@@ -166,13 +166,34 @@ action_codes! {
     WitnessUnreachable => "witness.unreachable",
     /// The vault's witness refused a checkpoint (logged once per outage; format 8).
     WitnessRefused => "witness.refused",
+    /// The upgrade to format 9 narrowed consents recorded before scopes existed (fields: the
+    /// consents whose reach narrowed, by id).
+    ConsentScopesMigrate => "consent.scopes_migrate",
+    /// The event a consent names as its end was recorded: it ends from now.
+    ConsentExpiryEvent => "consent.expiry_event",
+    /// A client's restriction request was recorded, agreed or refused (45 CFR 164.522(a)).
+    RestrictionRecord => "restriction.record",
+    /// An agreed restriction was lifted.
+    RestrictionLift => "restriction.lift",
+    /// A minor's guardian (personal representative) was recorded, with a custody order's limits.
+    GuardianRecord => "guardian.record",
+    /// A guardian's authority was ended.
+    GuardianEnd => "guardian.end",
 }
 
 impl AuditAction {
     /// Actions added after layout version 4 froze its table of codes: written as text.
     #[cfg(test)]
-    pub(crate) const AFTER_V4: &'static [AuditAction] =
-        &[AuditAction::WitnessUnreachable, AuditAction::WitnessRefused];
+    pub(crate) const AFTER_V4: &'static [AuditAction] = &[
+        AuditAction::WitnessUnreachable,
+        AuditAction::WitnessRefused,
+        AuditAction::ConsentScopesMigrate,
+        AuditAction::ConsentExpiryEvent,
+        AuditAction::RestrictionRecord,
+        AuditAction::RestrictionLift,
+        AuditAction::GuardianRecord,
+        AuditAction::GuardianEnd,
+    ];
 }
 
 impl fmt::Display for AuditAction {

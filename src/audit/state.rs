@@ -40,7 +40,13 @@ fn scope_of(action: &[u8]) -> Option<(&'static str, bool)> {
         | b"consent.record"
         | b"consent.revoke"
         | b"break_glass.start"
-        | b"break_glass.end" => ("client", true),
+        | b"break_glass.end"
+        | b"consent.scopes_migrate"
+        | b"consent.expiry_event"
+        | b"restriction.record"
+        | b"restriction.lift"
+        | b"guardian.record"
+        | b"guardian.end" => ("client", true),
         b"case.create" | b"case.leave" => ("case", false),
         b"user.add" | b"user.disable" | b"user.enable" | b"user.remove" | b"supervision.set"
         | b"supervision.end" => ("user", false),

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0006_audit_entries.sql"),
     include_str!("../../schema/0007_compact_audit_entries.sql"),
     include_str!("../../schema/0008_authenticated_state.sql"),
+    include_str!("../../schema/0009_release_scopes.sql"),
 ];
 
 /// The newest format this build writes and understands.

@@ -1,7 +1,7 @@
 //! The rows of each scope of facts, read in one statement and hashed as they are read.
 //!
 //! A scope is what one MAC covers: a client's facts (its row, minor status, care team,
-//! consents, break-glass grants), a case's (its row, members, clinicians) or a user's (role,
+//! consents and their scopes, break-glass grants, restrictions, guardians), a case's (its row, members, clinicians) or a user's (role,
 //! status, who supervises them). One `UNION ALL` statement returns every row of a scope in a
 //! fixed order, its first column naming the table; the digest ([`FactsDigest`]) is taken over
 //! exactly the stored cells, so the read path (which then checks the scope's MAC) and
@@ -12,6 +12,42 @@ use rusqlite::{Connection, params};
 
 use crate::error::{Error, Result};
 use crate::stored::{CellRef, FactsDigest};
+
+/// The rows of a client's scope that a vault of format 8 has (tags 0 to 4).
+macro_rules! client_scope_v8 {
+    () => {
+        "SELECT 0, created_at, created_by, facts_mac, NULL, NULL, NULL, NULL, NULL, NULL, \
+                NULL, NULL, NULL FROM clients WHERE client_id = ?1 \
+         UNION ALL SELECT 1, consented_to_own_treatment, court_directed, \
+                guardian_agreed_confidential, updated_at, NULL, NULL, NULL, NULL, NULL, \
+                NULL, NULL, NULL FROM minor_status WHERE client_id = ?1 \
+         UNION ALL SELECT 2, user_id, relation, since, NULL, NULL, NULL, NULL, NULL, \
+                NULL, NULL, NULL, NULL FROM care_team WHERE client_id = ?1 \
+         UNION ALL SELECT 3, consent_id, recipient_kind, recipient_user, categories, \
+                purpose, start_at, expires_at, revoked_at, signed_on, created_at, \
+                created_by, recipient_index FROM consents WHERE client_id = ?1 \
+         UNION ALL SELECT 4, grant_id, user_id, started_at, expires_at, ended_at, NULL, \
+                NULL, NULL, NULL, NULL, NULL, NULL FROM break_glass WHERE client_id = ?1 "
+    };
+}
+
+/// A client's scope: format 8's rows, then consents' scopes, restrictions and guardians.
+const CLIENT_SCOPE: &str = concat!(
+    client_scope_v8!(),
+    "UNION ALL SELECT 5, consent_id, elements, condition_index, case_id, signed_by, \
+            expiry_event, expiry_event_at, NULL, NULL, NULL, NULL, NULL \
+            FROM consent_scopes WHERE client_id = ?1 \
+     UNION ALL SELECT 6, restriction_id, kind, agreed, recipient_index, purposes, \
+            categories, records, recorded_at, recorded_by, lifted_at, lifted_by, NULL \
+            FROM restrictions WHERE client_id = ?1 \
+     UNION ALL SELECT 7, guardian_id, basis, may_access, may_authorize, until_at, \
+            recorded_at, recorded_by, ended_at, NULL, NULL, NULL, NULL \
+            FROM guardians WHERE client_id = ?1 \
+     ORDER BY 1, 2"
+);
+
+/// A client's scope in a vault of format 8, which `audit-verify` reads without migrating it.
+const CLIENT_SCOPE_V8: &str = concat!(client_scope_v8!(), "ORDER BY 1, 2");
 
 /// Which scope of facts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,6 +79,9 @@ impl ScopeKind {
                 ("care_team", 3),
                 ("consents", 12),
                 ("break_glass", 5),
+                ("consent_scopes", 7),
+                ("restrictions", 11),
+                ("guardians", 8),
             ],
             ScopeKind::Case => &[("cases", 4), ("case_members", 3), ("case_clinicians", 2)],
             ScopeKind::User => &[("users", 4), ("supervision", 3)],
@@ -54,21 +93,7 @@ impl ScopeKind {
     /// generation (tag 9, not hashed), which the gate reads with it.
     fn statement(self) -> &'static str {
         match self {
-            ScopeKind::Client => {
-                "SELECT 0, created_at, created_by, facts_mac, NULL, NULL, NULL, NULL, NULL, NULL, \
-                        NULL, NULL, NULL FROM clients WHERE client_id = ?1 \
-                 UNION ALL SELECT 1, consented_to_own_treatment, court_directed, \
-                        guardian_agreed_confidential, updated_at, NULL, NULL, NULL, NULL, NULL, \
-                        NULL, NULL, NULL FROM minor_status WHERE client_id = ?1 \
-                 UNION ALL SELECT 2, user_id, relation, since, NULL, NULL, NULL, NULL, NULL, \
-                        NULL, NULL, NULL, NULL FROM care_team WHERE client_id = ?1 \
-                 UNION ALL SELECT 3, consent_id, recipient_kind, recipient_user, categories, \
-                        purpose, start_at, expires_at, revoked_at, signed_on, created_at, \
-                        created_by, recipient_index FROM consents WHERE client_id = ?1 \
-                 UNION ALL SELECT 4, grant_id, user_id, started_at, expires_at, ended_at, NULL, \
-                        NULL, NULL, NULL, NULL, NULL, NULL FROM break_glass WHERE client_id = ?1 \
-                 ORDER BY 1, 2"
-            }
+            ScopeKind::Client => CLIENT_SCOPE,
             ScopeKind::Case => {
                 "SELECT 0, kind, secrets_policy, created_at, created_by, facts_mac \
                  FROM cases WHERE case_id = ?1 \
@@ -138,7 +163,15 @@ pub(crate) fn read_scope(
     let mut digest = FactsDigest::new(kind.name(), id);
     let mut exists = false;
     let mut mac = None;
-    let mut stmt = conn.prepare_cached(kind.statement())?;
+    let mut stmt = match conn.prepare_cached(kind.statement()) {
+        Ok(stmt) => stmt,
+        // A vault of format 8, opened read-only for verification: it has no rows of the later
+        // tables, so its scope is the rows it has.
+        Err(e) if kind == ScopeKind::Client && missing_table(&e) => {
+            conn.prepare_cached(CLIENT_SCOPE_V8)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut rows = stmt.query([id])?;
     while let Some(row) = rows.next()? {
         let tag = usize::try_from(row.get::<_, i64>(0)?).unwrap_or(usize::MAX);
@@ -162,6 +195,11 @@ pub(crate) fn read_scope(
         digest: digest.finish(),
         mac,
     })
+}
+
+fn missing_table(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqlInputError { msg, .. } if msg.starts_with("no such table"))
+        || e.to_string().starts_with("no such table")
 }
 
 /// The digest of scope (`kind`, `id`) as stored, and whether its head row exists.

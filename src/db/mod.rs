@@ -5,6 +5,7 @@ mod conn;
 pub(crate) mod fact_rows;
 pub(crate) mod ledger_rows;
 pub(crate) mod policy_rows;
+pub(crate) mod release_rows;
 pub(crate) mod rows;
 pub(crate) mod session_rows;
 mod tx;

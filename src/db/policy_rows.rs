@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::fact_rows::{ScopeKind, ScopeRead, ScopeRow, read_scope};
+use crate::db::release_rows::{self, ConsentScopeRow, GuardianRow, RestrictionRow};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, ConsentId, JointRecordId, UserId};
 use crate::model::{CaseKind, Category, Purpose, SecretsPolicy};
@@ -294,6 +295,8 @@ pub(crate) struct ConsentRow {
     pub signed_on: i64,
     /// Blind index of an outside recipient's name and organisation.
     pub recipient_index: Option<Vec<u8>>,
+    /// Its scope (format 9); `None` for a consent recorded before.
+    pub scope: Option<ConsentScopeRow>,
 }
 
 /// A minor's status columns (`minor_status`).
@@ -394,6 +397,7 @@ fn consent_row(
         revoked_ms,
         signed_on,
         recipient_index,
+        scope: None,
     })
 }
 
@@ -406,6 +410,8 @@ pub(crate) struct ClientRows {
     pub break_glass: Vec<UserId>,
     pub minor: Option<MinorRow>,
     pub consents: Vec<ConsentRow>,
+    pub restrictions: Vec<RestrictionRow>,
+    pub guardians: Vec<GuardianRow>,
 }
 
 pub(crate) fn client_rows(
@@ -418,53 +424,62 @@ pub(crate) fn client_rows(
         break_glass: Vec::new(),
         minor: None,
         consents: Vec::new(),
+        restrictions: Vec::new(),
+        guardians: Vec::new(),
     };
+    let mut scopes = Vec::new();
     let mut order = Vec::new();
-    let read = read_scope(
-        conn,
-        ScopeKind::Client,
-        client.as_bytes(),
-        |ScopeRow { tag, row: r }| {
-            match tag {
-                1 => {
-                    out.minor = Some(MinorRow {
-                        consented_to_own_treatment: r.get(1)?,
-                        court_directed: r.get(2)?,
-                        guardian_agreed_confidential: r.get(3)?,
-                    })
-                }
-                2 => out
-                    .care_team
-                    .push(UserId::from_slice(&r.get::<_, Vec<u8>>(1)?)?),
-                3 => {
-                    let user: Option<Vec<u8>> = r.get(3)?;
-                    let kind: String = r.get(2)?;
-                    let c = consent_row(
-                        *client,
-                        &r.get::<_, Vec<u8>>(1)?,
-                        (&kind, user),
-                        &r.get::<_, String>(4)?,
-                        &r.get::<_, String>(5)?,
-                        (r.get(6)?, r.get(7)?, r.get(8)?),
-                        r.get(9)?,
-                        r.get(12)?,
-                    )?;
-                    order.push(r.get::<_, i64>(10)?);
-                    out.consents.push(c);
-                }
-                4 => {
-                    let (started, expires, ended): (i64, i64, Option<i64>) =
-                        (r.get(3)?, r.get(4)?, r.get(5)?);
-                    if ended.is_none() && started <= now && expires > now {
-                        out.break_glass
-                            .push(UserId::from_slice(&r.get::<_, Vec<u8>>(2)?)?);
-                    }
-                }
-                _ => {}
+    let read = read_scope(conn, ScopeKind::Client, client.as_bytes(), |row| {
+        let ScopeRow { tag, row: r } = row;
+        match tag {
+            1 => {
+                out.minor = Some(MinorRow {
+                    consented_to_own_treatment: r.get(1)?,
+                    court_directed: r.get(2)?,
+                    guardian_agreed_confidential: r.get(3)?,
+                })
             }
-            Ok(())
-        },
-    )?;
+            2 => out
+                .care_team
+                .push(UserId::from_slice(&r.get::<_, Vec<u8>>(1)?)?),
+            3 => {
+                let user: Option<Vec<u8>> = r.get(3)?;
+                let kind: String = r.get(2)?;
+                let c = consent_row(
+                    *client,
+                    &r.get::<_, Vec<u8>>(1)?,
+                    (&kind, user),
+                    &r.get::<_, String>(4)?,
+                    &r.get::<_, String>(5)?,
+                    (r.get(6)?, r.get(7)?, r.get(8)?),
+                    r.get(9)?,
+                    r.get(12)?,
+                )?;
+                order.push(r.get::<_, i64>(10)?);
+                out.consents.push(c);
+            }
+            5 => scopes.push(release_rows::consent_scope_of(&row)?),
+            6 => out.restrictions.push(release_rows::restriction_of(&row)?),
+            7 => out.guardians.push(release_rows::guardian_of(&row)?),
+            4 => {
+                let (started, expires, ended): (i64, i64, Option<i64>) =
+                    (r.get(3)?, r.get(4)?, r.get(5)?);
+                if ended.is_none() && started <= now && expires > now {
+                    out.break_glass
+                        .push(UserId::from_slice(&r.get::<_, Vec<u8>>(2)?)?);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    for s in scopes {
+        if let Some(c) = out.consents.iter_mut().find(|c| c.id == s.consent) {
+            c.scope = Some(s);
+        } else {
+            return Err(corrupt("consent scope without its consent"));
+        }
+    }
     // Recorded order: by creation time, then id (the statement orders them by id).
     let mut keyed: Vec<(i64, ConsentRow)> = order.into_iter().zip(out.consents).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.as_bytes().cmp(b.1.id.as_bytes())));
@@ -541,32 +556,28 @@ pub(crate) fn case_rows(conn: &Connection, case: &CaseId) -> Result<(ScopeRead, 
     let mut head = None;
     let mut members = Vec::new();
     let mut clinicians = Vec::new();
-    let read = read_scope(
-        conn,
-        ScopeKind::Case,
-        case.as_bytes(),
-        |ScopeRow { tag, row: r }| {
-            match tag {
-                0 => {
-                    let kind: String = r.get(1)?;
-                    let secrets: String = r.get(2)?;
-                    head = Some((
-                        kind.parse::<CaseKind>().map_err(|_| corrupt("case kind"))?,
-                        secrets
-                            .parse::<SecretsPolicy>()
-                            .map_err(|_| corrupt("secrets policy"))?,
-                    ));
-                }
-                1 => members.push((
-                    ClientId::from_slice(&r.get::<_, Vec<u8>>(1)?)?,
-                    r.get::<_, Option<i64>>(3)?,
-                )),
-                2 => clinicians.push(UserId::from_slice(&r.get::<_, Vec<u8>>(1)?)?),
-                _ => {}
+    let read = read_scope(conn, ScopeKind::Case, case.as_bytes(), |row| {
+        let ScopeRow { tag, row: r } = row;
+        match tag {
+            0 => {
+                let kind: String = r.get(1)?;
+                let secrets: String = r.get(2)?;
+                head = Some((
+                    kind.parse::<CaseKind>().map_err(|_| corrupt("case kind"))?,
+                    secrets
+                        .parse::<SecretsPolicy>()
+                        .map_err(|_| corrupt("secrets policy"))?,
+                ));
             }
-            Ok(())
-        },
-    )?;
+            1 => members.push((
+                ClientId::from_slice(&r.get::<_, Vec<u8>>(1)?)?,
+                r.get::<_, Option<i64>>(3)?,
+            )),
+            2 => clinicians.push(UserId::from_slice(&r.get::<_, Vec<u8>>(1)?)?),
+            _ => {}
+        }
+        Ok(())
+    })?;
     let rows = head.map(|(kind, secrets)| CaseRows {
         kind,
         secrets,

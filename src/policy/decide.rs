@@ -403,6 +403,8 @@ mod tests {
             start_ms: 100,
             expires_ms: Some(200),
             revoked_ms: None,
+            scope: None,
+            case: None,
         };
         let req = read(
             Role::Clinician,
@@ -542,6 +544,8 @@ mod tests {
             start_ms: 0,
             expires_ms: None,
             revoked_ms: None,
+            scope: None,
+            case: None,
         });
         assert!(decide(&req, &facts).is_allow());
         facts.consents[0].revoked_ms = Some(5);

@@ -290,6 +290,8 @@ mod tests {
             start_ms: 0,
             expires_ms: None,
             revoked_ms: None,
+            scope: None,
+            case: None,
         };
         let f = DisclosureFacts {
             consent: Some(consent),

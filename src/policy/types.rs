@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 
 use crate::error::DenyReason;
-use crate::ids::UserId;
+use crate::ids::{CaseId, UserId};
 use crate::model::{Basis, CaseKind, Category, Purpose, Role, SecretsPolicy};
+use crate::policy::scope::ReleaseScope;
 use crate::value::FieldName;
 
 /// Operations that are not about a client's content.
@@ -82,6 +83,11 @@ pub struct ConsentFact {
     pub expires_ms: Option<i64>,
     /// Revoked at (unix ms); takes effect for every later request.
     pub revoked_ms: Option<i64>,
+    /// What within its categories it covers (fields, one condition); `None` for a consent
+    /// recorded before format 9, which covers its categories whole.
+    pub scope: Option<ReleaseScope>,
+    /// The case whose joint content it covers; without one it covers no joint content.
+    pub case: Option<CaseId>,
 }
 
 /// Who a consent releases to.
@@ -96,6 +102,14 @@ pub enum Recipient {
 }
 
 impl ConsentFact {
+    /// What it covers: its scope, or its categories whole.
+    pub fn covered(&self) -> ReleaseScope {
+        match &self.scope {
+            Some(s) => s.clone(),
+            None => ReleaseScope::categories(&self.categories.iter().copied().collect::<Vec<_>>()),
+        }
+    }
+
     /// In force at `now`: started, not expired, not revoked.
     pub fn in_force(&self, now_ms: i64) -> bool {
         self.start_ms <= now_ms

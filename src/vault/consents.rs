@@ -223,8 +223,11 @@ impl Session {
                 start_ms: consent.start_ms,
                 expires_ms: consent.expires_ms,
                 revoked_ms: None,
+                scope: None,
+                case: None,
             },
             signed_on: consent.signed_on_ms,
+            stored_scope: None,
         };
         let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
         gate.write_audited(audit_as, |tx| {

@@ -223,6 +223,8 @@ pub fn consent(to: UserId, categories: &[Category], purpose: Purpose) -> Consent
         start_ms: NOW - 1_000,
         expires_ms: None,
         revoked_ms: None,
+        scope: None,
+        case: None,
     }
 }
 

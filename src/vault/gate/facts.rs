@@ -49,7 +49,11 @@ impl Session {
     }
 
     /// Every row of `client`'s scope of facts, checked against its MAC: one statement.
-    fn client_rows(&self, conn: &Conn, client: &ClientId) -> Result<ClientRows> {
+    pub(in crate::vault) fn client_rows(
+        &self,
+        conn: &Conn,
+        client: &ClientId,
+    ) -> Result<ClientRows> {
         let (read, rows) = policy_rows::client_rows(conn, client, self.shared.now_ms())?;
         self.check_decision_scope(ScopeKind::Client, client.as_bytes(), &read)?;
         Ok(rows)
@@ -62,7 +66,7 @@ impl Session {
         client: &ClientId,
     ) -> Result<Vec<crate::vault::facts::ConsentRow>> {
         let rows = self.client_rows(conn, client)?;
-        Ok(rows.consents.into_iter().map(Into::into).collect())
+        rows.consents.into_iter().map(TryInto::try_into).collect()
     }
 
     /// Cleartext facts about this user and `client`, at the current time, from the client's
@@ -89,8 +93,8 @@ impl Session {
             consents: rows
                 .consents
                 .into_iter()
-                .map(|c| crate::vault::facts::ConsentRow::from(c).fact)
-                .collect(),
+                .map(|c| crate::vault::facts::ConsentRow::try_from(c).map(|c| c.fact))
+                .collect::<Result<_>>()?,
             minor: rows.minor.map(crate::vault::facts::minor_facts),
             ..Facts::default()
         })
