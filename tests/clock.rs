@@ -52,6 +52,10 @@ fn consent_to(user: confide::UserId, start_ms: i64, expires_ms: Option<i64>) -> 
         expires_ms,
         signed_on_ms: start_ms,
         description: "progress notes to the consulting psychiatrist".into(),
+        scope: None,
+        case: None,
+        expiry_event: None,
+        signed_by: None,
     }
 }
 

@@ -119,6 +119,10 @@ fn new_consent(categories: &[Category]) -> NewConsent {
         expires_ms: None,
         signed_on_ms: yesterday,
         description: CONSENT_TEXT.into(),
+        scope: None,
+        case: None,
+        expiry_event: None,
+        signed_by: None,
     }
 }
 

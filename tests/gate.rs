@@ -145,6 +145,10 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
                     expires_ms: None,
                     signed_on_ms: 0,
                     description: "diagnosis for the referral".into(),
+                    scope: None,
+                    case: None,
+                    expiry_event: None,
+                    signed_by: None,
                 };
                 s.record_consent(&client, &c, t).map(drop)
             }),
@@ -319,6 +323,10 @@ fn practice_with_ids() -> (Practice, Ids) {
                 expires_ms: None,
                 signed_on_ms: 0,
                 description: "share into the joint record".into(),
+                scope: None,
+                case: None,
+                expiry_event: None,
+                signed_by: None,
             },
             t,
         )

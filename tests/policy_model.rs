@@ -754,6 +754,10 @@ impl Run {
                     expires_ms,
                     signed_on_ms: now - DAY_MS,
                     description: "release of information".into(),
+                    scope: None,
+                    case: None,
+                    expiry_event: None,
+                    signed_by: None,
                 };
                 let got = self.sessions[u].record_consent(&self.model.clients[c].id, &consent, t);
                 // A notes authorization names them alone, and never for payment: refused as

@@ -159,6 +159,10 @@ fn build() -> Built {
                     expires_ms: None,
                     signed_on_ms: now_ms() - day,
                     description: "diagnosis, for a disability claim".into(),
+                    scope: None,
+                    case: None,
+                    expiry_event: None,
+                    signed_by: None,
                 },
                 t,
             )

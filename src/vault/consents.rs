@@ -8,12 +8,13 @@ use std::fmt;
 use crate::audit::{AuditAction, Outcome};
 use crate::db::fact_rows::ScopeKind;
 use crate::db::policy_rows;
+use crate::db::release_rows::{self, ConsentScopeRow};
 use crate::db::rows::FieldTable;
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, ConsentId, UserId};
+use crate::ids::{CaseId, ClientId, ConsentId, GuardianId, UserId};
 use crate::model::{Category, Compartment, Purpose};
-use crate::policy::{Access, ConsentFact, Recipient};
-use crate::value::{FieldName, Redacted, Value};
+use crate::policy::{Access, Condition, ConsentFact, Recipient, ReleaseScope};
+use crate::value::{FieldName, Redacted, Value, redacted_if_some};
 
 use super::Session;
 use super::facts::{self, ConsentRow};
@@ -54,6 +55,17 @@ pub struct NewConsent {
     pub signed_on_ms: i64,
     /// The description of the information, as the signed form words it (sealed).
     pub description: String,
+    /// What within its categories it covers (45 CFR 164.508(c)(1)(i)): data elements, one
+    /// condition. `None`: its categories whole. Every release under it is bounded by it.
+    pub scope: Option<ReleaseScope>,
+    /// The case whose joint content it covers: an authorization naming the joint record names
+    /// its case, and the client must be one of its members.
+    pub case: Option<CaseId>,
+    /// The event that ends it, as the form words it (164.508(c)(1)(v)), sealed; it ends when
+    /// [`Session::record_expiry_event`] records that the event happened.
+    pub expiry_event: Option<String>,
+    /// The guardian who signed it for a minor (164.502(g)); `None`: the client.
+    pub signed_by: Option<GuardianId>,
 }
 
 impl fmt::Debug for ConsentRecipient {
@@ -81,6 +93,10 @@ impl fmt::Debug for NewConsent {
             .field("expires_ms", &self.expires_ms)
             .field("signed_on_ms", &self.signed_on_ms)
             .field("description", &Redacted)
+            .field("scope", &self.scope)
+            .field("case", &self.case)
+            .field("expiry_event", &redacted_if_some(&self.expiry_event))
+            .field("signed_by", &self.signed_by)
             .finish()
     }
 }
@@ -102,6 +118,10 @@ pub struct ConsentSummary {
     pub expires_ms: Option<i64>,
     /// Revoked at (unix ms).
     pub revoked_ms: Option<i64>,
+    /// What within its categories it covers; `None` for its categories whole.
+    pub scope: Option<ReleaseScope>,
+    /// The case whose joint content it covers.
+    pub case: Option<CaseId>,
 }
 
 /// The blind-index input naming an outside recipient: name and organisation, trimmed,
@@ -118,6 +138,15 @@ pub(super) fn recipient_key(name: &str, organisation: &str) -> Vec<u8> {
 
 /// The blind index of outside recipients named in consents.
 pub(super) const RECIPIENT_INDEX: &str = "consents.recipient";
+
+/// The blind index of the one condition a consent's scope is limited to (a diagnosis code,
+/// trimmed and upper-cased): what is stored instead of the code.
+pub(super) const CONDITION_INDEX: &str = "consents.condition";
+
+/// The blind-index input of a condition code.
+pub(super) fn condition_key(code: &str) -> Vec<u8> {
+    code.trim().to_uppercase().into_bytes()
+}
 
 fn validate(c: &NewConsent) -> Result<BTreeSet<Category>> {
     let bad = |reason: &str| Error::InvalidInput {
@@ -147,6 +176,30 @@ fn validate(c: &NewConsent) -> Result<BTreeSet<Category>> {
     }
     if c.expires_ms.is_some_and(|e| e <= c.start_ms) {
         return Err(bad("expires before it starts"));
+    }
+    if let Some(scope) = &c.scope {
+        if scope.category_set() != categories {
+            return Err(bad("its scope names each of its categories, and no other"));
+        }
+        if scope
+            .condition_of()
+            .is_some_and(|k| matches!(k, Condition::Code(code) if code.trim().is_empty()))
+        {
+            return Err(bad("a condition names its code"));
+        }
+    }
+    if categories.contains(&Category::JointRecord) != c.case.is_some()
+        && c.recipient != ConsentRecipient::JointRecord
+    {
+        return Err(bad(
+            "an authorization of joint content names its case, and only then",
+        ));
+    }
+    if c.expiry_event
+        .as_deref()
+        .is_some_and(|e| e.trim().is_empty())
+    {
+        return Err(bad("an expiry event is described"));
     }
     Ok(categories)
 }
@@ -183,6 +236,9 @@ impl Session {
             ),
         };
         details.push(("description", Value::text(consent.description.clone())));
+        if let Some(event) = &consent.expiry_event {
+            details.push(("expiry_event", Value::text(event.clone())));
+        }
         let named: Vec<(FieldName, &Value)> = details
             .iter()
             .map(|(n, v)| Ok((FieldName::new(n)?, v)))
@@ -212,10 +268,38 @@ impl Session {
             )?),
             _ => None,
         };
+        if let Some(case) = &consent.case {
+            if !policy_rows::members_of(&self.shared.conn(), case)?.contains(client) {
+                return Err(Error::InvalidInput {
+                    what: "consent",
+                    reason: "the client is not a member of the case it names".into(),
+                });
+            }
+        }
+        // The scope as stored: its elements, and the condition by its keyed index only.
+        let whole = categories.iter().copied().collect::<Vec<_>>();
+        let scope = consent
+            .scope
+            .clone()
+            .unwrap_or_else(|| ReleaseScope::categories(&whole))
+            .indexed(|code| self.blind_index(&gate, CONDITION_INDEX, &condition_key(code)))?;
+        let condition_index = match scope.condition_of() {
+            Some(Condition::Index(i)) => Some(i.clone()),
+            _ => None,
+        };
         let row = ConsentRow {
             id,
             client: *client,
             recipient_index,
+            stored_scope: Some(ConsentScopeRow {
+                consent: id,
+                elements: scope.elements(),
+                condition_index,
+                case: consent.case,
+                signed_by: consent.signed_by,
+                expiry_event: consent.expiry_event.is_some(),
+                expiry_event_at: None,
+            }),
             fact: ConsentFact {
                 recipient,
                 categories,
@@ -223,11 +307,10 @@ impl Session {
                 start_ms: consent.start_ms,
                 expires_ms: consent.expires_ms,
                 revoked_ms: None,
-                scope: None,
-                case: None,
+                scope: Some(scope),
+                case: consent.case,
             },
             signed_on: consent.signed_on_ms,
-            stored_scope: None,
         };
         let names: Vec<&str> = details.iter().map(|(n, _)| *n).collect();
         gate.write_audited(audit_as, |tx| {
@@ -262,6 +345,33 @@ impl Session {
         gate.change(Access::ManageConsent, &facts, audit_as, scope, |tx| {
             policy_rows::revoke_consent(tx, consent, self.shared.now_ms())?;
             Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Record that the event a consent names as its end happened (the claim was closed, the
+    /// treatment ended): it stops every request made from now on, as an expiry date would.
+    /// Releases made before stay valid.
+    pub fn record_expiry_event(&self, consent: &ConsentId, purpose: Purpose) -> Result<()> {
+        let action = AuditAction::ConsentExpiryEvent;
+        let gate = self.admit(action, purpose)?;
+        let audit_as = AuditAs::new(action).target(consent.as_bytes());
+        let client = policy_rows::consent_client(&self.shared.conn(), consent)?;
+        let Some(client) = client else {
+            return gate.refuse_unknown(audit_as);
+        };
+        let audit_as = audit_as.client(&client);
+        let facts = self.client_facts(&self.shared.conn(), &client)?;
+        let scope = (ScopeKind::Client, &client.as_bytes()[..]);
+        gate.change(Access::ManageConsent, &facts, audit_as, scope, |tx| {
+            if release_rows::set_expiry_event(tx, consent, self.shared.now_ms())? {
+                Ok(())
+            } else {
+                Err(Error::InvalidInput {
+                    what: "consent",
+                    reason: "it names no expiry event, or its event was recorded already".into(),
+                })
+            }
         })?;
         Ok(())
     }
@@ -309,6 +419,8 @@ impl Session {
                 start_ms: r.fact.start_ms,
                 expires_ms: r.fact.expires_ms,
                 revoked_ms: r.fact.revoked_ms,
+                scope: r.fact.scope,
+                case: r.fact.case,
             })
             .collect())
     }

@@ -296,6 +296,10 @@ pub fn signed(
         expires_ms,
         signed_on_ms: start_ms,
         description: CONSENT_TEXT.into(),
+        scope: None,
+        case: None,
+        expiry_event: None,
+        signed_by: None,
     }
 }
 

@@ -40,6 +40,10 @@ pub fn consent(
         expires_ms: None,
         signed_on_ms: yesterday,
         description: "release of information as described on the signed form".into(),
+        scope: None,
+        case: None,
+        expiry_event: None,
+        signed_by: None,
     }
 }
 

@@ -92,6 +92,10 @@ pub(crate) fn run(
             expires_ms: None,
             signed_on_ms: now,
             description: "Jordan agrees to discuss the disclosure in joint sessions".into(),
+            scope: None,
+            case: None,
+            expiry_event: None,
+            signed_by: None,
         },
         t,
     )?;

@@ -65,6 +65,10 @@ pub(crate) fn run(rivera: &Session, jordan: &ClientId) -> Result<(), Error> {
             expires_ms: Some(now + 180 * 24 * 3600 * 1000),
             signed_on_ms: now,
             description: "Diagnosis and treatment plan, to coordinate medication".into(),
+            scope: None,
+            case: None,
+            expiry_event: None,
+            signed_by: None,
         },
         Purpose::Treatment,
     )?;
