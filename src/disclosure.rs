@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::ids::{CaseId, ClientId, ConsentId};
 use crate::model::{Category, LegalBasis, Purpose};
+use crate::policy::ReleaseScope;
 use crate::value::{Redacted, redacted_if_some};
 
 /// Someone outside the practice who receives a release. Who receives a client's information
@@ -23,22 +24,58 @@ pub struct OutsideParty {
     pub address: String,
 }
 
-/// A narrower scope that real authorizations use. `Debug` redacts a condition's code: it is a
-/// diagnosis.
+/// A court order or subpoena, with what it names (164.512(e)): the package holds exactly
+/// that. `Debug` redacts the issuer.
 #[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Narrow {
-    /// Attendance only (e.g. for an employee-assistance programme): appointment dates and status.
-    AttendanceOnly,
-    /// Dates of service and fees only (e.g. for an insurer).
-    DatesOfServiceAndFees,
-    /// One condition (e.g. a workers' compensation claim): only diagnosis entries with this code,
-    /// and no other category.
-    Condition(String),
+pub struct Order {
+    /// The court or officer that issued it.
+    pub issuer: String,
+    /// When it was issued (unix ms).
+    pub issued_on_ms: i64,
+    /// The data elements it names, down to fields (e.g. diagnosis codes and dates of service).
+    pub names: ReleaseScope,
+}
+
+fn category_code<S: serde::Serializer>(c: &Category, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(c.code())
+}
+
+/// Someone a protective release is made to protect. `Debug` redacts all of it.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct PersonAtRisk {
+    /// Their name.
+    pub name: String,
+    /// How to reach them.
+    pub contact: String,
+}
+
+/// One field beyond the protective minimum, and why it is needed. `Debug` redacts the reason.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct NamedField {
+    /// The category.
+    #[serde(serialize_with = "category_code")]
+    pub category: Category,
+    /// The field.
+    pub field: String,
+    /// Why the recipient needs it to prevent or lessen the threat.
+    pub reason: String,
+}
+
+/// A protective release (duty to warn or protect, 164.512(j); abuse reports, 164.512(b), (c)):
+/// the person at risk, the threat, and any field beyond the minimum to identify and locate the
+/// client, named one by one with its reason. `Debug` redacts the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Protective {
+    /// The person at risk (for an abuse report, the person abused).
+    pub at_risk: PersonAtRisk,
+    /// The threat, or the abuse reported, as the clinician states it.
+    pub threat: String,
+    /// Fields beyond name and contact, each with its reason.
+    pub named: Vec<NamedField>,
 }
 
 /// A release asked for. `Debug` shows ids, codes and categories, never the recipient, the
-/// reference or the description.
+/// reference, the order's issuer, the person at risk or the description.
 #[derive(Clone)]
 pub struct DisclosureRequest {
     /// Whose information.
@@ -55,14 +92,43 @@ pub struct DisclosureRequest {
     pub consent: Option<ConsentId>,
     /// The reference of the order, subpoena or report (required for those bases).
     pub reference: Option<String>,
-    /// For a court order or subpoena: the categories it names.
-    pub order_names: Vec<Category>,
+    /// For a court order or subpoena: the order, with what it names.
+    pub order: Option<Order>,
     /// The categories asked for.
     pub categories: Vec<Category>,
-    /// A narrower scope, if the authorization names one.
-    pub narrow: Option<Narrow>,
+    /// A narrower scope than the basis allows (e.g. [`ReleaseScope::attendance_only`]): it can
+    /// only narrow. On an order, a narrowing that would drop something the order names is an
+    /// error.
+    pub narrow: Option<ReleaseScope>,
+    /// For duty to warn and abuse reports: the person at risk, the threat, named fields.
+    pub protective: Option<Protective>,
     /// A description of the request, for the ledger (sealed).
     pub description: String,
+}
+
+/// What of one category left, and under which limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReleasedPart {
+    /// The category.
+    pub category: String,
+    /// The fields that left (in at least one entry).
+    pub fields: Vec<String>,
+    /// The limit they left under (`authorization-scope`, `payment-minimum-necessary`,
+    /// `court-order`, `subpoena`, `protective-minimum`, `named-with-reason`, `emergency`).
+    pub limit: String,
+}
+
+/// Something the basis would have let leave that did not, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WithheldPart {
+    /// The entry, if one entry (not a whole category).
+    pub entry: Option<String>,
+    /// The category.
+    pub category: String,
+    /// The field, if one field.
+    pub field: Option<String>,
+    /// Why: `restriction:<id>` (164.522), `free-text-on-payment` (minimum necessary).
+    pub reason: String,
 }
 
 /// One entry of a release package: the permitted fields, as text. `Debug` shows the fields'
@@ -107,6 +173,20 @@ pub struct Manifest {
     pub released_by: String,
     /// The audit entry that records the release.
     pub audit_seq: u64,
+    /// Exactly which fields left, per category, and under which limit.
+    pub released: Vec<ReleasedPart>,
+    /// What was withheld from what the basis allowed, and why (a restriction, free text).
+    pub withheld: Vec<WithheldPart>,
+    /// The authorization's scope, as recorded, for a release under one.
+    pub authorization_scope: Option<String>,
+    /// The order's issuer and date (RFC 3339), for a court order or subpoena.
+    pub order: Option<(String, String)>,
+    /// For a protective release: the person at risk.
+    pub at_risk: Option<PersonAtRisk>,
+    /// For a protective release: the threat.
+    pub threat: Option<String>,
+    /// For a protective release: the fields named beyond the minimum, with their reasons.
+    pub named: Vec<NamedField>,
 }
 
 /// A copy of the consent a release relies on (42 CFR 2.32 requires one with Part 2 records).
@@ -211,13 +291,42 @@ impl fmt::Debug for OutsideParty {
     }
 }
 
-impl fmt::Debug for Narrow {
+impl fmt::Debug for Order {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Narrow::AttendanceOnly => f.write_str("AttendanceOnly"),
-            Narrow::DatesOfServiceAndFees => f.write_str("DatesOfServiceAndFees"),
-            Narrow::Condition(_) => f.debug_tuple("Condition").field(&Redacted).finish(),
-        }
+        f.debug_struct("Order")
+            .field("issuer", &Redacted)
+            .field("issued_on_ms", &self.issued_on_ms)
+            .field("names", &self.names)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PersonAtRisk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersonAtRisk")
+            .field("name", &Redacted)
+            .field("contact", &Redacted)
+            .finish()
+    }
+}
+
+impl fmt::Debug for NamedField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamedField")
+            .field("category", &self.category)
+            .field("field", &self.field)
+            .field("reason", &Redacted)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Protective {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Protective")
+            .field("at_risk", &self.at_risk)
+            .field("threat", &Redacted)
+            .field("named", &self.named)
+            .finish()
     }
 }
 
@@ -231,9 +340,10 @@ impl fmt::Debug for DisclosureRequest {
             .field("basis", &self.basis)
             .field("consent", &self.consent)
             .field("reference", &redacted_if_some(&self.reference))
-            .field("order_names", &self.order_names)
+            .field("order", &self.order)
             .field("categories", &self.categories)
             .field("narrow", &self.narrow)
+            .field("protective", &self.protective)
             .field("description", &Redacted)
             .finish()
     }
@@ -276,6 +386,13 @@ impl fmt::Debug for Manifest {
             .field("released_at", &self.released_at)
             .field("released_by", &self.released_by)
             .field("audit_seq", &self.audit_seq)
+            .field("released", &self.released)
+            .field("withheld", &self.withheld)
+            .field("authorization_scope", &self.authorization_scope)
+            .field("order", &self.order.as_ref().map(|(_, on)| (Redacted, on)))
+            .field("at_risk", &self.at_risk)
+            .field("threat", &redacted_if_some(&self.threat))
+            .field("named", &self.named)
             .finish()
     }
 }
@@ -342,6 +459,20 @@ mod tests {
             released_at: "2026-01-01T00:00:00Z".into(),
             released_by: "dr.a".into(),
             audit_seq: 7,
+            released: vec![],
+            withheld: vec![],
+            authorization_scope: None,
+            order: Some((CANARY.into(), "2026-01-01T00:00:00Z".into())),
+            at_risk: Some(PersonAtRisk {
+                name: CANARY.into(),
+                contact: CANARY.into(),
+            }),
+            threat: Some(CANARY.into()),
+            named: vec![NamedField {
+                category: Category::ProgressNotes,
+                field: "summary".into(),
+                reason: CANARY.into(),
+            }],
         };
         let copy = ConsentCopy {
             id: "k1".into(),
@@ -365,7 +496,7 @@ mod tests {
             format!("{manifest:?}"),
             format!("{copy:?}"),
             format!("{accounting:?}"),
-            format!("{:?}", Narrow::Condition(CANARY.into())),
+            format!("{:?}", ReleaseScope::condition(CANARY)),
         ];
         for text in &shown {
             assert!(!text.contains(CANARY), "{text}");
@@ -375,9 +506,6 @@ mod tests {
         assert!(shown[0].contains("\"code\": [redacted]"), "{}", shown[0]);
         assert!(shown[1].contains("audit_seq: 7") && shown[1].contains("\"dr.a\""));
         assert!(shown[1].contains("reference: Some([redacted])"));
-        assert_eq!(
-            format!("{:?}", Narrow::DatesOfServiceAndFees),
-            "DatesOfServiceAndFees"
-        );
+        assert!(shown[1].contains("\"summary\""), "{}", shown[1]);
     }
 }

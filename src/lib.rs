@@ -96,7 +96,8 @@ pub use crypto::kdf::{KdfLimits, KdfParams};
 pub use db::{Durability, FORMAT_VERSION};
 pub use disclosure::{
     AccountingEntry, ConsentCopy, ConsultationExtract, DisclosureRequest, ErasureAnswer, Manifest,
-    Narrow, OutsideParty, PackageItem, ReleasePackage, Retained,
+    NamedField, Order, OutsideParty, PackageItem, PersonAtRisk, Protective, ReleasePackage,
+    ReleasedPart, Retained, WithheldPart,
 };
 pub use error::{Error, Place, Result};
 pub use ids::{
@@ -110,13 +111,15 @@ pub use policy::{
 };
 /// What a release may carry, category by category (see [`ReleaseScope`]).
 pub mod scope {
-    pub use crate::policy::{ATTENDANCE, Condition, Fields, Part, SERVICE_DATES, SERVICE_FEES};
+    pub use crate::policy::{
+        ATTENDANCE, Condition, Fields, PROTECTIVE_MINIMUM, Part, SERVICE_DATES, SERVICE_FEES,
+    };
 }
 // Policy internals an app never calls: the policy's own tests build them directly.
 #[doc(hidden)]
 pub use policy::{
-    CaseFacts, ConsentFact, DisclosureAsk, DisclosureFacts, DisclosureGrant, Scope,
-    decide_disclosure,
+    CaseFacts, ConsentFact, DisclosureAsk, DisclosureFacts, DisclosureGrant, FreeText, Limit,
+    Scope, decide_disclosure,
 };
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{

@@ -11,8 +11,8 @@ use std::fmt::Debug;
 use common::*;
 use confide::{
     AuditFilter, CaseKind, Category, ConsentRecipient, Date, DisclosureRequest, Error, LegalBasis,
-    Narrow, NewClient, NewConsent, OutsideParty, Passphrase, Purpose, RecordKind, SecretsPolicy,
-    Session, Value, read_audit_log, verify_audit_log,
+    NewClient, NewConsent, OutsideParty, Passphrase, Purpose, RecordKind, ReleaseScope,
+    SecretsPolicy, Session, Value, read_audit_log, verify_audit_log,
 };
 
 const NAME: &str = "CANARY-NAME-7731";
@@ -139,9 +139,10 @@ fn request(
         basis,
         consent: None,
         reference: None,
-        order_names: Vec::new(),
+        order: None,
         categories: categories.to_vec(),
         narrow: None,
+        protective: None,
         description: DESCRIPTION.into(),
     }
 }
@@ -287,7 +288,11 @@ fn no_public_type_shows_plaintext_in_debug_or_display() {
     );
     ordered.purpose = Purpose::Legal;
     ordered.reference = Some(REFERENCE.into());
-    ordered.order_names = vec![Category::DiagnosisCodes];
+    ordered.order = Some(confide::Order {
+        issuer: format!("{REFERENCE} court"),
+        issued_on_ms: 0,
+        names: confide::ReleaseScope::categories(&[Category::DiagnosisCodes]),
+    });
     shown.debug("DisclosureRequest (court order)", &ordered);
     shown.debug(
         "ReleasePackage (court order)",
@@ -302,7 +307,7 @@ fn no_public_type_shows_plaintext_in_debug_or_display() {
         LegalBasis::Authorization,
         &[Category::DiagnosisCodes],
     );
-    narrow.narrow = Some(Narrow::Condition(CONDITION.into()));
+    narrow.narrow = Some(ReleaseScope::condition(CONDITION));
     shown.debug("Narrow", &narrow.narrow);
     shown.debug("DisclosureRequest (narrow)", &narrow);
     shown.error("refused release", dr.disclose(&narrow));

@@ -52,7 +52,11 @@ fn invalid_requests_are_typed_errors_and_write_nothing() {
         for reference in [None, Some("  ".to_owned())] {
             let req = DisclosureRequest {
                 reference,
-                order_names: vec![DiagnosisCodes],
+                order: Some(confide::Order {
+                    issuer: "Superior Court".into(),
+                    issued_on_ms: 0,
+                    names: confide::ReleaseScope::categories(&[DiagnosisCodes]),
+                }),
                 ..ask(c.client, &court(), basis, Purpose::Legal, &[DiagnosisCodes])
             };
             invalid(&c.p, &dr, &req);

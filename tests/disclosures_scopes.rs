@@ -7,7 +7,9 @@ mod common;
 mod disclosing;
 
 use confide::Category::{Appointments, Billing, DiagnosisCodes, JointRecord};
-use confide::{DenyReason, DisclosureRequest, LegalBasis, Narrow, Purpose, RecordKind, Value};
+use confide::{
+    DenyReason, DisclosureRequest, LegalBasis, Purpose, RecordKind, ReleaseScope, Value,
+};
 use disclosing::*;
 
 #[test]
@@ -21,7 +23,8 @@ fn attendance_only_releases_dates_and_status() {
     );
     let id = consent(&dr, &c.client, &eap, &[Appointments], Purpose::Operations);
     let req = DisclosureRequest {
-        narrow: Some(Narrow::AttendanceOnly),
+        narrow: Some(ReleaseScope::attendance_only()),
+        protective: None,
         ..with_consent(
             ask(
                 c.client,
@@ -45,7 +48,8 @@ fn dates_of_service_and_fees_only() {
     let pay = Purpose::Payment;
     let id = consent(&dr, &c.client, &to, &[Appointments, Billing], pay);
     let req = DisclosureRequest {
-        narrow: Some(Narrow::DatesOfServiceAndFees),
+        narrow: Some(ReleaseScope::dates_of_service_and_fees()),
+        protective: None,
         ..with_consent(
             ask(
                 c.client,
@@ -83,7 +87,8 @@ fn one_condition_releases_only_its_diagnosis() {
     );
     let id = consent(&dr, &c.client, &to, &[DiagnosisCodes], Purpose::Legal);
     let req = DisclosureRequest {
-        narrow: Some(Narrow::Condition("F41.1".into())),
+        narrow: Some(ReleaseScope::condition("F41.1")),
+        protective: None,
         ..with_consent(
             ask(
                 c.client,

@@ -176,9 +176,10 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
                     basis: LegalBasis::Authorization,
                     consent: Some(consent),
                     reference: None,
-                    order_names: vec![],
+                    order: None,
                     categories: vec![Category::DiagnosisCodes],
                     narrow: None,
+                    protective: None,
                     description: "referral".into(),
                 };
                 s.disclose(&req).map(drop)

@@ -76,9 +76,10 @@ fn request(
         basis,
         consent: None,
         reference: None,
-        order_names: Vec::new(),
+        order: None,
         categories: categories.to_vec(),
         narrow: None,
+        protective: None,
         description: format!("release on the basis {basis}"),
     }
 }
@@ -140,7 +141,11 @@ fn build() -> Built {
             &[Category::DiagnosisCodes],
         );
         req.reference = Some("Order 2025-FL-0192".into());
-        req.order_names = vec![Category::DiagnosisCodes];
+        req.order = Some(confide::Order {
+            issuer: "Superior Court".into(),
+            issued_on_ms: 0,
+            names: confide::ReleaseScope::categories(&[Category::DiagnosisCodes]),
+        });
         let order = release(&dr, &req);
         let lawyer = party("Morgan Ellis", "Ellis & Park LLP", "400 Court Street");
         let day = 24 * 3600 * 1000;

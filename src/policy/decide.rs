@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::error::DenyReason;
 use crate::model::{Basis, Category, Purpose, Role, SecretsPolicy};
 use crate::policy::matrix::{Op, Rel, Rule, Scope, rules_for};
+use crate::policy::scope::Fields;
 use crate::policy::types::{
     Access, ConsentFact, Decision, Facts, Grant, PracticeOp, Recipient, Request,
 };
@@ -214,13 +215,26 @@ fn content(req: &Request, facts: &Facts, category: Category, op: Op) -> Decision
         .iter()
         .filter(|c| op == Op::Read && consent_applies(req, c, category))
         .collect();
-    if consents.iter().any(|c| c.in_force(facts.now_ms)) {
-        grants.push((Basis::Consent, Scope::All));
-    }
-    let Some(&(basis, _)) = grants.first() else {
-        return Decision::Deny(refusal_reason(req, facts, category, op, &rules, &consents));
+    // A consent grants what its scope names of the category (a condition-limited scope grants
+    // no read: which entries are about the condition is known only once they are open).
+    let consented: Vec<Fields> = consents
+        .iter()
+        .filter(|c| c.in_force(facts.now_ms))
+        .filter_map(|c| {
+            let part = c.covered().part(category).cloned()?;
+            part.condition.is_none().then_some(part.fields)
+        })
+        .collect();
+    let basis = match (grants.first(), consented.is_empty()) {
+        (Some(&(basis, _)), _) => basis,
+        (None, false) => Basis::Consent,
+        (None, true) => {
+            return Decision::Deny(refusal_reason(req, facts, category, op, &rules, &consents));
+        }
     };
-    let permitted = |f: &str| grants.iter().any(|(_, s)| s.includes(f));
+    let permitted = |f: &str| {
+        grants.iter().any(|(_, s)| s.includes(f)) || consented.iter().any(|s| s.includes(f))
+    };
     let fields: BTreeSet<_> = req
         .fields
         .iter()

@@ -16,7 +16,8 @@ pub use crate::error::DenyReason;
 pub use crate::model::{Basis, LegalBasis};
 pub use decide::decide;
 pub use disclosure::{
-    DisclosureAsk, DisclosureFacts, DisclosureGrant, REDISCLOSURE_NOTICE, decide_disclosure,
+    DisclosureAsk, DisclosureFacts, DisclosureGrant, FreeText, Limit, PROTECTIVE_MINIMUM,
+    REDISCLOSURE_NOTICE, decide_disclosure,
 };
 pub use matrix::{
     BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, SCHEDULING, Scope,

@@ -205,6 +205,28 @@ impl ReleaseScope {
         out
     }
 
+    /// What either covers. (A condition of either part is kept: scopes joined here never
+    /// carry two.)
+    pub fn union(&self, other: &ReleaseScope) -> ReleaseScope {
+        let mut out = self.clone();
+        for (c, b) in &other.parts {
+            let part = match out.parts.get(c) {
+                None => b.clone(),
+                Some(a) => Part {
+                    fields: match (&a.fields, &b.fields) {
+                        (Fields::Only(x), Fields::Only(y)) => {
+                            Fields::Only(x.union(y).cloned().collect())
+                        }
+                        _ => Fields::All,
+                    },
+                    condition: a.condition.clone().or_else(|| b.condition.clone()),
+                },
+            };
+            out.parts.insert(*c, part);
+        }
+        out
+    }
+
     /// Everything `other` covers, this covers too.
     pub fn covers(&self, other: &ReleaseScope) -> bool {
         self.intersect(other) == *other

@@ -1,35 +1,35 @@
-//! Releases outside the vault and the accounting of disclosures.
+//! Releases outside the vault.
 //!
-//! A release is decided by [`decide_disclosure`] before any key is unwrapped; only the permitted
-//! fields are decrypted; the ledger row and the audit entry that vouches for it (by digest)
-//! commit in one transaction before the package is returned.
+//! A release is decided by [`decide_disclosure`](crate::policy::decide_disclosure) before any
+//! key is unwrapped, bounded by what its basis names: the authorization's scope, the order's
+//! data elements, the minimum necessary for payment, or the protective minimum plus fields
+//! named with their reasons. The request can only narrow that. Agreed restrictions bind it.
+//! Only the permitted fields are decrypted; the ledger row and the audit entry that vouches for
+//! it (by digest) commit in one transaction before the package is returned.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::audit::{AuditAction, Cell, Outcome, format_utc, ledger_digest};
-use crate::db::rows::{self, FieldTable};
+use crate::db::rows::FieldTable;
 use crate::db::{ledger_rows, policy_rows};
-use crate::disclosure::{
-    AccountingEntry, ConsentCopy, DisclosureRequest, Manifest, Narrow, OutsideParty, PackageItem,
-    ReleasePackage,
-};
+use crate::disclosure::{DisclosureRequest, Manifest, OutsideParty, ReleasePackage};
 use crate::error::{Error, Result};
 use crate::ids::{ClientId, ConsentId, OwnerId};
-use crate::model::{Category, Compartment, Purpose, RecordKind};
+use crate::model::{Category, Compartment};
 use crate::policy::{
-    Access, ConsentFact, DisclosureAsk, DisclosureFacts, LegalBasis, REDISCLOSURE_NOTICE,
-    Recipient, Scope,
+    DisclosureAsk, DisclosureFacts, LegalBasis, REDISCLOSURE_NOTICE, Recipient, ReleaseScope,
 };
 use crate::value::{FieldName, Value};
 
 use super::Session;
-use super::cases::joint_entry;
-use super::gate::{Admitted, Entry, Granted, Stored, Target, failure_of};
-use super::notes::note_entry;
-use super::records::record_entry;
+use super::consents::{CONDITION_INDEX, RECIPIENT_INDEX, condition_key, recipient_key};
+use super::facts::ConsentRow;
+use super::gate::{Admitted, Entry, Target, failure_of};
+use super::package::{self, Ask};
+use super::restrictions;
 
 /// Where a disclosure's ledger fields are: under the vault's own ledger key.
-fn ledger_entry(vault: &OwnerId, id: &[u8; 16]) -> Entry {
+pub(super) fn ledger_entry(vault: &OwnerId, id: &[u8; 16]) -> Entry {
     Entry {
         table: FieldTable::Disclosures,
         owner: *vault,
@@ -39,9 +39,6 @@ fn ledger_entry(vault: &OwnerId, id: &[u8; 16]) -> Entry {
     }
 }
 
-/// Six years: how far back the accounting of disclosures reaches (45 CFR 164.528(a)(1)).
-pub(super) const SIX_YEARS_MS: i64 = 6 * 365 * 24 * 3600 * 1000 + 2 * 24 * 3600 * 1000;
-
 fn invalid(reason: &str) -> Error {
     Error::InvalidInput {
         what: "disclosure request",
@@ -49,31 +46,12 @@ fn invalid(reason: &str) -> Error {
     }
 }
 
-/// The fields a narrower scope keeps of a category, or `None` to drop the category.
-fn narrow_scope(narrow: Option<&Narrow>, category: Category) -> Option<Scope> {
-    match (narrow, category) {
-        (None, _) => Some(Scope::All),
-        (Some(Narrow::AttendanceOnly), Category::Appointments) => {
-            Some(Scope::Only(&["date", "status"]))
-        }
-        (Some(Narrow::DatesOfServiceAndFees), Category::Appointments) => {
-            Some(Scope::Only(&["date", "service_code"]))
-        }
-        (Some(Narrow::DatesOfServiceAndFees), Category::Billing) => {
-            Some(Scope::Only(&["date", "service_code", "fee"]))
-        }
-        (Some(Narrow::Condition(_)), Category::DiagnosisCodes) => Some(Scope::All),
-        _ => None,
-    }
-}
-
-/// A diagnosis entry about the named condition.
-fn about_condition(fields: &BTreeMap<FieldName, Value>, code: &str) -> bool {
-    fields.values().any(|v| match v {
-        Value::Code(c) => c == code,
-        Value::Codes(cs) => cs.iter().any(|c| c == code),
-        _ => false,
-    })
+/// Duty to warn and abuse reports: a person at risk, the threat, the minimum.
+fn protective_basis(basis: LegalBasis) -> bool {
+    matches!(
+        basis,
+        LegalBasis::DutyToWarn | LegalBasis::ChildAbuseReport | LegalBasis::ElderAbuseReport
+    )
 }
 
 fn validate(req: &DisclosureRequest) -> Result<()> {
@@ -88,9 +66,50 @@ fn validate(req: &DisclosureRequest) -> Result<()> {
             "an authorization cites its consent; other bases cite none",
         ));
     }
-    let needs_reference = matches!(req.basis, LegalBasis::CourtOrder | LegalBasis::Subpoena);
-    if needs_reference && req.reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
+    let on_order = matches!(req.basis, LegalBasis::CourtOrder | LegalBasis::Subpoena);
+    if on_order && req.reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(invalid("an order or subpoena needs its reference"));
+    }
+    if on_order != req.order.is_some() {
+        return Err(invalid(
+            "an order or subpoena names what it covers, and only they do",
+        ));
+    }
+    if let Some(order) = &req.order {
+        if order.issuer.trim().is_empty() || order.names.is_empty() {
+            return Err(invalid("an order names its issuer and what it covers"));
+        }
+        let named = order.names.category_set();
+        let asked: BTreeSet<Category> = req.categories.iter().copied().collect();
+        let narrowed = req.narrow.as_ref().map(|n| order.names.intersect(n));
+        if !asked.is_superset(&named) || narrowed.is_some_and(|n| n != order.names) {
+            // The package holds exactly what the order names: leaving part out is not a
+            // narrower release but a different one.
+            return Err(invalid("the request would drop something the order names"));
+        }
+    }
+    if protective_basis(req.basis) != req.protective.is_some() {
+        return Err(invalid(
+            "a duty-to-warn or abuse report names the person at risk and the threat, and only it",
+        ));
+    }
+    if let Some(p) = &req.protective {
+        if p.at_risk.name.trim().is_empty() || p.threat.trim().is_empty() {
+            return Err(invalid("name the person at risk and the threat"));
+        }
+        if p.named.iter().any(|n| n.reason.trim().is_empty()) {
+            return Err(invalid("each field beyond the minimum needs its reason"));
+        }
+        let named: BTreeSet<Category> = p.named.iter().map(|n| n.category).collect();
+        if req
+            .categories
+            .iter()
+            .any(|c| *c != Category::Demographics && !named.contains(c))
+        {
+            return Err(invalid(
+                "on a protective basis, name each field beyond name and contact, with its reason",
+            ));
+        }
     }
     if req.categories.contains(&Category::JointRecord) != req.case.is_some() {
         return Err(invalid(
@@ -108,32 +127,31 @@ impl Session {
         client: &ClientId,
         id: &ConsentId,
         recipient: &OutsideParty,
-    ) -> Result<(ConsentFact, bool)> {
+    ) -> Result<(ConsentRow, bool)> {
         let rows = self.consents_of(&self.shared.conn(), client)?;
         let row = rows
             .into_iter()
             .find(|c| c.id == *id)
             .ok_or_else(|| invalid("the consent is not one of this client's"))?;
-        let key = super::consents::recipient_key(&recipient.name, &recipient.organisation);
-        let index = self.blind_index(gate, super::consents::RECIPIENT_INDEX, &key)?;
+        let key = recipient_key(&recipient.name, &recipient.organisation);
+        let index = self.blind_index(gate, RECIPIENT_INDEX, &key)?;
         let names = row.recipient_index.as_deref() == Some(&index[..]);
-        Ok((row.fact, names))
+        Ok((row, names))
     }
 
     /// Every member of the case has an authorization in force for this release of the joint
-    /// record, naming this recipient: one member's consent to a lawyer does not let the joint
-    /// record go to someone only the other member named.
+    /// record, naming this recipient and covering this case's joint content: one member's
+    /// consent to their lawyer does not let the joint record go to someone only the other
+    /// member named.
     fn every_member_authorized(
         &self,
-        gate: &Admitted<'_>,
         req: &DisclosureRequest,
+        index: &[u8],
         now: i64,
     ) -> Result<bool> {
         let Some(case) = &req.case else {
             return Ok(true);
         };
-        let key = super::consents::recipient_key(&req.recipient.name, &req.recipient.organisation);
-        let index = self.blind_index(gate, super::consents::RECIPIENT_INDEX, &key)?;
         let conn = self.shared.conn();
         let members = policy_rows::members_of(&conn, case)?;
         if !members.contains(&req.client) {
@@ -144,8 +162,9 @@ impl Session {
                 c.fact.in_force(now)
                     && c.fact.recipient == Recipient::Outside
                     && c.fact.purpose == req.purpose
-                    && c.fact.categories.contains(&Category::JointRecord)
-                    && c.recipient_index.as_deref() == Some(&index[..])
+                    && c.fact.covered().part(Category::JointRecord).is_some()
+                    && (c.fact.scope.is_none() || c.fact.case.as_ref() == Some(case))
+                    && c.recipient_index.as_deref() == Some(index)
             });
             if !ok {
                 return Ok(false);
@@ -201,6 +220,10 @@ impl Session {
     ///     expires_ms: None,
     ///     signed_on_ms: now_ms - 60_000,
     ///     description: "Diagnoses, for a medication consultation".into(),
+    ///     scope: None,
+    ///     case: None,
+    ///     expiry_event: None,
+    ///     signed_by: None,
     /// }, t)?;
     ///
     /// let request = DisclosureRequest {
@@ -211,9 +234,10 @@ impl Session {
     ///     basis: LegalBasis::Authorization,
     ///     consent: Some(consent),
     ///     reference: None,
-    ///     order_names: Vec::new(),
+    ///     order: None,
     ///     categories: vec![Category::DiagnosisCodes],
     ///     narrow: None,
+    ///     protective: None,
     ///     description: "Diagnoses for Dr. Lee".into(),
     /// };
     /// let package = dr.disclose(&request)?;
@@ -223,6 +247,9 @@ impl Session {
     /// assert_eq!(package.items[0].fields["code"], "F41.1");
     /// // The progress note is not in it, not even in part.
     /// assert!(!package.to_json().contains("Talked about work"));
+    /// // The manifest says which fields left, under which limit.
+    /// assert_eq!(package.manifest.released[0].fields, ["code"]);
+    /// assert_eq!(package.manifest.released[0].limit, "authorization-scope");
     ///
     /// // Asking for more than the consent names is refused, whole.
     /// let more = DisclosureRequest {
@@ -240,25 +267,37 @@ impl Session {
         let client = &req.client;
         let (client_facts, audit_as) = gate.client_request(client, action)?;
         let now = client_facts.now_ms;
-        let on_care_team = client_facts.on_care_team;
+        let key = recipient_key(&req.recipient.name, &req.recipient.organisation);
+        let recipient_index = self.blind_index(&gate, RECIPIENT_INDEX, &key)?;
         let cited = req
             .consent
             .map(|id| self.consent_of(&gate, client, &id, &req.recipient))
             .transpose()?;
-        let consent = cited.as_ref().map(|(fact, _)| fact.clone());
+        let consent = cited.as_ref().map(|(row, _)| row.fact.clone());
         let facts = DisclosureFacts {
             now_ms: now,
-            releaser_on_care_team: on_care_team,
+            releaser_on_care_team: client_facts.on_care_team,
             recipient_named_in_consent: cited.as_ref().is_some_and(|(_, names)| *names),
             consent: consent.clone(),
-            every_member_authorized: self.every_member_authorized(&gate, req, now)?,
+            every_member_authorized: self.every_member_authorized(req, &recipient_index, now)?,
+        };
+        // Conditions are compared by their keyed index, as consents store them.
+        let index = |s: &ReleaseScope| {
+            s.indexed(|code| self.blind_index(&gate, CONDITION_INDEX, &condition_key(code)))
         };
         let ask = DisclosureAsk {
             role: self.role,
             basis: req.basis,
             purpose: req.purpose,
             categories: req.categories.iter().copied().collect(),
-            order_names: req.order_names.iter().copied().collect(),
+            case: req.case,
+            narrow: req.narrow.as_ref().map(index).transpose()?,
+            order: req.order.as_ref().map(|o| index(&o.names)).transpose()?,
+            wider: req
+                .protective
+                .iter()
+                .flat_map(|p| p.named.iter().map(|n| (n.category, n.field.clone())))
+                .collect(),
         };
         let vault = OwnerId::from(&self.shared.vault_id);
         // The client's entries, the case's joint record, and the ledger the release is kept in.
@@ -266,15 +305,26 @@ impl Session {
         owners.extend(req.case.as_ref().map(OwnerId::from));
         let (grant, granted) =
             gate.check_disclosure(&ask, &facts, audit_as, Target::Owners(owners))?;
+        // Agreed restrictions that bind this release (164.522(a)).
+        let bindings = {
+            let rows = self.client_rows(&self.shared.conn(), client)?;
+            restrictions::binding(
+                &rows.restrictions,
+                &recipient_index,
+                req.purpose,
+                req.basis,
+                now,
+            )
+        };
         // Decided: now, and only now, decrypt what may leave.
-        let mut scopes = BTreeMap::new();
-        for (c, s) in &grant.scopes {
-            if let Some(n) = narrow_scope(req.narrow.as_ref(), *c) {
-                scopes.insert(*c, (*s, n));
-            }
-        }
-        let items = match self.gather(&granted, req, &scopes) {
-            Ok(items) => items,
+        let package_ask = Ask {
+            client,
+            case: req.case.as_ref(),
+            grant: &grant,
+            bindings: &bindings,
+        };
+        let gathered = match self.gather(&gate, &granted, &package_ask) {
+            Ok(g) => g,
             // Damaged or erased: audited. (A storage failure could not be audited either.)
             Err((field, err @ (Error::Integrity { .. } | Error::Erased))) => {
                 let why = failure_of(&err);
@@ -282,6 +332,8 @@ impl Session {
             }
             Err((_, err)) => return Err(err),
         };
+        let items = gathered.items;
+        let released_parts = package::released_parts(&grant, &items);
         let id: [u8; 16] = self.shared.random_bytes()?;
         let released: BTreeSet<&str> = items
             .iter()
@@ -289,18 +341,27 @@ impl Session {
             .collect();
         let released: Vec<&str> = released.into_iter().collect();
         let categories: BTreeSet<&str> = items.iter().map(|i| i.category.as_str()).collect();
+        let limits: Vec<String> = released_parts
+            .iter()
+            .map(|p| format!("{} [{}]: {}", p.category, p.limit, p.fields.join(", ")))
+            .collect();
         let summary = format!(
-            "{} ({} entries: {}){}",
+            "{} ({} entries: {}){}{}",
             categories.iter().copied().collect::<Vec<_>>().join(", "),
             items.len(),
-            released.join(", "),
+            limits.join("; "),
+            if gathered.withheld.is_empty() {
+                String::new()
+            } else {
+                format!("; {} withheld", gathered.withheld.len())
+            },
             if req.description.trim().is_empty() {
                 String::new()
             } else {
                 format!("; {}", req.description.trim())
             }
         );
-        let ledger_fields = [
+        let mut ledger_fields = vec![
             ("description", Value::text(summary)),
             (
                 "recipient_address",
@@ -316,12 +377,25 @@ impl Session {
                 Value::text(req.reference.clone().unwrap_or_default()),
             ),
         ];
+        if let Some(order) = &req.order {
+            ledger_fields.push(("order_issuer", Value::text(order.issuer.clone())));
+        }
+        if let Some(p) = &req.protective {
+            ledger_fields.push(("at_risk_contact", Value::text(p.at_risk.contact.clone())));
+            ledger_fields.push(("at_risk_name", Value::text(p.at_risk.name.clone())));
+            ledger_fields.push(("threat", Value::text(p.threat.clone())));
+        }
         let named: Vec<(FieldName, &Value)> = ledger_fields
             .iter()
             .map(|(n, v)| Ok((FieldName::new(n)?, v)))
             .collect::<Result<_>>()?;
         // What was released, after any narrower scope: not merely what was asked for.
-        let category_codes: Vec<&str> = scopes.keys().map(|c| c.code()).collect();
+        let category_codes: Vec<&str> = grant
+            .scope
+            .category_set()
+            .iter()
+            .map(|c| c.code())
+            .collect();
         let seq = gate.write_audited(audit_as, |tx| {
             let entry = self.entry(
                 AuditAction::DisclosureRelease,
@@ -368,6 +442,20 @@ impl Session {
                 released_at: format_utc(now),
                 released_by: self.user_name().to_owned(),
                 audit_seq: seq,
+                released: released_parts,
+                withheld: gathered.withheld,
+                authorization_scope: consent.as_ref().map(|c| c.covered().describe()),
+                order: req
+                    .order
+                    .as_ref()
+                    .map(|o| (o.issuer.clone(), format_utc(o.issued_on_ms))),
+                at_risk: req.protective.as_ref().map(|p| p.at_risk.clone()),
+                threat: req.protective.as_ref().map(|p| p.threat.clone()),
+                named: req
+                    .protective
+                    .as_ref()
+                    .map(|p| p.named.clone())
+                    .unwrap_or_default(),
             },
             items,
             redisclosure_notice: grant
@@ -375,205 +463,5 @@ impl Session {
                 .then(|| REDISCLOSURE_NOTICE.to_owned()),
             consent_copy,
         })
-    }
-
-    /// Decrypt the permitted entries. On an integrity failure, the field that failed.
-    fn gather(
-        &self,
-        granted: &Granted,
-        req: &DisclosureRequest,
-        scopes: &BTreeMap<Category, (Scope, Scope)>,
-    ) -> Result<Vec<PackageItem>, (String, Error)> {
-        let plain = |e: Error| (String::new(), e);
-        let conn = self.shared.conn();
-        let mut items = Vec::new();
-        let keep = |category: Category| {
-            move |field: &str| {
-                scopes
-                    .get(&category)
-                    .is_some_and(|(legal, narrow)| legal.includes(field) && narrow.includes(field))
-            }
-        };
-        let mut push = |id: String,
-                        category: Category,
-                        kind: &str,
-                        at: i64,
-                        fields: BTreeMap<FieldName, Value>| {
-            items.push(PackageItem {
-                id,
-                category: category.code().into(),
-                kind: kind.into(),
-                written: format_utc(at),
-                fields: fields
-                    .iter()
-                    .map(|(k, v)| (k.as_str().to_owned(), v.reveal_plain()))
-                    .collect(),
-            });
-        };
-        let open = |entry: Entry, category: Category| {
-            let stored = Stored::load(&conn, entry, None).map_err(plain)?;
-            self.open(&conn, granted, stored, keep(category))
-        };
-        for meta in rows::records_of(&conn, &req.client).map_err(plain)? {
-            let category = meta.kind.category();
-            if !scopes.contains_key(&category) {
-                continue;
-            }
-            let fields = open(record_entry(&meta), category)?;
-            if let Some(Narrow::Condition(code)) = &req.narrow {
-                if meta.kind != RecordKind::Diagnosis || !about_condition(&fields, code) {
-                    continue;
-                }
-            }
-            push(
-                meta.id.to_string(),
-                category,
-                meta.kind.code(),
-                meta.updated_at,
-                fields,
-            );
-        }
-        if scopes.contains_key(&Category::PsychotherapyNotes) {
-            for note in rows::notes_of(&conn, &req.client).map_err(plain)? {
-                let cat = Category::PsychotherapyNotes;
-                let fields = open(note_entry(&req.client, &note.id), cat)?;
-                push(
-                    note.id.to_string(),
-                    cat,
-                    "psychotherapy_note",
-                    note.created_at,
-                    fields,
-                );
-            }
-        }
-        if let (Some(case), true) = (&req.case, scopes.contains_key(&Category::JointRecord)) {
-            for row in policy_rows::joint_records_of(&conn, case).map_err(plain)? {
-                let fields = open(joint_entry(case, &row.id), Category::JointRecord)?;
-                push(
-                    row.id.to_string(),
-                    Category::JointRecord,
-                    "joint_record",
-                    row.created_at,
-                    fields,
-                );
-            }
-        }
-        Ok(items)
-    }
-
-    /// A copy of the consent a Part 2 release relies on, with its sealed description.
-    fn consent_copy(
-        &self,
-        granted: &Granted,
-        client: &ClientId,
-        id: Option<ConsentId>,
-        fact: &ConsentFact,
-    ) -> Result<ConsentCopy> {
-        let id = id.ok_or(Error::NotFound { what: "consent" })?;
-        let conn = self.shared.conn();
-        let signed_on = self
-            .consents_of(&conn, client)?
-            .into_iter()
-            .find(|c| c.id == id)
-            .map_or(0, |c| c.signed_on);
-        let entry = Entry {
-            table: FieldTable::Consents,
-            owner: client.into(),
-            parent: *id.as_bytes(),
-            compartment: Compartment::General,
-            category: None,
-        };
-        let stored = Stored::load(&conn, entry, None)?;
-        let fields = self
-            .open(&conn, granted, stored, |f| f == "description")
-            .map_err(|(_, e)| e)?;
-        Ok(ConsentCopy {
-            id: id.to_string(),
-            categories: fact
-                .categories
-                .iter()
-                .map(|c| c.code().to_owned())
-                .collect(),
-            purpose: fact.purpose.code().into(),
-            signed_on: format_utc(signed_on),
-            expires: fact.expires_ms.map(format_utc),
-            description: fields
-                .values()
-                .map(Value::reveal_plain)
-                .collect::<Vec<_>>()
-                .join(""),
-        })
-    }
-
-    /// The client's accounting of disclosures (45 CFR 164.528): every release the rule requires
-    /// to be listed (duty to warn, abuse reports, court orders, subpoenas, emergencies), over the
-    /// last six years or since `since_ms`. Releases for treatment, payment, operations, to the
-    /// client or under their authorization are excluded, as the rule allows. For the client's
-    /// treating clinician, at the client's request.
-    pub fn accounting(
-        &self,
-        client: &ClientId,
-        since_ms: Option<i64>,
-    ) -> Result<Vec<AccountingEntry>> {
-        let purpose = Purpose::PatientRequest;
-        let gate = self.admit(AuditAction::AccountingRead, purpose)?;
-        let (facts, audit_as) = gate.client_request(client, AuditAction::AccountingRead)?;
-        let vault = OwnerId::from(&self.shared.vault_id);
-        let ledger = Target::Owners(vec![vault]);
-        let grant = gate.check(self.role, Access::Release, vec![], &facts, audit_as, ledger)?;
-        let since = since_ms.unwrap_or(self.shared.now_ms() - SIX_YEARS_MS);
-        let mut out = Vec::new();
-        {
-            let conn = self.shared.conn();
-            for row in ledger_rows::ledger_of(&conn, client, since)? {
-                if !row.accountable {
-                    continue;
-                }
-                let stored = Stored::load(&conn, ledger_entry(&vault, &row.id), None)?;
-                let fields = match self.open(&conn, &grant, stored, |_| true) {
-                    Ok(f) => f,
-                    Err((field, err)) => {
-                        drop(conn);
-                        let fail = crate::audit::Failure::Integrity;
-                        return gate.fail(audit_as, &[&field], fail, err);
-                    }
-                };
-                let get = |name: &str| {
-                    fields
-                        .iter()
-                        .find(|(k, _)| k.as_str() == name)
-                        .map(|(_, v)| v.reveal_plain())
-                        .unwrap_or_default()
-                };
-                out.push(AccountingEntry {
-                    disclosed_at_ms: row.disclosed_at,
-                    disclosed_at: format_utc(row.disclosed_at),
-                    recipient: OutsideParty {
-                        name: get("recipient_name"),
-                        organisation: get("recipient_organisation"),
-                        address: get("recipient_address"),
-                    },
-                    description: get("description"),
-                    purpose: row.purpose.code().into(),
-                    legal_basis: row.basis.code().into(),
-                    audit_seq: u64::try_from(row.audit_seq).unwrap_or(0),
-                });
-            }
-        }
-        let e = self.entry(
-            AuditAction::AccountingRead,
-            Some(client),
-            None,
-            &[
-                "recipient_name",
-                "recipient_organisation",
-                "recipient_address",
-                "description",
-            ],
-            purpose,
-            Outcome::Allowed(grant.basis()),
-        );
-        self.shared.audit(&e)?;
-        Ok(out)
     }
 }

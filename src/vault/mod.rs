@@ -5,6 +5,7 @@
 //! keys and opens fields. The operation modules below it (records, notes, cases, consents,
 //! releases, users, keys) only call the gate.
 
+mod accounting;
 mod audit_log;
 mod backup;
 mod care;
@@ -20,7 +21,9 @@ mod gate;
 mod group;
 mod lifecycle;
 mod notes;
+mod package;
 mod records;
+mod restrictions;
 mod rotation;
 mod sealer;
 mod tail;

@@ -331,9 +331,10 @@ pub fn ask(
         basis,
         consent: None,
         reference: None,
-        order_names: Vec::new(),
+        order: None,
         categories: categories.to_vec(),
         narrow: None,
+        protective: None,
         description: "records requested in writing".into(),
     }
 }
@@ -352,7 +353,11 @@ pub fn with_order(
 ) -> DisclosureRequest {
     DisclosureRequest {
         reference: Some(reference.into()),
-        order_names: names.to_vec(),
+        order: Some(confide::Order {
+            issuer: "Superior Court of the County".into(),
+            issued_on_ms: now_ms() - 86_400_000,
+            names: confide::ReleaseScope::categories(names),
+        }),
         ..req
     }
 }

@@ -55,9 +55,10 @@ pub fn request(
         basis,
         consent: None,
         reference: None,
-        order_names: Vec::new(),
+        order: None,
         categories: categories.to_vec(),
         narrow: None,
+        protective: None,
         description: description.into(),
     }
 }
@@ -298,7 +299,14 @@ pub fn court_order(dr: &Session, client: ClientId) -> Made {
         "records named in the custody evaluation order",
     );
     req.reference = Some("Order No. 2025-FL-0192".into());
-    req.order_names = vec![Category::DiagnosisCodes, Category::TreatmentPlan];
+    req.order = Some(confide::Order {
+        issuer: "Superior Court".into(),
+        issued_on_ms: 0,
+        names: confide::ReleaseScope::categories(&[
+            Category::DiagnosisCodes,
+            Category::TreatmentPlan,
+        ]),
+    });
     release(dr, &req)
 }
 

@@ -129,9 +129,10 @@ pub fn duty_to_warn(client: &ClientId) -> DisclosureRequest {
         basis: LegalBasis::DutyToWarn,
         consent: None,
         reference: None,
-        order_names: vec![],
+        order: None,
         categories: vec![Category::DiagnosisCodes, Category::ProgressNotes],
         narrow: None,
+        protective: None,
         description: "threat against a named coworker".into(),
     }
 }

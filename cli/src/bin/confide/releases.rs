@@ -80,9 +80,10 @@ pub(crate) fn run(rivera: &Session, jordan: &ClientId) -> Result<(), Error> {
         basis,
         consent: None,
         reference: None,
-        order_names: Vec::new(),
+        order: None,
         categories,
         narrow: None,
+        protective: None,
         description: String::new(),
     };
     let mut authorized = request(
