@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::ids::{CaseId, ClientId, ConsentId};
 use crate::model::{Category, LegalBasis, Purpose};
-use crate::policy::ReleaseScope;
+use crate::scope::ReleaseScope;
 use crate::value::{Redacted, redacted_if_some};
 
 /// Someone outside the practice who receives a release. Who receives a client's information

@@ -76,6 +76,7 @@ pub mod fuzzing;
 mod ids;
 mod model;
 mod policy;
+pub mod scope;
 mod stored;
 #[cfg(feature = "synth")]
 #[doc(hidden)]
@@ -109,12 +110,6 @@ pub use policy::{
     Access, Basis, Decision, DenyReason, Facts, Grant, LegalBasis, MinorFacts, PracticeOp,
     REDISCLOSURE_NOTICE, Recipient, ReleaseScope, Request, decide,
 };
-/// What a release may carry, category by category (see [`ReleaseScope`]).
-pub mod scope {
-    pub use crate::policy::{
-        ATTENDANCE, Condition, Fields, PROTECTIVE_MINIMUM, Part, SERVICE_DATES, SERVICE_FEES,
-    };
-}
 // Policy internals an app never calls: the policy's own tests build them directly.
 #[doc(hidden)]
 pub use policy::{
@@ -135,6 +130,7 @@ pub use vault::{audit_canonical_bytes, audit_hash};
 /// The minimum-necessary field sets of the access matrix.
 pub mod fields {
     pub use crate::policy::{
-        BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, SCHEDULING,
+        BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, PROTECTIVE_MINIMUM,
+        SCHEDULING,
     };
 }

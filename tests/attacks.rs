@@ -39,9 +39,9 @@ fn a_joint_release_needs_every_member_to_name_the_recipient() {
     let hart = party("Dr. Lee Hart", "Hart Family Therapy", "18 Birch Court");
     let lawyer = party("J. Shark", "Shark & Co, Divorce Law", "1 Court St");
     // Blake: joint record, treatment, to Dr. Hart.
-    consent(&dr, &c.blake, &hart, &[JointRecord], T);
+    joint_consent(&dr, &c.blake, c.case, &hart, T);
     // Alex: joint record, treatment, to the lawyer.
-    let alex = consent(&dr, &c.alex, &lawyer, &[JointRecord], T);
+    let alex = joint_consent(&dr, &c.alex, c.case, &lawyer, T);
     let req = DisclosureRequest {
         case: Some(c.case),
         ..with_consent(

@@ -140,12 +140,15 @@ fn payment_releases_the_minimum_necessary() {
     let req = ask(c.client, &to, basis, pay, &[Billing]);
     refused_for(&c.p, &dr_b, &req, DenyReason::NoRelationship);
     // Billing releases for payment only.
-    let req = ask(
-        c.client,
-        &police(),
-        LegalBasis::DutyToWarn,
-        Purpose::Legal,
-        &[Demographics],
+    let req = protect(
+        ask(
+            c.client,
+            &police(),
+            LegalBasis::DutyToWarn,
+            Purpose::Legal,
+            &[Demographics],
+        ),
+        &[],
     );
     refused_for(&c.p, &biller, &req, DenyReason::RoleNotPermitted);
     let desk = c.p.login("front.desk");
@@ -183,34 +186,69 @@ fn duty_to_warn_may_include_psychotherapy_notes_but_never_substance_use() {
     let basis = LegalBasis::DutyToWarn;
     let req = DisclosureRequest {
         reference: Some("Threat report 2024-0612".into()),
-        ..ask(
-            c.client,
-            &to,
-            basis,
-            Purpose::Legal,
-            &[Demographics, ProgressNotes, PsychotherapyNotes],
+        ..protect(
+            ask(
+                c.client,
+                &to,
+                basis,
+                Purpose::Legal,
+                &[Demographics, ProgressNotes, PsychotherapyNotes],
+            ),
+            &[
+                (ProgressNotes, "summary"),
+                (PsychotherapyNotes, "impressions"),
+            ],
         )
     };
+    // Name and contact, and exactly the fields named with a reason: not the insurance id.
     let want = c.expect(&[
-        (Demographics, All),
-        (ProgressNotes, All),
-        (PsychotherapyNotes, All),
+        (Demographics, Only(confide::fields::PROTECTIVE_MINIMUM)),
+        (ProgressNotes, Only(&["summary"])),
+        (PsychotherapyNotes, Only(&["impressions"])),
     ]);
     release(&c.p, &dr, &req, want, &c.plaintext());
 
-    let req = ask(
-        c.client,
-        &to,
-        basis,
-        Purpose::Legal,
-        &[Demographics, SubstanceUse],
+    let never = |cats: &[confide::Category]| {
+        let named: Vec<(confide::Category, &str)> = cats
+            .iter()
+            .filter(|c| **c != Demographics)
+            .map(|c| (*c, "assessment"))
+            .collect();
+        protect(ask(c.client, &to, basis, Purpose::Legal, cats), &named)
+    };
+    refused_for(
+        &c.p,
+        &dr,
+        &never(&[Demographics, SubstanceUse]),
+        DenyReason::PurposeNotPermitted,
     );
-    refused_for(&c.p, &dr, &req, DenyReason::PurposeNotPermitted);
-    let req = ask(c.client, &to, basis, Purpose::Legal, &[SubstanceUse]);
-    refused_for(&c.p, &dr, &req, DenyReason::PurposeNotPermitted);
+    refused_for(
+        &c.p,
+        &dr,
+        &never(&[SubstanceUse]),
+        DenyReason::PurposeNotPermitted,
+    );
     let dr_b = c.p.login("dr.b");
-    let req = ask(c.client, &to, basis, Purpose::Legal, &[Demographics]);
-    refused_for(&c.p, &dr_b, &req, DenyReason::NoRelationship);
+    refused_for(
+        &c.p,
+        &dr_b,
+        &never(&[Demographics]),
+        DenyReason::NoRelationship,
+    );
+    // Without the person at risk and the threat, or with a category nothing names: invalid.
+    invalid(
+        &c.p,
+        &dr,
+        &ask(c.client, &to, basis, Purpose::Legal, &[Demographics]),
+    );
+    invalid(
+        &c.p,
+        &dr,
+        &protect(
+            ask(c.client, &to, basis, Purpose::Legal, &[ProgressNotes]),
+            &[],
+        ),
+    );
 }
 
 #[test]
@@ -229,27 +267,33 @@ fn abuse_reports_release_the_general_record_only() {
     ] {
         let req = DisclosureRequest {
             reference: Some(reference.into()),
-            ..ask(
-                c.client,
-                &agency,
-                basis,
-                Purpose::Legal,
-                &[Demographics, DiagnosisCodes, ProgressNotes],
+            ..protect(
+                ask(
+                    c.client,
+                    &agency,
+                    basis,
+                    Purpose::Legal,
+                    &[Demographics, DiagnosisCodes, ProgressNotes],
+                ),
+                &[(DiagnosisCodes, "code"), (ProgressNotes, "summary")],
             )
         };
         let want = c.expect(&[
-            (Demographics, All),
-            (DiagnosisCodes, All),
-            (ProgressNotes, All),
+            (Demographics, Only(confide::fields::PROTECTIVE_MINIMUM)),
+            (DiagnosisCodes, Only(&["code"])),
+            (ProgressNotes, Only(&["summary"])),
         ]);
         release(&c.p, &dr, &req, want, &secrets);
         for never in [PsychotherapyNotes, SubstanceUse] {
-            let req = ask(
-                c.client,
-                &agency,
-                basis,
-                Purpose::Legal,
-                &[ProgressNotes, never],
+            let req = protect(
+                ask(
+                    c.client,
+                    &agency,
+                    basis,
+                    Purpose::Legal,
+                    &[ProgressNotes, never],
+                ),
+                &[(ProgressNotes, "summary"), (never, "impressions")],
             );
             refused_for(&c.p, &dr, &req, DenyReason::PurposeNotPermitted);
         }

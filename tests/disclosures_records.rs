@@ -233,23 +233,30 @@ fn the_ledger_has_one_row_per_release_and_is_append_only() {
     release(&c.p, &biller, &req, c.expect(&[(Billing, All)]), &secrets);
     assert_eq!(ledger_rows(&c.p), 3);
 
-    let req = ask(
-        c.client,
-        &police(),
-        LegalBasis::DutyToWarn,
-        Purpose::Legal,
-        &[Demographics],
+    let req = protect(
+        ask(
+            c.client,
+            &police(),
+            LegalBasis::DutyToWarn,
+            Purpose::Legal,
+            &[Demographics],
+        ),
+        &[],
     );
-    let warn = release(&c.p, &dr, &req, c.expect(&[(Demographics, All)]), &secrets);
+    let minimum = c.expect(&[(Demographics, Only(confide::fields::PROTECTIVE_MINIMUM))]);
+    let warn = release(&c.p, &dr, &req, minimum, &secrets);
     assert_eq!(ledger_rows(&c.p), 4);
 
     // A refusal adds nothing.
-    let req = ask(
-        c.client,
-        &police(),
-        LegalBasis::DutyToWarn,
-        Purpose::Legal,
-        &[SubstanceUse],
+    let req = protect(
+        ask(
+            c.client,
+            &police(),
+            LegalBasis::DutyToWarn,
+            Purpose::Legal,
+            &[SubstanceUse],
+        ),
+        &[(SubstanceUse, "assessment")],
     );
     refuse(&c.p, &dr, &req);
     assert_eq!(ledger_rows(&c.p), 4);

@@ -125,7 +125,7 @@ fn joint_content_leaves_with_every_members_authorization() {
         "18 Birch Court, Springfield",
     );
     let secrets = vec![JOINT.to_owned(), AFFAIR.to_owned()];
-    let alex = consent(&dr, &c.alex, &to, &[JointRecord], T);
+    let alex = joint_consent(&dr, &c.alex, c.case, &to, T);
     let req = DisclosureRequest {
         case: Some(c.case),
         ..with_consent(
@@ -136,9 +136,9 @@ fn joint_content_leaves_with_every_members_authorization() {
     // One partner alone cannot release what belongs to both.
     refused_for(&c.p, &dr, &req, DenyReason::HeldInConfidence);
     // Blake's consent for another purpose does not count.
-    consent(&dr, &c.blake, &to, &[JointRecord], Purpose::Legal);
+    joint_consent(&dr, &c.blake, c.case, &to, Purpose::Legal);
     refused_for(&c.p, &dr, &req, DenyReason::HeldInConfidence);
-    consent(&dr, &c.blake, &to, &[JointRecord], T);
+    joint_consent(&dr, &c.blake, c.case, &to, T);
     let pkg = release(&c.p, &dr, &req, c.want.clone(), &secrets);
     assert!(!pkg.to_json().contains(AFFAIR));
 }
@@ -149,12 +149,15 @@ fn joint_content_leaves_on_a_duty_to_warn_without_consents() {
     let dr = c.p.login("dr.a");
     let req = DisclosureRequest {
         case: Some(c.case),
-        ..ask(
-            c.blake,
-            &police(),
-            LegalBasis::DutyToWarn,
-            Purpose::Legal,
-            &[JointRecord],
+        ..protect(
+            ask(
+                c.blake,
+                &police(),
+                LegalBasis::DutyToWarn,
+                Purpose::Legal,
+                &[JointRecord],
+            ),
+            &[(JointRecord, "summary")],
         )
     };
     let secrets = vec![JOINT.to_owned(), AFFAIR.to_owned()];

@@ -7,7 +7,7 @@
 //!   everything; `src/bin/` sits above them, in its own crates);
 //! - peers: `audit/`, `codec.rs`, `crypto/`, `db/`, `disclosure.rs`, `policy/`, side by side.
 //!   They pass plain data, so each imports only its own files and the bottom floor;
-//! - bottom: `error.rs`, `ids.rs`, `model.rs`, `stored.rs`, `value.rs`, importing only each
+//! - bottom: `error.rs`, `ids.rs`, `model.rs`, `scope.rs`, `stored.rs`, `value.rs`, importing only each
 //!   other.
 //!
 //! Inside `vault/`, the gate (`vault/gate/`) sits below the operation modules: it imports from
@@ -52,7 +52,7 @@ enum Floor {
 
 fn floor_of(file: &str) -> Floor {
     match component(file) {
-        "error" | "ids" | "model" | "stored" | "value" => Floor::Bottom,
+        "error" | "ids" | "model" | "scope" | "stored" | "value" => Floor::Bottom,
         "audit" | "codec" | "crypto" | "db" | "disclosure" | "policy" => Floor::Peer,
         _ => Floor::Top,
     }

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use crate::error::DenyReason;
 use crate::model::{Basis, Category, Purpose, Role, SecretsPolicy};
 use crate::policy::matrix::{Op, Rel, Rule, Scope, rules_for};
-use crate::policy::scope::Fields;
 use crate::policy::types::{
     Access, ConsentFact, Decision, Facts, Grant, PracticeOp, Recipient, Request,
 };
+use crate::scope::Fields;
 
 /// Decide a request from the facts. Pure: no I/O, no clock (the time is a fact).
 pub fn decide(req: &Request, facts: &Facts) -> Decision {

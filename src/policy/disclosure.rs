@@ -7,8 +7,8 @@ use crate::error::DenyReason;
 use crate::ids::CaseId;
 use crate::model::{Category, LegalBasis, Purpose, Role};
 use crate::policy::matrix::{CODES, DATES_OF_SERVICE};
-use crate::policy::scope::{Fields, ReleaseScope};
 use crate::policy::types::{ConsentFact, Recipient};
+use crate::scope::{Fields, ReleaseScope};
 
 /// Demographics an insurer or payer receives.
 const PAYMENT_DEMOGRAPHICS: &[&str] = &[
@@ -188,8 +188,10 @@ pub fn decide_disclosure(
                 return Err(DenyReason::PurposeNotPermitted);
             }
             let scope = narrowed(minimum.intersect(&asked));
-            let none_named = FreeText::OnlyNamed(ReleaseScope::new());
-            (vec![(Limit::PaymentMinimum, scope)], none_named)
+            // Free text leaves only where the minimum names its field (a name, an address),
+            // never from a whole category (a billing memo).
+            let named = FreeText::OnlyNamed(scope.clone());
+            (vec![(Limit::PaymentMinimum, scope)], named)
         }
         // 164.512(j): may include psychotherapy notes (HHS FAQ 520); Part 2 records need a
         // court order.
@@ -201,7 +203,10 @@ pub fn decide_disclosure(
             if !ask.categories.iter().all(|c| allowed(*c)) {
                 return Err(DenyReason::PurposeNotPermitted);
             }
-            let minimum = ReleaseScope::new().with(Demographics, Fields::only(PROTECTIVE_MINIMUM));
+            // The request can narrow even the minimum (a report that needs no demographics).
+            let minimum = ReleaseScope::new()
+                .with(Demographics, Fields::only(PROTECTIVE_MINIMUM))
+                .intersect(&asked);
             let mut named = ReleaseScope::new();
             for (c, field) in &ask.wider {
                 if !allowed(*c) || !ask.categories.contains(c) {
@@ -386,7 +391,7 @@ mod tests {
             g.scope.part(Category::DiagnosisCodes).unwrap().fields,
             Fields::only(CODES)
         );
-        assert_eq!(g.free_text, FreeText::OnlyNamed(ReleaseScope::new()));
+        assert_eq!(g.free_text, FreeText::OnlyNamed(g.scope.clone()));
         assert_eq!(
             g.limit_of(Category::DiagnosisCodes, "code"),
             Some(Limit::PaymentMinimum)

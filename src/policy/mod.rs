@@ -7,7 +7,6 @@
 mod decide;
 mod disclosure;
 mod matrix;
-mod scope;
 mod types;
 
 // Plain-data vocabulary that lower floors (error, audit, db) use as well: defined there, named
@@ -23,7 +22,9 @@ pub use matrix::{
     BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, SCHEDULING, Scope,
 };
 
-pub use scope::{ATTENDANCE, Condition, Fields, Part, ReleaseScope, SERVICE_DATES, SERVICE_FEES};
+pub use crate::scope::{
+    ATTENDANCE, Condition, Fields, Part, ReleaseScope, SERVICE_DATES, SERVICE_FEES,
+};
 pub use types::{
     Access, CaseFacts, ConsentFact, Decision, Facts, Grant, MinorFacts, PracticeOp, Recipient,
     Request,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use crate::error::DenyReason;
 use crate::ids::{CaseId, UserId};
 use crate::model::{Basis, CaseKind, Category, Purpose, Role, SecretsPolicy};
-use crate::policy::scope::ReleaseScope;
+use crate::scope::ReleaseScope;
 use crate::value::FieldName;
 
 /// Operations that are not about a client's content.

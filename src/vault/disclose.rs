@@ -82,7 +82,10 @@ fn validate(req: &DisclosureRequest) -> Result<()> {
         let named = order.names.category_set();
         let asked: BTreeSet<Category> = req.categories.iter().copied().collect();
         let narrowed = req.narrow.as_ref().map(|n| order.names.intersect(n));
-        if !asked.is_superset(&named) || narrowed.is_some_and(|n| n != order.names) {
+        // Asking for more than the order names is the policy's refusal; asking for less is
+        // an error here.
+        let within = asked.is_subset(&named);
+        if within && (asked != named || narrowed.is_some_and(|n| n != order.names)) {
             // The package holds exactly what the order names: leaving part out is not a
             // narrower release but a different one.
             return Err(invalid("the request would drop something the order names"));

@@ -93,6 +93,10 @@ impl Session {
                 }
                 kept.insert(name.as_str().to_owned(), value.reveal_plain());
             }
+            if kept.is_empty() {
+                // Nothing of it may leave: not even that it exists.
+                return;
+            }
             out.items.push(PackageItem {
                 id,
                 category: category.code().into(),

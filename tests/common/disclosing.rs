@@ -129,7 +129,7 @@ impl Chart {
                 ("date", date(2024, 5, 2)),
                 ("minutes", Value::Number(53)),
                 ("service_code", Value::code("90837")),
-                ("status", Value::text("attended")),
+                ("status", Value::code("attended")),
                 ("reason", Value::text(REASON_1)),
             ],
         );
@@ -140,7 +140,7 @@ impl Chart {
                 ("date", date(2024, 5, 9)),
                 ("minutes", Value::Number(45)),
                 ("service_code", Value::code("90834")),
-                ("status", Value::text("no-show")),
+                ("status", Value::code("no-show")),
                 ("reason", Value::text(REASON_2)),
             ],
         );
@@ -199,7 +199,11 @@ impl Chart {
                         Only(names) => names.contains(n),
                     })
                     .map(|(n, v)| ((*n).to_owned(), v.clone()))
-                    .collect();
+                    .collect::<BTreeMap<_, _>>();
+                if fields.is_empty() {
+                    // An entry none of whose fields may leave is not in the package.
+                    return None;
+                }
                 Some((
                     e.id.clone(),
                     e.category.code().to_owned(),
@@ -312,6 +316,47 @@ pub fn consent(
     purpose: Purpose,
 ) -> ConsentId {
     let c = signed(to, categories, purpose, now_ms() - DAY_MS, None);
+    dr.record_consent(client, &c, T).unwrap()
+}
+
+/// `req` on a protective basis: the person at risk, the threat, and `named` fields with reasons.
+pub fn protect(req: DisclosureRequest, named: &[(Category, &str)]) -> DisclosureRequest {
+    DisclosureRequest {
+        protective: Some(confide::Protective {
+            at_risk: confide::PersonAtRisk {
+                name: "Dana Voss".into(),
+                contact: "555-0142, 12 Birch Lane".into(),
+            },
+            threat: "said they would shoot their former supervisor this week".into(),
+            named: named
+                .iter()
+                .map(|(category, field)| confide::NamedField {
+                    category: *category,
+                    field: (*field).into(),
+                    reason: "the officer needs the threat as stated".into(),
+                })
+                .collect(),
+        }),
+        ..req
+    }
+}
+
+/// Record a consent to release the joint content of `case`, signed yesterday.
+pub fn joint_consent(
+    dr: &Session,
+    client: &ClientId,
+    case: confide::CaseId,
+    to: &OutsideParty,
+    purpose: Purpose,
+) -> ConsentId {
+    let mut c = signed(
+        to,
+        &[Category::JointRecord],
+        purpose,
+        now_ms() - DAY_MS,
+        None,
+    );
+    c.case = Some(case);
     dr.record_consent(client, &c, T).unwrap()
 }
 
@@ -645,9 +690,21 @@ pub fn json_matches(pkg: &ReleasePackage) -> serde_json::Value {
             "released_at",
             "released_by",
             "audit_seq",
+            "released",
+            "withheld",
+            "authorization_scope",
+            "order",
+            "at_risk",
+            "threat",
+            "named",
         ])
     );
     let pm = &pkg.manifest;
+    assert_eq!(m["released"].as_array().unwrap().len(), pm.released.len());
+    for (j, part) in m["released"].as_array().unwrap().iter().zip(&pm.released) {
+        assert_eq!(j["category"], part.category.as_str());
+        assert_eq!(j["limit"], part.limit.as_str());
+    }
     assert_eq!(m["disclosure_id"], pm.disclosure_id.as_str());
     assert_eq!(m["client"], pm.client.as_str());
     assert_eq!(

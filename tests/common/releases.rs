@@ -247,8 +247,25 @@ pub fn for_payment(biller: &Session, client: ClientId) -> Made {
     release(biller, &req)
 }
 
+/// A protective release's particulars: the person at risk, the threat, and the progress
+/// note's summary named with its reason.
+pub fn protective(at_risk: &str, threat: &str) -> confide::Protective {
+    confide::Protective {
+        at_risk: confide::PersonAtRisk {
+            name: at_risk.into(),
+            contact: "555-0100".into(),
+        },
+        threat: threat.into(),
+        named: vec![confide::NamedField {
+            category: Category::ProgressNotes,
+            field: "summary".into(),
+            reason: "the threat as the client stated it in session".into(),
+        }],
+    }
+}
+
 pub fn duty_to_warn(dr: &Session, client: ClientId) -> Made {
-    let req = request(
+    let mut req = request(
         client,
         LegalBasis::DutyToWarn,
         Purpose::Legal,
@@ -256,12 +273,16 @@ pub fn duty_to_warn(dr: &Session, client: ClientId) -> Made {
         &[Category::Demographics, Category::ProgressNotes],
         "serious and imminent threat against a named former supervisor",
     );
+    req.protective = Some(protective(
+        "Dana Voss",
+        "said they would hurt their former supervisor",
+    ));
     release(dr, &req)
 }
 
 /// A duty-to-warn release for another client, to another officer.
 pub fn rileys_warning(dr: &Session, client: ClientId) -> Made {
-    let req = request(
+    let mut req = request(
         client,
         LegalBasis::DutyToWarn,
         Purpose::Legal,
@@ -273,6 +294,10 @@ pub fn rileys_warning(dr: &Session, client: ClientId) -> Made {
         &[Category::Demographics, Category::ProgressNotes],
         "threat against a neighbour",
     );
+    req.protective = Some(protective(
+        "Pat Greer",
+        "threatened the neighbour with a weapon",
+    ));
     release(dr, &req)
 }
 
@@ -286,6 +311,10 @@ pub fn abuse_report(dr: &Session, client: ClientId) -> Made {
         "mandated report of suspected neglect of a child in the home",
     );
     req.reference = Some("CPS report 24-118".into());
+    req.protective = Some(protective(
+        "the child in the home",
+        "signs of neglect reported",
+    ));
     release(dr, &req)
 }
 
