@@ -53,3 +53,17 @@ CREATE TABLE guardians (
     ended_at         INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX guardians_by_client ON guardians (client_id);
+
+-- Consents whose reach this format narrowed: a consent naming the joint record no longer
+-- reaches joint content unless it names an outside recipient by identity (a consent to a user
+-- of the vault, or one recorded before recipients were indexed, does not). Listed once, at
+-- the upgrade; the vault logs an entry for each at its next open and notes its sequence here.
+CREATE TABLE narrowed_consents (
+    consent_id  BLOB    PRIMARY KEY REFERENCES consents (consent_id),
+    client_id   BLOB    NOT NULL REFERENCES clients (client_id),
+    audit_seq   INTEGER
+) WITHOUT ROWID;
+INSERT INTO narrowed_consents (consent_id, client_id)
+    SELECT consent_id, client_id FROM consents
+    WHERE instr(',' || categories || ',', ',joint_record,') > 0
+      AND NOT (recipient_kind = 'outside' AND recipient_index IS NOT NULL);

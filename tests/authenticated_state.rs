@@ -460,6 +460,11 @@ fn a_deleted_minor_status_or_consent_fails_the_scope() {
     )
     .unwrap();
     db.execute(
+        "DELETE FROM consent_scopes WHERE consent_id = ?1",
+        [id.as_bytes()],
+    )
+    .unwrap();
+    db.execute(
         "DELETE FROM consents WHERE consent_id = ?1",
         [id.as_bytes()],
     )

@@ -79,7 +79,28 @@ fn request(
         order: None,
         categories: categories.to_vec(),
         narrow: None,
-        protective: None,
+        // A protective release names the person at risk, the threat, and each field beyond
+        // name and contact with its reason.
+        protective: matches!(
+            basis,
+            LegalBasis::DutyToWarn | LegalBasis::ChildAbuseReport | LegalBasis::ElderAbuseReport
+        )
+        .then(|| confide::Protective {
+            at_risk: confide::PersonAtRisk {
+                name: "the person threatened".into(),
+                contact: "through the officer".into(),
+            },
+            threat: "a threat stated in session".into(),
+            named: categories
+                .iter()
+                .filter(|c| **c != Category::Demographics)
+                .map(|c| confide::NamedField {
+                    category: *c,
+                    field: "summary".into(),
+                    reason: "needed to assess the threat".into(),
+                })
+                .collect(),
+        }),
         description: format!("release on the basis {basis}"),
     }
 }

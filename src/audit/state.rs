@@ -41,7 +41,6 @@ fn scope_of(action: &[u8]) -> Option<(&'static str, bool)> {
         | b"consent.revoke"
         | b"break_glass.start"
         | b"break_glass.end"
-        | b"consent.scopes_migrate"
         | b"consent.expiry_event"
         | b"restriction.record"
         | b"restriction.lift"

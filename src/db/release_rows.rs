@@ -244,3 +244,35 @@ pub(crate) fn guardian_of(r: &ScopeRow<'_, '_>) -> Result<GuardianRow> {
         ended_at: r.get(8)?,
     })
 }
+
+/// A consent the upgrade to format 9 narrowed, and the audit entry that listed it (once logged).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NarrowedRow {
+    pub consent: ConsentId,
+    pub client: ClientId,
+    pub audit_seq: Option<i64>,
+}
+
+/// Every consent the upgrade to format 9 narrowed.
+pub(crate) fn narrowed_consents(conn: &Connection) -> Result<Vec<NarrowedRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT consent_id, client_id, audit_seq FROM narrowed_consents ORDER BY consent_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(NarrowedRow {
+            consent: ConsentId::from_slice(&r.get::<_, Vec<u8>>(0)?)?,
+            client: ClientId::from_slice(&r.get::<_, Vec<u8>>(1)?)?,
+            audit_seq: r.get(2)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Note the entry that listed a narrowed consent.
+pub(crate) fn set_narrowed_logged(conn: &Connection, consent: &ConsentId, seq: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE narrowed_consents SET audit_seq = ?2 WHERE consent_id = ?1")?
+        .execute(params![consent.as_bytes(), seq])?;
+    Ok(())
+}

@@ -193,7 +193,12 @@ fn consent_applies(req: &Request, c: &ConsentFact, category: Category) -> bool {
         || c.categories
             .iter()
             .eq([Category::PsychotherapyNotes].iter());
-    names_requester && c.purpose == req.purpose && c.categories.contains(&category) && notes_ok
+    // Joint content belongs to every member: one member's consent never opens it.
+    names_requester
+        && c.purpose == req.purpose
+        && c.categories.contains(&category)
+        && notes_ok
+        && category != Category::JointRecord
 }
 
 fn content(req: &Request, facts: &Facts, category: Category, op: Op) -> Decision {

@@ -22,9 +22,7 @@ pub use matrix::{
     BILLING_DEMOGRAPHICS, CODES, CONTACT_DEMOGRAPHICS, DATES_OF_SERVICE, SCHEDULING, Scope,
 };
 
-pub use crate::scope::{
-    ATTENDANCE, Condition, Fields, Part, ReleaseScope, SERVICE_DATES, SERVICE_FEES,
-};
+pub use crate::scope::{Condition, ReleaseScope};
 pub use types::{
     Access, CaseFacts, ConsentFact, Decision, Facts, Grant, MinorFacts, PracticeOp, Recipient,
     Request,

@@ -174,6 +174,13 @@ fn validate(c: &NewConsent) -> Result<BTreeSet<Category>> {
             "a consent to the joint record names individual case notes only",
         ));
     }
+    if categories.contains(&Category::JointRecord)
+        && matches!(c.recipient, ConsentRecipient::User(_))
+    {
+        // Joint content belongs to every member: it reaches a user of the vault as a clinician
+        // of the case, never through one member's consent.
+        return Err(bad("joint content is not released to a user by consent"));
+    }
     if c.expires_ms.is_some_and(|e| e <= c.start_ms) {
         return Err(bad("expires before it starts"));
     }

@@ -16,8 +16,10 @@ use crate::audit::{AuditAction, CHECKPOINTED, NewEntry, Outcome, SEALING, SealSt
 use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
 use crate::db;
+use crate::db::release_rows::{self, NarrowedRow};
 use crate::error::{Error, Place, Result};
-use crate::ids::{UserId, VaultId};
+use crate::ids::{ClientId, ConsentId, UserId, VaultId};
+use crate::model::Purpose;
 
 use super::group::{Db, GroupCommit};
 use super::{Shared, Vault, VaultConfig};
@@ -111,7 +113,38 @@ impl Shared {
     pub(super) fn mark_open(&self) -> Result<()> {
         let mut entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
         entry.fields = &[SEALING];
-        self.audit(&entry).map(|_| ())
+        self.audit(&entry)?;
+        self.log_narrowed_consents()
+    }
+
+    /// List, in the log, each consent the upgrade to format 9 narrowed and no entry lists yet:
+    /// the entry and the note that it was made commit together, so a crash between the upgrade
+    /// and this leaves them to the next open.
+    fn log_narrowed_consents(&self) -> Result<()> {
+        let pending: Vec<NarrowedRow> = release_rows::narrowed_consents(&self.conn())?
+            .into_iter()
+            .filter(|n| n.audit_seq.is_none())
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            for n in &pending {
+                let entry = NewEntry {
+                    actor: None,
+                    action: AuditAction::ConsentScopesMigrate,
+                    client: Some(&n.client),
+                    target: Some(n.consent.as_bytes()),
+                    fields: &["joint_record"],
+                    purpose: Some(Purpose::Operations),
+                    outcome: Outcome::Granted,
+                };
+                let seq = self.audit_in(tx, &entry)?;
+                // INVARIANT: sequence numbers are below 2^63.
+                release_rows::set_narrowed_logged(tx, &n.consent, seq as i64)?;
+            }
+            Ok(())
+        })
     }
 
     /// Write the close marker and sign a checkpoint of the head, and bring the witness up to
@@ -139,6 +172,35 @@ impl Shared {
         self.write_unwitnessed(|tx| self.audit_sealed(tx, &close, SealState::Closed))?;
         caught_up?;
         self.sync_witness_quietly()
+    }
+}
+
+/// A consent whose reach the upgrade to format 9 narrowed: it named the joint record without
+/// naming an outside recipient by identity, so it no longer reaches joint content (an
+/// authorization of joint content now names its recipient and its case).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NarrowedConsent {
+    /// Whose consent.
+    pub client: ClientId,
+    /// The consent.
+    pub consent: ConsentId,
+    /// The audit entry that lists it (`consent.scopes_migrate`), once the vault has been opened.
+    pub audit_seq: Option<u64>,
+}
+
+impl Vault {
+    /// The consents the upgrade to format 9 narrowed (empty for a vault created at format 9 or
+    /// later). Each is also listed in the audit log, by an entry written when the upgraded vault
+    /// is first opened.
+    pub fn narrowed_by_upgrade(&self) -> Result<Vec<NarrowedConsent>> {
+        Ok(release_rows::narrowed_consents(&self.shared.conn())?
+            .into_iter()
+            .map(|n| NarrowedConsent {
+                client: n.client,
+                consent: n.consent,
+                audit_seq: n.audit_seq.and_then(|s| u64::try_from(s).ok()),
+            })
+            .collect())
     }
 }
 

@@ -58,6 +58,7 @@ pub use cases::JointRecord;
 pub use consents::{ConsentRecipient, ConsentSummary, NewConsent};
 pub use export::Export;
 pub use gate::{KeyStats, Session};
+pub use lifecycle::NarrowedConsent;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
 pub use rotation::{MasterKeyRotation, Rotation};

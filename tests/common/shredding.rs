@@ -132,7 +132,25 @@ pub fn duty_to_warn(client: &ClientId) -> DisclosureRequest {
         order: None,
         categories: vec![Category::DiagnosisCodes, Category::ProgressNotes],
         narrow: None,
-        protective: None,
+        protective: Some(confide::Protective {
+            at_risk: confide::PersonAtRisk {
+                name: "the named coworker".into(),
+                contact: "through the employer".into(),
+            },
+            threat: "threat against a named coworker".into(),
+            named: vec![
+                confide::NamedField {
+                    category: Category::DiagnosisCodes,
+                    field: "code".into(),
+                    reason: "the officer's risk assessment".into(),
+                },
+                confide::NamedField {
+                    category: Category::ProgressNotes,
+                    field: "summary".into(),
+                    reason: "the threat as stated".into(),
+                },
+            ],
+        }),
         description: "threat against a named coworker".into(),
     }
 }
