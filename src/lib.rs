@@ -46,7 +46,7 @@
 //! - [`Session`], a logged-in user: every operation on records, notes, cases, consents,
 //!   releases, users and keys, each admitted by the vault's gate, decided, audited;
 //! - what those operations take and return: [`NewClient`], [`Record`], [`Note`],
-//!   [`JointRecord`], [`NewConsent`], [`DisclosureRequest`], [`ReleasePackage`], [`Export`],
+//!   [`JointRecord`], [`NewConsent`], [`NewRestriction`], [`DisclosureRequest`], [`ReleasePackage`], [`Export`],
 //!   [`AccountingEntry`], and the ids and values they name;
 //! - [`verify_audit_log`] and [`read_audit_log`], which need no passphrase, and their reports;
 //! - [`decide`], the pure access policy, for an app to preview a decision (a [`Decision`]
@@ -120,10 +120,11 @@ pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
     BackupSummary, ConsentRecipient, ConsentSummary, DEFAULT_IDLE_TIMEOUT, DEFAULT_SEAL_WITHIN,
     Export, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES, MAX_SEAL_WITHIN, MAX_SEALS_PER_KEY,
-    MIN_PASSPHRASE_CHARS, MasterKeyRotation, NarrowedConsent, NewClient, NewConsent, Note,
-    Passphrase, Record, RecordSummary, RestoreOptions, Rotation, Session, Vault, VaultConfig,
-    VerifiedState, VerifyOptions, audit_log_len, export_anchor, read_audit_log, staff_user_id,
-    vault_id_of, verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
+    MIN_PASSPHRASE_CHARS, MasterKeyRotation, NarrowedConsent, NewClient, NewConsent,
+    NewRestriction, Note, Passphrase, Record, RecordSummary, RestoreOptions, RestrictionSummary,
+    Rotation, Session, Vault, VaultConfig, VerifiedState, VerifyOptions, audit_log_len,
+    export_anchor, read_audit_log, staff_user_id, vault_id_of, verify_audit_log,
+    verify_audit_log_observed, verify_audit_log_with,
 };
 #[doc(hidden)]
 pub use vault::{audit_canonical_bytes, audit_hash};

@@ -320,6 +320,32 @@ fn a_revoked_consent_put_back_fails_the_scope() {
     assert_findings(c.p.path(), &[facts_changed(revoked.seq, "client", c.id())]);
 }
 
+/// The same consent put back while the biller's session still remembers the client's facts
+/// from before the revocation (it has read nothing since): the rows are those it once found
+/// vouched for, but the client's MAC is the revocation's, so the read is checked again and
+/// fails, as it does for a session that never saw them.
+#[test]
+fn a_revoked_consent_put_back_fails_a_session_that_saw_it_in_force() {
+    let c = clinic();
+    let id = c.consent_to_biller(T);
+    let biller = c.p.login("biller");
+    assert_eq!(
+        biller.read_record(&c.note, T).unwrap().basis,
+        Basis::Consent
+    );
+    c.p.login("dr.a").revoke_consent(&id, T).unwrap();
+    let revoked = granted(c.p.path(), "consent.revoke");
+    raw(c.p.path())
+        .execute(
+            "UPDATE consents SET revoked_at = NULL WHERE consent_id = ?1",
+            [id.as_bytes()],
+        )
+        .unwrap();
+    assert_scope_failed(biller.read_record(&c.note, T), "clients", c.id());
+    assert_failure_audited(c.p.path(), "record.read", &biller.user_id());
+    assert_findings(c.p.path(), &[facts_changed(revoked.seq, "client", c.id())]);
+}
+
 /// Single columns of a consent edited in the file, each widening what it grants: its purpose
 /// (operations to treatment), its revocation cleared, its expiry removed, its categories
 /// widened. Each fails the biller's read on the client's scope, and is reported at the entry
@@ -454,11 +480,13 @@ fn a_deleted_minor_status_or_consent_fails_the_scope() {
     let dr = c.p.login("dr.a");
     assert_eq!(dr.list_consents(&c.client, T).unwrap().len(), 1);
     let db = raw(c.p.path());
-    db.execute(
-        "DELETE FROM consent_fields WHERE consent_id = ?1",
-        [id.as_bytes()],
-    )
-    .unwrap();
+    for table in ["consent_fields", "consent_scopes"] {
+        db.execute(
+            &format!("DELETE FROM {table} WHERE consent_id = ?1"),
+            [id.as_bytes()],
+        )
+        .unwrap();
+    }
     db.execute(
         "DELETE FROM consent_scopes WHERE consent_id = ?1",
         [id.as_bytes()],

@@ -11,7 +11,8 @@ use std::fmt::Debug;
 use common::*;
 use confide::{
     AuditFilter, CaseKind, Category, ConsentRecipient, Date, DisclosureRequest, Error, LegalBasis,
-    NewClient, NewConsent, OutsideParty, Passphrase, Purpose, RecordKind, ReleaseScope,
+    NewClient, NewConsent, NewRestriction, OutsideParty, Passphrase, Purpose, RecordKind,
+    ReleaseScope,
     SecretsPolicy, Session, Value, read_audit_log, verify_audit_log,
 };
 
@@ -261,6 +262,28 @@ fn no_public_type_shows_plaintext_in_debug_or_display() {
     shown.debug("NewConsent", &sud_consent);
     let consent = dr.record_consent(&c.client, &sud_consent, T).unwrap();
     shown.debug("ConsentSummary", &dr.list_consents(&c.client, T).unwrap());
+
+    // Restrictions: the plan or recipient a restriction names is never shown.
+    let self_pay = NewRestriction::SelfPay {
+        plan_name: RECIPIENT.into(),
+        plan_organisation: ORGANISATION.into(),
+        records: c.records.clone(),
+    };
+    shown.debug("NewRestriction (self-pay)", &self_pay);
+    dr.record_restriction(&c.client, &self_pay, T).unwrap();
+    let other = NewRestriction::Other {
+        recipient: Some((RECIPIENT.into(), ORGANISATION.into())),
+        purposes: vec![Purpose::Legal],
+        categories: vec![Category::ProgressNotes],
+        records: vec![],
+        agreed: false,
+    };
+    shown.debug("NewRestriction (other)", &other);
+    dr.record_restriction(&c.client, &other, T).unwrap();
+    shown.debug(
+        "RestrictionSummary",
+        &dr.list_restrictions(&c.client, T).unwrap(),
+    );
 
     // Releases: a Part 2 record under the client's authorization (its package carries a copy of
     // the consent), and a court order (listed in the accounting).

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use common::{Practice, new_client};
 use confide::{
     AuditFilter, CaseKind, Category, ClientId, ConsentRecipient, Date, DisclosureRequest, Error,
-    LegalBasis, MinorFacts, NewClient, NewConsent, OutsideParty, Passphrase, Purpose, RecordKind,
-    Result, SecretsPolicy, Session, Value, read_audit_log,
+    LegalBasis, MinorFacts, NewClient, NewConsent, NewRestriction, OutsideParty, Passphrase,
+    Purpose, RecordKind, Result, SecretsPolicy, Session, Value, read_audit_log,
 };
 
 /// What answers from memory and needs no check: the identity, the lock itself, the counters.
@@ -27,6 +27,15 @@ const EXEMPT: [&str; 6] = [
     "key_stats",
     "lock",
 ];
+
+/// A self-pay restriction of `record` against a health plan.
+fn self_pay(record: confide::RecordId) -> NewRestriction {
+    NewRestriction::SelfPay {
+        plan_name: "Acme Health".into(),
+        plan_organisation: "Acme Health Plan".into(),
+        records: vec![record],
+    }
+}
 
 type Call<'a> = (&'static str, Box<dyn Fn(&Session) -> Result<()> + 'a>);
 
@@ -40,6 +49,7 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
     let case = ids.case;
     let joint = ids.joint;
     let consent = ids.consent;
+    let restriction = ids.restriction;
     let user = ids.user;
     let pass = || Passphrase::new("a long enough passphrase");
     let party = || OutsideParty {
@@ -164,6 +174,25 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
         (
             "list_consents",
             Box::new(move |s| s.list_consents(&client, t).map(drop)),
+        ),
+        (
+            "record_expiry_event",
+            Box::new(move |s| s.record_expiry_event(&consent, t)),
+        ),
+        (
+            "record_restriction",
+            Box::new(move |s| {
+                s.record_restriction(&client, &self_pay(record), t)
+                    .map(drop)
+            }),
+        ),
+        (
+            "lift_restriction",
+            Box::new(move |s| s.lift_restriction(&client, &restriction, t)),
+        ),
+        (
+            "list_restrictions",
+            Box::new(move |s| s.list_restrictions(&client, t).map(drop)),
         ),
         (
             "consultation_extract",
@@ -294,6 +323,7 @@ struct Ids {
     case: confide::CaseId,
     joint: confide::JointRecordId,
     consent: confide::ConsentId,
+    restriction: confide::RestrictionId,
     user: confide::UserId,
 }
 
@@ -336,6 +366,9 @@ fn practice_with_ids() -> (Practice, Ids) {
             t,
         )
         .unwrap();
+    let restriction = dr
+        .record_restriction(&client, &self_pay(record), t)
+        .unwrap();
     let user = dr.user_id();
     let ids = Ids {
         dir: p.dir.path().to_path_buf(),
@@ -346,6 +379,7 @@ fn practice_with_ids() -> (Practice, Ids) {
         case,
         joint,
         consent,
+        restriction,
         user,
     };
     (p, ids)

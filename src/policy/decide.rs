@@ -209,7 +209,7 @@ fn content(req: &Request, facts: &Facts, category: Category, op: Op) -> Decision
         return Decision::Deny(reason);
     }
     let rules: Vec<&Rule> = rules_for(req.role, category, op).collect();
-    let mut grants: Vec<(Basis, Scope)> = rules
+    let grants: Vec<(Basis, Scope)> = rules
         .iter()
         .filter(|r| r.purposes.contains(&req.purpose) && rel_holds(r.rel, facts))
         .map(|r| (r.rel.basis(), r.scope))

@@ -61,6 +61,7 @@ pub use gate::{KeyStats, Session};
 pub use lifecycle::NarrowedConsent;
 pub use notes::Note;
 pub use records::{NewClient, Record, RecordSummary};
+pub use restrictions::{NewRestriction, RestrictionSummary};
 pub use rotation::{MasterKeyRotation, Rotation};
 pub use sealer::{DEFAULT_SEAL_WITHIN, MAX_SEAL_WITHIN};
 pub use users::MIN_PASSPHRASE_CHARS;

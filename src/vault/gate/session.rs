@@ -23,6 +23,13 @@ use crate::vault::sealer::Handle;
 /// Which data key: its owner, compartment and version.
 pub(super) type KeySlot = (OwnerId, Compartment, u32);
 
+/// A scope of facts as a session last found it vouched for: the digest of its rows and the MAC
+/// stored with them.
+pub(super) struct Vouched {
+    pub(super) digest: [u8; 32],
+    pub(super) mac: Vec<u8>,
+}
+
 /// The key material of an unlocked session. Dropped (and so wiped) when the session locks,
 /// times out or ends.
 pub(super) struct Unlocked {
@@ -31,9 +38,9 @@ pub(super) struct Unlocked {
     pub(super) blind: BlindIndexKey,
     /// Authenticates the facts decisions trust ([`state`](super::state)).
     pub(super) facts: FactKey,
-    /// The digest of each scope of facts this session last found its MAC to vouch for: the
-    /// same rows again (the same digest) need no second MAC.
-    pub(super) verified: HashMap<(ScopeKind, [u8; 16]), [u8; 32]>,
+    /// The digest of each scope of facts this session last found its MAC to vouch for, with
+    /// that MAC: the same rows under the same MAC need no second check.
+    pub(super) verified: HashMap<(ScopeKind, [u8; 16]), Vouched>,
     /// Data keys unwrapped so far.
     pub(super) cache: HashMap<KeySlot, DataKey>,
 }

@@ -27,6 +27,7 @@ use crate::crypto::keys::MasterKey;
 use crate::ids::UserId;
 use crate::vault::Shared;
 
+use super::session::Vouched;
 use super::{Granted, Session, Target, outside_grant};
 
 /// Check `user`'s scope of facts at login, with the master key their passphrase just opened,
@@ -166,25 +167,36 @@ impl Session {
         self.with_unlocked(|u, _| Ok(u.facts.clone()))
     }
 
-    /// Whether this session already found `digest` vouched for at (`kind`, `id`). The digest
-    /// is of the rows as stored now, so the same digest is the same rows: their MAC held.
-    fn seen(&self, kind: ScopeKind, id: &[u8], digest: &[u8; 32]) -> Result<bool> {
-        let Ok(id) = <[u8; 16]>::try_from(id) else {
+    /// Whether this session already found what `read` found at (`kind`, `id`) vouched for:
+    /// the same rows (the same digest) under the same stored MAC. The MAC is compared too
+    /// because a change re-MACs the scope: rows put back as this session once saw them, under
+    /// the MAC of a later change, must be checked again and fail, as a session that never saw
+    /// them would find.
+    fn seen(&self, kind: ScopeKind, id: &[u8], read: &ScopeRead) -> Result<bool> {
+        let (Ok(id), Some(mac)) = (<[u8; 16]>::try_from(id), &read.mac) else {
             return Ok(false);
         };
-        self.with_unlocked(|u, _| Ok(u.verified.get(&(kind, id)) == Some(digest)))
+        self.with_unlocked(|u, _| {
+            Ok(u.verified
+                .get(&(kind, id))
+                .is_some_and(|v| v.digest == read.digest && v.mac == *mac))
+        })
     }
 
-    /// Remember that `digest` was vouched for at (`kind`, `id`).
-    fn remember(&self, kind: ScopeKind, id: &[u8], digest: &[u8; 32]) -> Result<()> {
-        let Ok(id) = <[u8; 16]>::try_from(id) else {
+    /// Remember that the digest and MAC `read` found were vouched for at (`kind`, `id`).
+    fn remember(&self, kind: ScopeKind, id: &[u8], read: &ScopeRead) -> Result<()> {
+        let (Ok(id), Some(mac)) = (<[u8; 16]>::try_from(id), &read.mac) else {
             return Ok(());
         };
         self.with_unlocked(|u, _| {
             if u.verified.len() >= VERIFIED_KEPT {
                 u.verified.clear();
             }
-            u.verified.insert((kind, id), *digest);
+            let vouched = Vouched {
+                digest: read.digest,
+                mac: mac.clone(),
+            };
+            u.verified.insert((kind, id), vouched);
             Ok(())
         })
     }
@@ -197,13 +209,13 @@ impl Session {
         id: &[u8],
         read: &ScopeRead,
     ) -> Result<()> {
-        if !read.exists || self.seen(kind, id, &read.digest)? {
+        if !read.exists || self.seen(kind, id, read)? {
             return Ok(());
         }
         let key = self.fact_key()?;
         match &read.mac {
             Some(mac) if key.verify(&self.shared.vault_id, kind.name(), id, &read.digest, mac) => {
-                self.remember(kind, id, &read.digest)
+                self.remember(kind, id, read)
             }
             _ => Err(Error::Integrity {
                 place: scope_place(kind, id),
