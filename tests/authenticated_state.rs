@@ -454,11 +454,13 @@ fn a_deleted_minor_status_or_consent_fails_the_scope() {
     let dr = c.p.login("dr.a");
     assert_eq!(dr.list_consents(&c.client, T).unwrap().len(), 1);
     let db = raw(c.p.path());
-    db.execute(
-        "DELETE FROM consent_fields WHERE consent_id = ?1",
-        [id.as_bytes()],
-    )
-    .unwrap();
+    for table in ["consent_fields", "consent_scopes"] {
+        db.execute(
+            &format!("DELETE FROM {table} WHERE consent_id = ?1"),
+            [id.as_bytes()],
+        )
+        .unwrap();
+    }
     db.execute(
         "DELETE FROM consents WHERE consent_id = ?1",
         [id.as_bytes()],

@@ -158,6 +158,10 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
             Box::new(move |s| s.revoke_consent(&consent, t)),
         ),
         (
+            "record_expiry_event",
+            Box::new(move |s| s.record_expiry_event(&consent, t)),
+        ),
+        (
             "list_consents",
             Box::new(move |s| s.list_consents(&client, t).map(drop)),
         ),
