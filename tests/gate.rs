@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use common::{Practice, new_client};
 use confide::{
     AuditFilter, CaseKind, Category, ClientId, ConsentRecipient, Date, DisclosureRequest, Error,
-    LegalBasis, MinorFacts, NewClient, NewConsent, OutsideParty, Passphrase, Purpose, RecordKind,
-    Result, SecretsPolicy, Session, Value, read_audit_log,
+    GuardianBasis, LegalBasis, MinorFacts, NewClient, NewConsent, NewGuardian, OutsideParty,
+    Passphrase, Purpose, RecordKind, Result, SecretsPolicy, Session, Value, read_audit_log,
 };
 
 /// What answers from memory and needs no check: the identity, the lock itself, the counters.
@@ -41,6 +41,7 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
     let joint = ids.joint;
     let consent = ids.consent;
     let user = ids.user;
+    let guardian = ids.guardian;
     let pass = || Passphrase::new("a long enough passphrase");
     let party = || OutsideParty {
         name: "Dr. Outside".into(),
@@ -206,7 +207,27 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
         ),
         (
             "export_for_guardian",
-            Box::new(move |s| s.export_for_guardian(&client).map(drop)),
+            Box::new(move |s| s.export_for_guardian(&client, &guardian).map(drop)),
+        ),
+        (
+            "record_guardian",
+            Box::new(move |s| {
+                let custody = NewGuardian {
+                    basis: GuardianBasis::Parent,
+                    may_access: true,
+                    may_authorize: false,
+                    until_ms: None,
+                };
+                s.record_guardian(&client, &custody, t).map(drop)
+            }),
+        ),
+        (
+            "end_guardian",
+            Box::new(move |s| s.end_guardian(&client, &guardian, t)),
+        ),
+        (
+            "list_guardians",
+            Box::new(move |s| s.list_guardians(&client, t).map(drop)),
         ),
         (
             "write_psychotherapy_note",
@@ -294,6 +315,7 @@ struct Ids {
     joint: confide::JointRecordId,
     consent: confide::ConsentId,
     user: confide::UserId,
+    guardian: confide::GuardianId,
 }
 
 fn practice_with_ids() -> (Practice, Ids) {
@@ -335,6 +357,15 @@ fn practice_with_ids() -> (Practice, Ids) {
             t,
         )
         .unwrap();
+    dr.set_minor_status(&client, Some(MinorFacts::default()), t)
+        .unwrap();
+    let custody = NewGuardian {
+        basis: GuardianBasis::Parent,
+        may_access: true,
+        may_authorize: true,
+        until_ms: None,
+    };
+    let guardian = dr.record_guardian(&client, &custody, t).unwrap();
     let user = dr.user_id();
     let ids = Ids {
         dir: p.dir.path().to_path_buf(),
@@ -346,6 +377,7 @@ fn practice_with_ids() -> (Practice, Ids) {
         joint,
         consent,
         user,
+        guardian,
     };
     (p, ids)
 }
