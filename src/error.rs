@@ -193,6 +193,10 @@ pub enum DenyReason {
     FieldNotPermitted,
     /// The consent cited is in force but does not name this category, purpose or recipient.
     OutsideConsent,
+    /// The person acting for a minor is not their personal representative for this act
+    /// (45 CFR 164.502(g)): not recorded as this minor's guardian, ended, past the custody
+    /// order's end date, or without the right the order gives for it (access, authorizing).
+    NotPersonalRepresentative,
 }
 
 impl DenyReason {
@@ -212,6 +216,7 @@ impl DenyReason {
         DenyReason::HeldInConfidence,
         DenyReason::FieldNotPermitted,
         DenyReason::OutsideConsent,
+        DenyReason::NotPersonalRepresentative,
     ];
 
     /// The stable code.
@@ -230,6 +235,7 @@ impl DenyReason {
             DenyReason::HeldInConfidence => "held-in-confidence",
             DenyReason::FieldNotPermitted => "field-not-permitted",
             DenyReason::OutsideConsent => "outside-consent",
+            DenyReason::NotPersonalRepresentative => "not-personal-representative",
         }
     }
 }

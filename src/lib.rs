@@ -105,7 +105,9 @@ pub use ids::{
     CaseId, ClientId, ConsentId, GuardianId, JointRecordId, NoteId, RecordId, RestrictionId,
     UserId, VaultId,
 };
-pub use model::{CaseKind, Category, Compartment, Purpose, RecordKind, Role, SecretsPolicy};
+pub use model::{
+    CaseKind, Category, Compartment, GuardianBasis, Purpose, RecordKind, Role, SecretsPolicy,
+};
 pub use policy::{
     Access, Basis, Decision, DenyReason, Facts, Grant, LegalBasis, MinorFacts, PracticeOp,
     REDISCLOSURE_NOTICE, Recipient, ReleaseScope, Request, decide,
@@ -119,12 +121,12 @@ pub use policy::{
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
     BackupSummary, ConsentRecipient, ConsentSummary, DEFAULT_IDLE_TIMEOUT, DEFAULT_SEAL_WITHIN,
-    Export, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES, MAX_SEAL_WITHIN, MAX_SEALS_PER_KEY,
-    MIN_PASSPHRASE_CHARS, MasterKeyRotation, NarrowedConsent, NewClient, NewConsent,
-    NewRestriction, Note, Passphrase, Record, RecordSummary, RestoreOptions, RestrictionSummary,
-    Rotation, Session, Vault, VaultConfig, VerifiedState, VerifyOptions, audit_log_len,
-    export_anchor, read_audit_log, staff_user_id, vault_id_of, verify_audit_log,
-    verify_audit_log_observed, verify_audit_log_with,
+    Export, GuardianSummary, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES, MAX_SEAL_WITHIN,
+    MAX_SEALS_PER_KEY, MIN_PASSPHRASE_CHARS, MasterKeyRotation, NarrowedConsent, NewClient,
+    NewConsent, NewGuardian, NewRestriction, Note, Passphrase, Record, RecordSummary,
+    RestoreOptions, RestrictionSummary, Rotation, Session, Vault, VaultConfig, VerifiedState,
+    VerifyOptions, Withheld, audit_log_len, export_anchor, read_audit_log, staff_user_id,
+    vault_id_of, verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
 };
 #[doc(hidden)]
 pub use vault::{audit_canonical_bytes, audit_hash};

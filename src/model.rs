@@ -183,6 +183,18 @@ coded_enum!(
 );
 
 coded_enum!(
+    /// Why a guardian may act for a minor (45 CFR 164.502(g)(3)): as a parent, or as appointed
+    /// by a court. Either is the minor's personal representative within the custody order's
+    /// limits; the basis is recorded so a reviewer can find the order behind it.
+    GuardianBasis, "guardian basis" {
+        /// A parent (with the legal custody the order gives them).
+        Parent => "parent",
+        /// A guardian a court appointed.
+        CourtAppointed => "court_appointed",
+    }
+);
+
+coded_enum!(
     /// A separately keyed part of a client's data: each has its own data key.
     Compartment, "compartment" {
         /// The general record.

@@ -70,6 +70,17 @@ impl Clinic {
         self.client.as_bytes()
     }
 
+    /// Record, through the API, a parent with full custody of Jordan (recorded as a minor).
+    fn parent(&self, dr: &confide::Session) -> confide::GuardianId {
+        let custody = confide::NewGuardian {
+            basis: confide::GuardianBasis::Parent,
+            may_access: true,
+            may_authorize: true,
+            until_ms: None,
+        };
+        dr.record_guardian(&self.client, &custody, T).unwrap()
+    }
+
     fn user(&self, name: &str) -> confide::UserId {
         confide::staff_user_id(self.p.path(), name).unwrap()
     }
@@ -459,9 +470,10 @@ fn a_deleted_minor_status_or_consent_fails_the_scope() {
     let dr = c.p.login("dr.a");
     dr.set_minor_status(&c.client, Some(MinorFacts::default()), T)
         .unwrap();
-    let vouch = granted(c.p.path(), "client.minor_status");
+    let parent = c.parent(&dr);
+    let vouch = granted(c.p.path(), "guardian.record");
     assert!(
-        !dr.export_for_guardian(&c.client)
+        !dr.export_for_guardian(&c.client, &parent)
             .unwrap()
             .records
             .is_empty()
@@ -469,7 +481,11 @@ fn a_deleted_minor_status_or_consent_fails_the_scope() {
     raw(c.p.path())
         .execute("DELETE FROM minor_status WHERE client_id = ?1", [c.id()])
         .unwrap();
-    assert_scope_failed(dr.export_for_guardian(&c.client), "clients", c.id());
+    assert_scope_failed(
+        dr.export_for_guardian(&c.client, &parent),
+        "clients",
+        c.id(),
+    );
     assert_failure_audited(c.p.path(), "export.release", &dr.user_id());
     assert_findings(c.p.path(), &[facts_changed(vouch.seq, "client", c.id())]);
 
@@ -487,11 +503,6 @@ fn a_deleted_minor_status_or_consent_fails_the_scope() {
         )
         .unwrap();
     }
-    db.execute(
-        "DELETE FROM consent_scopes WHERE consent_id = ?1",
-        [id.as_bytes()],
-    )
-    .unwrap();
     db.execute(
         "DELETE FROM consents WHERE consent_id = ?1",
         [id.as_bytes()],
@@ -589,12 +600,11 @@ fn a_protected_minors_status_flipped_in_the_file_fails_the_guardian_release() {
         ..MinorFacts::default()
     };
     dr.set_minor_status(&c.client, Some(own_care), T).unwrap();
-    let vouch = granted(c.p.path(), "client.minor_status");
-    assert!(
-        dr.export_for_guardian(&c.client)
-            .unwrap()
-            .records
-            .is_empty()
+    let parent = c.parent(&dr);
+    let vouch = granted(c.p.path(), "guardian.record");
+    assert_denied(
+        dr.export_for_guardian(&c.client, &parent),
+        DenyReason::MinorProtected,
     );
     raw(c.p.path())
         .execute(
@@ -603,14 +613,18 @@ fn a_protected_minors_status_flipped_in_the_file_fails_the_guardian_release() {
             [c.id()],
         )
         .unwrap();
-    assert_scope_failed(dr.export_for_guardian(&c.client), "clients", c.id());
+    assert_scope_failed(
+        dr.export_for_guardian(&c.client, &parent),
+        "clients",
+        c.id(),
+    );
     assert_failure_audited(c.p.path(), "export.release", &dr.user_id());
     drop(dr);
     let Clinic { p, client, .. } = c;
     let p = reopen(p);
     let dr = p.login("dr.a");
     assert_scope_failed(
-        dr.export_for_guardian(&client),
+        dr.export_for_guardian(&client, &parent),
         "clients",
         client.as_bytes(),
     );

@@ -12,8 +12,7 @@ use common::*;
 use confide::{
     AuditFilter, CaseKind, Category, ConsentRecipient, Date, DisclosureRequest, Error, LegalBasis,
     NewClient, NewConsent, NewRestriction, OutsideParty, Passphrase, Purpose, RecordKind,
-    ReleaseScope,
-    SecretsPolicy, Session, Value, read_audit_log, verify_audit_log,
+    ReleaseScope, SecretsPolicy, Session, Value, read_audit_log, verify_audit_log,
 };
 
 const NAME: &str = "CANARY-NAME-7731";
@@ -251,6 +250,30 @@ fn no_public_type_shows_plaintext_in_debug_or_display() {
     let export = dr.export_for_client(&c.client).unwrap();
     assert!(!export.records.is_empty() && !export.joint_records.is_empty());
     shown.debug("Export", &export);
+    // The same client as a minor, released to a parent: the withheld entries are listed.
+    dr.set_minor_status(&c.client, Some(confide::MinorFacts::default()), T)
+        .unwrap();
+    let custody = confide::NewGuardian {
+        basis: confide::GuardianBasis::Parent,
+        may_access: true,
+        may_authorize: false,
+        until_ms: Some(i64::MAX),
+    };
+    shown.debug("NewGuardian", &custody);
+    let parent = dr.record_guardian(&c.client, &custody, T).unwrap();
+    shown.debug("GuardianSummary", &dr.list_guardians(&c.client, T).unwrap());
+    let to_parent = dr.export_for_guardian(&c.client, &parent).unwrap();
+    assert!(!to_parent.records.is_empty() && !to_parent.withheld.is_empty());
+    shown.debug("Export to a guardian", &to_parent);
+    shown.debug("Withheld", &to_parent.withheld);
+    shown.error(
+        "Error (not a personal representative)",
+        dr.export_for_guardian(
+            &c.client,
+            &"00000000000000000000000000000000".parse().unwrap(),
+        ),
+    );
+    dr.set_minor_status(&c.client, None, T).unwrap();
     let dob = Date::new(DOB.0, DOB.1, DOB.2).unwrap();
     // Only `Debug`: a date's `Display` is how a released date is shown, as `Value::reveal` is.
     shown.debug("Date", &dob);

@@ -231,8 +231,25 @@ fn no_other_path_brings_erased_content_back() {
     let p = practice_with_retention(0);
     let dr = p.login("dr.a");
     let c = chart(&dr, "Morgan Ellery");
+    // Morgan is a minor, and a parent may see the record: the guardian's export is tried too.
+    dr.set_minor_status(&c.client, Some(confide::MinorFacts::default()), T)
+        .unwrap();
+    let custody = confide::NewGuardian {
+        basis: confide::GuardianBasis::Parent,
+        may_access: true,
+        may_authorize: false,
+        until_ms: None,
+    };
+    let parent = dr.record_guardian(&c.client, &custody, T).unwrap();
     let cached = p.login("dr.a");
     cached.export_for_client(&c.client).unwrap();
+    assert!(
+        !cached
+            .export_for_guardian(&c.client, &parent)
+            .unwrap()
+            .records
+            .is_empty()
+    );
     cached.consultation_extract(&c.client).unwrap();
     dr.erase_client(&c.client, T).unwrap();
 
@@ -250,12 +267,12 @@ fn no_other_path_brings_erased_content_back() {
                 panic!(
                     "export after erasure returned {} entries ({} withheld): {shown:?}",
                     export.records.len(),
-                    export.withheld
+                    export.withheld.len()
                 );
             }
             Err(e) => panic!("export after erasure: {e:?}"),
         }
-        let got = s.export_for_guardian(&c.client);
+        let got = s.export_for_guardian(&c.client, &parent);
         assert!(
             !matches!(got, Ok(ref e) if !e.records.is_empty()),
             "guardian export after erasure: {got:?}"

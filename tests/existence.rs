@@ -11,8 +11,8 @@ use std::fmt::Debug;
 use common::*;
 use confide::{
     AuditEntry, CaseId, CaseKind, Category, ClientId, ConsentId, ConsentRecipient, Date,
-    DenyReason, Error, JointRecordId, NoteId, Purpose, RecordId, RecordKind, SecretsPolicy,
-    Session, Value,
+    DenyReason, Error, GuardianBasis, JointRecordId, NewGuardian, NoteId, Purpose, RecordId,
+    RecordKind, SecretsPolicy, Session, Value,
 };
 use stories::*;
 
@@ -245,8 +245,8 @@ fn an_unrelated_clinician_cannot_tell_a_note_case_or_consent_from_nothing() {
     );
     same_answer(
         "guardian export",
-        b.export_for_guardian(&x.taylor),
-        b.export_for_guardian(&nobody),
+        b.export_for_guardian(&x.taylor, &missing()),
+        b.export_for_guardian(&nobody, &missing()),
     );
     let c = consent(
         ConsentRecipient::User(b.user_id()),
@@ -273,6 +273,27 @@ fn an_unrelated_clinician_cannot_tell_a_note_case_or_consent_from_nothing() {
         "minor status",
         b.set_minor_status(&x.taylor, None, T),
         b.set_minor_status(&nobody, None, T),
+    );
+    let custody = NewGuardian {
+        basis: GuardianBasis::Parent,
+        may_access: true,
+        may_authorize: true,
+        until_ms: None,
+    };
+    same_answer(
+        "record guardian",
+        b.record_guardian(&x.taylor, &custody, T),
+        b.record_guardian(&nobody, &custody, T),
+    );
+    same_answer(
+        "end guardian",
+        b.end_guardian(&x.taylor, &missing(), T),
+        b.end_guardian(&nobody, &missing(), T),
+    );
+    same_answer(
+        "list guardians",
+        b.list_guardians(&x.taylor, T),
+        b.list_guardians(&nobody, T),
     );
     same_answer(
         "share into joint",

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use common::{Practice, new_client};
 use confide::{
     AuditFilter, CaseKind, Category, ClientId, ConsentRecipient, Date, DisclosureRequest, Error,
-    LegalBasis, MinorFacts, NewClient, NewConsent, NewRestriction, OutsideParty, Passphrase,
-    Purpose, RecordKind, Result, SecretsPolicy, Session, Value, read_audit_log,
+    GuardianBasis, LegalBasis, MinorFacts, NewClient, NewConsent, NewGuardian, NewRestriction,
+    OutsideParty, Passphrase, Purpose, RecordKind, Result, SecretsPolicy, Session, Value,
+    read_audit_log,
 };
 
 /// What answers from memory and needs no check: the identity, the lock itself, the counters.
@@ -51,6 +52,7 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
     let consent = ids.consent;
     let restriction = ids.restriction;
     let user = ids.user;
+    let guardian = ids.guardian;
     let pass = || Passphrase::new("a long enough passphrase");
     let party = || OutsideParty {
         name: "Dr. Outside".into(),
@@ -236,7 +238,27 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
         ),
         (
             "export_for_guardian",
-            Box::new(move |s| s.export_for_guardian(&client).map(drop)),
+            Box::new(move |s| s.export_for_guardian(&client, &guardian).map(drop)),
+        ),
+        (
+            "record_guardian",
+            Box::new(move |s| {
+                let custody = NewGuardian {
+                    basis: GuardianBasis::Parent,
+                    may_access: true,
+                    may_authorize: false,
+                    until_ms: None,
+                };
+                s.record_guardian(&client, &custody, t).map(drop)
+            }),
+        ),
+        (
+            "end_guardian",
+            Box::new(move |s| s.end_guardian(&client, &guardian, t)),
+        ),
+        (
+            "list_guardians",
+            Box::new(move |s| s.list_guardians(&client, t).map(drop)),
         ),
         (
             "write_psychotherapy_note",
@@ -325,6 +347,7 @@ struct Ids {
     consent: confide::ConsentId,
     restriction: confide::RestrictionId,
     user: confide::UserId,
+    guardian: confide::GuardianId,
 }
 
 fn practice_with_ids() -> (Practice, Ids) {
@@ -369,6 +392,15 @@ fn practice_with_ids() -> (Practice, Ids) {
     let restriction = dr
         .record_restriction(&client, &self_pay(record), t)
         .unwrap();
+    dr.set_minor_status(&client, Some(MinorFacts::default()), t)
+        .unwrap();
+    let custody = NewGuardian {
+        basis: GuardianBasis::Parent,
+        may_access: true,
+        may_authorize: true,
+        until_ms: None,
+    };
+    let guardian = dr.record_guardian(&client, &custody, t).unwrap();
     let user = dr.user_id();
     let ids = Ids {
         dir: p.dir.path().to_path_buf(),
@@ -381,6 +413,7 @@ fn practice_with_ids() -> (Practice, Ids) {
         consent,
         restriction,
         user,
+        guardian,
     };
     (p, ids)
 }

@@ -1,24 +1,31 @@
 //! Minors (45 CFR 164.502(g)(3)): a parent or guardian receives a minor's general record as their
 //! personal representative, but never psychotherapy notes or substance-use records, and nothing
 //! at all when the minor consented to their own care, a court directed it, or the guardian agreed
-//! to confidentiality. Once the client is not a minor, a guardian release holds nothing.
+//! to confidentiality: that export is refused, not released empty. Once the client is not a
+//! minor, no guardian is their representative. Custody orders have their own stories, in
+//! tests/guardians.rs.
 
 mod common;
 #[path = "common/stories.rs"]
 mod stories;
 
 use common::*;
-use confide::{ClientId, DenyReason, MinorFacts, Purpose, RecordId, RecordKind, Role, Value};
+use confide::{
+    ClientId, DenyReason, GuardianBasis, GuardianId, MinorFacts, NewGuardian, Purpose, RecordId,
+    RecordKind, Role, Value, Withheld,
+};
 use stories::*;
 
 const T: Purpose = Purpose::Treatment;
 const NOTE: &str = "Says the bruises were from a fight at school; not sure";
 const SUD: &str = "Vaping cannabis daily since spring";
 
-/// Riley, 15, treated by dr.a, with a general record, a psychotherapy note and a Part 2 record.
+/// Riley, 15, treated by dr.a, with a general record, a psychotherapy note and a Part 2 record,
+/// and a parent recorded as guardian with full custody.
 struct Teen {
     p: Practice,
     riley: ClientId,
+    parent: GuardianId,
     general: Vec<RecordId>,
     sud: RecordId,
 }
@@ -62,10 +69,21 @@ fn teen(status: Option<MinorFacts>) -> Teen {
         .unwrap();
     dr.write_psychotherapy_note(&riley, &[("impressions", Value::text(NOTE))], T)
         .unwrap();
+    // The parent is recorded while Riley is a minor; then the status the story needs.
+    dr.set_minor_status(&riley, Some(MinorFacts::default()), T)
+        .unwrap();
+    let custody = NewGuardian {
+        basis: GuardianBasis::Parent,
+        may_access: true,
+        may_authorize: true,
+        until_ms: None,
+    };
+    let parent = dr.record_guardian(&riley, &custody, T).unwrap();
     dr.set_minor_status(&riley, status, T).unwrap();
     Teen {
         p,
         riley,
+        parent,
         general,
         sud,
     }
@@ -94,7 +112,7 @@ fn release_reads(p: &Practice, client: &ClientId) -> Vec<confide::AuditEntry> {
 fn a_guardian_gets_the_general_record_but_never_notes_or_part_2_records() {
     let t = teen(Some(MinorFacts::default()));
     let dr = t.p.login("dr.a");
-    let export = dr.export_for_guardian(&t.riley).unwrap();
+    let export = dr.export_for_guardian(&t.riley, &t.parent).unwrap();
     assert_eq!(export.released_to, Role::Guardian);
     let ids: Vec<RecordId> = export.records.iter().map(|r| r.id).collect();
     for g in &t.general {
@@ -110,7 +128,15 @@ fn a_guardian_gets_the_general_record_but_never_notes_or_part_2_records() {
             .iter()
             .all(|r| r.kind != RecordKind::SubstanceUse)
     );
-    assert_eq!(export.withheld, 1, "the substance-use record");
+    assert_eq!(
+        export.withheld,
+        [Withheld {
+            id: t.sud.to_string(),
+            kind: "substance_use".into(),
+            reason: DenyReason::RoleNotPermitted,
+        }],
+        "the substance-use record"
+    );
     let text = export_text(&export);
     assert!(
         !text.contains(NOTE),
@@ -128,6 +154,8 @@ fn a_guardian_gets_the_general_record_but_never_notes_or_part_2_records() {
     assert!(sud_read.fields.is_empty());
     let release = entries(&t.p, "export.release").pop().unwrap();
     assert_eq!(release.fields, ["guardian"]);
+    assert_eq!(release.outcome, "granted:care-team");
+    assert_eq!(release.target, Some(t.parent.to_string()));
     assert_log_intact(&t.p);
 }
 
@@ -150,54 +178,58 @@ fn a_guardian_is_shut_out_when_the_law_makes_the_care_confidential() {
     for status in cases {
         let t = teen(Some(status));
         let dr = t.p.login("dr.a");
-        let export = dr.export_for_guardian(&t.riley).unwrap();
-        assert!(
-            export.records.is_empty(),
-            "{status:?}: released {:?}",
-            export.records
+        // Refused as a whole, not released empty: no entry was read for the guardian.
+        assert_denied(
+            dr.export_for_guardian(&t.riley, &t.parent),
+            DenyReason::MinorProtected,
         );
-        assert!(export.joint_records.is_empty());
-        assert!(revealed(&export).is_empty());
-        assert_eq!(export.withheld, t.general.len() + 1, "{status:?}");
-        // Every entry was refused as the minor's protected care, and audited so.
-        let reads = release_reads(&t.p, &t.riley);
-        assert_eq!(reads.len(), t.general.len() + 1);
-        assert!(
-            reads
-                .iter()
-                .all(|e| e.outcome == "denied:minor-protected" && e.fields.is_empty()),
-            "{status:?}: {reads:?}"
+        assert!(release_reads(&t.p, &t.riley).is_empty(), "{status:?}");
+        let release = entries(&t.p, "export.release").pop().unwrap();
+        assert_eq!(
+            (release.outcome.as_str(), release.target),
+            ("denied:minor-protected", Some(t.parent.to_string())),
+            "{status:?}"
         );
+        assert!(release.fields.is_empty());
         // The minor's own release is unaffected.
         let own = dr.export_for_client(&t.riley).unwrap();
         assert_eq!(own.records.len(), t.general.len() + 1);
+        assert!(own.withheld.is_empty());
         assert_log_intact(&t.p);
     }
 }
 
 #[test]
-fn a_guardian_release_for_an_adult_holds_nothing() {
-    // Never recorded as a minor.
+fn no_guardian_represents_an_adult() {
+    // Never recorded as a minor: the parent recorded while Riley was one no longer acts.
     let t = teen(None);
     let dr = t.p.login("dr.a");
-    let export = dr.export_for_guardian(&t.riley).unwrap();
-    assert!(export.records.is_empty() && export.joint_records.is_empty());
-    assert!(revealed(&export).is_empty());
-    assert_eq!(export.withheld, t.general.len() + 1);
-    assert!(
-        release_reads(&t.p, &t.riley)
-            .iter()
-            .all(|e| e.outcome.starts_with("denied:"))
+    assert_denied(
+        dr.export_for_guardian(&t.riley, &t.parent),
+        DenyReason::NotPersonalRepresentative,
     );
+    assert!(release_reads(&t.p, &t.riley).is_empty());
+    let release = entries(&t.p, "export.release").pop().unwrap();
+    assert_eq!(release.outcome, "denied:not-personal-representative");
+    // Nor can a guardian be recorded for a client who is not a minor.
+    let custody = NewGuardian {
+        basis: GuardianBasis::Parent,
+        may_access: true,
+        may_authorize: false,
+        until_ms: None,
+    };
+    assert_invalid(dr.record_guardian(&t.riley, &custody, T));
 
     // Riley turns 18: the minor status is cleared and the parent's access ends with it.
     let t = teen(Some(MinorFacts::default()));
     let dr = t.p.login("dr.a");
-    assert!(!dr.export_for_guardian(&t.riley).unwrap().records.is_empty());
+    let before = dr.export_for_guardian(&t.riley, &t.parent).unwrap();
+    assert!(!before.records.is_empty());
     dr.set_minor_status(&t.riley, None, T).unwrap();
-    let export = dr.export_for_guardian(&t.riley).unwrap();
-    assert!(export.records.is_empty());
-    assert!(revealed(&export).is_empty());
+    assert_denied(
+        dr.export_for_guardian(&t.riley, &t.parent),
+        DenyReason::NotPersonalRepresentative,
+    );
     assert_log_intact(&t.p);
 }
 
@@ -206,7 +238,7 @@ fn only_the_treating_clinician_releases_to_a_guardian() {
     let t = teen(Some(MinorFacts::default()));
     for who in ["dr.b", "biller", "front.desk"] {
         let s = t.p.login(who);
-        let r = s.export_for_guardian(&t.riley);
+        let r = s.export_for_guardian(&t.riley, &t.parent);
         assert!(
             matches!(r, Err(confide::Error::Denied { .. })),
             "{who}: {r:?}"
@@ -214,11 +246,19 @@ fn only_the_treating_clinician_releases_to_a_guardian() {
         assert_eq!(s.key_stats().unwrapped, 0, "{who}");
     }
     let b = t.p.login("dr.b");
-    assert_denied(b.export_for_guardian(&t.riley), DenyReason::NoRelationship);
-    // Nor may anyone but the treating clinician change who is a minor.
+    assert_denied(
+        b.export_for_guardian(&t.riley, &t.parent),
+        DenyReason::NoRelationship,
+    );
+    // Nor may anyone but the treating clinician change who is a minor, or who acts for them.
     assert_denied(
         b.set_minor_status(&t.riley, None, T),
         DenyReason::NoRelationship,
     );
+    assert_denied(
+        b.end_guardian(&t.riley, &t.parent, T),
+        DenyReason::NoRelationship,
+    );
+    assert_denied(b.list_guardians(&t.riley, T), DenyReason::NoRelationship);
     assert_log_intact(&t.p);
 }

@@ -285,7 +285,11 @@ mod tests {
     }
 
     /// Codes the library writes that version 4's table does not hold.
-    const AFTER_V4: &[&str] = &["failed:excessive-work", "facts.baseline"];
+    const AFTER_V4: &[&str] = &[
+        "failed:excessive-work",
+        "facts.baseline",
+        "denied:not-personal-representative",
+    ];
 
     #[test]
     fn codes_added_after_version_4_are_written_as_text() {
@@ -301,6 +305,11 @@ mod tests {
             AuditAction::ALL
                 .iter()
                 .any(|a| a.code() == "facts.baseline")
+        );
+        assert!(
+            DenyReason::ALL
+                .iter()
+                .any(|r| Outcome::Denied(*r).code() == "denied:not-personal-representative")
         );
     }
 

@@ -19,6 +19,7 @@ use crate::value::{FieldName, Redacted, Value, redacted_if_some};
 use super::Session;
 use super::facts::{self, ConsentRow};
 use super::gate::{AuditAs, Entry, Target};
+use super::guardians::Act;
 
 /// Who a consent releases to. `Debug` redacts an outside recipient's details.
 #[derive(Clone, PartialEq, Eq)]
@@ -64,7 +65,9 @@ pub struct NewConsent {
     /// The event that ends it, as the form words it (164.508(c)(1)(v)), sealed; it ends when
     /// [`Session::record_expiry_event`] records that the event happened.
     pub expiry_event: Option<String>,
-    /// The guardian who signed it for a minor (164.502(g)); `None`: the client.
+    /// The guardian who signed it for a minor (164.502(g)); `None`: the client. A guardian
+    /// signs only while their custody order lets them authorize, and never for a minor whose
+    /// care they are shut out of (then the minor signs).
     pub signed_by: Option<GuardianId>,
 }
 
@@ -265,6 +268,15 @@ impl Session {
             audit_as,
             Target::Entry(entry),
         )?;
+        // 45 CFR 164.502(g): a guardian signs for a minor only as their personal representative
+        // with the custody order's authority to authorize; a refusal is logged as one.
+        if let Some(guardian) = &consent.signed_by {
+            let signed_on_ms = consent.signed_on_ms;
+            let act = Act::Authorize { signed_on_ms };
+            if let Err(reason) = self.guardian_standing(client, guardian, act)? {
+                return gate.refuse(audit_as, reason);
+            }
+        }
         let recipient_index = match &consent.recipient {
             ConsentRecipient::Outside {
                 name, organisation, ..

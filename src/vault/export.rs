@@ -1,17 +1,23 @@
 //! Exports a clinician releases to the client (right of access, 45 CFR 164.524) or to a minor's
 //! guardian. Every entry is decided on its own, as the recipient, by the same policy as every
 //! read, so no field leaks through this side door and one withheld entry hides nothing else.
+//!
+//! A refusal is a refusal: a guardian who is not the minor's personal representative, or a
+//! minor whose care the guardian is shut out of, gets `Denied` with that reason and an export
+//! entry logged as denied, and so does an export whose every entry was withheld. Only a partial
+//! export is `Ok`, and it says what it withheld and why.
 
 use crate::audit::{AuditAction, Outcome};
 use crate::db::{policy_rows, rows};
-use crate::error::{Error, Result};
-use crate::ids::ClientId;
+use crate::error::{DenyReason, Error, Result};
+use crate::ids::{ClientId, GuardianId};
 use crate::model::{Purpose, Role};
 use crate::policy::{Access, Facts};
 
 use super::Session;
 use super::cases::{JointRecord, joint_entry};
 use super::gate::{Ask, AuditAs, ReadItem, Stored, Target};
+use super::guardians::Act;
 use super::records::{Record, record_entry, record_from};
 
 /// What was released, decrypted for the recipient.
@@ -25,28 +31,55 @@ pub struct Export {
     pub records: Vec<Record>,
     /// Entries of the joint records of the client's couple and family cases.
     pub joint_records: Vec<JointRecord>,
-    /// How many entries the policy withheld (each refusal is in the audit log).
-    pub withheld: usize,
+    /// The entries the policy withheld, each with its reason (each refusal is in the audit log
+    /// too).
+    pub withheld: Vec<Withheld>,
+}
+
+/// An entry an export withheld, and why: for the releasing clinician. It is not part of what
+/// goes to the recipient, whom it would tell what exists (that a Part 2 record exists is itself
+/// protected, 42 CFR 2.13(c)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Withheld {
+    /// The entry's id (hex): a record id, or a joint record's.
+    pub id: String,
+    /// What kind of entry: a record kind's code, or `joint_record`.
+    pub kind: String,
+    /// Why the policy withheld it.
+    pub reason: DenyReason,
 }
 
 impl Session {
     /// Release the client's own record to them: their general record, the joint records of
     /// their couple and family cases, and their own individual case notes. Never psychotherapy
-    /// notes, never another member's notes.
+    /// notes, never another member's notes. An export that would withhold every entry is no
+    /// release: `Denied`, with the first entry's reason.
     pub fn export_for_client(&self, client: &ClientId) -> Result<Export> {
-        self.export(client, Role::Client)
+        self.export(client, None)
     }
 
-    /// Release a minor's general record to their guardian, unless the minor consented to their
-    /// own treatment, a court directed it, or the guardian agreed to confidentiality.
-    pub fn export_for_guardian(&self, client: &ClientId) -> Result<Export> {
-        self.export(client, Role::Guardian)
+    /// Release a minor's general record to `guardian`, one of their recorded guardians whose
+    /// custody order gives them access, in force now (45 CFR 164.502(g)); otherwise `Denied`
+    /// (`not-personal-representative`). Nothing goes when the minor consented to their own
+    /// treatment, a court directed it, or the guardian agreed to confidentiality: `Denied`
+    /// (`minor-protected`). Either refusal is audited as a denied export.
+    pub fn export_for_guardian(&self, client: &ClientId, guardian: &GuardianId) -> Result<Export> {
+        self.export(client, Some(guardian))
     }
 
-    fn export(&self, client: &ClientId, to: Role) -> Result<Export> {
+    fn export(&self, client: &ClientId, guardian: Option<&GuardianId>) -> Result<Export> {
         let purpose = Purpose::PatientRequest;
+        let to = match guardian {
+            Some(_) => Role::Guardian,
+            None => Role::Client,
+        };
         let gate = self.admit(AuditAction::ExportRelease, purpose)?;
         let (facts, audit_as) = gate.client_request(client, AuditAction::ExportRelease)?;
+        // A guardian's export names the guardian as its target, granted or refused.
+        let audit_as = match guardian {
+            Some(g) => audit_as.target(g.as_bytes()),
+            None => audit_as,
+        };
         let (records, cases) = {
             let conn = self.shared.conn();
             (
@@ -62,11 +95,19 @@ impl Session {
             audit_as,
             Target::Nothing,
         )?;
+        // Decided after the releasing clinician's check, so one who may not release learns
+        // nothing of the client's guardians.
+        if let Some(g) = guardian {
+            if let Err(reason) = self.guardian_standing(client, g, Act::Access)? {
+                return gate.refuse(audit_as, reason);
+            }
+        }
         // The recipient's facts: who they are to the client, nothing of the releasing clinician.
         let recipient = Facts {
             now_ms: self.shared.now_ms(),
-            is_subject: to == Role::Client,
-            is_guardian_of_minor: to == Role::Guardian && facts.minor.is_some(),
+            is_subject: guardian.is_none(),
+            // INVARIANT: a guardian reaches here only as the minor's personal representative.
+            is_guardian_of_minor: guardian.is_some(),
             minor: facts.minor,
             ..Facts::default()
         };
@@ -75,7 +116,7 @@ impl Session {
             released_to: to,
             records: Vec::new(),
             joint_records: Vec::new(),
-            withheld: 0,
+            withheld: Vec::new(),
         };
         // Every entry decided on its own, as the recipient, in one transaction with its audit
         // entry: a refusal withholds that entry and hides nothing else.
@@ -149,13 +190,23 @@ impl Session {
                         fields,
                     })
                 }
-                (Err(Error::Denied { .. }), joint) => {
-                    if joint.is_none() {
-                        metas.next();
-                    }
-                    export.withheld += 1;
+                (Err(Error::Denied { reason }), joint) => {
+                    let (id, kind) = match joint {
+                        Some((_, row)) => (row.id.to_string(), "joint_record".to_owned()),
+                        None => match metas.next() {
+                            Some(meta) => (meta.id.to_string(), meta.kind.code().to_owned()),
+                            None => continue,
+                        },
+                    };
+                    export.withheld.push(Withheld { id, kind, reason });
                 }
                 (Err(e), _) => return Err(e),
+            }
+        }
+        // Everything withheld is nothing released: refused, with the first entry's reason.
+        if export.records.is_empty() && export.joint_records.is_empty() {
+            if let Some(first) = export.withheld.first() {
+                return gate.refuse(audit_as, first.reason);
             }
         }
         let outcome = Outcome::Allowed(release.basis());
@@ -163,7 +214,7 @@ impl Session {
         let e = self.entry(
             AuditAction::ExportRelease,
             Some(client),
-            None,
+            audit_as.target,
             &fields,
             purpose,
             outcome,

@@ -108,7 +108,6 @@ pub struct RestrictionSummary {
 }
 
 /// An agreed restriction in force that binds one release: what the release must leave out.
-#[allow(dead_code, reason = "used by the release path")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Binding {
     /// The restriction, for the manifest to name.
@@ -121,7 +120,6 @@ pub(super) struct Binding {
     pub records: BTreeSet<RecordId>,
 }
 
-#[allow(dead_code, reason = "used by the release path")]
 impl Binding {
     /// The restriction withholds this entry: it names it, or its category.
     pub fn covers(&self, record: &RecordId, category: Category) -> bool {
@@ -141,7 +139,6 @@ fn unstoppable(basis: LegalBasis) -> bool {
 /// index (`RECIPIENT_INDEX` of [`recipient_key`]) is `recipient_index`, at `now_ms`: agreed,
 /// recorded at or before then and not lifted at or before then, naming that recipient or every
 /// recipient, and that purpose; none on a basis a restriction cannot stop.
-#[allow(dead_code, reason = "used by the release path")]
 pub(super) fn binding(
     restrictions: &[RestrictionRow],
     recipient_index: &[u8],

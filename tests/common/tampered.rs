@@ -39,6 +39,8 @@ fn changes(scope: &str) -> &'static [&'static str] {
             "consent.revoke",
             "break_glass.start",
             "break_glass.end",
+            "guardian.record",
+            "guardian.end",
         ],
         "case" => &["case.create", "case.leave"],
         "user" => &[

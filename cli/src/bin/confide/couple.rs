@@ -22,7 +22,7 @@ fn describe(e: &confide::Export) -> String {
             .collect();
         lines.push(format!("joint record: {:?}", text.join("; ")));
     }
-    format!("{}; withheld {}", lines.join(", "), e.withheld)
+    format!("{}; withheld {}", lines.join(", "), e.withheld.len())
 }
 
 fn mentions_affair(e: &confide::Export) -> bool {
