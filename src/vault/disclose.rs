@@ -241,6 +241,16 @@ impl Session {
         let (client_facts, audit_as) = gate.client_request(client, action)?;
         let now = client_facts.now_ms;
         let on_care_team = client_facts.on_care_team;
+        let ask = DisclosureAsk {
+            role: self.role,
+            basis: req.basis,
+            purpose: req.purpose,
+            categories: req.categories.iter().copied().collect(),
+            order_names: req.order_names.iter().copied().collect(),
+        };
+        // Before the cited consent is looked up: its answer ("not one of this client's") would
+        // otherwise tell someone with no relationship that the client exists.
+        gate.check_releaser(&ask, on_care_team, audit_as)?;
         let cited = req
             .consent
             .map(|id| self.consent_of(&gate, client, &id, &req.recipient))
@@ -252,13 +262,6 @@ impl Session {
             recipient_named_in_consent: cited.as_ref().is_some_and(|(_, names)| *names),
             consent: consent.clone(),
             every_member_authorized: self.every_member_authorized(&gate, req, now)?,
-        };
-        let ask = DisclosureAsk {
-            role: self.role,
-            basis: req.basis,
-            purpose: req.purpose,
-            categories: req.categories.iter().copied().collect(),
-            order_names: req.order_names.iter().copied().collect(),
         };
         let vault = OwnerId::from(&self.shared.vault_id);
         // The client's entries, the case's joint record, and the ledger the release is kept in.
