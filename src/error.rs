@@ -165,12 +165,14 @@ impl fmt::Display for Place {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DenyReason {
-    /// The role may never have this.
+    /// The role may never have this (told only to a requester with a relationship to the
+    /// client; anyone else gets [`DenyReason::NoRelationship`]).
     RoleNotPermitted,
     /// The stated purpose does not justify this access.
     PurposeNotPermitted,
     /// The requester has no relationship with this client (or the target does not exist: the
-    /// two are not told apart).
+    /// two are not told apart). The only reason someone with no relationship is ever given,
+    /// whatever they asked for, so that no answer confirms a record exists.
     NoRelationship,
     /// Psychotherapy notes go to their author (and a training supervisor) only.
     NotNoteAuthor,

@@ -124,11 +124,12 @@ fn a_consulting_clinician_reads_only_with_a_consent_naming_them() {
     let listed = b.list_records(&r.casey, T).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, r.progress);
-    // The consent names dr.b and nobody else.
+    // The consent names dr.b and nobody else: the biller, who has no relationship with Casey
+    // for progress notes, gets the answer a missing record gets.
     let biller = r.p.login("biller");
     assert_denied(
         biller.read_record(&r.progress, Purpose::Payment),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     assert_log_intact(&r.p);
 }
@@ -267,7 +268,7 @@ fn a_consent_for_another_category_purpose_or_person_does_not_help() {
             &consent(ConsentRecipient::User(r.dr_b), &[Category::Billing], T),
             T,
         ),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     assert_eq!(b.key_stats().unwrapped, 0);
     assert_log_intact(&r.p);

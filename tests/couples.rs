@@ -252,14 +252,15 @@ fn only_the_case_clinician_shares_and_refusals_unwrap_nothing() {
     assert_denied(b.read_record(&c.affair, T), DenyReason::NoRelationship);
     assert_denied(b.export_for_client(&c.blake), DenyReason::NoRelationship);
     assert_eq!(b.key_stats().unwrapped, 0);
+    // The biller has no relationship with the couple's case content either.
     let biller = c.p.login("biller");
     assert_denied(
         biller.share_into_joint(&c.affair, Purpose::Payment),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     assert_denied(
         biller.read_joint_record(&c.joint, Purpose::Payment),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     assert_eq!(biller.key_stats().unwrapped, 0);
     assert_log_intact(&c.p);

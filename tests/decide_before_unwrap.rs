@@ -111,16 +111,18 @@ fn every_refusal_is_audited_with_its_reason() {
     assert_eq!(e.purpose, "TREAT");
     assert!(e.fields.is_empty(), "a refusal names no field content");
 
+    // Progress notes are outside billing's duty, so the biller has no relationship with the
+    // client for them: the answer a record that does not exist gets.
     let biller = p.login("biller");
     assert!(matches!(
         biller.read_record(&rec, Purpose::Payment),
         Err(confide::Error::Denied {
-            reason: confide::DenyReason::RoleNotPermitted
+            reason: confide::DenyReason::NoRelationship
         })
     ));
     assert_eq!(
         last_entry(&p, "record.read").outcome,
-        "denied:role-not-permitted"
+        "denied:no-relationship"
     );
     assert!(matches!(
         a.read_record(&rec, Purpose::Legal),

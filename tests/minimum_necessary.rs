@@ -176,19 +176,19 @@ fn a_biller_gets_codes_dates_and_fees_but_no_notes() {
         set(&["address", "insurance_group", "insurance_id"])
     );
 
-    // Notes and plans: never, not even trimmed.
+    // Notes and plans: never, not even trimmed. They are outside billing's duty, so the
+    // biller has no relationship with the client for them: the answer a missing record gets,
+    // which says neither that the note exists nor what it is.
     assert_denied(
         biller.read_record(&c.progress, PAY),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
-    assert_denied(
-        biller.read_record(&c.plan, PAY),
-        DenyReason::RoleNotPermitted,
-    );
-    // Psychotherapy notes are never for payment (45 CFR 164.508(a)(2)).
+    assert_denied(biller.read_record(&c.plan, PAY), DenyReason::NoRelationship);
+    // Psychotherapy notes are never for payment (45 CFR 164.508(a)(2)); to the biller, with no
+    // relationship, the refusal does not even say so.
     assert_denied(
         biller.read_psychotherapy_note(&c.note, PAY),
-        DenyReason::PurposeNotPermitted,
+        DenyReason::NoRelationship,
     );
 
     // Each granted read names exactly the fields released, never the narrative.
@@ -213,13 +213,14 @@ fn a_biller_reading_for_treatment_is_refused_and_unwraps_nothing() {
     for r in [c.dx, c.appt, c.bill, c.contact] {
         assert_denied(biller.read_record(&r, T), DenyReason::PurposeNotPermitted);
     }
+    // Outside billing's duty: no relationship, the answer a missing id gets.
     assert_denied(
         biller.read_record(&c.progress, PAY),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     assert_denied(
         biller.read_psychotherapy_note(&c.note, T),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     // A biller writes fees, not clinical entries.
     assert_denied(
@@ -229,17 +230,17 @@ fn a_biller_reading_for_treatment_is_refused_and_unwraps_nothing() {
             &[("code", Value::code("F32.9"))],
             PAY,
         ),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     // ...and releases nothing to the client: that is a treating clinician's call.
     assert_denied(
         biller.export_for_client(&c.jamie),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
     assert_eq!(biller.key_stats().unwrapped, 0);
     assert_eq!(
         entries(&c.p, "record.read").last().unwrap().outcome,
-        "denied:role-not-permitted"
+        "denied:no-relationship"
     );
     assert_log_intact(&c.p);
 }
@@ -316,12 +317,13 @@ fn the_front_desk_sees_appointments_and_contacts_but_nothing_clinical() {
         kinds(&desk, &c.jamie, OPS),
         [RecordKind::Demographics, RecordKind::Appointment].into()
     );
+    // Nothing clinical: no relationship, the answer a missing id gets.
     for r in [c.dx, c.dx_codes, c.bill, c.progress, c.plan] {
-        assert_denied(desk.read_record(&r, OPS), DenyReason::RoleNotPermitted);
+        assert_denied(desk.read_record(&r, OPS), DenyReason::NoRelationship);
     }
     assert_denied(
         desk.read_psychotherapy_note(&c.note, OPS),
-        DenyReason::RoleNotPermitted,
+        DenyReason::NoRelationship,
     );
 
     // Booking: scheduling fields only; a visit reason is refused whole.
@@ -399,7 +401,7 @@ fn one_sensitive_entry_never_hides_the_ordinary_ones() {
         desk.read_record(&appt, OPS).unwrap().get("status"),
         Some(&Value::text("booked"))
     );
-    assert_denied(desk.read_record(&sud, OPS), DenyReason::RoleNotPermitted);
+    assert_denied(desk.read_record(&sud, OPS), DenyReason::NoRelationship);
 
     let biller = p.login("biller");
     let bill_list: Vec<RecordId> = biller
@@ -420,7 +422,7 @@ fn one_sensitive_entry_never_hides_the_ordinary_ones() {
         biller.read_record(&dx, PAY).unwrap().get("code"),
         Some(&Value::code("F11.20"))
     );
-    assert_denied(biller.read_record(&sud, PAY), DenyReason::RoleNotPermitted);
+    assert_denied(biller.read_record(&sud, PAY), DenyReason::NoRelationship);
 
     // The client's own release carries every general-record entry; the note is never in it.
     let export = dr.export_for_client(&robin).unwrap();

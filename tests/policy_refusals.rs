@@ -306,10 +306,21 @@ fn break_glass_opens_for_clinicians_and_supervisors_with_etreat_only() {
             let want = match (role, p) {
                 (Clinician | Supervisor, EmergencyTreatment) => allow(Basis::BreakGlass, &[]),
                 (Clinician | Supervisor, _) => deny(DenyReason::PurposeNotPermitted),
-                _ => deny(DenyReason::RoleNotPermitted),
+                // A client or guardian is never a requester by id: their role is what is wrong.
+                (Client | Guardian, _) => deny(DenyReason::RoleNotPermitted),
+                // Any other role, with no relationship, learns nothing of the client.
+                _ => deny(DenyReason::NoRelationship),
             };
             // No relationship needed: that is the point of it.
             assert_eq!(decide(&req, &at_now()), want, "{role} {p}");
+            // With a relationship, the role is what is wrong.
+            if !matches!(role, Clinician | Supervisor | Client | Guardian) {
+                assert_eq!(
+                    decide(&req, &everything()),
+                    deny(DenyReason::RoleNotPermitted),
+                    "{role} {p}"
+                );
+            }
         }
     }
 }

@@ -1,5 +1,7 @@
-//! `decide`: explicit refusals first (a refusal beats any permission), then the matrix and the
-//! client's consents, then the most useful reason for a refusal. Default deny.
+//! `decide`: a requester with no relationship to the client is refused `no-relationship` before
+//! anything else (the answer an unknown id gets); then explicit refusals (a refusal beats any
+//! permission), then the matrix and the client's consents, then the most useful reason for a
+//! refusal. Default deny.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +17,8 @@ use crate::scope::Fields;
 pub fn decide(req: &Request, facts: &Facts) -> Decision {
     match req.access {
         Access::Practice(op) => practice(req, op),
+        // Step 0, before any reason that depends on what the target is: see `unrelated`.
+        _ if unrelated(req, facts) => Decision::Deny(DenyReason::NoRelationship),
         Access::Read(c) => content(req, facts, c, Op::Read),
         Access::Write(c) => content(req, facts, c, Op::Write),
         Access::ManageClient => match (req.role, req.purpose) {
@@ -60,17 +64,33 @@ fn treating_clinician(req: &Request, facts: &Facts, purpose: Purpose) -> Decisio
     }
 }
 
-/// The requester has no relationship at all with the client: the fact of treatment is itself
-/// confidential, so no more specific reason may be given (it would tell an existing client, or
-/// an existing psychotherapy note, from a missing one). Billing and the front desk serve every
-/// client of the practice; clients and guardians are the subject of their own exports.
-fn no_relationship(req: &Request, facts: &Facts) -> bool {
-    if matches!(
-        req.role,
-        Role::Biller | Role::Scheduler | Role::Client | Role::Guardian
-    ) {
+/// The requester has no relationship at all with the client, so the only answer is
+/// `no-relationship`, whatever the category, operation and purpose.
+///
+/// The fact of treatment is itself confidential. The vault answers an id that names nothing
+/// with empty facts, which decide to `no-relationship`; any more specific reason for a real
+/// target (`role-not-permitted`, `purpose-not-permitted`, `break-glass-excluded`...) would tell
+/// the caller that the record, note, consent or client behind the id exists, and often what it
+/// is. So someone with no relationship gets the one answer an unknown id gets.
+///
+/// A relationship is any fact tying the requester to this client or entry (see
+/// [`holds_relationship`]), or a practice-wide duty: a request the role may make for every
+/// client of the practice ([`practice_duty`]), such as the biller's billing entries or the
+/// admin managing a care team. A duty needs no fact, and its refusals (a wrong purpose, a field
+/// outside the scope) say nothing about one client: the role reaches every client alike.
+/// Clients and guardians are the subject of their own exports, never requesters by id.
+fn unrelated(req: &Request, facts: &Facts) -> bool {
+    if matches!(req.role, Role::Client | Role::Guardian) {
         return false;
     }
+    !(holds_relationship(req, facts) || practice_duty(req))
+}
+
+/// A fact ties the requester to the client or the entry: on the care team, supervising it, an
+/// open break-glass grant, the note's author or their training supervisor, a clinician of the
+/// case, or named in one of the client's consents (in force or not: a consent naming them
+/// already tells them of the client).
+fn holds_relationship(req: &Request, facts: &Facts) -> bool {
     let named_in_consent = facts
         .consents
         .iter()
@@ -78,13 +98,33 @@ fn no_relationship(req: &Request, facts: &Facts) -> bool {
             (Recipient::User(u), Some(r)) => u == r,
             _ => false,
         });
-    !(facts.on_care_team
+    facts.on_care_team
         || facts.supervises_care_team
         || facts.break_glass_active
         || facts.is_note_author
         || facts.training_supervisor_of_author
         || facts.case.is_some_and(|c| c.requester_is_case_clinician)
-        || named_in_consent)
+        || named_in_consent
+}
+
+/// The role may make this request for any client of the practice, with no relationship: a
+/// matrix rule on the practice as a whole (billing, the front desk), an admin managing a
+/// client's care team, cases and minor status, or a clinician or supervisor opening
+/// break-glass (the point of it). Consents, releases, extracts and sharing into a joint record
+/// are a treating clinician's acts: no role has them as a duty.
+fn practice_duty(req: &Request) -> bool {
+    let in_matrix =
+        |category, op| rules_for(req.role, category, op).any(|r| r.rel == Rel::Practice);
+    match req.access {
+        Access::Practice(_) => true,
+        Access::Read(c) => in_matrix(c, Op::Read),
+        Access::Write(c) => in_matrix(c, Op::Write),
+        Access::ManageClient => req.role == Role::Admin,
+        Access::BreakGlass => matches!(req.role, Role::Clinician | Role::Supervisor),
+        Access::ManageConsent | Access::Release | Access::Deidentify | Access::ShareIntoJoint => {
+            false
+        }
+    }
 }
 
 fn practice(req: &Request, op: PracticeOp) -> Decision {
@@ -202,9 +242,6 @@ fn consent_applies(req: &Request, c: &ConsentFact, category: Category) -> bool {
 }
 
 fn content(req: &Request, facts: &Facts, category: Category, op: Op) -> Decision {
-    if no_relationship(req, facts) {
-        return Decision::Deny(DenyReason::NoRelationship);
-    }
     if let Some(reason) = forbidden(req, facts, category) {
         return Decision::Deny(reason);
     }
@@ -571,6 +608,66 @@ mod tests {
         assert_eq!(
             decide(&req, &facts),
             Decision::Deny(DenyReason::ConsentRevoked)
+        );
+    }
+
+    #[test]
+    fn without_a_relationship_every_refusal_is_no_relationship() {
+        let nr = Decision::Deny(DenyReason::NoRelationship);
+        // Outside their duties the biller and the front desk have no relationship with the
+        // client: a psychotherapy note, a progress note or a consent is refused as an unknown
+        // id is, whatever the purpose.
+        for (role, purpose) in [
+            (Role::Biller, Purpose::Payment),
+            (Role::Scheduler, Purpose::Operations),
+        ] {
+            for access in [
+                Access::Read(Category::PsychotherapyNotes),
+                Access::Read(Category::ProgressNotes),
+                Access::Write(Category::DiagnosisCodes),
+                Access::ManageConsent,
+                Access::ManageClient,
+                Access::BreakGlass,
+                Access::Release,
+                Access::ShareIntoJoint,
+            ] {
+                let req = Request {
+                    access,
+                    ..read(role, Category::Demographics, purpose, &[])
+                };
+                assert_eq!(decide(&req, &Facts::default()), nr, "{role} {access:?}");
+            }
+        }
+        // Within them, the specific reason: it says nothing about one client.
+        let wrong_purpose = read(Role::Biller, Category::Billing, Purpose::Treatment, &[]);
+        assert_eq!(
+            decide(&wrong_purpose, &Facts::default()),
+            Decision::Deny(DenyReason::PurposeNotPermitted)
+        );
+        // Named in one of the client's consents, the biller has a relationship, and is told
+        // why psychotherapy notes stay closed (164.508(a)(2)).
+        let named = Facts {
+            consents: vec![ConsentFact {
+                recipient: Recipient::User(UserId::from_slice(&[1; 16]).unwrap()),
+                categories: [Category::Billing].into(),
+                purpose: Purpose::Payment,
+                start_ms: 0,
+                expires_ms: None,
+                revoked_ms: None,
+                scope: None,
+                case: None,
+            }],
+            ..Facts::default()
+        };
+        let notes = read(
+            Role::Biller,
+            Category::PsychotherapyNotes,
+            Purpose::Payment,
+            &[],
+        );
+        assert_eq!(
+            decide(&notes, &named),
+            Decision::Deny(DenyReason::PurposeNotPermitted)
         );
     }
 

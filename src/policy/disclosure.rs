@@ -150,13 +150,7 @@ pub fn decide_disclosure(
 ) -> std::result::Result<DisclosureGrant, DenyReason> {
     use Category::*;
     use LegalBasis::*;
-    // Who may release: the client's own clinician; billing for payment only.
-    match (ask.role, ask.basis) {
-        (Role::Clinician, _) if facts.releaser_on_care_team => {}
-        (Role::Clinician, _) => return Err(DenyReason::NoRelationship),
-        (Role::Biller, Payment) => {}
-        _ => return Err(DenyReason::RoleNotPermitted),
-    }
+    may_release(ask, facts.releaser_on_care_team)?;
     if ask.categories.is_empty() {
         return Err(DenyReason::FieldNotPermitted);
     }
@@ -260,6 +254,23 @@ pub fn decide_disclosure(
         free_text,
         accountable: ask.basis.accountable(),
     })
+}
+
+/// Who may release: the client's own clinician; billing for payment only, for any client (its
+/// duty). Anyone else who does not treat the client has no relationship with them and gets
+/// `no-relationship`, the answer for a client that does not exist: `role-not-permitted` would
+/// confirm the client. The vault asks this before it reads the cited consent, so a release
+/// cannot probe a client's consents either.
+pub(crate) fn may_release(
+    ask: &DisclosureAsk,
+    releaser_on_care_team: bool,
+) -> std::result::Result<(), DenyReason> {
+    match (ask.role, ask.basis) {
+        (Role::Clinician, _) if releaser_on_care_team => Ok(()),
+        (Role::Biller, LegalBasis::Payment) => Ok(()),
+        _ if !releaser_on_care_team => Err(DenyReason::NoRelationship),
+        _ => Err(DenyReason::RoleNotPermitted),
+    }
 }
 
 /// What the cited consent lets leave for this request, and which free text: the consent's
@@ -561,7 +572,14 @@ mod tests {
         let mut b = ask(LegalBasis::Payment, &[Category::Billing]);
         b.role = Role::Biller;
         assert!(decide_disclosure(&b, &f).is_ok());
+        // Outside its duty the biller has no relationship with the client: the answer a client
+        // that does not exist gets.
         b.basis = LegalBasis::DutyToWarn;
+        assert_eq!(decide_disclosure(&b, &f), Err(DenyReason::NoRelationship));
+        b.role = Role::Scheduler;
+        assert_eq!(decide_disclosure(&b, &f), Err(DenyReason::NoRelationship));
+        // On the care team, the role is what is wrong.
+        f.releaser_on_care_team = true;
         assert_eq!(decide_disclosure(&b, &f), Err(DenyReason::RoleNotPermitted));
     }
 }

@@ -14,6 +14,7 @@ mod types;
 pub use crate::error::DenyReason;
 pub use crate::model::{Basis, LegalBasis};
 pub use decide::decide;
+pub(crate) use disclosure::may_release;
 pub use disclosure::{
     DisclosureAsk, DisclosureFacts, DisclosureGrant, FreeText, Limit, PROTECTIVE_MINIMUM,
     REDISCLOSURE_NOTICE, decide_disclosure,

@@ -36,8 +36,10 @@ impl Session {
         purpose: Purpose,
     ) -> Result<()> {
         let gate = self.admit(AuditAction::CareTeamAdd, purpose)?;
-        let (facts, audit_as) = gate.client_request(client, AuditAction::CareTeamAdd)?;
-        let audit_as = audit_as.target(user.as_bytes());
+        let audit_as = AuditAs::new(AuditAction::CareTeamAdd)
+            .client(client)
+            .target(user.as_bytes());
+        let (facts, audit_as) = gate.client_request_as(client, audit_as)?;
         let grant = gate.check(
             self.role,
             Access::ManageClient,
@@ -84,8 +86,10 @@ impl Session {
         purpose: Purpose,
     ) -> Result<()> {
         let gate = self.admit(AuditAction::CareTeamRemove, purpose)?;
-        let (facts, audit_as) = gate.client_request(client, AuditAction::CareTeamRemove)?;
-        let audit_as = audit_as.target(user.as_bytes());
+        let audit_as = AuditAs::new(AuditAction::CareTeamRemove)
+            .client(client)
+            .target(user.as_bytes());
+        let (facts, audit_as) = gate.client_request_as(client, audit_as)?;
         let scope = (ScopeKind::Client, &client.as_bytes()[..]);
         gate.change(Access::ManageClient, &facts, audit_as, scope, |tx| {
             rows::remove_from_care_team(tx, client, user)?;

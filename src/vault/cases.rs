@@ -95,6 +95,7 @@ impl Session {
             let audit_as = AuditAs::new(AuditAction::CaseCreate)
                 .client(member)
                 .target(id.as_bytes());
+            gate.known_client(member, audit_as)?;
             let facts = self.client_facts(&self.shared.conn(), member)?;
             let grant = gate.check(
                 self.role,

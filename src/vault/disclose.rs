@@ -270,20 +270,6 @@ impl Session {
         let client = &req.client;
         let (client_facts, audit_as) = gate.client_request(client, action)?;
         let now = client_facts.now_ms;
-        let key = recipient_key(&req.recipient.name, &req.recipient.organisation);
-        let recipient_index = self.blind_index(&gate, RECIPIENT_INDEX, &key)?;
-        let cited = req
-            .consent
-            .map(|id| self.consent_of(&gate, client, &id, &req.recipient))
-            .transpose()?;
-        let consent = cited.as_ref().map(|(row, _)| row.fact.clone());
-        let facts = DisclosureFacts {
-            now_ms: now,
-            releaser_on_care_team: client_facts.on_care_team,
-            recipient_named_in_consent: cited.as_ref().is_some_and(|(_, names)| *names),
-            consent: consent.clone(),
-            every_member_authorized: self.every_member_authorized(req, &recipient_index, now)?,
-        };
         // Conditions are compared by their keyed index, as consents store them.
         let index = |s: &ReleaseScope| {
             s.indexed(|code| self.blind_index(&gate, CONDITION_INDEX, &condition_key(code)))
@@ -301,6 +287,23 @@ impl Session {
                 .iter()
                 .flat_map(|p| p.named.iter().map(|n| (n.category, n.field.clone())))
                 .collect(),
+        };
+        // Before the cited consent is looked up: its answer ("not one of this client's") would
+        // otherwise tell someone with no relationship that the client exists.
+        gate.check_releaser(&ask, client_facts.on_care_team, audit_as)?;
+        let key = recipient_key(&req.recipient.name, &req.recipient.organisation);
+        let recipient_index = self.blind_index(&gate, RECIPIENT_INDEX, &key)?;
+        let cited = req
+            .consent
+            .map(|id| self.consent_of(&gate, client, &id, &req.recipient))
+            .transpose()?;
+        let consent = cited.as_ref().map(|(row, _)| row.fact.clone());
+        let facts = DisclosureFacts {
+            now_ms: now,
+            releaser_on_care_team: client_facts.on_care_team,
+            recipient_named_in_consent: cited.as_ref().is_some_and(|(_, names)| *names),
+            consent: consent.clone(),
+            every_member_authorized: self.every_member_authorized(req, &recipient_index, now)?,
         };
         let vault = OwnerId::from(&self.shared.vault_id);
         // The client's entries, the case's joint record, and the ledger the release is kept in.

@@ -301,6 +301,10 @@ impl Session {
     ) -> Result<RecordId> {
         let named = named_fields(fields)?;
         let id = RecordId::random(&self.shared.rng)?;
+        let audit_as = AuditAs::new(AuditAction::RecordCreate)
+            .client(client)
+            .target(id.as_bytes());
+        gate.known_client(client, audit_as)?;
         let facts = {
             let conn = self.shared.conn();
             let mut facts = self.client_facts(&conn, client)?;
@@ -316,9 +320,6 @@ impl Session {
             compartment: kind.compartment(),
             category: Some(kind.category()),
         };
-        let audit_as = AuditAs::new(AuditAction::RecordCreate)
-            .client(client)
-            .target(id.as_bytes());
         gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
             rows::insert_record(tx, &self.new_row(id, *client, kind, case, at))
         })?;

@@ -190,7 +190,8 @@ pub fn supervising() -> Facts {
     }
 }
 
-/// Billing and the front desk serve every client of the practice: no relationship needed.
+/// Billing and the front desk serve every client of the practice: no relationship needed for
+/// their duties (and none held for anything else).
 pub fn practice() -> Facts {
     at_now()
 }
@@ -272,8 +273,9 @@ pub const NOTHING: &[Row] = &[
     (Billing, [RP; 6]),
 ];
 
-/// Anyone but the practice roles, the client and the guardian, with no relationship at all to
-/// the client (or asking about a client that does not exist): nothing more specific may be said.
+/// Anyone but the client and the guardian, with no relationship at all to the client (or asking
+/// about a client that does not exist): nothing more specific may be said. The practice roles
+/// get it too, for anything outside their duties (see the biller and scheduler profiles).
 pub const UNRELATED: &[Row] = &[
     (Demographics, [NR; 6]),
     (Appointments, [NR; 6]),
@@ -456,28 +458,31 @@ pub const PROFILES: &[Profile] = &[
         name: "biller",
         role: Biller,
         facts: practice,
+        // Outside its duty the biller has no relationship with the client: `no-relationship`,
+        // the answer for an id that names nothing (an existing treatment plan is not told
+        // apart from a missing one).
         read: &[
             (Demographics, [PP, PP, BILL_DEMO, PP, PP, PP]),
             (Appointments, [PP, PP, BILL_DOS, PP, PP, PP]),
             (DiagnosisCodes, [PP, PP, BILL_CODES, PP, PP, PP]),
-            (TreatmentPlan, [RP, RP, RP, RP, RP, RP]),
-            (ProgressNotes, [RP, RP, RP, RP, RP, RP]),
-            (PsychotherapyNotes, [RP, RP, PP, RP, RP, RP]),
-            (JointRecord, [RP, BX, RP, RP, RP, RP]),
-            (IndividualCaseNotes, [RP, BX, RP, RP, RP, RP]),
-            (SubstanceUse, [RP, BX, RP, RP, RP, RP]),
+            (TreatmentPlan, [NR; 6]),
+            (ProgressNotes, [NR; 6]),
+            (PsychotherapyNotes, [NR; 6]),
+            (JointRecord, [NR; 6]),
+            (IndividualCaseNotes, [NR; 6]),
+            (SubstanceUse, [NR; 6]),
             (Billing, [PP, PP, RL, PP, PP, PP]),
         ],
         write: &[
-            (Demographics, [RP, RP, RP, RP, RP, RP]),
-            (Appointments, [RP, RP, RP, RP, RP, RP]),
-            (DiagnosisCodes, [RP, RP, RP, RP, RP, RP]),
-            (TreatmentPlan, [RP, RP, RP, RP, RP, RP]),
-            (ProgressNotes, [RP, RP, RP, RP, RP, RP]),
-            (PsychotherapyNotes, [RP, RP, PP, RP, RP, RP]),
-            (JointRecord, [RP, BX, RP, RP, RP, RP]),
-            (IndividualCaseNotes, [RP, BX, RP, RP, RP, RP]),
-            (SubstanceUse, [RP, BX, RP, RP, RP, RP]),
+            (Demographics, [NR; 6]),
+            (Appointments, [NR; 6]),
+            (DiagnosisCodes, [NR; 6]),
+            (TreatmentPlan, [NR; 6]),
+            (ProgressNotes, [NR; 6]),
+            (PsychotherapyNotes, [NR; 6]),
+            (JointRecord, [NR; 6]),
+            (IndividualCaseNotes, [NR; 6]),
+            (SubstanceUse, [NR; 6]),
             (Billing, [PP, PP, RL, PP, PP, PP]),
         ],
     },
@@ -485,29 +490,30 @@ pub const PROFILES: &[Profile] = &[
         name: "scheduler",
         role: Scheduler,
         facts: practice,
+        // Nothing clinical: outside its duty, `no-relationship`, as for an id naming nothing.
         read: &[
             (Demographics, [PP, PP, PP, DESK_CONTACT, PP, PP]),
             (Appointments, [PP, PP, PP, DESK_SCHED, PP, PP]),
-            (DiagnosisCodes, [RP, RP, RP, RP, RP, RP]),
-            (TreatmentPlan, [RP, RP, RP, RP, RP, RP]),
-            (ProgressNotes, [RP, RP, RP, RP, RP, RP]),
-            (PsychotherapyNotes, [RP, RP, PP, RP, RP, RP]),
-            (JointRecord, [RP, BX, RP, RP, RP, RP]),
-            (IndividualCaseNotes, [RP, BX, RP, RP, RP, RP]),
-            (SubstanceUse, [RP, BX, RP, RP, RP, RP]),
-            (Billing, [RP, RP, RP, RP, RP, RP]),
+            (DiagnosisCodes, [NR; 6]),
+            (TreatmentPlan, [NR; 6]),
+            (ProgressNotes, [NR; 6]),
+            (PsychotherapyNotes, [NR; 6]),
+            (JointRecord, [NR; 6]),
+            (IndividualCaseNotes, [NR; 6]),
+            (SubstanceUse, [NR; 6]),
+            (Billing, [NR; 6]),
         ],
         write: &[
-            (Demographics, [RP, RP, RP, RP, RP, RP]),
+            (Demographics, [NR; 6]),
             (Appointments, [PP, PP, PP, DESK_SCHED, PP, PP]),
-            (DiagnosisCodes, [RP, RP, RP, RP, RP, RP]),
-            (TreatmentPlan, [RP, RP, RP, RP, RP, RP]),
-            (ProgressNotes, [RP, RP, RP, RP, RP, RP]),
-            (PsychotherapyNotes, [RP, RP, PP, RP, RP, RP]),
-            (JointRecord, [RP, BX, RP, RP, RP, RP]),
-            (IndividualCaseNotes, [RP, BX, RP, RP, RP, RP]),
-            (SubstanceUse, [RP, BX, RP, RP, RP, RP]),
-            (Billing, [RP, RP, RP, RP, RP, RP]),
+            (DiagnosisCodes, [NR; 6]),
+            (TreatmentPlan, [NR; 6]),
+            (ProgressNotes, [NR; 6]),
+            (PsychotherapyNotes, [NR; 6]),
+            (JointRecord, [NR; 6]),
+            (IndividualCaseNotes, [NR; 6]),
+            (SubstanceUse, [NR; 6]),
+            (Billing, [NR; 6]),
         ],
     },
     Profile {

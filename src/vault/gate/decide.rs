@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::policy::{
     Access, Basis, Decision, DenyReason, DisclosureAsk, DisclosureFacts, DisclosureGrant, Facts,
-    PracticeOp, Request, decide, decide_disclosure,
+    PracticeOp, Request, decide, decide_disclosure, may_release,
 };
 use crate::value::FieldName;
 
@@ -128,6 +128,22 @@ impl<'s> Admitted<'s> {
     ) -> Result<(DisclosureGrant, Granted)> {
         match decide_disclosure(ask, facts) {
             Ok(grant) => Ok((grant, Granted::new(Basis::Role, target, Vec::new()))),
+            Err(reason) => self.refuse(audit_as, reason),
+        }
+    }
+
+    /// Whether this session's user may release `ask` for a client they are (or are not) on the
+    /// care team of, asked before a release reads anything of the client's (its cited
+    /// consent): someone with no relationship to the client is refused `no-relationship`, as
+    /// for a client that does not exist. A refusal is audited.
+    pub(in crate::vault) fn check_releaser(
+        &self,
+        ask: &DisclosureAsk,
+        releaser_on_care_team: bool,
+        audit_as: AuditAs<'_>,
+    ) -> Result<()> {
+        match may_release(ask, releaser_on_care_team) {
+            Ok(()) => Ok(()),
             Err(reason) => self.refuse(audit_as, reason),
         }
     }

@@ -21,7 +21,17 @@ impl Admitted<'_> {
         client: &'a ClientId,
         action: AuditAction,
     ) -> Result<(Facts, AuditAs<'a>)> {
-        let audit_as = AuditAs::new(action).client(client);
+        self.client_request_as(client, AuditAs::new(action).client(client))
+    }
+
+    /// [`Admitted::client_request`] audited as `audit_as` (which names `client`), for a request
+    /// that also has a target: the refusal for a client that does not exist then has the same
+    /// shape (action, client, target) as the one for a real client.
+    pub(in crate::vault) fn client_request_as<'a>(
+        &self,
+        client: &ClientId,
+        audit_as: AuditAs<'a>,
+    ) -> Result<(Facts, AuditAs<'a>)> {
         let session = self.session();
         let (exists, facts) = {
             let conn = session.shared.conn();
@@ -34,6 +44,22 @@ impl Admitted<'_> {
             return self.refuse_unknown(audit_as);
         }
         Ok((facts, audit_as))
+    }
+
+    /// Refuse a request about a client that does not exist, audited as `audit_as`, with the
+    /// answer someone with no relationship to a real client gets. For the calls whose decision
+    /// a practice-wide duty can allow without any fact about the client (a scheduler's new
+    /// appointment, an admin's new case), which would otherwise go on to write for nobody.
+    pub(in crate::vault) fn known_client(
+        &self,
+        client: &ClientId,
+        audit_as: AuditAs<'_>,
+    ) -> Result<()> {
+        let exists = rows::client_exists(&self.session().shared.conn(), client)?;
+        if !exists {
+            return self.refuse_unknown(audit_as);
+        }
+        Ok(())
     }
 }
 
