@@ -79,6 +79,12 @@ enum Command {
         #[arg(long)]
         user: String,
     },
+    /// Open a vault, upgrading an older format in place, and list the consents the upgrade to
+    /// format 9 narrowed (each is also in the audit log). Needs no passphrase.
+    Upgrade {
+        /// The vault file.
+        vault: PathBuf,
+    },
     /// Put a backup back in place after checking its audit chain (close the vault first). The
     /// passphrase, of an administrator of the backup, is read as for `accounting`. With a
     /// witness beside the vault (VAULT.witness), the restore is recorded there as a deliberate
@@ -123,6 +129,30 @@ fn anchor(vault: &std::path::Path, out: Option<&std::path::Path>) -> Result<(), 
             );
         }
         None => outln!("{}", anchor.to_json()),
+    }
+    Ok(())
+}
+
+/// Open (and so upgrade) the vault, and say what the upgrade narrowed.
+fn upgrade(path: &std::path::Path) -> Result<(), confide::Error> {
+    let vault = confide::Vault::open(path, config(path)?)?;
+    outln!(
+        "{} is at format {}",
+        path.display(),
+        confide::FORMAT_VERSION
+    );
+    let narrowed = vault.narrowed_by_upgrade()?;
+    if narrowed.is_empty() {
+        outln!("no consent's reach was narrowed");
+    }
+    for n in narrowed {
+        outln!(
+            "consent {} of client {}: no longer reaches joint content (it names no outside \
+             recipient by identity); audit entry #{}",
+            n.consent,
+            n.client,
+            n.audit_seq.map_or_else(|| "-".into(), |s| s.to_string())
+        );
     }
     Ok(())
 }
@@ -191,6 +221,7 @@ fn main() -> ExitCode {
             json,
         } => accounting::run(&vault, &user, &client, since.as_deref(), json),
         Command::Backup { vault, out, user } => backup::backup(&vault, &user, &out),
+        Command::Upgrade { vault } => upgrade(&vault),
         Command::Restore {
             backup,
             vault,
