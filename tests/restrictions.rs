@@ -263,6 +263,8 @@ fn a_restriction_names_this_clients_records_and_a_recipient() {
 
 #[test]
 fn billing_and_the_front_desk_cannot_record_or_lift_a_restriction() {
+    // Neither has a relationship with the client, and managing consents is no duty of theirs:
+    // they get the answer a missing client gets.
     let c = chart();
     let dr = c.p.login("dr.a");
     let id = dr
@@ -273,7 +275,7 @@ fn billing_and_the_front_desk_cannot_record_or_lift_a_restriction() {
         for purpose in [T, Purpose::Payment, Purpose::Operations] {
             assert_denied(
                 s.record_restriction(&c.client, &c.keep_from_plan_a(), purpose),
-                DenyReason::RoleNotPermitted,
+                DenyReason::NoRelationship,
             );
             let last = log(c.p.path()).pop().unwrap();
             assert_eq!(
@@ -283,12 +285,12 @@ fn billing_and_the_front_desk_cannot_record_or_lift_a_restriction() {
             assert!(last.outcome.starts_with("denied"), "{last:?}");
             assert_denied(
                 s.lift_restriction(&c.client, &id, purpose),
-                DenyReason::RoleNotPermitted,
+                DenyReason::NoRelationship,
             );
             assert_eq!(log(c.p.path()).pop().unwrap().action, "restriction.lift");
             assert_denied(
                 s.list_restrictions(&c.client, purpose),
-                DenyReason::RoleNotPermitted,
+                DenyReason::NoRelationship,
             );
         }
     }

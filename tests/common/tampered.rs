@@ -41,6 +41,9 @@ fn changes(scope: &str) -> &'static [&'static str] {
             "break_glass.end",
             "guardian.record",
             "guardian.end",
+            "consent.expiry_event",
+            "restriction.record",
+            "restriction.lift",
         ],
         "case" => &["case.create", "case.leave"],
         "user" => &[
