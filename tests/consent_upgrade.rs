@@ -56,7 +56,7 @@ fn the_upgrade_lists_each_consent_it_narrowed_once() {
     let migrated = log
         .entries
         .iter()
-        .filter(|e| e.action.to_string() == "consent.scopes_migrate")
+        .filter(|e| e.action == "consent.scopes_migrate")
         .count();
     assert_eq!(migrated, 1);
     drop(dir);
