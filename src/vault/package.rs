@@ -126,7 +126,11 @@ impl Session {
                 continue;
             }
             let fields = open(record_entry(&meta), category)?;
-            if let Some(Condition::Index(index)) = &condition {
+            // The condition limits the diagnoses; the other categories beside them (the dates
+            // of service of a claim) are bounded by their own part of the scope.
+            if let (Some(Condition::Index(index)), Category::DiagnosisCodes) =
+                (&condition, category)
+            {
                 if meta.kind != RecordKind::Diagnosis
                     || !self.about_condition(gate, &fields, index).map_err(plain)?
                 {

@@ -64,7 +64,11 @@ pub fn date(y: i16, m: u8, d: u8) -> Value {
 
 impl Chart {
     pub fn new() -> Chart {
-        let p = Practice::new();
+        Chart::in_practice(Practice::new())
+    }
+
+    /// The same chart, in `p` (a practice on a test clock, say).
+    pub fn in_practice(p: Practice) -> Chart {
         let dr = p.login("dr.a");
         let client = dr
             .create_client(
