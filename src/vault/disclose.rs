@@ -395,12 +395,14 @@ impl Session {
             .iter()
             .map(|(n, v)| Ok((FieldName::new(n)?, v)))
             .collect::<Result<_>>()?;
-        // What was released, after any narrower scope: not merely what was asked for.
+        // What was released, after any narrower scope and any restriction: not merely what
+        // was asked for, nor a category a restriction kept back whole.
         let category_codes: Vec<&str> = grant
             .scope
             .category_set()
             .iter()
             .map(|c| c.code())
+            .filter(|c| categories.contains(c))
             .collect();
         let seq = gate.write_audited(audit_as, |tx| {
             let entry = self.entry(
