@@ -232,6 +232,24 @@ fn a_subpoena_never_reaches_psychotherapy_notes_a_court_order_does() {
     );
     refused_for(&c.p, &dr, &req, DenyReason::PurposeNotPermitted);
     assert_eq!(ledger_rows(&c.p), 0);
+    // The rest of what that subpoena names may still go: leaving out what the law never lets
+    // a subpoena reach drops nothing it may have.
+    let with_progress = ReleaseScope::categories(&[PsychotherapyNotes])
+        .with(ProgressNotes, Scoped::only(&["summary"]));
+    let req = on_order(
+        c.client,
+        &to,
+        LegalBasis::Subpoena,
+        with_progress,
+        &[ProgressNotes],
+    );
+    let want = c.expect(&[(ProgressNotes, Only(&["summary"]))]);
+    let rest = release(&c.p, &dr, &req, want, &c.plaintext());
+    assert_eq!(
+        released(&rest),
+        [part(ProgressNotes, &["summary"], "subpoena")]
+    );
+    assert!(!rest.to_json().contains(IMPRESSIONS));
 
     // What a subpoena may reach leaves under its own limit, and is accounted for.
     let progress = ReleaseScope::new().with(ProgressNotes, Scoped::only(&["summary"]));
@@ -275,7 +293,7 @@ fn a_subpoena_never_reaches_psychotherapy_notes_a_court_order_does() {
     assert!(by_order.to_json().contains(IMPRESSIONS));
 
     let lines = accounting(&c.p, &c.client);
-    assert_eq!(lines.len(), 2, "both releases, not the refusals");
+    assert_eq!(lines.len(), 3, "the three releases, not the refusals");
     let line = line_of(&lines, &by_subpoena).unwrap();
     assert_eq!(
         (line.legal_basis.as_str(), &line.recipient),

@@ -79,13 +79,20 @@ fn validate(req: &DisclosureRequest) -> Result<()> {
         if order.issuer.trim().is_empty() || order.names.is_empty() {
             return Err(invalid("an order names its issuer and what it covers"));
         }
-        let named = order.names.category_set();
+        let mut named = order.names.category_set();
+        if req.basis == LegalBasis::Subpoena {
+            // What the law never lets a subpoena reach may be left out of its release (and
+            // asking for it is refused): the rest of what it names can still go.
+            named.remove(&Category::PsychotherapyNotes);
+            named.remove(&Category::SubstanceUse);
+        }
         let asked: BTreeSet<Category> = req.categories.iter().copied().collect();
         let narrowed = req.narrow.as_ref().map(|n| order.names.intersect(n));
         // Asking for more than the order names is the policy's refusal; asking for less is
         // an error here.
         let within = asked.is_subset(&named);
-        if within && (asked != named || narrowed.is_some_and(|n| n != order.names)) {
+        let kept = |n: &ReleaseScope| named.iter().all(|c| n.part(*c) == order.names.part(*c));
+        if within && (asked != named || narrowed.is_some_and(|n| !kept(&n))) {
             // The package holds exactly what the order names: leaving part out is not a
             // narrower release but a different one.
             return Err(invalid("the request would drop something the order names"));
