@@ -255,6 +255,20 @@ fn a_court_order_naming_the_joint_record_releases_it_without_the_members() {
         assert_eq!(listed[0].legal_basis, "court-order");
         assert_eq!(listed[0].purpose, LEGAL.code());
         assert_eq!(listed[0].audit_seq, pkg.manifest.audit_seq);
+        // The other member's joint content left too: their accounting lists it, and says only
+        // that their joint record left, nothing of the first member's own record.
+        let theirs = accounting(&dr, &c.members[1]);
+        assert_eq!(theirs.len(), 1, "{secrets}");
+        assert_eq!(
+            (&theirs[0].recipient, theirs[0].audit_seq),
+            (&to, pkg.manifest.audit_seq)
+        );
+        assert!(
+            theirs[0]
+                .description
+                .starts_with("the joint record of a case")
+        );
+        assert!(!theirs[0].description.contains("diagnosis"));
 
         // A subpoena is not a mandatory basis: the members' authorizations are still needed.
         let subpoena = DisclosureRequest {

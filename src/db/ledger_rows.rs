@@ -90,16 +90,26 @@ pub(crate) struct LedgerMeta {
     pub basis: LegalBasis,
     pub accountable: bool,
     pub audit_seq: i64,
+    /// Made about another member of one of the client's cases, carrying the joint record
+    /// while the client was a member: the client's information left too.
+    pub about_other: bool,
 }
 
-/// The client's disclosures since `since_ms`, oldest first.
+/// The client's disclosures since `since_ms`, oldest first: those made about them, and those
+/// about another member of a case they belonged to that carried the case's joint record.
 pub(crate) fn ledger_of(
     conn: &Connection,
     client: &ClientId,
     since_ms: i64,
 ) -> Result<Vec<LedgerMeta>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT disclosure_id, disclosed_at, purpose, legal_basis, accountable, audit_seq FROM disclosures WHERE client_id = ?1 AND disclosed_at >= ?2 \
+        "SELECT disclosure_id, disclosed_at, purpose, legal_basis, accountable, audit_seq, \
+                client_id != ?1 FROM disclosures d \
+         WHERE disclosed_at >= ?2 AND (client_id = ?1 OR ( \
+             instr(',' || categories || ',', ',joint_record,') > 0 \
+             AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = d.case_id \
+                 AND m.client_id = ?1 AND m.joined_at <= d.disclosed_at \
+                 AND (m.left_at IS NULL OR m.left_at >= d.disclosed_at)))) \
          ORDER BY disclosed_at, audit_seq",
     )?;
     let rows = stmt.query_map(params![client.as_bytes(), since_ms], |r| {
@@ -110,11 +120,12 @@ pub(crate) fn ledger_of(
             r.get::<_, String>(3)?,
             r.get::<_, bool>(4)?,
             r.get::<_, i64>(5)?,
+            r.get::<_, bool>(6)?,
         ))
     })?;
     let corrupt = |what: &str| Error::Corrupt { what: what.into() };
     rows.map(|row| {
-        let (id, disclosed_at, purpose, basis, accountable, audit_seq) = row?;
+        let (id, disclosed_at, purpose, basis, accountable, audit_seq, about_other) = row?;
         Ok(LedgerMeta {
             id: id.try_into().map_err(|_| corrupt("disclosure id"))?,
             disclosed_at,
@@ -122,6 +133,7 @@ pub(crate) fn ledger_of(
             basis: basis.parse().map_err(|_| corrupt("legal basis"))?,
             accountable,
             audit_seq,
+            about_other,
         })
     })
     .collect()

@@ -13,6 +13,11 @@ use super::Session;
 use super::disclose::ledger_entry;
 use super::gate::{Stored, Target};
 
+/// The description of a release made about another member of the client's case: the joint
+/// record left, and nothing is said of the other member's own record.
+const JOINT_ONLY: &str = "the joint record of a case you are a member of (released with another \
+member's information)";
+
 /// Six years: how far back the accounting of disclosures reaches (45 CFR 164.528(a)(1)).
 pub(super) const SIX_YEARS_MS: i64 = 6 * 365 * 24 * 3600 * 1000 + 2 * 24 * 3600 * 1000;
 
@@ -65,7 +70,13 @@ impl Session {
                         organisation: get("recipient_organisation"),
                         address: get("recipient_address"),
                     },
-                    description: get("description"),
+                    // The ledger's description names what left of the other member's record:
+                    // this client is told only that their joint record left.
+                    description: if row.about_other {
+                        JOINT_ONLY.to_owned()
+                    } else {
+                        get("description")
+                    },
                     purpose: row.purpose.code().into(),
                     legal_basis: row.basis.code().into(),
                     audit_seq: u64::try_from(row.audit_seq).unwrap_or(0),
