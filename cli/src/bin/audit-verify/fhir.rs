@@ -94,8 +94,14 @@ fn classify(action: &str) -> Class {
         A::RecordRead | A::NoteRead | A::JointRead | A::AccountingRead => {
             class(PATIENT_RECORD, None, "R")
         }
-        A::CaseCreate | A::ConsentRecord => class(PATIENT_RECORD, None, "C"),
-        A::ConsentRevoke => class(PATIENT_RECORD, None, "U"),
+        A::CaseCreate | A::ConsentRecord | A::RestrictionRecord | A::GuardianRecord => {
+            class(PATIENT_RECORD, None, "C")
+        }
+        A::ConsentRevoke
+        | A::ConsentExpiryEvent
+        | A::ConsentScopesMigrate
+        | A::RestrictionLift
+        | A::GuardianEnd => class(PATIENT_RECORD, None, "U"),
         A::AuditRead => class(AUDIT_LOG_USED, None, "R"),
         A::CareTeamAdd => class(
             SECURITY_ALERT,
