@@ -319,7 +319,8 @@ fn authorized(
     }
     let asked = ReleaseScope::categories(&ask.categories.iter().copied().collect::<Vec<_>>());
     let scope = covered.intersect(&asked);
-    let free_text = if ask.purpose == Purpose::Payment {
+    // A consent recorded before scopes existed keeps exactly the reach it had.
+    let free_text = if ask.purpose == Purpose::Payment && consent.scope.is_some() {
         FreeText::OnlyNamed(scope.clone())
     } else {
         FreeText::Any
@@ -543,6 +544,34 @@ mod tests {
         assert_eq!(
             decide_disclosure(&a, &facts()),
             Err(DenyReason::PurposeNotPermitted)
+        );
+    }
+
+    #[test]
+    fn free_text_for_payment_needs_a_scope_that_names_it_except_under_an_older_consent() {
+        let mut a = ask(LegalBasis::Authorization, &[Category::Billing]);
+        a.purpose = Purpose::Payment;
+        let mut c = consent(
+            &[Category::Billing],
+            Some(ReleaseScope::categories(&[Category::Billing])),
+        );
+        c.purpose = Purpose::Payment;
+        let scoped = DisclosureFacts {
+            consent: Some(c.clone()),
+            ..facts()
+        };
+        let g = decide_disclosure(&a, &scoped).unwrap();
+        assert!(matches!(&g.free_text, FreeText::OnlyNamed(s)
+            if !s.part(Category::Billing).unwrap().fields.names("memo")));
+        // Recorded before format 9: its categories whole, as it had them.
+        c.scope = None;
+        let older = DisclosureFacts {
+            consent: Some(c),
+            ..facts()
+        };
+        assert_eq!(
+            decide_disclosure(&a, &older).unwrap().free_text,
+            FreeText::Any
         );
     }
 
