@@ -96,7 +96,8 @@ pub(crate) struct LedgerMeta {
 }
 
 /// The client's disclosures since `since_ms`, oldest first: those made about them, and those
-/// about another member of a case they belonged to that carried the case's joint record.
+/// about another member of a case they belonged to that carried the case's joint record (a
+/// release names its case only then; the categories column is not what decides).
 pub(crate) fn ledger_of(
     conn: &Connection,
     client: &ClientId,
@@ -106,7 +107,7 @@ pub(crate) fn ledger_of(
         "SELECT disclosure_id, disclosed_at, purpose, legal_basis, accountable, audit_seq, \
                 client_id != ?1 FROM disclosures d \
          WHERE disclosed_at >= ?2 AND (client_id = ?1 OR ( \
-             instr(',' || categories || ',', ',joint_record,') > 0 \
+             case_id IS NOT NULL \
              AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = d.case_id \
                  AND m.client_id = ?1 AND m.joined_at <= d.disclosed_at \
                  AND (m.left_at IS NULL OR m.left_at >= d.disclosed_at)))) \

@@ -209,8 +209,8 @@ pub fn decide_disclosure(
                 named = named.with_fields(*c, &[field.as_str()]);
             }
             let limits = vec![
-                (Limit::ProtectiveMinimum, minimum),
-                (Limit::NamedWithReason, named),
+                (Limit::ProtectiveMinimum, narrowed(minimum)),
+                (Limit::NamedWithReason, narrowed(named)),
             ];
             (limits, FreeText::Any)
         }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, ConsentId, GuardianId, UserId};
 use crate::model::{Category, Compartment, Purpose};
 use crate::policy::{Access, Condition, ConsentFact, Recipient, ReleaseScope};
+use crate::scope::Fields;
 use crate::value::{FieldName, Redacted, Value, redacted_if_some};
 
 use super::Session;
@@ -188,6 +189,17 @@ fn validate(c: &NewConsent) -> Result<BTreeSet<Category>> {
         return Err(bad("expires before it starts"));
     }
     if let Some(scope) = &c.scope {
+        // Field names as the vault names fields: nothing that could read as the stored
+        // form's separators.
+        let bad_field = scope.parts().any(|(_, part)| match &part.fields {
+            Fields::All => false,
+            Fields::Only(names) => {
+                names.is_empty() || names.iter().any(|n| FieldName::new(n).is_err())
+            }
+        });
+        if bad_field {
+            return Err(bad("a scope names fields by their names"));
+        }
         if scope.category_set() != categories {
             return Err(bad("its scope names each of its categories, and no other"));
         }

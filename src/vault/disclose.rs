@@ -13,7 +13,7 @@ use crate::audit::{AuditAction, Cell, Outcome, format_utc, ledger_digest};
 use crate::db::rows::FieldTable;
 use crate::db::{ledger_rows, policy_rows};
 use crate::disclosure::{DisclosureRequest, Manifest, OutsideParty, ReleasePackage};
-use crate::error::{Error, Result};
+use crate::error::{DenyReason, Error, Result};
 use crate::ids::{ClientId, ConsentId, OwnerId};
 use crate::model::{Category, Compartment};
 use crate::policy::{
@@ -298,6 +298,17 @@ impl Session {
         // Before the cited consent is looked up: its answer ("not one of this client's") would
         // otherwise tell someone with no relationship that the client exists.
         gate.check_releaser(&ask, client_facts.on_care_team, audit_as)?;
+        if let Some(case) = &req.case {
+            // The joint record of a case the client is not in is never part of their release,
+            // whatever the basis: the case's facts are checked against their MAC first.
+            let conn = self.shared.conn();
+            let known = self.case_facts(&conn, case, None, None)?.is_some();
+            let member = known && policy_rows::members_of(&conn, case)?.contains(client);
+            drop(conn);
+            if !member {
+                return gate.refuse(audit_as, DenyReason::NoRelationship);
+            }
+        }
         let key = recipient_key(&req.recipient.name, &req.recipient.organisation);
         let recipient_index = self.blind_index(&gate, RECIPIENT_INDEX, &key)?;
         let cited = req

@@ -32,6 +32,16 @@ impl TryFrom<policy_rows::ConsentRow> for ConsentRow {
             .as_ref()
             .map(|s| ReleaseScope::from_elements(&s.elements, s.condition_index.clone()))
             .transpose()?;
+        // A stored scope speaks of exactly the consent's categories; anything else was not
+        // written by the vault.
+        if scope
+            .as_ref()
+            .is_some_and(|s| s.category_set() != r.categories)
+        {
+            return Err(Error::Corrupt {
+                what: "consent scope".into(),
+            });
+        }
         // An expiry event ends the consent as an expiry date would, from when it was recorded.
         let event_at = r.scope.as_ref().and_then(|s| s.expiry_event_at);
         let expires_ms = match (r.expires_ms, event_at) {

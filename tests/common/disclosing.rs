@@ -329,7 +329,7 @@ pub fn protect(req: DisclosureRequest, named: &[(Category, &str)]) -> Disclosure
         protective: Some(confide::Protective {
             at_risk: confide::PersonAtRisk {
                 name: "Dana Voss".into(),
-                contact: "555-0142, 12 Birch Lane".into(),
+                contact: "555-0177, 12 Birch Lane".into(),
             },
             threat: "said they would shoot their former supervisor this week".into(),
             named: named
