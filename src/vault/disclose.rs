@@ -25,7 +25,7 @@ use super::Session;
 use super::consents::{CONDITION_INDEX, RECIPIENT_INDEX, condition_key, recipient_key};
 use super::facts::ConsentRow;
 use super::gate::{Admitted, Entry, Target, failure_of};
-use super::package::{self, Ask};
+use super::package::{self, Contents};
 use super::restrictions;
 
 /// Where a disclosure's ledger fields are: under the vault's own ledger key.
@@ -341,13 +341,13 @@ impl Session {
             )
         };
         // Decided: now, and only now, decrypt what may leave.
-        let package_ask = Ask {
+        let contents = Contents {
             client,
             case: req.case.as_ref(),
             grant: &grant,
             bindings: &bindings,
         };
-        let gathered = match self.gather(&gate, &granted, &package_ask) {
+        let gathered = match self.gather(&gate, &granted, &contents) {
             Ok(g) => g,
             // Damaged or erased: audited. (A storage failure could not be audited either.)
             Err((field, err @ (Error::Integrity { .. } | Error::Erased))) => {

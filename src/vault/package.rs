@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::format_utc;
+use crate::db::rows::FieldTable;
 use crate::db::{policy_rows, rows};
 use crate::disclosure::{ConsentCopy, PackageItem, ReleasedPart, WithheldPart};
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, ConsentId};
+use crate::ids::{CaseId, ClientId, ConsentId, RecordId};
 use crate::model::{Category, Compartment, RecordKind};
 use crate::policy::{Condition, ConsentFact, DisclosureGrant, FreeText};
 use crate::value::{FieldName, Value};
@@ -21,7 +22,6 @@ use super::gate::{Admitted, Entry, Granted, Stored};
 use super::notes::note_entry;
 use super::records::record_entry;
 use super::restrictions::Binding;
-use crate::db::rows::FieldTable;
 
 /// The entries that may leave, and what the basis allowed that did not.
 pub(super) struct Gathered {
@@ -32,10 +32,10 @@ pub(super) struct Gathered {
 /// Why an entry or field was withheld, as the manifest words it.
 const FREE_TEXT_ON_PAYMENT: &str = "free-text-on-payment";
 
-/// What the package asks of one release.
-pub(super) struct Ask<'a> {
+/// What one release's package is gathered from.
+pub(super) struct Contents<'a> {
     pub client: &'a ClientId,
-    pub case: Option<&'a crate::ids::CaseId>,
+    pub case: Option<&'a CaseId>,
     pub grant: &'a DisclosureGrant,
     pub bindings: &'a [Binding],
 }
@@ -46,7 +46,7 @@ impl Session {
         &self,
         gate: &Admitted<'_>,
         granted: &Granted,
-        ask: &Ask<'_>,
+        ask: &Contents<'_>,
     ) -> Result<Gathered, (String, Error)> {
         let plain = |e: Error| (String::new(), e);
         let conn = self.shared.conn();
@@ -66,7 +66,7 @@ impl Session {
             let stored = Stored::load(&conn, entry, None).map_err(plain)?;
             self.open(&conn, granted, stored, keep(category))
         };
-        let restricted = |category: Category, record: Option<&crate::ids::RecordId>| {
+        let restricted = |category: Category, record: Option<&RecordId>| {
             ask.bindings.iter().find(|b| match record {
                 Some(r) => b.covers(r, category),
                 None => b.categories.contains(&category),
