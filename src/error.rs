@@ -54,6 +54,13 @@ pub enum Error {
         /// Why, as a stable code.
         reason: DenyReason,
     },
+    /// The entry is signed, and a signed entry is never written again: a correction is an
+    /// addendum, its own entry linked to it. The refusal has been audited.
+    #[error("the entry is signed and is never overwritten: correct it with {next}")]
+    Signed {
+        /// The call that adds the correction.
+        next: &'static str,
+    },
     /// A ciphertext failed authentication: it was changed, moved or swapped.
     /// The failure has been audited.
     #[error("integrity check failed at {place}")]
@@ -199,6 +206,9 @@ pub enum DenyReason {
     /// (45 CFR 164.502(g)): not recorded as this minor's guardian, ended, past the custody
     /// order's end date, or without the right the order gives for it (access, authorizing).
     NotPersonalRepresentative,
+    /// Only an entry's author signs it (and only their supervisor in a training programme
+    /// co-signs it).
+    NotAuthor,
 }
 
 impl DenyReason {
@@ -219,6 +229,7 @@ impl DenyReason {
         DenyReason::FieldNotPermitted,
         DenyReason::OutsideConsent,
         DenyReason::NotPersonalRepresentative,
+        DenyReason::NotAuthor,
     ];
 
     /// The stable code.
@@ -238,6 +249,7 @@ impl DenyReason {
             DenyReason::FieldNotPermitted => "field-not-permitted",
             DenyReason::OutsideConsent => "outside-consent",
             DenyReason::NotPersonalRepresentative => "not-personal-representative",
+            DenyReason::NotAuthor => "not-author",
         }
     }
 }

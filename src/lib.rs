@@ -102,8 +102,8 @@ pub use disclosure::{
 };
 pub use error::{Error, Place, Result};
 pub use ids::{
-    CaseId, ClientId, ConsentId, GuardianId, JointRecordId, NoteId, RecordId, RestrictionId,
-    UserId, VaultId,
+    AmendmentId, CaseId, ClientId, ConsentId, GuardianId, JointRecordId, NoteId, RecordId,
+    RestrictionId, UserId, VaultId,
 };
 pub use model::{
     CaseKind, Category, Compartment, GuardianBasis, Purpose, RecordKind, Role, SecretsPolicy,
@@ -121,12 +121,13 @@ pub use policy::{
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
     BackupSummary, ConsentRecipient, ConsentSummary, DEFAULT_IDLE_TIMEOUT, DEFAULT_SEAL_WITHIN,
-    Export, GuardianSummary, JointRecord, KeyStats, MAX_BREAK_GLASS_MINUTES, MAX_SEAL_WITHIN,
-    MAX_SEALS_PER_KEY, MIN_PASSPHRASE_CHARS, MasterKeyRotation, NarrowedConsent, NewClient,
-    NewConsent, NewGuardian, NewRestriction, Note, Passphrase, Record, RecordSummary,
-    RestoreOptions, RestrictionSummary, Rotation, Session, Vault, VaultConfig, VerifiedState,
-    VerifyOptions, Withheld, audit_log_len, export_anchor, read_audit_log, staff_user_id,
-    vault_id_of, verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
+    EntryStatus, EntryVersion, Export, GuardianSummary, JointRecord, KeyStats,
+    MAX_BREAK_GLASS_MINUTES, MAX_SEAL_WITHIN, MAX_SEALS_PER_KEY, MIN_PASSPHRASE_CHARS,
+    MasterKeyRotation, NarrowedConsent, NewClient, NewConsent, NewGuardian, NewRestriction, Note,
+    Passphrase, Record, RecordSummary, RestoreOptions, RestrictionSummary, Rotation, Session,
+    Signature, SignedByUpgrade, Vault, VaultConfig, VerifiedState, VerifyOptions, Withheld,
+    audit_log_len, export_anchor, read_audit_log, staff_user_id, vault_id_of, verify_audit_log,
+    verify_audit_log_observed, verify_audit_log_with,
 };
 #[doc(hidden)]
 pub use vault::{audit_canonical_bytes, audit_hash};

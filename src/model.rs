@@ -131,6 +131,17 @@ impl RecordKind {
             _ => Compartment::General,
         }
     }
+
+    /// Whether an entry of this kind is clinical documentation, which its author signs and
+    /// which is never overwritten once signed. Administrative entries (demographics,
+    /// appointments, billing) are not signed: they stay open to updates, each earlier version
+    /// kept.
+    pub fn is_signed_documentation(self) -> bool {
+        !matches!(
+            self,
+            RecordKind::Demographics | RecordKind::Appointment | RecordKind::Billing
+        )
+    }
 }
 
 coded_enum!(

@@ -434,8 +434,14 @@ fn a_whole_record_rolled_back_reads_as_it_was_and_audit_verify_catches_it() {
     )
     .unwrap();
     db.execute(
-        "UPDATE record_fields SET envelope = ?2 WHERE record_id = ?1",
+        "UPDATE record_fields SET envelope = ?2 WHERE record_id = ?1 AND field = 'summary'",
         params![note.as_bytes(), envelope],
+    )
+    .unwrap();
+    // The whole record as it was: without the version the update kept, too.
+    db.execute(
+        "DELETE FROM record_fields WHERE record_id = ?1 AND field LIKE 'summary@%'",
+        params![note.as_bytes()],
     )
     .unwrap();
     let read = dr.read_record(&note, T).unwrap();

@@ -196,6 +196,39 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
             "list_restrictions",
             Box::new(move |s| s.list_restrictions(&client, t).map(drop)),
         ),
+        ("sign_record", Box::new(move |s| s.sign_record(&record, t))),
+        (
+            "cosign_record",
+            Box::new(move |s| s.cosign_record(&record, t)),
+        ),
+        (
+            "add_addendum",
+            Box::new(move |s| s.add_addendum(&record, "why", &fields(), t).map(drop)),
+        ),
+        (
+            "record_versions",
+            Box::new(move |s| s.record_versions(&record, t).map(drop)),
+        ),
+        (
+            "update_psychotherapy_note",
+            Box::new(move |s| s.update_psychotherapy_note(&note, &fields(), t)),
+        ),
+        (
+            "sign_psychotherapy_note",
+            Box::new(move |s| s.sign_psychotherapy_note(&note, t)),
+        ),
+        (
+            "cosign_psychotherapy_note",
+            Box::new(move |s| s.cosign_psychotherapy_note(&note, t)),
+        ),
+        (
+            "add_note_addendum",
+            Box::new(move |s| s.add_note_addendum(&note, "why", &fields(), t).map(drop)),
+        ),
+        (
+            "psychotherapy_note_versions",
+            Box::new(move |s| s.psychotherapy_note_versions(&note, t).map(drop)),
+        ),
         (
             "consultation_extract",
             Box::new(move |s| s.consultation_extract(&client).map(drop)),

@@ -97,7 +97,8 @@ fn a_row_added_outside_the_vault_is_reported() {
     let conn = raw(b.p.path());
     conn.execute(
         "INSERT INTO records SELECT ?2, client_id, kind, created_at, created_by, updated_at, case_id, \
-         fields_digest, write_version, mac FROM records WHERE record_id = ?1",
+         fields_digest, write_version, mac, status, signed_by, signed_at, cosigned_by, \
+         cosigned_at, addendum_of, amends FROM records WHERE record_id = ?1",
         rusqlite::params![b.plan.as_bytes(), forged],
     )
     .unwrap();

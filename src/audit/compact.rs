@@ -289,6 +289,8 @@ mod tests {
         "failed:excessive-work",
         "facts.baseline",
         "denied:not-personal-representative",
+        "denied:not-author",
+        "failed:signed",
     ];
 
     #[test]

@@ -179,6 +179,39 @@ action_codes! {
     GuardianRecord => "guardian.record",
     /// A guardian's authority was ended.
     GuardianEnd => "guardian.end",
+    /// A general-record entry was signed by its author: from now on it is never overwritten.
+    RecordSign => "record.sign",
+    /// A supervisor co-signed a supervisee's signed entry.
+    RecordCosign => "record.cosign",
+    /// An addendum was added to a signed entry (its own entry, linked to it).
+    RecordAddendum => "record.addendum",
+    /// A draft psychotherapy note was written again (the earlier version is kept).
+    NoteUpdate => "note.update",
+    /// A psychotherapy note was signed by its author.
+    NoteSign => "note.sign",
+    /// A supervisor co-signed a supervisee's signed psychotherapy note.
+    NoteCosign => "note.cosign",
+    /// An addendum was added to a signed psychotherapy note.
+    NoteAddendum => "note.addendum",
+    /// The upgrade to format 10 signed the clinical entries and notes written before it
+    /// (fields: `records`, `notes`).
+    HistorySignedByUpgrade => "history.signed_by_upgrade",
+    /// A client's request to amend their record was received (45 CFR 164.526).
+    AmendmentRequest => "amendment.request",
+    /// The one 30-day extension of an amendment request's deadline was taken.
+    AmendmentExtend => "amendment.extend",
+    /// An amendment request was accepted: the amendment is linked to every affected entry.
+    AmendmentAccept => "amendment.accept",
+    /// An amendment request was denied, in writing, with its basis.
+    AmendmentDeny => "amendment.deny",
+    /// The client filed a statement of disagreement with a denial.
+    AmendmentDisagree => "amendment.disagreement",
+    /// The practice wrote a rebuttal of a statement of disagreement.
+    AmendmentRebut => "amendment.rebuttal",
+    /// Amendment requests were listed or read.
+    AmendmentRead => "amendment.read",
+    /// An amendment request's sealed details were re-encrypted under a new data key.
+    AmendmentRekey => "amendment.rekey",
 }
 
 impl AuditAction {
@@ -193,6 +226,22 @@ impl AuditAction {
         AuditAction::RestrictionLift,
         AuditAction::GuardianRecord,
         AuditAction::GuardianEnd,
+        AuditAction::RecordSign,
+        AuditAction::RecordCosign,
+        AuditAction::RecordAddendum,
+        AuditAction::NoteUpdate,
+        AuditAction::NoteSign,
+        AuditAction::NoteCosign,
+        AuditAction::NoteAddendum,
+        AuditAction::HistorySignedByUpgrade,
+        AuditAction::AmendmentRequest,
+        AuditAction::AmendmentExtend,
+        AuditAction::AmendmentAccept,
+        AuditAction::AmendmentDeny,
+        AuditAction::AmendmentDisagree,
+        AuditAction::AmendmentRebut,
+        AuditAction::AmendmentRead,
+        AuditAction::AmendmentRekey,
     ];
 }
 
@@ -226,6 +275,8 @@ pub enum Failure {
     RetentionNotOver,
     /// The stored Argon2id costs exceed the limits the vault was opened with: nothing derived.
     ExcessiveWork,
+    /// A signed entry was asked to be written again.
+    Signed,
 }
 
 impl Failure {
@@ -242,6 +293,7 @@ impl Failure {
         Failure::Erased,
         Failure::RetentionNotOver,
         Failure::ExcessiveWork,
+        Failure::Signed,
     ];
 
     fn code(self) -> &'static str {
@@ -256,6 +308,7 @@ impl Failure {
             Failure::Erased => "erased",
             Failure::RetentionNotOver => "retention-not-over",
             Failure::ExcessiveWork => "excessive-work",
+            Failure::Signed => "signed",
         }
     }
 }

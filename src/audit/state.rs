@@ -20,8 +20,17 @@ use crate::stored::Cell;
 /// The field table a granted write action leaves its fields in.
 fn table_of(action: &[u8]) -> Option<&'static str> {
     Some(match action {
-        b"record.create" | b"record.update" | b"record.rekey" | b"client.create" => "record_fields",
-        b"note.create" | b"note.rekey" => "psychotherapy_note_fields",
+        b"record.create" | b"record.update" | b"record.rekey" | b"client.create"
+        | b"record.sign" | b"record.cosign" | b"record.addendum" => "record_fields",
+        b"note.create" | b"note.rekey" | b"note.update" | b"note.sign" | b"note.cosign"
+        | b"note.addendum" => "psychotherapy_note_fields",
+        b"amendment.request"
+        | b"amendment.extend"
+        | b"amendment.accept"
+        | b"amendment.deny"
+        | b"amendment.disagreement"
+        | b"amendment.rebuttal"
+        | b"amendment.rekey" => "amendment_fields",
         b"joint.create" | b"joint.share" => "case_record_fields",
         b"consent.record" | b"consent.rekey" => "consent_fields",
         b"break_glass.start" | b"break_glass.rekey" => "break_glass_fields",
@@ -45,7 +54,15 @@ fn scope_of(action: &[u8]) -> Option<(&'static str, bool)> {
         | b"restriction.record"
         | b"restriction.lift"
         | b"guardian.record"
-        | b"guardian.end" => ("client", true),
+        | b"guardian.end"
+        | b"record.addendum"
+        | b"note.addendum"
+        | b"amendment.request"
+        | b"amendment.extend"
+        | b"amendment.accept"
+        | b"amendment.deny"
+        | b"amendment.disagreement"
+        | b"amendment.rebuttal" => ("client", true),
         b"case.create" | b"case.leave" => ("case", false),
         b"user.add" | b"user.disable" | b"user.enable" | b"user.remove" | b"supervision.set"
         | b"supervision.end" => ("user", false),
@@ -138,6 +155,7 @@ impl Verifier {
                 "case_record_fields",
                 "consent_fields",
                 "break_glass_fields",
+                "amendment_fields",
             ]
             .into_iter()
             .find(|t| *t == kind)

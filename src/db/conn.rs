@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0007_compact_audit_entries.sql"),
     include_str!("../../schema/0008_authenticated_state.sql"),
     include_str!("../../schema/0009_release_scopes.sql"),
+    include_str!("../../schema/0010_record_history.sql"),
 ];
 
 /// The newest format this build writes and understands.

@@ -1,8 +1,9 @@
 //! The rows of each scope of facts, read in one statement and hashed as they are read.
 //!
 //! A scope is what one MAC covers: a client's facts (its row, minor status, care team,
-//! consents and their scopes, break-glass grants, restrictions, guardians), a case's (its row, members, clinicians) or a user's (role,
-//! status, who supervises them). One `UNION ALL` statement returns every row of a scope in a
+//! consents and their scopes, break-glass grants, restrictions, guardians, which entries are
+//! addenda of which, requests to amend), a case's (its row, members, clinicians) or a user's
+//! (role, status, who supervises them). One `UNION ALL` statement returns every row of a scope in a
 //! fixed order, its first column naming the table; the digest ([`FactsDigest`]) is taken over
 //! exactly the stored cells, so the read path (which then checks the scope's MAC) and
 //! `audit-verify` (which compares it with the log, without a key) hash the same bytes.
@@ -31,22 +32,41 @@ macro_rules! client_scope_v8 {
     };
 }
 
-/// A client's scope: format 8's rows, then consents' scopes, restrictions and guardians.
+/// The rows of a client's scope that a vault of format 9 has: format 8's, then consents'
+/// scopes, restrictions and guardians (tags 5 to 7).
+macro_rules! client_scope_v9 {
+    () => {
+        concat!(
+            client_scope_v8!(),
+            "UNION ALL SELECT 5, consent_id, elements, condition_index, case_id, signed_by, \
+                    expiry_event, expiry_event_at, NULL, NULL, NULL, NULL, NULL \
+                    FROM consent_scopes WHERE client_id = ?1 \
+             UNION ALL SELECT 6, restriction_id, kind, agreed, recipient_index, purposes, \
+                    categories, records, recorded_at, recorded_by, lifted_at, lifted_by, NULL \
+                    FROM restrictions WHERE client_id = ?1 \
+             UNION ALL SELECT 7, guardian_id, basis, may_access, may_authorize, until_at, \
+                    recorded_at, recorded_by, ended_at, NULL, NULL, NULL, NULL \
+                    FROM guardians WHERE client_id = ?1 "
+        )
+    };
+}
+
+/// A client's scope: format 9's rows, then which entries are addenda of which and the
+/// client's requests to amend.
 const CLIENT_SCOPE: &str = concat!(
-    client_scope_v8!(),
-    "UNION ALL SELECT 5, consent_id, elements, condition_index, case_id, signed_by, \
-            expiry_event, expiry_event_at, NULL, NULL, NULL, NULL, NULL \
-            FROM consent_scopes WHERE client_id = ?1 \
-     UNION ALL SELECT 6, restriction_id, kind, agreed, recipient_index, purposes, \
-            categories, records, recorded_at, recorded_by, lifted_at, lifted_by, NULL \
-            FROM restrictions WHERE client_id = ?1 \
-     UNION ALL SELECT 7, guardian_id, basis, may_access, may_authorize, until_at, \
-            recorded_at, recorded_by, ended_at, NULL, NULL, NULL, NULL \
-            FROM guardians WHERE client_id = ?1 \
+    client_scope_v9!(),
+    "UNION ALL SELECT 8, addendum_id, of_kind, of_id, ordinal, author_id, added_at, amends, \
+            NULL, NULL, NULL, NULL, NULL FROM addenda WHERE client_id = ?1 \
+     UNION ALL SELECT 9, request_id, records, received_at, due_at, extended_at, decision, \
+            decided_at, decided_by, statement_at, rebuttal_at, recorded_by, NULL \
+            FROM amendment_requests WHERE client_id = ?1 \
      ORDER BY 1, 2"
 );
 
-/// A client's scope in a vault of format 8, which `audit-verify` reads without migrating it.
+/// A client's scope in a vault of format 9, which `audit-verify` reads without migrating it.
+const CLIENT_SCOPE_V9: &str = concat!(client_scope_v9!(), "ORDER BY 1, 2");
+
+/// A client's scope in a vault of format 8.
 const CLIENT_SCOPE_V8: &str = concat!(client_scope_v8!(), "ORDER BY 1, 2");
 
 /// Which scope of facts.
@@ -82,6 +102,8 @@ impl ScopeKind {
                 ("consent_scopes", 7),
                 ("restrictions", 11),
                 ("guardians", 8),
+                ("addenda", 7),
+                ("amendment_requests", 11),
             ],
             ScopeKind::Case => &[("cases", 4), ("case_members", 3), ("case_clinicians", 2)],
             ScopeKind::User => &[("users", 4), ("supervision", 3)],
@@ -165,10 +187,14 @@ pub(crate) fn read_scope(
     let mut mac = None;
     let mut stmt = match conn.prepare_cached(kind.statement()) {
         Ok(stmt) => stmt,
-        // A vault of format 8, opened read-only for verification: it has no rows of the later
-        // tables, so its scope is the rows it has.
+        // A vault of an older format, opened read-only for verification: it has no rows of
+        // the later tables, so its scope is the rows it has.
         Err(e) if kind == ScopeKind::Client && missing_table(&e) => {
-            conn.prepare_cached(CLIENT_SCOPE_V8)?
+            match conn.prepare_cached(CLIENT_SCOPE_V9) {
+                Ok(stmt) => stmt,
+                Err(e) if missing_table(&e) => conn.prepare_cached(CLIENT_SCOPE_V8)?,
+                Err(e) => return Err(e.into()),
+            }
         }
         Err(e) => return Err(e.into()),
     };

@@ -17,6 +17,7 @@ use crate::crypto::keys::MasterKey;
 use crate::crypto::signing::SigningKey;
 use crate::db;
 use crate::db::release_rows::{self, NarrowedRow};
+use crate::db::rows;
 use crate::error::{Error, Place, Result};
 use crate::ids::{ClientId, ConsentId, UserId, VaultId};
 use crate::model::Purpose;
@@ -114,7 +115,34 @@ impl Shared {
         let mut entry = marker(AuditAction::VaultOpen, None, Some(&self.instance));
         entry.fields = &[SEALING];
         self.audit(&entry)?;
-        self.log_narrowed_consents()
+        self.log_narrowed_consents()?;
+        self.log_signed_by_upgrade()
+    }
+
+    /// Say, in the log, that the upgrade to format 10 signed the clinical entries and
+    /// psychotherapy notes written before it, once: the entry and the note that it was made
+    /// commit together.
+    fn log_signed_by_upgrade(&self) -> Result<()> {
+        let Some((_, _, None)) = rows::signed_by_upgrade(&self.conn())? else {
+            return Ok(());
+        };
+        self.write(|tx| {
+            if !matches!(rows::signed_by_upgrade(tx)?, Some((_, _, None))) {
+                return Ok(());
+            }
+            let entry = NewEntry {
+                actor: None,
+                action: AuditAction::HistorySignedByUpgrade,
+                client: None,
+                target: None,
+                fields: &["records", "notes"],
+                purpose: Some(Purpose::Operations),
+                outcome: Outcome::Granted,
+            };
+            let seq = self.audit_in(tx, &entry)?;
+            // INVARIANT: sequence numbers are below 2^63.
+            rows::set_signed_by_upgrade_logged(tx, seq as i64)
+        })
     }
 
     /// List, in the log, each consent the upgrade to format 9 narrowed and no entry lists yet:
@@ -188,7 +216,35 @@ pub struct NarrowedConsent {
     pub audit_seq: Option<u64>,
 }
 
+/// What the upgrade to format 10 signed: every clinical entry and psychotherapy note written
+/// before it, finished documentation from then on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedByUpgrade {
+    /// Clinical entries of the general record (diagnoses, plans, progress notes, substance-use
+    /// records, case notes).
+    pub records: u64,
+    /// Psychotherapy notes.
+    pub notes: u64,
+    /// The audit entry that says so (`history.signed_by_upgrade`), once the vault was opened.
+    pub audit_seq: Option<u64>,
+}
+
 impl Vault {
+    /// What the upgrade to format 10 signed (`None` for a vault created at format 10 or
+    /// later, or one that had nothing to sign).
+    pub fn signed_by_upgrade(&self) -> Result<Option<SignedByUpgrade>> {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(
+            rows::signed_by_upgrade(&self.shared.conn())?.map(|(records, notes, seq)| {
+                SignedByUpgrade {
+                    records: count(records),
+                    notes: count(notes),
+                    audit_seq: seq.and_then(|s| u64::try_from(s).ok()),
+                }
+            }),
+        )
+    }
+
     /// The consents the upgrade to format 9 narrowed (empty for a vault created at format 9 or
     /// later). Each is also listed in the audit log, by an entry written when the upgraded vault
     /// is first opened.

@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::audit::{AuditAction, Outcome};
-use crate::db::policy_rows;
-use crate::db::rows::{self, FieldTable, NoteRow};
-use crate::error::Result;
+use crate::audit::{AuditAction, Failure, Outcome};
+use crate::db::rows::{self, FieldTable, History, NoteRow};
+use crate::error::{Error, Place, Result};
 use crate::ids::{ClientId, NoteId, UserId};
 use crate::model::{Category, Compartment, Purpose};
 use crate::policy::{Access, Basis};
@@ -17,6 +16,7 @@ use crate::value::{FieldName, Value};
 
 use super::Session;
 use super::gate::{Ask, AuditAs, Entry, ReadItem, Stored, Target};
+use super::history::{EntryStatus, status_of};
 use super::records::named_fields;
 
 /// A psychotherapy note, decrypted for its author.
@@ -34,6 +34,12 @@ pub struct Note {
     pub basis: Basis,
     /// The field values.
     pub fields: BTreeMap<FieldName, Value>,
+    /// Draft, signed, or signed by the upgrade that began recording it.
+    pub status: EntryStatus,
+    /// For an addendum: the note it corrects (its reason is its field `reason`).
+    pub addendum_of: Option<NoteId>,
+    /// The note's addenda, oldest first.
+    pub addenda: Vec<Note>,
 }
 
 impl Note {
@@ -68,6 +74,7 @@ impl Session {
                 client: *client,
                 author: self.user,
                 created_at: at,
+                history: History::draft(),
             };
             rows::insert_note(tx, &row)
         })?;
@@ -80,36 +87,67 @@ impl Session {
     pub fn read_psychotherapy_note(&self, note: &NoteId, purpose: Purpose) -> Result<Note> {
         let gate = self.admit(AuditAction::NoteRead, purpose)?;
         let audit_as = AuditAs::new(AuditAction::NoteRead).target(note.as_bytes());
-        let (meta, facts) = {
-            let conn = self.shared.conn();
-            let Some(meta) = rows::note(&conn, note)? else {
-                drop(conn);
-                return gate.refuse_unknown(audit_as);
-            };
-            let mut facts = self.client_facts(&conn, &meta.client)?;
-            facts.is_note_author = meta.author == self.user;
-            facts.training_supervisor_of_author =
-                policy_rows::training_supervisor(&conn, &self.user, &meta.author)?;
-            (meta, facts)
+        let Some((meta, facts)) = self.note_facts(note)? else {
+            return gate.refuse_unknown(audit_as);
         };
         let audit_as = audit_as.client(&meta.client);
-        let entry = note_entry(&meta.client, note);
-        let (basis, fields) = gate.read_one(|tx| {
-            Ok(Ask::Read(ReadItem {
+        let read = self.shared.write(|tx| {
+            // The links were covered by the client's facts, checked above; read again here,
+            // an addendum added since is read with the note.
+            let mut addenda = Vec::new();
+            for link in rows::addenda_of(tx, note.as_bytes())? {
+                match rows::note(tx, &NoteId::from_bytes(link.addendum))? {
+                    Some(a) if a.client == meta.client && link.of_note => addenda.push(a),
+                    _ => {
+                        let failed = Outcome::Failed(Failure::Integrity);
+                        let target = Some(&link.addendum);
+                        let e = gate.entry(
+                            AuditAction::NoteRead,
+                            Some(&meta.client),
+                            target,
+                            &[],
+                            failed,
+                        );
+                        self.shared.audit_in(tx, &e)?;
+                        let place = Place {
+                            table: "addenda",
+                            owner: "-".into(),
+                            record: hex::encode(link.addendum),
+                            field: "(the addendum)".into(),
+                        };
+                        return Ok(Err(Error::Integrity { place }));
+                    }
+                }
+            }
+            let mut asks = vec![Ask::Read(ReadItem {
                 role: self.role,
-                stored: Stored::load(tx, entry, None)?,
-                facts,
+                stored: Stored::load(tx, note_entry(&meta.client, note), None)?,
+                facts: facts.clone(),
                 audit_as,
-            }))
+            })];
+            for a in &addenda {
+                asks.push(Ask::Read(ReadItem {
+                    role: self.role,
+                    stored: Stored::load(tx, note_entry(&a.client, &a.id), None)?,
+                    facts: facts.clone(),
+                    audit_as: AuditAs::new(AuditAction::NoteRead)
+                        .target(a.id.as_bytes())
+                        .client(&a.client),
+                }));
+            }
+            let results = gate.read_in(tx, asks)?;
+            Ok(Ok((results, addenda)))
         })?;
-        Ok(Note {
-            id: *note,
-            client: meta.client,
-            author: meta.author,
-            created_at_ms: meta.created_at,
-            basis,
-            fields,
-        })
+        let (results, addenda) = read?;
+        let mut results = results.into_iter();
+        // INVARIANT: read_in gives exactly one result per entry asked for.
+        let (basis, fields) = results.next().ok_or(Error::NotFound { what: "note" })??;
+        let mut out = note_from(meta, basis, fields);
+        for (a, result) in addenda.into_iter().zip(results) {
+            let (basis, fields) = result?;
+            out.addenda.push(note_from(a, basis, fields));
+        }
+        Ok(out)
     }
 
     /// The client's psychotherapy notes this user wrote (ids and dates only).
@@ -140,9 +178,23 @@ impl Session {
         ))?;
         Ok(notes
             .into_iter()
-            .filter(|n| n.author == self.user)
+            .filter(|n| n.author == self.user && n.history.addendum_of.is_none())
             .map(|n| (n.id, n.created_at))
             .collect())
+    }
+}
+
+fn note_from(meta: NoteRow, basis: Basis, fields: BTreeMap<FieldName, Value>) -> Note {
+    Note {
+        id: meta.id,
+        client: meta.client,
+        author: meta.author,
+        created_at_ms: meta.created_at,
+        basis,
+        fields,
+        status: status_of(&meta.history, true),
+        addendum_of: meta.history.addendum_of.map(NoteId::from_bytes),
+        addenda: Vec::new(),
     }
 }
 

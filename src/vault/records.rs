@@ -6,15 +6,16 @@ use std::fmt;
 use crate::audit::{AuditAction, Outcome};
 use crate::db::fact_rows::ScopeKind;
 use crate::db::policy_rows;
-use crate::db::rows::{self, FieldTable, RecordRow};
+use crate::db::rows::{self, FieldTable, History, RecordRow};
 use crate::error::{Error, Result};
-use crate::ids::{CaseId, ClientId, RecordId};
+use crate::ids::{AmendmentId, CaseId, ClientId, RecordId};
 use crate::model::{Compartment, Purpose, RecordKind};
 use crate::policy::{Access, Basis, DenyReason, Facts, PracticeOp};
 use crate::value::{Date, FieldName, Redacted, Value};
 
 use super::Session;
 use super::gate::{Admitted, Ask, AuditAs, Entry, ReadItem, Stored, Target};
+use super::history::{EntryStatus, status_of};
 
 /// A client to register: the identifying fields every client has. `Debug` redacts both.
 pub struct NewClient {
@@ -52,6 +53,16 @@ pub struct Record {
     pub basis: Basis,
     /// The field values the reader may see (minimum necessary: possibly fewer than stored).
     pub fields: BTreeMap<FieldName, Value>,
+    /// Draft, signed (and by whom), or signed by the upgrade that began recording it.
+    pub status: EntryStatus,
+    /// For an addendum: the entry it corrects (its author is `status`'s signer; its reason is
+    /// its field `reason`).
+    pub addendum_of: Option<RecordId>,
+    /// For an addendum that carries out an accepted amendment: the request.
+    pub amends: Option<AmendmentId>,
+    /// The entry's addenda the reader may see, oldest first (each with the fields the reader
+    /// may see of it; an addendum with none of them is left out).
+    pub addenda: Vec<Record>,
 }
 
 impl Record {
@@ -77,6 +88,8 @@ pub struct RecordSummary {
     pub updated_at_ms: i64,
     /// For individual case notes: the case.
     pub case: Option<CaseId>,
+    /// Draft, signed, or signed by the upgrade.
+    pub status: EntryStatus,
 }
 
 /// Validate caller-supplied field names: well-formed, no duplicates, at least one.
@@ -154,7 +167,14 @@ impl Session {
             rows::add_to_care_team(tx, &id, &self.user, "treating", at)?;
             rows::insert_record(
                 tx,
-                &self.new_row(record, id, RecordKind::Demographics, None, at),
+                &self.new_row(
+                    record,
+                    id,
+                    RecordKind::Demographics,
+                    None,
+                    at,
+                    History::draft(),
+                ),
             )?;
             self.seal(tx, &granted, &entry, &fields)?;
             let e = gate.entry(
@@ -170,13 +190,14 @@ impl Session {
         Ok(id)
     }
 
-    fn new_row(
+    pub(super) fn new_row(
         &self,
         id: RecordId,
         client: ClientId,
         kind: RecordKind,
         case: Option<CaseId>,
         at: i64,
+        history: History,
     ) -> RecordRow {
         RecordRow {
             id,
@@ -186,6 +207,7 @@ impl Session {
             created_by: self.user,
             updated_at: at,
             case,
+            history,
             // Set with the first write entry, in the same transaction.
             auth: rows::ParentAuth::default(),
         }
@@ -246,7 +268,8 @@ impl Session {
         };
         let mut visible = Vec::new();
         let mut basis = None;
-        for r in list {
+        // Addenda are listed with the entry they correct, not on their own.
+        for r in list.into_iter().filter(|r| r.history.addendum_of.is_none()) {
             let mut facts = facts.clone();
             if let Some(case) = &r.case {
                 facts.case = self.case_facts(&self.shared.conn(), case, Some(&r.client), None)?;
@@ -259,6 +282,7 @@ impl Session {
                     created_at_ms: r.created_at,
                     updated_at_ms: r.updated_at,
                     case: r.case,
+                    status: status_of(&r.history, r.kind.is_signed_documentation()),
                 });
             }
         }
@@ -321,12 +345,16 @@ impl Session {
             category: Some(kind.category()),
         };
         gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
-            rows::insert_record(tx, &self.new_row(id, *client, kind, case, at))
+            let row = self.new_row(id, *client, kind, case, at, History::draft());
+            rows::insert_record(tx, &row)
         })?;
         Ok(id)
     }
 
-    /// Replace or add fields of an existing entry.
+    /// Replace or add fields of a draft entry (or an administrative one). The values replaced
+    /// are kept as the entry's earlier versions ([`Session::record_versions`]). A signed
+    /// entry is never overwritten: this fails with [`Error::Signed`] (audited), and the
+    /// correction is an addendum ([`Session::add_addendum`]).
     pub fn update_record(
         &self,
         record: &RecordId,
@@ -342,6 +370,19 @@ impl Session {
         let audit_as = audit_as.client(&meta.client);
         let entry = record_entry(&meta);
         gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
+            // As the transaction holds it, after the decision: a requester the policy refuses
+            // does not learn whether the entry is signed.
+            let now = rows::record(tx, record)?.ok_or(Error::NotFound { what: "record" })?;
+            let status = status_of(&now.history, now.kind.is_signed_documentation());
+            let next = "Session::add_addendum";
+            self.supersede(
+                tx,
+                FieldTable::Records,
+                record.as_bytes(),
+                status,
+                &named,
+                next,
+            )?;
             rows::touch_record(tx, record, at)
         })?;
         Ok(())
@@ -461,13 +502,15 @@ impl Session {
         // and SQLite takes and releases its locks once instead of once per statement.
         self.shared.write(|tx| {
             let mut metas = Vec::with_capacity(records.len());
-            let mut asks = Vec::with_capacity(records.len());
+            let mut facts_for = Vec::with_capacity(records.len());
             let mut facts_of: HashMap<ClientId, Facts> = HashMap::new();
-            for id in records {
-                let read_as = AuditAs::new(AuditAction::RecordRead).target(id.as_bytes());
+            // Each entry's addenda (by the index of the entry), and links whose addendum is gone.
+            let mut addenda: Vec<(usize, RecordRow)> = Vec::new();
+            let mut lost: Vec<(usize, [u8; 16])> = Vec::new();
+            for (i, id) in records.iter().enumerate() {
                 let Some(meta) = rows::record(tx, id)? else {
                     metas.push(None);
-                    asks.push(Ask::Unknown(read_as));
+                    facts_for.push(None);
                     continue;
                 };
                 let mut facts = match facts_of.get(&meta.client) {
@@ -481,29 +524,49 @@ impl Session {
                 if let Some(case) = &meta.case {
                     facts.case = self.case_facts(tx, case, Some(&meta.client), None)?;
                 }
-                let stored = Stored::load(tx, record_entry(&meta), Some(&meta.auth))?;
+                // The links were covered by the client's facts just checked, in this snapshot.
+                for link in rows::addenda_of(tx, id.as_bytes())? {
+                    match rows::record(tx, &RecordId::from_bytes(link.addendum))? {
+                        Some(a) if a.client == meta.client && !link.of_note => {
+                            addenda.push((i, a));
+                        }
+                        _ => lost.push((i, link.addendum)),
+                    }
+                }
                 metas.push(Some(meta));
+                facts_for.push(Some(facts));
+            }
+            let mut asks = Vec::with_capacity(records.len() + addenda.len());
+            for ((id, meta), facts) in records.iter().zip(&metas).zip(&mut facts_for) {
+                let read_as = AuditAs::new(AuditAction::RecordRead).target(id.as_bytes());
+                let (Some(meta), Some(facts)) = (meta, facts.take()) else {
+                    asks.push(Ask::Unknown(read_as));
+                    continue;
+                };
                 asks.push(Ask::Read(ReadItem {
                     role: self.role,
-                    stored,
-                    facts,
-                    audit_as: read_as,
+                    stored: Stored::load(tx, record_entry(meta), Some(&meta.auth))?,
+                    facts: facts.clone(),
+                    audit_as: read_as.client(&meta.client),
                 }));
             }
-            // The clients named in the audit entries, borrowed from the metadata.
-            let asks = asks
-                .into_iter()
-                .zip(&metas)
-                .map(|(ask, meta)| match (ask, meta) {
-                    (Ask::Read(mut item), Some(meta)) => {
-                        item.audit_as = item.audit_as.client(&meta.client);
-                        Ask::Read(item)
-                    }
-                    (ask, _) => ask,
-                })
-                .collect();
-            let read = gate.read_in(tx, asks)?;
-            Ok(read
+            for (i, a) in &addenda {
+                let facts = match &asks[*i] {
+                    Ask::Read(item) => item.facts.clone(),
+                    Ask::Unknown(_) => continue,
+                };
+                asks.push(Ask::Read(ReadItem {
+                    role: self.role,
+                    stored: Stored::load(tx, record_entry(a), Some(&a.auth))?,
+                    facts,
+                    audit_as: AuditAs::new(AuditAction::RecordRead)
+                        .target(a.id.as_bytes())
+                        .client(&a.client),
+                }));
+            }
+            let mut read = gate.read_in(tx, asks)?;
+            let of_addenda = read.split_off(records.len());
+            let mut out: Vec<Result<Record>> = read
                 .into_iter()
                 .zip(metas)
                 .map(|(result, meta)| {
@@ -512,12 +575,44 @@ impl Session {
                     let meta = meta.ok_or(Error::NotFound { what: "record" })?;
                     Ok(record_from(meta, basis, fields))
                 })
-                .collect())
+                .collect();
+            for ((i, a), result) in addenda.into_iter().zip(of_addenda) {
+                match (result, &mut out[i]) {
+                    (Ok((basis, fields)), Ok(record)) if !fields.is_empty() => {
+                        record.addenda.push(record_from(a, basis, fields));
+                    }
+                    // Minimum necessary: an addendum the reader may see nothing of is left out.
+                    (Ok(_) | Err(Error::Denied { .. }), _) => {}
+                    // A damaged addendum fails its entry: it is never shown uncorrected.
+                    (Err(e), slot @ Ok(_)) => *slot = Err(e),
+                    (Err(_), Err(_)) => {}
+                }
+            }
+            for (i, addendum) in lost {
+                let place = crate::error::Place {
+                    table: "addenda",
+                    owner: "-".into(),
+                    record: hex::encode(addendum),
+                    field: "(the addendum)".into(),
+                };
+                let failed = Outcome::Failed(crate::audit::Failure::Integrity);
+                let client = out[i].as_ref().ok().map(|r| r.client);
+                let e = gate.entry(
+                    AuditAction::RecordRead,
+                    client.as_ref(),
+                    Some(&addendum),
+                    &[],
+                    failed,
+                );
+                self.shared.audit_in(tx, &e)?;
+                out[i] = Err(Error::Integrity { place });
+            }
+            Ok(out)
         })
     }
 
     /// A record's metadata and the facts about it, or `None` if there is no such record.
-    fn record_facts(&self, record: &RecordId) -> Result<Option<(RecordRow, Facts)>> {
+    pub(super) fn record_facts(&self, record: &RecordId) -> Result<Option<(RecordRow, Facts)>> {
         let conn = self.shared.conn();
         let Some(meta) = rows::record(&conn, record)? else {
             return Ok(None);
@@ -555,5 +650,9 @@ pub(super) fn record_from(
         case: meta.case,
         basis,
         fields,
+        status: status_of(&meta.history, meta.kind.is_signed_documentation()),
+        addendum_of: meta.history.addendum_of.map(RecordId::from_bytes),
+        amends: meta.history.amends.map(AmendmentId::from_bytes),
+        addenda: Vec::new(),
     }
 }

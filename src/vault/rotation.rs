@@ -51,6 +51,7 @@ fn rekey_action(table: FieldTable) -> AuditAction {
         FieldTable::Notes => AuditAction::NoteRekey,
         FieldTable::Consents => AuditAction::ConsentRekey,
         FieldTable::BreakGlass => AuditAction::BreakGlassRekey,
+        FieldTable::Amendments => AuditAction::AmendmentRekey,
         _ => AuditAction::RecordRekey,
     }
 }
@@ -189,6 +190,7 @@ impl Session {
         let values: BTreeMap<FieldName, Value> =
             self.open(tx, grant, stored, |_| true).map_err(|(_, e)| e)?;
         let named: Vec<(FieldName, &Value)> = values.iter().map(|(n, v)| (n.clone(), v)).collect();
+        self.reseal_versions(tx, grant, &entry)?;
         self.seal(tx, grant, &entry, &named)?;
         let names: Vec<&str> = values.keys().map(FieldName::as_str).collect();
         let outcome = Outcome::Allowed(basis);

@@ -40,6 +40,7 @@ pub fn as_format_8(path: &std::path::Path, joint: &[confide::ConsentId]) {
          PRAGMA user_version = 8;",
     )
     .unwrap();
+    drop_history(&db);
     for id in joint {
         db.execute(
             "UPDATE consents SET categories = 'diagnosis_codes,joint_record' \
@@ -48,4 +49,29 @@ pub fn as_format_8(path: &std::path::Path, joint: &[confide::ConsentId]) {
         )
         .unwrap();
     }
+}
+
+/// Take out what format 10 added (record history), as a vault of format 9 had it. Entries
+/// written since keep the MAC over their history columns: a test reads none of them after.
+pub fn drop_history(db: &rusqlite::Connection) {
+    db.execute_batch(
+        "DROP TABLE addenda; DROP TABLE amendment_fields; DROP TABLE amendment_requests;
+         DROP TABLE signed_by_upgrade;",
+    )
+    .unwrap();
+    for column in [
+        "status",
+        "signed_by",
+        "signed_at",
+        "cosigned_by",
+        "cosigned_at",
+        "addendum_of",
+    ] {
+        for table in ["records", "psychotherapy_notes"] {
+            db.execute_batch(&format!("ALTER TABLE {table} DROP COLUMN {column}"))
+                .unwrap();
+        }
+    }
+    db.execute_batch("ALTER TABLE records DROP COLUMN amends")
+        .unwrap();
 }

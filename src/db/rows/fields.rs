@@ -16,6 +16,7 @@ pub(crate) enum FieldTable {
     Consents,
     BreakGlass,
     Disclosures,
+    Amendments,
 }
 
 impl FieldTable {
@@ -28,17 +29,19 @@ impl FieldTable {
             FieldTable::Consents => "consent_fields",
             FieldTable::BreakGlass => "break_glass_fields",
             FieldTable::Disclosures => "disclosure_fields",
+            FieldTable::Amendments => "amendment_fields",
         }
     }
 
     /// The tables whose parents' write entries vouch for their fields (the disclosure ledger
     /// has its own digest).
-    pub(crate) const VOUCHED: [FieldTable; 5] = [
+    pub(crate) const VOUCHED: [FieldTable; 6] = [
         FieldTable::Records,
         FieldTable::Notes,
         FieldTable::CaseRecords,
         FieldTable::Consents,
         FieldTable::BreakGlass,
+        FieldTable::Amendments,
     ];
 
     /// The table of parent rows that record a digest of their fields (not the ledger, whose
@@ -50,6 +53,7 @@ impl FieldTable {
             FieldTable::CaseRecords => Some("case_records"),
             FieldTable::Consents => Some("consents"),
             FieldTable::BreakGlass => Some("break_glass"),
+            FieldTable::Amendments => Some("amendment_requests"),
             FieldTable::Disclosures => None,
         }
     }
@@ -61,6 +65,7 @@ impl FieldTable {
             FieldTable::Consents => "consent_id",
             FieldTable::BreakGlass => "grant_id",
             FieldTable::Disclosures => "disclosure_id",
+            FieldTable::Amendments => "request_id",
         }
     }
 }
@@ -195,15 +200,19 @@ pub(crate) struct ParentAuth {
 }
 
 impl FieldTable {
-    /// The parent's columns a decision reads, then `write_version` and `mac`.
+    /// The parent's columns a decision reads, then `write_version` and `mac`. Records and
+    /// notes select their history columns (format 10) after the others, starting with
+    /// `status`: see [`FieldTable::head_len`].
     fn head_sql(self) -> Option<&'static str> {
         Some(match self {
             FieldTable::Records => {
-                "SELECT client_id, kind, case_id, write_version, mac FROM records \
+                "SELECT client_id, kind, case_id, status, created_by, signed_by, signed_at, \
+                 cosigned_by, cosigned_at, addendum_of, amends, write_version, mac FROM records \
                  WHERE record_id = ?1"
             }
             FieldTable::Notes => {
-                "SELECT client_id, author_id, write_version, mac FROM psychotherapy_notes \
+                "SELECT client_id, author_id, status, signed_by, signed_at, cosigned_by, \
+                 cosigned_at, addendum_of, write_version, mac FROM psychotherapy_notes \
                  WHERE note_id = ?1"
             }
             FieldTable::CaseRecords => {
@@ -216,17 +225,26 @@ impl FieldTable {
                 "SELECT client_id, user_id, write_version, mac FROM break_glass \
                  WHERE grant_id = ?1"
             }
+            FieldTable::Amendments => {
+                "SELECT client_id, write_version, mac FROM amendment_requests \
+                 WHERE request_id = ?1"
+            }
             FieldTable::Disclosures => return None,
         })
     }
 
-    /// How many head columns [`FieldTable::head_sql`] selects before `write_version`.
-    fn head_len(self) -> usize {
+    /// How many head columns [`FieldTable::head_sql`] selects before `write_version`, and
+    /// how many of them a row written before format 10 is authenticated by. A record or note
+    /// whose `status` (the first column after those) is NULL was written before: its head is
+    /// the older columns only, as its MAC and its log entries cover them. A status set on such
+    /// a row, or cleared on a newer one, changes the head and fails the MAC.
+    pub(crate) fn head_len(self) -> (usize, usize) {
         match self {
-            FieldTable::Records => 3,
-            FieldTable::Notes | FieldTable::BreakGlass => 2,
-            FieldTable::CaseRecords | FieldTable::Consents => 1,
-            FieldTable::Disclosures => 0,
+            FieldTable::Records => (11, 3),
+            FieldTable::Notes => (8, 2),
+            FieldTable::BreakGlass => (2, 2),
+            FieldTable::CaseRecords | FieldTable::Consents | FieldTable::Amendments => (1, 1),
+            FieldTable::Disclosures => (0, 0),
         }
     }
 
@@ -239,13 +257,25 @@ impl FieldTable {
     }
 }
 
-fn parent_auth_of(r: &rusqlite::Row<'_>, head: usize) -> rusqlite::Result<ParentAuth> {
+/// The head of a parent as authenticated: every selected column, or for a row written before
+/// format 10 (its `status`, at `older`, is NULL) the older columns only.
+pub(crate) fn authenticated_head(mut cells: Vec<Cell>, older: usize) -> Vec<Cell> {
+    if matches!(cells.get(older), Some(Cell::Null)) {
+        cells.truncate(older);
+    }
+    cells
+}
+
+fn parent_auth_of(
+    r: &rusqlite::Row<'_>,
+    (head, older): (usize, usize),
+) -> rusqlite::Result<ParentAuth> {
     let mut cells = Vec::with_capacity(head);
     for i in 0..head {
         cells.push(cell(r.get_ref(i)?));
     }
     Ok(ParentAuth {
-        head: cells,
+        head: authenticated_head(cells, older),
         write_version: r.get(head)?,
         mac: r.get(head + 1)?,
     })
@@ -267,20 +297,44 @@ pub(crate) fn parent_auth(
         .optional()?)
 }
 
-/// Every parent of `table` with its authenticating columns (a vault of format 8 or later).
+/// Every parent of `table` with its authenticating columns (a vault of format 8 or later; one
+/// older than format 10, read for verification without migrating it, has only the older
+/// columns, and no table of amendment requests).
 pub(crate) fn for_each_parent_auth(
     conn: &Connection,
     table: FieldTable,
     mut f: impl FnMut(Vec<u8>, ParentAuth),
 ) -> Result<()> {
-    let Some(sql) = table.all_heads_sql() else {
+    let (Some(sql), Some(parents)) = (table.all_heads_sql(), table.parent_table()) else {
         return Ok(());
     };
-    let head = table.head_len();
+    let columns = conn
+        .prepare_cached("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([parents], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let (mut head, older) = table.head_len();
+    let sql = if head > older && !columns.iter().any(|c| c == "status") {
+        // Before format 10: the older head columns, then write_version, mac and the id.
+        let (select, rest) = sql.split_once(" FROM ").unwrap_or((&sql, ""));
+        let picked: Vec<&str> = select
+            .trim_start_matches("SELECT ")
+            .split(", ")
+            .enumerate()
+            .filter(|(i, _)| *i < older || *i >= head)
+            .map(|(_, c)| c)
+            .collect();
+        head = older;
+        format!("SELECT {} FROM {rest}", picked.join(", "))
+    } else {
+        sql
+    };
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let auth = parent_auth_of(r, head)?;
+        let auth = parent_auth_of(r, (head, older))?;
         let id = match r.get_ref(head + 2)? {
             rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
             _ => Vec::new(),

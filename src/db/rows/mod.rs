@@ -6,6 +6,7 @@
 mod care_team;
 mod clients;
 mod fields;
+mod history;
 mod keys;
 mod meta;
 mod notes;
@@ -16,6 +17,7 @@ mod users;
 pub(crate) use care_team::*;
 pub(crate) use clients::*;
 pub(crate) use fields::*;
+pub(crate) use history::*;
 pub(crate) use keys::*;
 pub(crate) use meta::*;
 pub(crate) use notes::*;

@@ -7,7 +7,8 @@ use crate::ids::{CaseId, ClientId, RecordId, UserId};
 use crate::model::RecordKind;
 use crate::stored::Cell;
 
-use super::fields::ParentAuth;
+use super::fields::{ParentAuth, authenticated_head};
+use super::history::History;
 
 /// Metadata of a general-record entry (all cleartext: ids, kind, times).
 #[derive(Clone, Debug)]
@@ -20,6 +21,8 @@ pub(crate) struct RecordRow {
     pub updated_at: i64,
     /// For individual case notes: the case.
     pub case: Option<CaseId>,
+    /// Its signing and links (format 10).
+    pub history: History,
     /// Its decision columns as stored, write count and MAC.
     pub auth: ParentAuth,
 }
@@ -27,7 +30,8 @@ pub(crate) struct RecordRow {
 pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO records (record_id, client_id, kind, created_at, created_by, updated_at, \
-         case_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         case_id, status, signed_by, signed_at, cosigned_by, cosigned_at, addendum_of, amends) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         r.id.as_bytes(),
@@ -36,7 +40,14 @@ pub(crate) fn insert_record(conn: &Connection, r: &RecordRow) -> Result<()> {
         r.created_at,
         r.created_by.as_bytes(),
         r.updated_at,
-        r.case.as_ref().map(CaseId::as_bytes)
+        r.case.as_ref().map(CaseId::as_bytes),
+        r.history.status.code(),
+        r.history.signed().map(|(by, _)| by.as_bytes().to_vec()),
+        r.history.signed().map(|(_, at)| at),
+        r.history.cosigned.map(|(by, _)| by.as_bytes().to_vec()),
+        r.history.cosigned.map(|(_, at)| at),
+        r.history.addendum_of.as_ref().map(|a| &a[..]),
+        r.history.amends.as_ref().map(|a| &a[..]),
     ])?;
     Ok(())
 }
@@ -47,11 +58,12 @@ pub(crate) fn touch_record(conn: &Connection, id: &RecordId, at: i64) -> Result<
     Ok(())
 }
 
-const RECORD_COLUMNS: &str =
-    "record_id, client_id, kind, created_at, created_by, updated_at, case_id, write_version, mac";
+const RECORD_COLUMNS: &str = "record_id, client_id, kind, created_at, created_by, updated_at, \
+     case_id, write_version, mac, status, signed_by, signed_at, cosigned_by, cosigned_at, \
+     addendum_of, amends";
 
 /// A `records` row as stored: id, client, kind, created, creator, updated, case, write count,
-/// MAC.
+/// MAC, then its history columns.
 type RawRecord = (
     Vec<u8>,
     Vec<u8>,
@@ -61,9 +73,11 @@ type RawRecord = (
     i64,
     Option<Vec<u8>>,
     (i64, Option<Vec<u8>>),
+    [Cell; 7],
 );
 
 fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
+    let c = |i| r.get_ref(i).map(crate::db::audit_rows::cell);
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -73,18 +87,38 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         r.get(5)?,
         r.get(6)?,
         (r.get(7)?, r.get(8)?),
+        [c(9)?, c(10)?, c(11)?, c(12)?, c(13)?, c(14)?, c(15)?],
     ))
 }
 
 fn record_row(raw: RawRecord) -> Result<RecordRow> {
-    let (id, client, kind, created_at, by, updated_at, case, (write_version, mac)) = raw;
+    let (id, client, kind, created_at, by, updated_at, case, (write_version, mac), hist) = raw;
+    let history = History::from_cells(&hist)?;
     // The decision columns exactly as `FieldTable::Records` selects them.
+    let [
+        status,
+        signed_by,
+        signed_at,
+        cosigned_by,
+        cosigned_at,
+        addendum_of,
+        amends,
+    ] = hist;
+    let cells = vec![
+        Cell::Blob(client.clone()),
+        Cell::Text(kind.as_bytes().to_vec()),
+        Cell::opt_blob(case.as_deref()),
+        status,
+        Cell::Blob(by.clone()),
+        signed_by,
+        signed_at,
+        cosigned_by,
+        cosigned_at,
+        addendum_of,
+        amends,
+    ];
     let auth = ParentAuth {
-        head: vec![
-            Cell::Blob(client.clone()),
-            Cell::Text(kind.as_bytes().to_vec()),
-            Cell::opt_blob(case.as_deref()),
-        ],
+        head: authenticated_head(cells, 3),
         write_version,
         mac,
     };
@@ -98,6 +132,7 @@ fn record_row(raw: RawRecord) -> Result<RecordRow> {
         created_by: UserId::from_slice(&by)?,
         updated_at,
         case: case.map(|c| CaseId::from_slice(&c)).transpose()?,
+        history,
         auth,
     })
 }

@@ -46,6 +46,11 @@ pub(crate) fn owned_parents(conn: &Connection, client: &ClientId) -> Result<Vec<
             "SELECT grant_id FROM break_glass WHERE client_id = ?1",
             Compartment::General,
         ),
+        (
+            FieldTable::Amendments,
+            "SELECT request_id FROM amendment_requests WHERE client_id = ?1",
+            Compartment::General,
+        ),
     ] {
         let mut stmt = conn.prepare_cached(sql)?;
         let ids = stmt.query_map([client.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;

@@ -216,6 +216,56 @@ impl Session {
         Ok(())
     }
 
+    /// Seal again, under the newest key version, each earlier version of `entry`'s fields
+    /// (`field@write`), keeping the write each was sealed in (a key rotation: the versions
+    /// must outlive the old key as the current fields do). Runs inside the caller's
+    /// transaction, under a grant that reaches every entry of the owner.
+    pub(in crate::vault) fn reseal_versions(
+        &self,
+        tx: &Conn,
+        granted: &Granted,
+        entry: &Entry,
+    ) -> Result<()> {
+        if !matches!(granted.target, Target::Owners(_)) || !granted.covers(entry) {
+            return Err(outside_grant());
+        }
+        let kept: Vec<FieldRow> = rows::fields(tx, entry.table, &entry.parent)?
+            .into_iter()
+            .filter(|f| rows::split_version(&f.field).1.is_some())
+            .collect();
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let opened = self.decrypt_rows(tx, entry, &kept).map_err(|(_, e)| e)?;
+        let n = kept.len() as u64;
+        let (key_version, key) = self.write_key(tx, &entry.owner, entry.compartment, n)?;
+        for ((written, name, value), row) in opened.into_iter().zip(kept) {
+            let plain = codec::encode(&value)?;
+            let aad = FieldAad {
+                vault: &self.shared.vault_id,
+                table: entry.table.name(),
+                owner: entry.owner.as_bytes(),
+                record: &entry.parent,
+                field: name.as_str(),
+                key_version,
+            };
+            let envelope =
+                envelope::seal_field(&self.shared.rng, key.expose(), &aad, written, &plain)?;
+            let field = row.field;
+            rows::upsert_field(
+                tx,
+                entry.table,
+                &entry.parent,
+                &FieldRow {
+                    field,
+                    key_version,
+                    envelope,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Decrypt `stored`, the fields of `entry` its caller in the gate kept after a decision.
     /// On the first that fails to authenticate, returns its name and the error.
     pub(super) fn decrypt(
@@ -224,6 +274,21 @@ impl Session {
         entry: &Entry,
         stored: &[FieldRow],
     ) -> Result<BTreeMap<FieldName, Value>, (String, Error)> {
+        Ok(self
+            .decrypt_rows(conn, entry, stored)?
+            .into_iter()
+            .map(|(_, name, value)| (name, value))
+            .collect())
+    }
+
+    /// [`Session::decrypt`], each field with the write it was sealed in. A superseded envelope
+    /// (`field@write`) opens as its field, and only as sealed in the write its name says.
+    pub(super) fn decrypt_rows(
+        &self,
+        conn: &Conn,
+        entry: &Entry,
+        stored: &[FieldRow],
+    ) -> Result<Vec<super::read::Opened>, (String, Error)> {
         let Entry {
             table,
             owner,
@@ -232,7 +297,7 @@ impl Session {
             ..
         } = entry;
         let (table, owner, parent, compartment) = (*table, owner, parent, *compartment);
-        let mut out = BTreeMap::new();
+        let mut out = Vec::with_capacity(stored.len());
         // Fields under the same key version share one expanded key, for this call only.
         let mut opener: Option<(u32, envelope::Opener)> = None;
         for row in stored {
@@ -254,24 +319,29 @@ impl Session {
                     &opener.insert((row.key_version, o)).1
                 }
             };
+            let (field, kept_from) = rows::split_version(&row.field);
             let aad = FieldAad {
                 vault: &self.shared.vault_id,
                 table: table.name(),
                 owner: owner.as_bytes(),
                 record: parent,
-                field: &row.field,
+                field,
                 key_version: row.key_version,
             };
-            let (_, plain) = opener
+            let (written, plain) = opener
                 .open_field(&aad, &row.envelope)
                 .map_err(|_| fail(Error::Integrity { place: place() }))?;
+            let written = written.unwrap_or(0);
+            if kept_from.is_some_and(|w| w != written) {
+                return Err(fail(Error::Integrity { place: place() }));
+            }
             let value = codec::decode(&plain).map_err(fail)?;
-            let name = FieldName::new(&row.field).map_err(|_| {
+            let name = FieldName::new(field).map_err(|_| {
                 fail(Error::Corrupt {
                     what: "stored field name".into(),
                 })
             })?;
-            out.insert(name, value);
+            out.push((written, name, value));
         }
         Ok(out)
     }

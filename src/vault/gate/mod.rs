@@ -193,6 +193,7 @@ pub(in crate::vault) fn failure_of(err: &Error) -> Failure {
     match err {
         Error::Erased => Failure::Erased,
         Error::SessionLocked => Failure::SessionLocked,
+        Error::Signed { .. } => Failure::Signed,
         _ => Failure::Integrity,
     }
 }

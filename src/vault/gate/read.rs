@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::Conn;
+use crate::db::fact_rows::ScopeKind;
 
 use crate::audit::Outcome;
 use crate::db::rows::{self, FieldRow, ParentAuth};
@@ -21,6 +22,9 @@ use super::{Admitted, AuditAs, Entry, Granted, Session, Target, failure_of, outs
 
 /// Opened fields, by name.
 pub(in crate::vault) type Fields = BTreeMap<FieldName, Value>;
+
+/// One opened envelope of any version: the write it was sealed in, its field, its value.
+pub(in crate::vault) type Opened = (u64, FieldName, Value);
 
 /// The envelopes of one entry with their names, none opened, and whether the set is whole.
 pub(in crate::vault) struct Stored {
@@ -46,10 +50,12 @@ impl Stored {
         Ok(Stored { entry, rows, auth })
     }
 
-    /// The names of the stored fields, which is what a decision is asked about.
+    /// The names of the stored fields, which is what a decision is asked about (a superseded
+    /// version of a field is decided as the field).
     pub(in crate::vault) fn names(&self) -> Result<Vec<FieldName>> {
         self.rows
             .iter()
+            .filter(|f| rows::split_version(&f.field).1.is_none())
             .map(|f| FieldName::new(&f.field))
             .collect::<Result<Vec<_>>>()
             .map_err(|_| Error::Corrupt {
@@ -108,7 +114,12 @@ impl Session {
         // the fields themselves: a damaged envelope is named before a damaged set, and neither
         // returns anything.
         let whole = self.check_parent(entry.table, &entry.parent, auth.as_ref(), &rows, false);
-        rows.retain(|f| granted.permits(&entry, &f.field) && keep(&f.field));
+        // The current fields only: earlier versions are opened by `open_versions`.
+        rows.retain(|f| {
+            rows::split_version(&f.field).1.is_none()
+                && granted.permits(&entry, &f.field)
+                && keep(&f.field)
+        });
         // A key another session still caches must not outlive the client's erasure.
         match rows::is_erased(conn, &entry.owner) {
             Ok(false) => {}
@@ -118,6 +129,38 @@ impl Session {
         let fields = self.decrypt(conn, &entry, &rows)?;
         whole.map_err(|e| (String::new(), e))?;
         Ok(fields)
+    }
+}
+
+impl Session {
+    /// Open every version `granted` permits of `stored`: the current envelopes and the
+    /// superseded ones (`field@write`), each as (write it was sealed in, field, value), oldest
+    /// write first. Checked whole, as [`Session::open`] checks.
+    pub(in crate::vault) fn open_versions(
+        &self,
+        conn: &Conn,
+        granted: &Granted,
+        stored: Stored,
+    ) -> Result<Vec<Opened>, (String, Error)> {
+        let Stored {
+            entry,
+            mut rows,
+            auth,
+        } = stored;
+        if !granted.covers(&entry) {
+            return Err((String::new(), outside_grant()));
+        }
+        let whole = self.check_parent(entry.table, &entry.parent, auth.as_ref(), &rows, false);
+        rows.retain(|f| granted.permits(&entry, rows::split_version(&f.field).0));
+        match rows::is_erased(conn, &entry.owner) {
+            Ok(false) => {}
+            Ok(true) => return Err((String::new(), Error::Erased)),
+            Err(e) => return Err((String::new(), e)),
+        }
+        let mut out = self.decrypt_rows(conn, &entry, &rows)?;
+        whole.map_err(|e| (String::new(), e))?;
+        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok(out)
     }
 }
 
@@ -230,6 +273,53 @@ impl Admitted<'_> {
             .ok_or(Error::NotFound { what: "entry" })?
     }
 
+    /// Decide a read of every version of one entry, open what the decision permits of each
+    /// and append its audit entry (naming every envelope opened, `field@write` for the
+    /// earlier ones), in one transaction committed before anything is returned.
+    pub(in crate::vault) fn read_versions(&self, item: ReadItem<'_>) -> Result<Vec<Opened>> {
+        let session = self.session();
+        let ReadItem {
+            role,
+            stored,
+            facts,
+            audit_as,
+        } = item;
+        let entry = stored.entry;
+        let category = entry.category.ok_or_else(outside_grant)?;
+        let target = Target::Entry(entry);
+        let names = stored.names()?;
+        let granted = match self.grant(role, Access::Read(category), names, &facts, target) {
+            Ok(g) => g,
+            Err(reason) => return self.refuse(audit_as, reason),
+        };
+        let AuditAs {
+            action,
+            client,
+            target,
+        } = audit_as;
+        let outcome = session.shared.write(|tx| {
+            Ok(match session.open_versions(tx, &granted, stored) {
+                Ok(opened) => {
+                    let names: Vec<String> = opened
+                        .iter()
+                        .map(|(w, n, _)| format!("{n}{}{w}", rows::VERSION_MARK))
+                        .collect();
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let outcome = Outcome::Allowed(granted.basis());
+                    session
+                        .shared
+                        .audit_in(tx, &self.entry(action, client, target, &names, outcome))?;
+                    Ok(opened)
+                }
+                Err((field, err)) => Err((field, err)),
+            })
+        })?;
+        match outcome {
+            Ok(opened) => Ok(opened),
+            Err((field, err)) => self.fail(audit_as, &[field.as_str()], failure_of(&err), err),
+        }
+    }
+
     /// Decide a write of `fields` to `entry`, then, in one transaction, create the parent row
     /// (`create`), seal the fields and append the audit entry vouching for the stored set.
     pub(in crate::vault) fn write_entry(
@@ -238,6 +328,20 @@ impl Admitted<'_> {
         facts: &Facts,
         fields: &[(FieldName, &Value)],
         audit_as: AuditAs<'_>,
+        create: impl FnOnce(&Conn, i64) -> Result<()>,
+    ) -> Result<Basis> {
+        self.write_entry_in(entry, facts, fields, audit_as, None, create)
+    }
+
+    /// [`Admitted::write_entry`] that also changes a scope of facts in `create` (an addendum's
+    /// link): the scope is checked before and vouched for after, by the same entry.
+    pub(in crate::vault) fn write_entry_in(
+        &self,
+        entry: &Entry,
+        facts: &Facts,
+        fields: &[(FieldName, &Value)],
+        audit_as: AuditAs<'_>,
+        scope: Option<(ScopeKind, &[u8])>,
         create: impl FnOnce(&Conn, i64) -> Result<()>,
     ) -> Result<Basis> {
         let session = self.session();
@@ -250,8 +354,11 @@ impl Admitted<'_> {
         let granted = self.check(session.role, access, names, facts, audit_as, target)?;
         let written: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
         let written_ok = session.shared.write(|tx| {
-            // Never vouch for a set of fields someone changed outside the vault.
+            // Never vouch for a set of fields, or facts, someone changed outside the vault.
             session.check_parent_now(tx, entry.table, &entry.parent)?;
+            if let Some((kind, id)) = scope {
+                session.check_scope_now(tx, kind, id)?;
+            }
             create(tx, session.shared.now_ms())?;
             session.seal(tx, &granted, entry, fields)?;
             let AuditAs {
@@ -261,13 +368,13 @@ impl Admitted<'_> {
             } = audit_as;
             let outcome = Outcome::Allowed(granted.basis());
             let e = self.entry(action, client, target, &written, outcome);
-            session.audit_fields(tx, &e, entry.table, &entry.parent, None)
+            session.audit_fields(tx, &e, entry.table, &entry.parent, scope)
         });
         match written_ok {
             Ok(_) => Ok(granted.basis()),
-            // Rolled back; the refusal to write over damaged fields, or with a master key
-            // rotated meanwhile, is audited on its own.
-            Err(e @ (Error::Integrity { .. } | Error::SessionLocked)) => {
+            // Rolled back; the refusal to write over damaged fields, over a signed entry, or
+            // with a master key rotated meanwhile, is audited on its own.
+            Err(e @ (Error::Integrity { .. } | Error::SessionLocked | Error::Signed { .. })) => {
                 self.fail(audit_as, &[], failure_of(&e), e)
             }
             Err(e) => Err(e),

@@ -1,0 +1,304 @@
+//! Record history (format 10): signing columns of records and notes, which entries are addenda
+//! of which, and the superseded envelopes of a draft, kept under `field@write`.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::ids::{ClientId, UserId};
+use crate::stored::Cell;
+
+use super::fields::FieldTable;
+
+/// Where an entry stands in its history.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Written before format 10 (`status` NULL): its meaning depends on its kind.
+    #[default]
+    Before,
+    /// A draft: its fields may be written again (each earlier version is kept).
+    Draft,
+    /// Signed by `by` at `at`: never written again.
+    Signed { by: UserId, at: i64 },
+}
+
+impl Status {
+    /// The stored code (NULL before format 10).
+    pub(crate) fn code(self) -> Option<i64> {
+        match self {
+            Status::Before => None,
+            Status::Draft => Some(1),
+            Status::Signed { .. } => Some(2),
+        }
+    }
+}
+
+/// An entry's signing and links, as stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct History {
+    pub status: Status,
+    /// A supervisor's co-signature: who, when.
+    pub cosigned: Option<(UserId, i64)>,
+    /// For an addendum: the entry it corrects.
+    pub addendum_of: Option<[u8; 16]>,
+    /// For an addendum that carries out an amendment: the request.
+    pub amends: Option<[u8; 16]>,
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Corrupt { what: what.into() }
+}
+
+fn user(c: &Cell) -> Result<Option<UserId>> {
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Blob(b) => UserId::from_slice(b).map(Some),
+        _ => Err(corrupt("signer")),
+    }
+}
+
+fn time(c: &Cell) -> Result<Option<i64>> {
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Integer(i) => Ok(Some(*i)),
+        _ => Err(corrupt("signing time")),
+    }
+}
+
+fn id(c: &Cell) -> Result<Option<[u8; 16]>> {
+    match c {
+        Cell::Null => Ok(None),
+        Cell::Blob(b) => <[u8; 16]>::try_from(b.as_slice())
+            .map(Some)
+            .map_err(|_| corrupt("linked entry")),
+        _ => Err(corrupt("linked entry")),
+    }
+}
+
+/// Who and when, both or neither.
+fn signature(by: &Cell, at: &Cell) -> Result<Option<(UserId, i64)>> {
+    match (user(by)?, time(at)?) {
+        (Some(by), Some(at)) => Ok(Some((by, at))),
+        (None, None) => Ok(None),
+        _ => Err(corrupt("signature")),
+    }
+}
+
+impl History {
+    /// A new draft.
+    pub(crate) fn draft() -> History {
+        History {
+            status: Status::Draft,
+            ..History::default()
+        }
+    }
+
+    /// A new addendum of `of`, signed by its author as it is written.
+    pub(crate) fn addendum(of: [u8; 16], by: UserId, at: i64, amends: Option<[u8; 16]>) -> History {
+        History {
+            status: Status::Signed { by, at },
+            addendum_of: Some(of),
+            amends,
+            ..History::default()
+        }
+    }
+
+    /// The signer and time, for the columns `signed_by` and `signed_at`.
+    pub(crate) fn signed(&self) -> Option<(UserId, i64)> {
+        match self.status {
+            Status::Signed { by, at } => Some((by, at)),
+            _ => None,
+        }
+    }
+
+    /// From the stored cells: status, signed_by, signed_at, cosigned_by, cosigned_at,
+    /// addendum_of, amends (the last absent for notes).
+    pub(crate) fn from_cells(c: &[Cell]) -> Result<History> {
+        let get = |i: usize| c.get(i).unwrap_or(&Cell::Null);
+        let signed = signature(get(1), get(2))?;
+        let status = match (get(0), signed) {
+            (Cell::Null, None) => Status::Before,
+            (Cell::Integer(1), None) => Status::Draft,
+            (Cell::Integer(2), Some((by, at))) => Status::Signed { by, at },
+            _ => return Err(corrupt("entry status")),
+        };
+        Ok(History {
+            status,
+            cosigned: signature(get(3), get(4))?,
+            addendum_of: id(get(5))?,
+            amends: id(get(6))?,
+        })
+    }
+}
+
+fn parent_table(table: FieldTable) -> Result<(&'static str, &'static str)> {
+    match table {
+        FieldTable::Records => Ok(("records", "record_id")),
+        FieldTable::Notes => Ok(("psychotherapy_notes", "note_id")),
+        _ => Err(corrupt("entry with a history")),
+    }
+}
+
+/// Mark `parent` (a record or note) signed by `by` at `at`.
+pub(crate) fn set_signed(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    by: &UserId,
+    at: i64,
+) -> Result<()> {
+    let (t, key) = parent_table(table)?;
+    let sql = format!("UPDATE {t} SET status = 2, signed_by = ?2, signed_at = ?3 WHERE {key} = ?1");
+    conn.prepare_cached(&sql)?
+        .execute(params![parent, by.as_bytes(), at])?;
+    Ok(())
+}
+
+/// Add the co-signature of `by` to `parent`.
+pub(crate) fn set_cosigned(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    by: &UserId,
+    at: i64,
+) -> Result<()> {
+    let (t, key) = parent_table(table)?;
+    let sql = format!("UPDATE {t} SET cosigned_by = ?2, cosigned_at = ?3 WHERE {key} = ?1");
+    conn.prepare_cached(&sql)?
+        .execute(params![parent, by.as_bytes(), at])?;
+    Ok(())
+}
+
+/// Which entry an addendum belongs to: a row of the client's scope of facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AddendumLink {
+    pub addendum: [u8; 16],
+    pub client: ClientId,
+    /// Whether it is a psychotherapy note's (`note`) or a record's (`record`).
+    pub of_note: bool,
+    pub of: [u8; 16],
+    pub author: UserId,
+    pub added_at: i64,
+    pub amends: Option<[u8; 16]>,
+}
+
+/// Link an addendum after the entry's others.
+pub(crate) fn insert_addendum_link(conn: &Connection, a: &AddendumLink) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO addenda (addendum_id, client_id, of_kind, of_id, ordinal, author_id, \
+         added_at, amends) VALUES (?1, ?2, ?3, ?4, \
+         (SELECT coalesce(max(ordinal), 0) + 1 FROM addenda WHERE of_id = ?4), ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        &a.addendum[..],
+        a.client.as_bytes(),
+        if a.of_note { "note" } else { "record" },
+        &a.of[..],
+        a.author.as_bytes(),
+        a.added_at,
+        a.amends.as_ref().map(|x| &x[..]),
+    ])?;
+    Ok(())
+}
+
+/// The addenda of `of`, oldest first. Read after the client's scope was checked in the same
+/// transaction, so these rows are the ones its MAC covers.
+pub(crate) fn addenda_of(conn: &Connection, of: &[u8; 16]) -> Result<Vec<AddendumLink>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT addendum_id, client_id, of_kind, author_id, added_at, amends FROM addenda \
+         WHERE of_id = ?1 ORDER BY ordinal",
+    )?;
+    let rows = stmt.query_map([&of[..]], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<Vec<u8>>>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (addendum, client, kind, author, added_at, amends) = row?;
+        Ok(AddendumLink {
+            addendum: id(&Cell::Blob(addendum))?.ok_or_else(|| corrupt("addendum"))?,
+            client: ClientId::from_slice(&client)?,
+            of_note: kind == "note",
+            of: *of,
+            author: UserId::from_slice(&author)?,
+            added_at,
+            amends: amends.map(|a| id(&Cell::Blob(a))).transpose()?.flatten(),
+        })
+    })
+    .collect()
+}
+
+/// The separator between a field's name and the write a superseded envelope of it was sealed
+/// in: `summary@3`. A field name never holds it.
+pub(crate) const VERSION_MARK: char = '@';
+
+/// The write a field envelope claims (version 2 envelopes; 0 for version 1).
+pub(crate) fn claimed_write(envelope: &[u8]) -> u64 {
+    match envelope {
+        [2, w @ ..] if w.len() >= 8 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&w[..8]);
+            u64::from_be_bytes(b)
+        }
+        _ => 0,
+    }
+}
+
+/// Split a stored field name into its name and, for a superseded envelope, its write.
+pub(crate) fn split_version(stored: &str) -> (&str, Option<u64>) {
+    match stored.split_once(VERSION_MARK) {
+        Some((name, w)) => (name, w.parse().ok().or(Some(u64::MAX))),
+        None => (stored, None),
+    }
+}
+
+/// Keep the current envelope of `field` of `parent`, if any, as a superseded version
+/// (`field@write`) before it is written again.
+pub(crate) fn supersede(
+    conn: &Connection,
+    table: FieldTable,
+    parent: &[u8; 16],
+    field: &str,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT envelope FROM {} WHERE {} = ?1 AND field = ?2",
+        table.name(),
+        table.parent_column()
+    );
+    let Some(envelope) = conn
+        .prepare_cached(&sql)?
+        .query_row(params![parent, field], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?
+    else {
+        return Ok(());
+    };
+    let kept = format!("{field}{VERSION_MARK}{}", claimed_write(&envelope));
+    let sql = format!(
+        "UPDATE {} SET field = ?3 WHERE {} = ?1 AND field = ?2",
+        table.name(),
+        table.parent_column()
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params![parent, field, kept])?;
+    Ok(())
+}
+
+/// What the upgrade to format 10 signed: (clinical entries, psychotherapy notes, the entry
+/// that says so once logged). `None` for a vault that had nothing to sign.
+pub(crate) fn signed_by_upgrade(conn: &Connection) -> Result<Option<(i64, i64, Option<i64>)>> {
+    Ok(conn
+        .prepare_cached("SELECT records, notes, audit_seq FROM signed_by_upgrade WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
+/// Note the entry that says what the upgrade signed.
+pub(crate) fn set_signed_by_upgrade_logged(conn: &Connection, seq: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE signed_by_upgrade SET audit_seq = ?1 WHERE id = 1")?
+        .execute([seq])?;
+    Ok(())
+}
