@@ -210,13 +210,14 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
 
     crate::couple::run(&rivera, &chen, &jordan, &progress, &note)?;
     crate::releases::run(&rivera, &jordan)?;
+    crate::history::run(&rivera, &progress, &note)?;
 
     section(
         "The audit log's last entries (metadata only: no field values; ! = flagged for review)",
     );
     let auditor = login(&vault, AUDITOR)?;
     let names = [&admin, &rivera, &chen, &biller, &auditor].map(|s| (s.user_id(), s.user_name()));
-    for e in auditor.audit_tail(18)? {
+    for e in auditor.audit_tail(22)? {
         let who = names
             .iter()
             .find(|(id, _)| Some(*id) == e.actor)

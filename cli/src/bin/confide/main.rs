@@ -13,6 +13,7 @@ mod accounting;
 mod backup;
 mod couple;
 mod demo;
+mod history;
 #[path = "../../out.rs"]
 mod out;
 mod present;
