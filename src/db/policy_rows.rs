@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::fact_rows::{ScopeKind, ScopeRead, ScopeRow, read_scope};
 use crate::db::release_rows::{self, ConsentScopeRow, GuardianRow, RestrictionRow};
+use crate::db::rows::{self, AddendumLink};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, ConsentId, JointRecordId, UserId};
 use crate::model::{CaseKind, Category, Purpose, SecretsPolicy};
@@ -412,6 +413,8 @@ pub(crate) struct ClientRows {
     pub consents: Vec<ConsentRow>,
     pub restrictions: Vec<RestrictionRow>,
     pub guardians: Vec<GuardianRow>,
+    /// Which entries are addenda of which, each entry's in order.
+    pub addenda: Vec<AddendumLink>,
 }
 
 pub(crate) fn client_rows(
@@ -426,6 +429,7 @@ pub(crate) fn client_rows(
         consents: Vec::new(),
         restrictions: Vec::new(),
         guardians: Vec::new(),
+        addenda: Vec::new(),
     };
     let mut scopes = Vec::new();
     let mut order = Vec::new();
@@ -461,6 +465,7 @@ pub(crate) fn client_rows(
             5 => scopes.push(release_rows::consent_scope_of(&row)?),
             6 => out.restrictions.push(release_rows::restriction_of(&row)?),
             7 => out.guardians.push(release_rows::guardian_of(&row)?),
+            8 => out.addenda.push(rows::addendum_link_of(*client, r)?),
             4 => {
                 let (started, expires, ended): (i64, i64, Option<i64>) =
                     (r.get(3)?, r.get(4)?, r.get(5)?);
@@ -473,6 +478,7 @@ pub(crate) fn client_rows(
         }
         Ok(())
     })?;
+    out.addenda.sort_by_key(|a| (a.of, a.ordinal));
     for s in scopes {
         if let Some(c) = out.consents.iter_mut().find(|c| c.id == s.consent) {
             c.scope = Some(s);

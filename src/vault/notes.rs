@@ -97,7 +97,13 @@ impl Session {
             let mut addenda = Vec::new();
             for link in rows::addenda_of(tx, note.as_bytes())? {
                 match rows::note(tx, &NoteId::from_bytes(link.addendum))? {
-                    Some(a) if a.client == meta.client && link.of_note => addenda.push(a),
+                    Some(a)
+                        if a.client == meta.client
+                            && link.of_note
+                            && a.history.addendum_of == Some(link.of) =>
+                    {
+                        addenda.push(a)
+                    }
                     _ => {
                         let failed = Outcome::Failed(Failure::Integrity);
                         let target = Some(&link.addendum);

@@ -503,7 +503,7 @@ impl Session {
         self.shared.write(|tx| {
             let mut metas = Vec::with_capacity(records.len());
             let mut facts_for = Vec::with_capacity(records.len());
-            let mut facts_of: HashMap<ClientId, Facts> = HashMap::new();
+            let mut facts_of: HashMap<ClientId, (Facts, Vec<rows::AddendumLink>)> = HashMap::new();
             // Each entry's addenda (by the index of the entry), and links whose addendum is gone.
             let mut addenda: Vec<(usize, RecordRow)> = Vec::new();
             let mut lost: Vec<(usize, [u8; 16])> = Vec::new();
@@ -513,21 +513,26 @@ impl Session {
                     facts_for.push(None);
                     continue;
                 };
-                let mut facts = match facts_of.get(&meta.client) {
-                    Some(f) => f.clone(),
-                    None => {
-                        let f = self.client_facts(tx, &meta.client)?;
-                        facts_of.insert(meta.client, f.clone());
-                        f
+                let (facts, links) = match facts_of.entry(meta.client) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(self.client_facts_and_addenda(tx, &meta.client)?)
                     }
                 };
+                let mut facts = facts.clone();
                 if let Some(case) = &meta.case {
                     facts.case = self.case_facts(tx, case, Some(&meta.client), None)?;
                 }
-                // The links were covered by the client's facts just checked, in this snapshot.
-                for link in rows::addenda_of(tx, id.as_bytes())? {
+                // The links are facts of the client, checked with them in this snapshot.
+                let of_this = links
+                    .iter()
+                    .filter(|l| l.of == *id.as_bytes() && !l.of_note);
+                for link in of_this {
                     match rows::record(tx, &RecordId::from_bytes(link.addendum))? {
-                        Some(a) if a.client == meta.client && !link.of_note => {
+                        Some(a)
+                            if a.client == meta.client
+                                && a.history.addendum_of == Some(link.of) =>
+                        {
                             addenda.push((i, a));
                         }
                         _ => lost.push((i, link.addendum)),

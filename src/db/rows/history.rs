@@ -176,12 +176,35 @@ pub(crate) struct AddendumLink {
     /// Whether it is a psychotherapy note's (`note`) or a record's (`record`).
     pub of_note: bool,
     pub of: [u8; 16],
+    /// Its place among the entry's addenda, from 1 (set when it is linked).
+    pub ordinal: i64,
     pub author: UserId,
     pub added_at: i64,
     pub amends: Option<[u8; 16]>,
 }
 
-/// Link an addendum after the entry's others.
+/// A link as the client's scope statement returns it (tag 8: addendum, kind, entry, ordinal,
+/// author, time, amendment).
+pub(crate) fn addendum_link_of(client: ClientId, r: &rusqlite::Row<'_>) -> Result<AddendumLink> {
+    let blob = |i| -> Result<Cell> { Ok(crate::db::audit_rows::cell(r.get_ref(i)?)) };
+    let kind: String = r.get(2)?;
+    Ok(AddendumLink {
+        addendum: id(&blob(1)?)?.ok_or_else(|| corrupt("addendum"))?,
+        client,
+        of_note: match kind.as_str() {
+            "note" => true,
+            "record" => false,
+            _ => return Err(corrupt("addendum kind")),
+        },
+        of: id(&blob(3)?)?.ok_or_else(|| corrupt("addendum"))?,
+        ordinal: r.get(4)?,
+        author: UserId::from_slice(&r.get::<_, Vec<u8>>(5)?)?,
+        added_at: r.get(6)?,
+        amends: id(&blob(7)?)?,
+    })
+}
+
+/// Link an addendum after the entry's others (its `ordinal` is set here, not taken).
 pub(crate) fn insert_addendum_link(conn: &Connection, a: &AddendumLink) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO addenda (addendum_id, client_id, of_kind, of_id, ordinal, author_id, \
@@ -204,8 +227,8 @@ pub(crate) fn insert_addendum_link(conn: &Connection, a: &AddendumLink) -> Resul
 /// transaction, so these rows are the ones its MAC covers.
 pub(crate) fn addenda_of(conn: &Connection, of: &[u8; 16]) -> Result<Vec<AddendumLink>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT addendum_id, client_id, of_kind, author_id, added_at, amends FROM addenda \
-         WHERE of_id = ?1 ORDER BY ordinal",
+        "SELECT addendum_id, client_id, of_kind, author_id, added_at, amends, ordinal \
+         FROM addenda WHERE of_id = ?1 ORDER BY ordinal",
     )?;
     let rows = stmt.query_map([&of[..]], |r| {
         Ok((
@@ -215,15 +238,17 @@ pub(crate) fn addenda_of(conn: &Connection, of: &[u8; 16]) -> Result<Vec<Addendu
             r.get::<_, Vec<u8>>(3)?,
             r.get::<_, i64>(4)?,
             r.get::<_, Option<Vec<u8>>>(5)?,
+            r.get::<_, i64>(6)?,
         ))
     })?;
     rows.map(|row| {
-        let (addendum, client, kind, author, added_at, amends) = row?;
+        let (addendum, client, kind, author, added_at, amends, ordinal) = row?;
         Ok(AddendumLink {
             addendum: id(&Cell::Blob(addendum))?.ok_or_else(|| corrupt("addendum"))?,
             client: ClientId::from_slice(&client)?,
             of_note: kind == "note",
             of: *of,
+            ordinal,
             author: UserId::from_slice(&author)?,
             added_at,
             amends: amends.map(|a| id(&Cell::Blob(a))).transpose()?.flatten(),

@@ -5,7 +5,7 @@ use crate::db::Conn;
 use crate::audit::AuditAction;
 use crate::db::fact_rows::{self, ScopeKind, ScopeRead};
 use crate::db::policy_rows::{self, ClientRows};
-use crate::db::rows;
+use crate::db::rows::{self, AddendumLink};
 use crate::error::Result;
 use crate::ids::{CaseId, ClientId};
 use crate::model::Role;
@@ -99,8 +99,20 @@ impl Session {
     /// scope (one statement, its MAC checked). A supervisor's supervision of the care team is
     /// read with the scope of each supervisee it names, checked too.
     pub(in crate::vault) fn client_facts(&self, conn: &Conn, client: &ClientId) -> Result<Facts> {
+        self.client_facts_and_addenda(conn, client)
+            .map(|(facts, _)| facts)
+    }
+
+    /// [`Session::client_facts`], with the links of the client's addenda (facts of the same
+    /// scope, checked with them), each entry's in order.
+    pub(in crate::vault) fn client_facts_and_addenda(
+        &self,
+        conn: &Conn,
+        client: &ClientId,
+    ) -> Result<(Facts, Vec<AddendumLink>)> {
         let now = self.shared.now_ms();
-        let rows = self.client_rows(conn, client)?;
+        let mut rows = self.client_rows(conn, client)?;
+        let addenda = std::mem::take(&mut rows.addenda);
         let supervises_care_team = if self.role == Role::Supervisor {
             let supervised = policy_rows::supervised_among(conn, &self.user, &rows.care_team)?;
             for user in &supervised {
@@ -111,7 +123,7 @@ impl Session {
         } else {
             false
         };
-        Ok(Facts {
+        let facts = Facts {
             now_ms: now,
             on_care_team: rows.care_team.contains(&self.user),
             supervises_care_team,
@@ -123,7 +135,8 @@ impl Session {
                 .collect::<Result<_>>()?,
             minor: rows.minor.map(crate::vault::facts::minor_facts),
             ..Facts::default()
-        })
+        };
+        Ok((facts, addenda))
     }
 
     /// Facts about `case`: its kind and policy, and whether this user is one of its clinicians.
