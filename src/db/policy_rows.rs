@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::db::amendment_rows::{self, AmendmentRow};
 use crate::db::fact_rows::{ScopeKind, ScopeRead, ScopeRow, read_scope};
 use crate::db::release_rows::{self, ConsentScopeRow, GuardianRow, RestrictionRow};
 use crate::error::{Error, Result};
@@ -412,6 +413,8 @@ pub(crate) struct ClientRows {
     pub consents: Vec<ConsentRow>,
     pub restrictions: Vec<RestrictionRow>,
     pub guardians: Vec<GuardianRow>,
+    /// Requests to amend, by id.
+    pub amendments: Vec<AmendmentRow>,
 }
 
 pub(crate) fn client_rows(
@@ -426,6 +429,7 @@ pub(crate) fn client_rows(
         consents: Vec::new(),
         restrictions: Vec::new(),
         guardians: Vec::new(),
+        amendments: Vec::new(),
     };
     let mut scopes = Vec::new();
     let mut order = Vec::new();
@@ -461,6 +465,7 @@ pub(crate) fn client_rows(
             5 => scopes.push(release_rows::consent_scope_of(&row)?),
             6 => out.restrictions.push(release_rows::restriction_of(&row)?),
             7 => out.guardians.push(release_rows::guardian_of(&row)?),
+            9 => out.amendments.push(amendment_rows::amendment_of(&row)?),
             4 => {
                 let (started, expires, ended): (i64, i64, Option<i64>) =
                     (r.get(3)?, r.get(4)?, r.get(5)?);
