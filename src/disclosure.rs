@@ -145,6 +145,45 @@ pub struct PackageItem {
     pub written: String,
     /// The released fields.
     pub fields: BTreeMap<String, String>,
+    /// For an addendum: the entry it corrects (its reason is its field `reason`, where the
+    /// release may carry free text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addendum_of: Option<String>,
+    /// For an addendum that carries out an accepted amendment: the request (45 CFR 164.526(c)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amends: Option<String>,
+}
+
+/// A client's disagreement with a denied amendment, which travels with every release of an
+/// entry it disputes (45 CFR 164.526(d)(4)-(5)): the request, the denial, the client's statement
+/// of disagreement and the practice's rebuttal. `Debug` shows ids and the basis only.
+#[derive(Clone, Serialize)]
+pub struct Dispute {
+    /// The amendment request.
+    pub request: String,
+    /// Every entry the request disputes.
+    pub records: Vec<String>,
+    /// What the client asked to change.
+    pub what: String,
+    /// Why.
+    pub why: String,
+    /// The denial's basis (its stable code).
+    pub denial_basis: String,
+    /// The denial's written explanation.
+    pub denial_explanation: String,
+    /// The client's statement of disagreement.
+    pub statement: String,
+    /// The practice's rebuttal, if one was written.
+    pub rebuttal: Option<String>,
+}
+
+/// A dispute a release carries, as its manifest names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DisputeRef {
+    /// The amendment request.
+    pub request: String,
+    /// The disputed entries this release carries.
+    pub records: Vec<String>,
 }
 
 /// What, to whom, why, on which basis, when, by whom. `Debug` redacts the recipient and the
@@ -187,6 +226,9 @@ pub struct Manifest {
     pub threat: Option<String>,
     /// For a protective release: the fields named beyond the minimum, with their reasons.
     pub named: Vec<NamedField>,
+    /// The disputes this release carries (164.526(d)(5)): each denied amendment request with a
+    /// statement of disagreement about a released entry.
+    pub disputes: Vec<DisputeRef>,
 }
 
 /// A copy of the consent a release relies on (42 CFR 2.32 requires one with Part 2 records).
@@ -220,6 +262,8 @@ pub struct ReleasePackage {
     pub redisclosure_notice: Option<String>,
     /// A copy of the consent, for Part 2 records released with consent.
     pub consent_copy: Option<ConsentCopy>,
+    /// The disputes that travel with the released entries, in full (164.526(d)(5)).
+    pub disputes: Vec<Dispute>,
 }
 
 impl ReleasePackage {
@@ -368,6 +412,8 @@ impl fmt::Debug for PackageItem {
             .field("kind", &self.kind)
             .field("written", &self.written)
             .field("fields", &NamesOnly(&self.fields))
+            .field("addendum_of", &self.addendum_of)
+            .field("amends", &self.amends)
             .finish()
     }
 }
@@ -393,6 +439,22 @@ impl fmt::Debug for Manifest {
             .field("at_risk", &self.at_risk)
             .field("threat", &redacted_if_some(&self.threat))
             .field("named", &self.named)
+            .field("disputes", &self.disputes)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Dispute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dispute")
+            .field("request", &self.request)
+            .field("records", &self.records)
+            .field("what", &Redacted)
+            .field("why", &Redacted)
+            .field("denial_basis", &self.denial_basis)
+            .field("denial_explanation", &Redacted)
+            .field("statement", &Redacted)
+            .field("rebuttal", &redacted_if_some(&self.rebuttal))
             .finish()
     }
 }
@@ -446,6 +508,8 @@ mod tests {
             kind: "diagnosis".into(),
             written: "2026-01-01T00:00:00Z".into(),
             fields: [("code".to_owned(), CANARY.to_owned())].into(),
+            addendum_of: None,
+            amends: None,
         };
         let manifest = Manifest {
             disclosure_id: "d1".into(),
@@ -473,6 +537,17 @@ mod tests {
                 field: "summary".into(),
                 reason: CANARY.into(),
             }],
+            disputes: vec![],
+        };
+        let dispute = Dispute {
+            request: "q1".into(),
+            records: vec!["r1".into()],
+            what: CANARY.into(),
+            why: CANARY.into(),
+            denial_basis: "accurate-and-complete".into(),
+            denial_explanation: CANARY.into(),
+            statement: CANARY.into(),
+            rebuttal: Some(CANARY.into()),
         };
         let copy = ConsentCopy {
             id: "k1".into(),
@@ -496,6 +571,7 @@ mod tests {
             format!("{manifest:?}"),
             format!("{copy:?}"),
             format!("{accounting:?}"),
+            format!("{dispute:?}"),
             format!("{:?}", ReleaseScope::condition(CANARY)),
         ];
         for text in &shown {

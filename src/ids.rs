@@ -18,7 +18,6 @@ macro_rules! id_type {
 
         impl $name {
             /// A fresh random id.
-            #[allow(dead_code)] // TEMPORARY: amendment requests are made by the next change.
             pub(crate) fn random(rng: &SystemRandom) -> Result<Self> {
                 let mut b = [0u8; 16];
                 rng.fill(&mut b).map_err(|_| Error::Crypto("random source failed"))?;
@@ -37,7 +36,6 @@ macro_rules! id_type {
             }
 
             /// Rebuild from stored bytes.
-            #[allow(dead_code)] // TEMPORARY: amendment requests are read by the next change.
             pub(crate) fn from_slice(b: &[u8]) -> Result<Self> {
                 let arr: [u8; 16] = b.try_into().map_err(|_| Error::Corrupt {
                     what: concat!("stored ", $what, " id").into(),

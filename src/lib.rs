@@ -96,9 +96,9 @@ pub use crypto::envelope::ENVELOPE_OVERHEAD;
 pub use crypto::kdf::{KdfLimits, KdfParams};
 pub use db::{Durability, FORMAT_VERSION};
 pub use disclosure::{
-    AccountingEntry, ConsentCopy, ConsultationExtract, DisclosureRequest, ErasureAnswer, Manifest,
-    NamedField, Order, OutsideParty, PackageItem, PersonAtRisk, Protective, ReleasePackage,
-    ReleasedPart, Retained, WithheldPart,
+    AccountingEntry, ConsentCopy, ConsultationExtract, DisclosureRequest, Dispute, DisputeRef,
+    ErasureAnswer, Manifest, NamedField, Order, OutsideParty, PackageItem, PersonAtRisk,
+    Protective, ReleasePackage, ReleasedPart, Retained, WithheldPart,
 };
 pub use error::{Error, Place, Result};
 pub use ids::{
@@ -120,14 +120,15 @@ pub use policy::{
 };
 pub use value::{Date, FieldName, MAX_FIELD_BYTES, Value};
 pub use vault::{
+    AMENDMENT_DUE_MS, AMENDMENT_EXTENSION_MS, Amendment, AmendmentDecision, AmendmentSummary,
     BackupSummary, ConsentRecipient, ConsentSummary, DEFAULT_IDLE_TIMEOUT, DEFAULT_SEAL_WITHIN,
-    EntryStatus, EntryVersion, Export, GuardianSummary, JointRecord, KeyStats,
+    Denial, DenialBasis, EntryStatus, EntryVersion, Export, GuardianSummary, JointRecord, KeyStats,
     MAX_BREAK_GLASS_MINUTES, MAX_SEAL_WITHIN, MAX_SEALS_PER_KEY, MIN_PASSPHRASE_CHARS,
-    MasterKeyRotation, NarrowedConsent, NewClient, NewConsent, NewGuardian, NewRestriction, Note,
-    Passphrase, Record, RecordSummary, RestoreOptions, RestrictionSummary, Rotation, Session,
-    Signature, SignedByUpgrade, Vault, VaultConfig, VerifiedState, VerifyOptions, Withheld,
-    audit_log_len, export_anchor, read_audit_log, staff_user_id, vault_id_of, verify_audit_log,
-    verify_audit_log_observed, verify_audit_log_with,
+    MasterKeyRotation, NarrowedConsent, NewAmendment, NewClient, NewConsent, NewGuardian,
+    NewRestriction, Note, Passphrase, Record, RecordSummary, RestoreOptions, RestrictionSummary,
+    Rotation, Session, Signature, SignedByUpgrade, Vault, VaultConfig, VerifiedState,
+    VerifyOptions, Withheld, audit_log_len, export_anchor, read_audit_log, staff_user_id,
+    vault_id_of, verify_audit_log, verify_audit_log_observed, verify_audit_log_with,
 };
 #[doc(hidden)]
 pub use vault::{audit_canonical_bytes, audit_hash};

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 
 use common::{Practice, new_client};
 use confide::{
-    AuditFilter, CaseKind, Category, ClientId, ConsentRecipient, Date, DisclosureRequest, Error,
-    GuardianBasis, LegalBasis, MinorFacts, NewClient, NewConsent, NewGuardian, NewRestriction,
-    OutsideParty, Passphrase, Purpose, RecordKind, Result, SecretsPolicy, Session, Value,
-    read_audit_log,
+    AuditFilter, CaseKind, Category, ClientId, ConsentRecipient, Date, DenialBasis,
+    DisclosureRequest, Error, GuardianBasis, LegalBasis, MinorFacts, NewAmendment, NewClient,
+    NewConsent, NewGuardian, NewRestriction, OutsideParty, Passphrase, Purpose, RecordKind, Result,
+    SecretsPolicy, Session, Value, read_audit_log,
 };
 
 /// What answers from memory and needs no check: the identity, the lock itself, the counters.
@@ -51,6 +51,7 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
     let joint = ids.joint;
     let consent = ids.consent;
     let restriction = ids.restriction;
+    let amendment = ids.amendment;
     let user = ids.user;
     let guardian = ids.guardian;
     let pass = || Passphrase::new("a long enough passphrase");
@@ -195,6 +196,51 @@ fn every_call(ids: &Ids) -> Vec<Call<'_>> {
         (
             "list_restrictions",
             Box::new(move |s| s.list_restrictions(&client, t).map(drop)),
+        ),
+        (
+            "request_amendment",
+            Box::new(move |s| {
+                let asked = NewAmendment {
+                    records: vec![record],
+                    what: "what".into(),
+                    why: "why".into(),
+                };
+                s.request_amendment(&client, &asked, t).map(drop)
+            }),
+        ),
+        (
+            "extend_amendment",
+            Box::new(move |s| s.extend_amendment(&amendment, "why", t)),
+        ),
+        (
+            "accept_amendment",
+            Box::new(move |s| s.accept_amendment(&amendment, &fields(), &[], t).map(drop)),
+        ),
+        (
+            "deny_amendment",
+            Box::new(move |s| {
+                s.deny_amendment(&amendment, DenialBasis::AccurateAndComplete, "why", t)
+            }),
+        ),
+        (
+            "file_disagreement",
+            Box::new(move |s| s.file_disagreement(&amendment, "why", t)),
+        ),
+        (
+            "rebut_disagreement",
+            Box::new(move |s| s.rebut_disagreement(&amendment, "why", t)),
+        ),
+        (
+            "list_amendments",
+            Box::new(move |s| s.list_amendments(&client, t).map(drop)),
+        ),
+        (
+            "read_amendment",
+            Box::new(move |s| s.read_amendment(&amendment, t).map(drop)),
+        ),
+        (
+            "amendments_past_due",
+            Box::new(move |s| s.amendments_past_due(t).map(drop)),
         ),
         ("sign_record", Box::new(move |s| s.sign_record(&record, t))),
         (
@@ -379,6 +425,7 @@ struct Ids {
     joint: confide::JointRecordId,
     consent: confide::ConsentId,
     restriction: confide::RestrictionId,
+    amendment: confide::AmendmentId,
     user: confide::UserId,
     guardian: confide::GuardianId,
 }
@@ -425,6 +472,12 @@ fn practice_with_ids() -> (Practice, Ids) {
     let restriction = dr
         .record_restriction(&client, &self_pay(record), t)
         .unwrap();
+    let asked = NewAmendment {
+        records: vec![record],
+        what: "what".into(),
+        why: "why".into(),
+    };
+    let amendment = dr.request_amendment(&client, &asked, t).unwrap();
     dr.set_minor_status(&client, Some(MinorFacts::default()), t)
         .unwrap();
     let custody = NewGuardian {
@@ -445,6 +498,7 @@ fn practice_with_ids() -> (Practice, Ids) {
         joint,
         consent,
         restriction,
+        amendment,
         user,
         guardian,
     };

@@ -1,5 +1,6 @@
 //! Storage: the only module that runs SQL.
 
+pub(crate) mod amendment_rows;
 pub(crate) mod audit_rows;
 mod conn;
 pub(crate) mod fact_rows;

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::db::amendment_rows::{self, AmendmentRow};
 use crate::db::fact_rows::{ScopeKind, ScopeRead, ScopeRow, read_scope};
 use crate::db::release_rows::{self, ConsentScopeRow, GuardianRow, RestrictionRow};
 use crate::db::rows::{self, AddendumLink};
@@ -415,6 +416,8 @@ pub(crate) struct ClientRows {
     pub guardians: Vec<GuardianRow>,
     /// Which entries are addenda of which, each entry's in order.
     pub addenda: Vec<AddendumLink>,
+    /// Requests to amend, by id.
+    pub amendments: Vec<AmendmentRow>,
 }
 
 pub(crate) fn client_rows(
@@ -430,6 +433,7 @@ pub(crate) fn client_rows(
         restrictions: Vec::new(),
         guardians: Vec::new(),
         addenda: Vec::new(),
+        amendments: Vec::new(),
     };
     let mut scopes = Vec::new();
     let mut order = Vec::new();
@@ -466,6 +470,7 @@ pub(crate) fn client_rows(
             6 => out.restrictions.push(release_rows::restriction_of(&row)?),
             7 => out.guardians.push(release_rows::guardian_of(&row)?),
             8 => out.addenda.push(rows::addendum_link_of(*client, r)?),
+            9 => out.amendments.push(amendment_rows::amendment_of(&row)?),
             4 => {
                 let (started, expires, ended): (i64, i64, Option<i64>) =
                     (r.get(3)?, r.get(4)?, r.get(5)?);

@@ -31,6 +31,12 @@ pub fn decide(req: &Request, facts: &Facts) -> Decision {
         Access::Release => treating_clinician(req, facts, Purpose::PatientRequest),
         // De-identified data needs no consent (164.514(a)); making it is a treating act.
         Access::Deidentify => treating_clinician(req, facts, Purpose::Treatment),
+        // Answering a request to amend is the treating clinician's documentation, done in the
+        // course of treatment or as the practice's operations (the 60-day clock, 164.526(b)).
+        Access::Amend if req.purpose == Purpose::Operations => {
+            treating_clinician(req, facts, Purpose::Operations)
+        }
+        Access::Amend => treating_clinician(req, facts, Purpose::Treatment),
         Access::BreakGlass => match (req.role, req.purpose) {
             (Role::Clinician | Role::Supervisor, Purpose::EmergencyTreatment) => {
                 allow_all(Basis::BreakGlass, req)
@@ -121,9 +127,11 @@ fn practice_duty(req: &Request) -> bool {
         Access::Write(c) => in_matrix(c, Op::Write),
         Access::ManageClient => req.role == Role::Admin,
         Access::BreakGlass => matches!(req.role, Role::Clinician | Role::Supervisor),
-        Access::ManageConsent | Access::Release | Access::Deidentify | Access::ShareIntoJoint => {
-            false
-        }
+        Access::ManageConsent
+        | Access::Release
+        | Access::Deidentify
+        | Access::ShareIntoJoint
+        | Access::Amend => false,
     }
 }
 

@@ -51,6 +51,8 @@ pub enum Access {
     Release,
     /// Make a de-identified extract for consultation outside the care team.
     Deidentify,
+    /// Record, answer or read a client's request to amend their record (45 CFR 164.526).
+    Amend,
 }
 
 /// A request, as the policy sees it.

@@ -1,6 +1,7 @@
 //! De-identified extracts for consultation outside the care team (45 CFR 164.514(b), safe
 //! harbor): every identifier the vault holds for the client is removed from the text, dates are
-//! reduced to the year, and the client is a fresh pseudonym.
+//! reduced to the year, and the client is a fresh pseudonym. Addenda, accepted amendments among
+//! them, are left out whole, and so are amendment requests and their answers.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -142,6 +143,11 @@ impl Session {
         {
             let conn = self.shared.conn();
             for meta in records {
+                // Addenda (an accepted amendment among them) are free text about the client, in
+                // their own words or the clinician's: they never go into an extract.
+                if meta.history.addendum_of.is_some() {
+                    continue;
+                }
                 let stored = Stored::load(&conn, record_entry(&meta), None)?;
                 let fields = self
                     .open(&conn, &grant, stored, |_| true)
@@ -183,6 +189,8 @@ impl Session {
                         (k.as_str().to_owned(), text)
                     })
                     .collect::<BTreeMap<_, _>>(),
+                addendum_of: None,
+                amends: None,
             })
             .collect();
         let pseudonym: [u8; 4] = self.shared.random_bytes()?;

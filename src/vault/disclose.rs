@@ -5,16 +5,17 @@
 //! data elements, the minimum necessary for payment, or the protective minimum plus fields
 //! named with their reasons. The request can only narrow that. Agreed restrictions bind it.
 //! Only the permitted fields are decrypted; the ledger row and the audit entry that vouches for
-//! it (by digest) commit in one transaction before the package is returned.
+//! it (by digest) commit in one transaction before the package is returned. A denied amendment
+//! the client disagreed with travels with every release of an entry it disputes.
 
 use std::collections::BTreeSet;
 
 use crate::audit::{AuditAction, Cell, Outcome, format_utc, ledger_digest};
 use crate::db::rows::FieldTable;
 use crate::db::{ledger_rows, policy_rows};
-use crate::disclosure::{DisclosureRequest, Manifest, OutsideParty, ReleasePackage};
+use crate::disclosure::{DisclosureRequest, DisputeRef, Manifest, OutsideParty, ReleasePackage};
 use crate::error::{DenyReason, Error, Result};
-use crate::ids::{ClientId, ConsentId, OwnerId};
+use crate::ids::{ClientId, ConsentId, OwnerId, RecordId};
 use crate::model::{Category, Compartment};
 use crate::policy::{
     DisclosureAsk, DisclosureFacts, LegalBasis, REDISCLOSURE_NOTICE, Recipient, ReleaseScope,
@@ -357,6 +358,29 @@ impl Session {
             Err((_, err)) => return Err(err),
         };
         let items = gathered.items;
+        // 164.526(d)(5): a denied amendment the client disagreed with goes with every release of
+        // an entry it disputes.
+        let carried: BTreeSet<RecordId> = items.iter().filter_map(|i| i.id.parse().ok()).collect();
+        let disputes = match self.disputes(&granted, client, &carried) {
+            Ok(d) => d,
+            Err((field, err @ (Error::Integrity { .. } | Error::Erased))) => {
+                let why = failure_of(&err);
+                return gate.fail(audit_as, &[&field], why, err);
+            }
+            Err((_, err)) => return Err(err),
+        };
+        let dispute_refs: Vec<DisputeRef> = disputes
+            .iter()
+            .map(|d| DisputeRef {
+                request: d.request.clone(),
+                records: d
+                    .records
+                    .iter()
+                    .filter(|r| r.parse().is_ok_and(|r: RecordId| carried.contains(&r)))
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
         let released_parts = package::released_parts(&grant, &items);
         let id: [u8; 16] = self.shared.random_bytes()?;
         let released: BTreeSet<&str> = items
@@ -370,7 +394,7 @@ impl Session {
             .map(|p| format!("{} [{}]: {}", p.category, p.limit, p.fields.join(", ")))
             .collect();
         let summary = format!(
-            "{} ({} entries: {}){}{}",
+            "{} ({} entries: {}){}{}{}",
             categories.iter().copied().collect::<Vec<_>>().join(", "),
             items.len(),
             limits.join("; "),
@@ -378,6 +402,11 @@ impl Session {
                 String::new()
             } else {
                 format!("; {} withheld", gathered.withheld.len())
+            },
+            if disputes.is_empty() {
+                String::new()
+            } else {
+                format!("; {} disputed by the client", disputes.len())
             },
             if req.description.trim().is_empty() {
                 String::new()
@@ -482,12 +511,14 @@ impl Session {
                     .as_ref()
                     .map(|p| p.named.clone())
                     .unwrap_or_default(),
+                disputes: dispute_refs,
             },
             items,
             redisclosure_notice: grant
                 .redisclosure_notice
                 .then(|| REDISCLOSURE_NOTICE.to_owned()),
             consent_copy,
+            disputes,
         })
     }
 }

@@ -6,17 +6,26 @@
 //! minor whose care the guardian is shut out of, gets `Denied` with that reason and an export
 //! entry logged as denied, and so does an export whose every entry was withheld. Only a partial
 //! export is `Ok`, and it says what it withheld and why.
+//!
+//! Records go with their addenda (an accepted amendment is an addendum naming its request), as
+//! a read returns them, and the export holds the client's requests to amend with their outcome
+//! and texts (164.526): every request for the client's own export, and for a guardian's only the
+//! requests whose every entry the guardian received.
 
 use crate::audit::{AuditAction, Outcome};
+use std::collections::BTreeSet;
+
+use crate::db::amendment_rows::AmendmentRow;
 use crate::db::{policy_rows, rows};
 use crate::error::{DenyReason, Error, Result};
-use crate::ids::{ClientId, GuardianId};
+use crate::ids::{ClientId, GuardianId, RecordId};
 use crate::model::{Purpose, Role};
 use crate::policy::{Access, Facts};
 
 use super::Session;
+use super::amendments::Amendment;
 use super::cases::{JointRecord, joint_entry};
-use super::gate::{Ask, AuditAs, ReadItem, Stored, Target};
+use super::gate::{Ask, AuditAs, ReadItem, Stored, Target, failure_of};
 use super::guardians::Act;
 use super::records::{Record, record_entry, record_from};
 
@@ -31,6 +40,8 @@ pub struct Export {
     pub records: Vec<Record>,
     /// Entries of the joint records of the client's couple and family cases.
     pub joint_records: Vec<JointRecord>,
+    /// The client's requests to amend, with their outcome and texts.
+    pub amendments: Vec<Amendment>,
     /// The entries the policy withheld, each with its reason (each refusal is in the audit log
     /// too).
     pub withheld: Vec<Withheld>,
@@ -116,6 +127,7 @@ impl Session {
             released_to: to,
             records: Vec::new(),
             joint_records: Vec::new(),
+            amendments: Vec::new(),
             withheld: Vec::new(),
         };
         // Every entry decided on its own, as the recipient, in one transaction with its audit
@@ -209,6 +221,37 @@ impl Session {
                 return gate.refuse(audit_as, first.reason);
             }
         }
+        export.records = with_addenda(std::mem::take(&mut export.records));
+        // The requests to amend, opened under a grant reaching the client's keys, each read
+        // audited with the export.
+        let received: BTreeSet<RecordId> = export
+            .records
+            .iter()
+            .flat_map(|r| std::iter::once(r.id).chain(r.addenda.iter().map(|a| a.id)))
+            .collect();
+        let keys = Target::Owners(vec![client.into()]);
+        let opening = gate.check(self.role, Access::Release, vec![], &facts, audit_as, keys)?;
+        let own = guardian.is_none();
+        let opened = self.shared.write(|tx| {
+            let which = |r: &AmendmentRow| own || r.records.iter().all(|x| received.contains(x));
+            Ok(match self.open_amendments(tx, &opening, client, which) {
+                Ok(found) => {
+                    let outcome = Outcome::Allowed(opening.basis());
+                    for a in &found {
+                        let target = Some(a.summary.id.as_bytes());
+                        let action = AuditAction::AmendmentRead;
+                        let e = gate.entry(action, Some(client), target, &[], outcome);
+                        self.shared.audit_in(tx, &e)?;
+                    }
+                    Ok(found)
+                }
+                Err(failed) => Err(failed),
+            })
+        })?;
+        export.amendments = match opened {
+            Ok(found) => found,
+            Err((field, e)) => return gate.fail(audit_as, &[field.as_str()], failure_of(&e), e),
+        };
         let outcome = Outcome::Allowed(release.basis());
         let fields = [to.code()];
         let e = self.entry(
@@ -222,4 +265,21 @@ impl Session {
         self.shared.audit(&e)?;
         Ok(export)
     }
+}
+
+/// Each addendum under the entry it corrects, oldest first, as a read returns them; one whose
+/// entry was withheld stays on its own, naming it.
+fn with_addenda(records: Vec<Record>) -> Vec<Record> {
+    let (addenda, mut entries): (Vec<Record>, Vec<Record>) =
+        records.into_iter().partition(|r| r.addendum_of.is_some());
+    for a in addenda {
+        match entries.iter_mut().find(|e| Some(e.id) == a.addendum_of) {
+            Some(entry) => entry.addenda.push(a),
+            None => entries.push(a),
+        }
+    }
+    for e in &mut entries {
+        e.addenda.sort_by_key(|a| (a.created_at_ms, a.id));
+    }
+    entries
 }

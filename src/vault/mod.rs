@@ -6,6 +6,8 @@
 //! releases, users, keys) only call the gate.
 
 mod accounting;
+mod amendment_accept;
+mod amendments;
 mod audit_log;
 mod backup;
 mod care;
@@ -54,6 +56,10 @@ use crate::ids::{UserId, VaultId};
 use crate::model::Role;
 use group::{Db, GroupCommit};
 
+pub use amendments::{
+    AMENDMENT_DUE_MS, AMENDMENT_EXTENSION_MS, Amendment, AmendmentDecision, AmendmentSummary,
+    Denial, DenialBasis, NewAmendment,
+};
 pub use audit_log::{audit_log_len, read_audit_log, staff_user_id};
 pub use backup::{BackupSummary, RestoreOptions};
 pub use care::MAX_BREAK_GLASS_MINUTES;

@@ -1,19 +1,26 @@
 //! The contents of a release package, once the policy has decided: each permitted entry opened
 //! with only its permitted fields, entries a restriction covers left out, free text a payment
 //! release may not carry dropped, and a diagnosis kept only if it is about the one condition a
-//! scope names. Everything withheld is said, so the manifest can say it.
+//! scope names. Everything withheld is said, so the manifest can say it. An addendum goes as
+//! its own entry, naming the entry it corrects and any amendment it carries out, bounded like any
+//! entry (its reason is free text); a restriction on an entry holds its addenda back with it.
+//! A denied amendment the client disagreed with travels with every release of an entry it
+//! disputes (45 CFR 164.526(d)(5)).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::audit::format_utc;
+use crate::db::Conn;
+use crate::db::amendment_rows::AmendmentRow;
 use crate::db::rows::FieldTable;
 use crate::db::{policy_rows, rows};
-use crate::disclosure::{ConsentCopy, PackageItem, ReleasedPart, WithheldPart};
+use crate::disclosure::{ConsentCopy, Dispute, PackageItem, ReleasedPart, WithheldPart};
 use crate::error::{Error, Result};
 use crate::ids::{CaseId, ClientId, ConsentId, RecordId};
 use crate::model::{Category, Compartment, RecordKind};
 use crate::policy::{Condition, ConsentFact, DisclosureGrant, FreeText};
 use crate::value::{FieldName, Value};
+use crate::vault::amendments::{Amendment, amendment_entry, amendment_from};
 
 use super::Session;
 use super::cases::joint_entry;
@@ -74,9 +81,9 @@ impl Session {
         };
         let push = |out: &mut Gathered,
                     id: String,
-                    category: Category,
-                    kind: &str,
+                    (category, kind): (Category, &str),
                     at: i64,
+                    (addendum_of, amends): (Option<[u8; 16]>, Option<[u8; 16]>),
                     fields: BTreeMap<FieldName, Value>| {
             let mut kept = BTreeMap::new();
             for (name, value) in fields {
@@ -103,6 +110,8 @@ impl Session {
                 kind: kind.into(),
                 written: format_utc(at),
                 fields: kept,
+                addendum_of: addendum_of.map(hex::encode),
+                amends: amends.map(hex::encode),
             });
         };
         let withhold = |out: &mut Gathered, id: String, category: Category, b: &Binding| {
@@ -121,7 +130,11 @@ impl Session {
             if scope.part(category).is_none() {
                 continue;
             }
-            if let Some(b) = restricted(category, Some(&meta.id)) {
+            // An addendum is part of the entry it corrects: withheld with it.
+            let of = meta.history.addendum_of.map(RecordId::from_bytes);
+            let bound = restricted(category, Some(&meta.id))
+                .or_else(|| of.and_then(|of| restricted(category, Some(&of))));
+            if let Some(b) = bound {
                 withhold(&mut out, meta.id.to_string(), category, b);
                 continue;
             }
@@ -138,7 +151,15 @@ impl Session {
                 }
             }
             let (id, kind) = (meta.id.to_string(), meta.kind.code());
-            push(&mut out, id, category, kind, meta.updated_at, fields);
+            let links = (meta.history.addendum_of, meta.history.amends);
+            push(
+                &mut out,
+                id,
+                (category, kind),
+                meta.updated_at,
+                links,
+                fields,
+            );
         }
         let notes = Category::PsychotherapyNotes;
         if scope.part(notes).is_some() {
@@ -149,14 +170,9 @@ impl Session {
                 }
                 let fields = open(note_entry(ask.client, &note.id), notes)?;
                 let id = note.id.to_string();
-                push(
-                    &mut out,
-                    id,
-                    notes,
-                    "psychotherapy_note",
-                    note.created_at,
-                    fields,
-                );
+                let links = (note.history.addendum_of, None);
+                let what = (notes, "psychotherapy_note");
+                push(&mut out, id, what, note.created_at, links, fields);
             }
         }
         let joint = Category::JointRecord;
@@ -168,9 +184,45 @@ impl Session {
                 }
                 let fields = open(joint_entry(case, &row.id), joint)?;
                 let id = row.id.to_string();
-                push(&mut out, id, joint, "joint_record", row.created_at, fields);
+                let what = (joint, "joint_record");
+                push(&mut out, id, what, row.created_at, (None, None), fields);
             }
         }
+        Ok(out)
+    }
+
+    /// The disputes that travel with a release carrying `released` (entries of `client`),
+    /// opened under the release's grant.
+    pub(super) fn disputes(
+        &self,
+        granted: &Granted,
+        client: &ClientId,
+        released: &BTreeSet<RecordId>,
+    ) -> Result<Vec<Dispute>, (String, Error)> {
+        let conn = self.shared.conn();
+        let found = self.open_amendments(&conn, granted, client, |r| disputed(r, released))?;
+        Ok(found.into_iter().filter_map(dispute_of).collect())
+    }
+
+    /// Every request of `client` opened under `granted` (a release's or an export's grant, which
+    /// reaches the client's keys), for those that `which` keeps.
+    pub(super) fn open_amendments(
+        &self,
+        conn: &Conn,
+        granted: &Granted,
+        client: &ClientId,
+        which: impl Fn(&AmendmentRow) -> bool,
+    ) -> Result<Vec<Amendment>, (String, Error)> {
+        let plain = |e: Error| (String::new(), e);
+        let found = self.client_rows(conn, client).map_err(plain)?.amendments;
+        let mut out = Vec::new();
+        for row in found.iter().filter(|r| which(r)) {
+            let stored =
+                Stored::load(conn, amendment_entry(client, &row.id), None).map_err(plain)?;
+            let fields = self.open(conn, granted, stored, |_| true)?;
+            out.push(amendment_from(client, row, fields).map_err(plain)?);
+        }
+        out.sort_by_key(|a| (a.summary.received_at_ms, a.summary.id));
         Ok(out)
     }
 
@@ -277,4 +329,58 @@ pub(super) fn released_parts(grant: &DisclosureGrant, items: &[PackageItem]) -> 
             limit: limit.into(),
         })
         .collect()
+}
+
+/// The requests in dispute for a release carrying `released`: denied, with the client's
+/// statement of disagreement filed, about at least one released entry (164.526(d)(5)(i)).
+pub(super) fn disputed(row: &AmendmentRow, released: &BTreeSet<RecordId>) -> bool {
+    row.accepted == Some(false)
+        && row.statement_at.is_some()
+        && row.records.iter().any(|r| released.contains(r))
+}
+
+/// A denied request with its statement, as it travels.
+fn dispute_of(a: Amendment) -> Option<Dispute> {
+    let denial = a.denial?;
+    Some(Dispute {
+        request: a.summary.id.to_string(),
+        records: a.summary.records.iter().map(ToString::to_string).collect(),
+        what: a.what,
+        why: a.why,
+        denial_basis: denial.basis.code().into(),
+        denial_explanation: denial.explanation,
+        statement: a.statement?,
+        rebuttal: a.rebuttal,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AmendmentId, UserId};
+
+    #[test]
+    fn a_dispute_is_a_denial_with_a_statement_about_a_released_entry() {
+        let r = RecordId::from_bytes([1; 16]);
+        let mut row = AmendmentRow {
+            id: AmendmentId::from_bytes([2; 16]),
+            records: vec![r],
+            received_at: 0,
+            due_at: 1,
+            extended_at: None,
+            accepted: Some(false),
+            decided_at: Some(1),
+            decided_by: None,
+            statement_at: None,
+            rebuttal_at: None,
+            recorded_by: UserId::from_bytes([3; 16]),
+        };
+        let released = BTreeSet::from([r]);
+        assert!(!disputed(&row, &released));
+        row.statement_at = Some(2);
+        assert!(disputed(&row, &released));
+        assert!(!disputed(&row, &BTreeSet::new()));
+        row.accepted = Some(true);
+        assert!(!disputed(&row, &released));
+    }
 }

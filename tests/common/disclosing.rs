@@ -677,7 +677,13 @@ pub fn json_matches(pkg: &ReleasePackage) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(&pkg.to_json()).unwrap();
     assert_eq!(
         keys(&v),
-        BTreeSet::from(["manifest", "items", "redisclosure_notice", "consent_copy"])
+        BTreeSet::from([
+            "manifest",
+            "items",
+            "redisclosure_notice",
+            "consent_copy",
+            "disputes"
+        ])
     );
     let m = &v["manifest"];
     assert_eq!(
@@ -701,8 +707,14 @@ pub fn json_matches(pkg: &ReleasePackage) -> serde_json::Value {
             "at_risk",
             "threat",
             "named",
+            "disputes",
         ])
     );
+    assert_eq!(
+        m["disputes"].as_array().unwrap().len(),
+        pkg.manifest.disputes.len()
+    );
+    assert_eq!(v["disputes"].as_array().unwrap().len(), pkg.disputes.len());
     let pm = &pkg.manifest;
     assert_eq!(m["released"].as_array().unwrap().len(), pm.released.len());
     for (j, part) in m["released"].as_array().unwrap().iter().zip(&pm.released) {
@@ -742,10 +754,11 @@ pub fn json_matches(pkg: &ReleasePackage) -> serde_json::Value {
     let items = v["items"].as_array().unwrap();
     assert_eq!(items.len(), pkg.items.len());
     for (j, i) in items.iter().zip(&pkg.items) {
-        assert_eq!(
-            keys(j),
-            BTreeSet::from(["id", "category", "kind", "written", "fields"])
-        );
+        // An addendum also names its entry, and an amendment it carries out.
+        let mut want = BTreeSet::from(["id", "category", "kind", "written", "fields"]);
+        want.extend(i.addendum_of.as_ref().map(|_| "addendum_of"));
+        want.extend(i.amends.as_ref().map(|_| "amends"));
+        assert_eq!(keys(j), want);
         assert_eq!(j["id"], i.id.as_str());
         assert_eq!(j["category"], i.category.as_str());
         assert_eq!(j["kind"], i.kind.as_str());
