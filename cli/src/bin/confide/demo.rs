@@ -211,13 +211,14 @@ pub(crate) fn run(path: &Path, force: bool) -> Result<(), Error> {
     crate::couple::run(&rivera, &chen, &jordan, &progress, &note)?;
     crate::releases::run(&rivera, &jordan)?;
     crate::history::run(&rivera, &progress, &note)?;
+    crate::history::amendment(&rivera, &jordan, &dx)?;
 
     section(
         "The audit log's last entries (metadata only: no field values; ! = flagged for review)",
     );
     let auditor = login(&vault, AUDITOR)?;
     let names = [&admin, &rivera, &chen, &biller, &auditor].map(|s| (s.user_id(), s.user_name()));
-    for e in auditor.audit_tail(22)? {
+    for e in auditor.audit_tail(24)? {
         let who = names
             .iter()
             .find(|(id, _)| Some(*id) == e.actor)

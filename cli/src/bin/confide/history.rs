@@ -1,6 +1,11 @@
 //! The demonstration's record history: a note signed, an overwrite refused, an addendum.
 
-use confide::{EntryStatus, Error, NoteId, Purpose, RecordId, Session, Value};
+use confide::{
+    Category, ClientId, DenialBasis, DisclosureRequest, EntryStatus, Error, LegalBasis,
+    NewAmendment, NoteId, Order, OutsideParty, Purpose, RecordId, ReleaseScope, Session, Value,
+};
+
+use confide::scope::Fields as Scoped;
 
 use crate::out::outln;
 use crate::present::{section, show};
@@ -72,4 +77,90 @@ pub(crate) fn run(rivera: &Session, progress: &RecordId, note: &NoteId) -> Resul
         },
     );
     Ok(())
+}
+
+/// Jordan asks to amend his diagnosis; Dr. Rivera denies it in writing; his statement of
+/// disagreement then goes with a court-ordered release of the diagnosis.
+pub(crate) fn amendment(rivera: &Session, jordan: &ClientId, dx: &RecordId) -> Result<(), Error> {
+    let t = Purpose::Treatment;
+    section("A request to amend (45 CFR 164.526), denied, and the statement that travels");
+    rivera.sign_record(dx, t)?;
+    let request = rivera.request_amendment(
+        jordan,
+        &NewAmendment {
+            records: vec![*dx],
+            what: "Remove the PTSD diagnosis".into(),
+            why: "I had one bad month; it will follow me into job applications".into(),
+        },
+        t,
+    )?;
+    let listed = rivera.list_amendments(jordan, t)?;
+    if let Some(r) = listed.first() {
+        let days = (r.due_at_ms - r.received_at_ms) / 86_400_000;
+        outln!(
+            "  Jordan asks to remove his diagnosis; the practice must answer within {days} days"
+        );
+    }
+    rivera.deny_amendment(
+        &request,
+        DenialBasis::AccurateAndComplete,
+        "Criteria met over twelve weeks of assessment; documented at intake and in session 4",
+        t,
+    )?;
+    rivera.file_disagreement(
+        &request,
+        "The symptoms were a reaction to the accident and are gone",
+        t,
+    )?;
+    outln!(
+        "  denied ({}); Jordan files a statement of disagreement",
+        DenialBasis::AccurateAndComplete.code()
+    );
+    let court = OutsideParty {
+        name: "Clerk of the Court".into(),
+        organisation: "Springfield County Court".into(),
+        address: "200 Court Street".into(),
+    };
+    let order = DisclosureRequest {
+        client: *jordan,
+        case: None,
+        recipient: court,
+        purpose: Purpose::Legal,
+        basis: LegalBasis::CourtOrder,
+        consent: None,
+        reference: Some("Order 2026-CV-0412".into()),
+        order: Some(Order {
+            issuer: "Judge A. Moreno, Springfield County Court".into(),
+            issued_on_ms: now_ms(),
+            names: ReleaseScope::new().with(Category::DiagnosisCodes, Scoped::only(&["code"])),
+        }),
+        categories: vec![Category::DiagnosisCodes],
+        narrow: None,
+        protective: None,
+        description: "Diagnosis codes, as the order names them".into(),
+    };
+    show(
+        "A court-ordered release of Jordan's diagnosis",
+        rivera.disclose(&order),
+        |p| {
+            let carried: Vec<String> = p
+                .disputes
+                .iter()
+                .map(|d| format!("request {}: statement {:?}", &d.request[..8], d.statement))
+                .collect();
+            format!(
+                "{} entry; the manifest names {} dispute(s); the package carries {}",
+                p.items.len(),
+                p.manifest.disputes.len(),
+                carried.join("; ")
+            )
+        },
+    );
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
