@@ -8,6 +8,8 @@
 //! fields they may see, and a psychotherapy note's addenda stay with the notes.
 
 mod common;
+#[path = "common/history.rs"]
+mod history;
 #[path = "common/tampered.rs"]
 mod tampered;
 
@@ -15,85 +17,25 @@ use std::path::Path;
 
 use common::*;
 use confide::{
-    AuditEntry, ClientId, DenyReason, EntryStatus, Error, FindingKind, NoteId, Purpose, RecordId,
-    RecordKind, Value,
+    ClientId, DenyReason, EntryStatus, Error, FindingKind, NoteId, Purpose, RecordId, RecordKind,
+    Value,
 };
+use history::*;
 use rusqlite::params;
 use tampered::*;
 
 const T: Purpose = Purpose::Treatment;
 
-/// Jordan, treated by dr.a: a diagnosis signed with one addendum correcting its code, and a
-/// progress note written twice while a draft, then signed.
-struct Chart {
-    p: Practice,
-    client: ClientId,
-    dx: RecordId,
-    addendum: RecordId,
-    note: RecordId,
-}
-
-fn chart() -> Chart {
-    let p = Practice::new();
-    let dr = p.login("dr.a");
-    let client = new_client(&dr, "Jordan Reyes");
-    let dx = dr
-        .create_record(
-            &client,
-            RecordKind::Diagnosis,
-            &[("code", Value::code("F41.1"))],
-            T,
-        )
-        .unwrap();
-    dr.sign_record(&dx, T).unwrap();
-    let addendum = dr
-        .add_addendum(
-            &dx,
-            "trauma history disclosed",
-            &[("code", Value::code("F43.10"))],
-            T,
-        )
-        .unwrap();
-    let note = dr
-        .create_record(
-            &client,
-            RecordKind::ProgressNote,
-            &[("summary", Value::text("first draft"))],
-            T,
-        )
-        .unwrap();
-    dr.update_record(&note, &[("summary", Value::text("second draft"))], T)
-        .unwrap();
-    dr.sign_record(&note, T).unwrap();
-    Chart {
-        p,
-        client,
-        dx,
-        addendum,
-        note,
-    }
-}
-
-/// The newest granted entry with `action` naming `target`.
-fn granted_on(path: &Path, action: &str, target: &[u8; 16]) -> AuditEntry {
-    let hex = hex(target);
-    log(path)
-        .into_iter()
-        .rev()
-        .find(|e| {
-            e.action == action
-                && e.outcome.starts_with("granted")
-                && e.target.as_deref() == Some(hex.as_str())
-        })
-        .unwrap_or_else(|| panic!("no granted {action} of {hex}"))
-}
-
-fn record_changed(seq: u64, id: &[u8; 16]) -> (u64, FindingKind) {
-    (seq, FindingKind::RecordChanged { id: *id })
-}
-
-fn record_missing(seq: u64, id: &[u8; 16]) -> (u64, FindingKind) {
-    (seq, FindingKind::RecordMissing { id: *id })
+/// `audit-verify` reports exactly `want`, in any order (two findings at one entry are listed
+/// in no order the report promises).
+#[track_caller]
+fn assert_findings_unordered(path: &Path, mut want: Vec<(u64, FindingKind)>) {
+    let report = confide::verify_audit_log(path).unwrap();
+    let mut found: Vec<_> = report.findings.iter().map(|f| (f.seq, f.kind)).collect();
+    let key = |(seq, kind): &(u64, FindingKind)| (*seq, format!("{kind:?}"));
+    found.sort_by_key(key);
+    want.sort_by_key(key);
+    assert_eq!(found, want, "{report:?}");
 }
 
 /// `result` is the integrity failure of a link in `addenda` whose addendum is gone.
@@ -110,23 +52,6 @@ fn assert_link_failed<T: std::fmt::Debug>(result: Result<T, Error>, addendum: &[
             hex(addendum)
         ),
     }
-}
-
-/// Delete an entry's row and its fields from `table` (`records` or `psychotherapy_notes`).
-fn delete_entry(path: &Path, table: &str, id: &[u8; 16]) {
-    let (fields, key) = match table {
-        "records" => ("record_fields", "record_id"),
-        _ => ("psychotherapy_note_fields", "note_id"),
-    };
-    let db = raw(path);
-    let gone = db
-        .execute(&format!("DELETE FROM {fields} WHERE {key} = ?1"), [id])
-        .unwrap();
-    assert!(gone > 0);
-    let gone = db
-        .execute(&format!("DELETE FROM {table} WHERE {key} = ?1"), [id])
-        .unwrap();
-    assert_eq!(gone, 1);
 }
 
 /// An addendum deleted from the file with its fields, its link left in place: reading the
@@ -176,19 +101,13 @@ fn a_deleted_addendum_and_its_link_fail_the_clients_facts() {
     // The client's facts were last vouched for by the progress note's signature.
     let vouch = vouched_for(c.p.path(), "client", c.client.as_bytes());
     assert_eq!(vouch.action, "record.sign");
-    let mut want = vec![
-        facts_changed(vouch.seq, "client", c.client.as_bytes()),
-        record_missing(wrote.seq, c.addendum.as_bytes()),
-    ];
-    want.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    let mut found: Vec<_> = confide::verify_audit_log(c.p.path())
-        .unwrap()
-        .findings
-        .into_iter()
-        .map(|f| (f.seq, f.kind))
-        .collect();
-    found.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    assert_eq!(found, want);
+    assert_findings_unordered(
+        c.p.path(),
+        vec![
+            facts_changed(vouch.seq, "client", c.client.as_bytes()),
+            record_missing(wrote.seq, c.addendum.as_bytes()),
+        ],
+    );
 }
 
 /// The first draft's envelope (`summary@1`) put back as the current summary, its version row
@@ -254,39 +173,6 @@ fn a_draft_version_deleted_fails_the_read() {
     assert_findings(c.p.path(), &[record_changed(signed.seq, c.note.as_bytes())]);
 }
 
-/// Copy the rows of `table` with `key` = `id` aside (into `saved_{table}`), to put back later.
-fn save_row(db: &rusqlite::Connection, table: &str, key: &str, id: &[u8; 16]) {
-    db.execute_batch(&format!(
-        "DROP TABLE IF EXISTS saved_{table}; \
-         CREATE TABLE saved_{table} AS SELECT * FROM {table} WHERE 0"
-    ))
-    .unwrap();
-    db.execute(
-        &format!("INSERT INTO saved_{table} SELECT * FROM {table} WHERE {key} = ?1"),
-        [id],
-    )
-    .unwrap();
-}
-
-/// Put back the saved row (every column, its MAC and write count included) and its fields.
-fn restore_row(db: &rusqlite::Connection, table: &str, fields: &str, key: &str, id: &[u8; 16]) {
-    db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-    db.execute(&format!("DELETE FROM {table} WHERE {key} = ?1"), [id])
-        .unwrap();
-    db.execute(
-        &format!("INSERT INTO {table} SELECT * FROM saved_{table}"),
-        [],
-    )
-    .unwrap();
-    db.execute(&format!("DELETE FROM {fields} WHERE {key} = ?1"), [id])
-        .unwrap();
-    db.execute(
-        &format!("INSERT INTO {fields} SELECT * FROM saved_{fields}"),
-        [],
-    )
-    .unwrap();
-}
-
 /// The whole progress note put back as it was before its second draft and its signature: row
 /// (status, write count and MAC) and envelopes from the older copy, a state the vault once
 /// authenticated. The note no longer reads as signed, but the client's facts say it was
@@ -328,19 +214,13 @@ fn a_signed_entry_rolled_back_whole_to_its_draft_is_not_reopened() {
         vouched_for(p.path(), "client", client.as_bytes()).seq,
         signed.seq
     );
-    let mut found: Vec<_> = confide::verify_audit_log(p.path())
-        .unwrap()
-        .findings
-        .into_iter()
-        .map(|f| (f.seq, f.kind))
-        .collect();
-    found.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    let mut want = vec![
-        facts_changed(signed.seq, "client", client.as_bytes()),
-        record_changed(signed.seq, note.as_bytes()),
-    ];
-    want.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    assert_eq!(found, want);
+    assert_findings_unordered(
+        p.path(),
+        vec![
+            facts_changed(signed.seq, "client", client.as_bytes()),
+            record_changed(signed.seq, note.as_bytes()),
+        ],
+    );
 }
 
 /// A draft rolled back whole to before its last update is the known limit of the read path (a
@@ -412,19 +292,13 @@ fn a_signed_entrys_status_cleared_fails_the_overwrite() {
             "{reopen}: {read:?}"
         );
         assert_failure_audited(c.p.path(), "record.read", &dr.user_id());
-        let mut found: Vec<_> = confide::verify_audit_log(c.p.path())
-            .unwrap()
-            .findings
-            .into_iter()
-            .map(|f| (f.seq, f.kind))
-            .collect();
-        found.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-        let mut want = vec![
-            facts_changed(signed.seq, "client", c.client.as_bytes()),
-            record_changed(signed.seq, c.note.as_bytes()),
-        ];
-        want.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-        assert_eq!(found, want, "{reopen}");
+        assert_findings_unordered(
+            c.p.path(),
+            vec![
+                facts_changed(signed.seq, "client", c.client.as_bytes()),
+                record_changed(signed.seq, c.note.as_bytes()),
+            ],
+        );
     }
 }
 
@@ -567,19 +441,13 @@ fn a_deleted_note_addendum_and_its_link_fail_the_clients_facts() {
         n.client.as_bytes(),
     );
     assert_failure_audited(n.p.path(), "note.read", &dr.user_id());
-    let mut found: Vec<_> = confide::verify_audit_log(n.p.path())
-        .unwrap()
-        .findings
-        .into_iter()
-        .map(|f| (f.seq, f.kind))
-        .collect();
-    found.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    let mut want = vec![
-        facts_changed(wrote.seq, "client", n.client.as_bytes()),
-        record_missing(wrote.seq, n.addendum.as_bytes()),
-    ];
-    want.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    assert_eq!(found, want);
+    assert_findings_unordered(
+        n.p.path(),
+        vec![
+            facts_changed(wrote.seq, "client", n.client.as_bytes()),
+            record_missing(wrote.seq, n.addendum.as_bytes()),
+        ],
+    );
 }
 
 #[test]
@@ -636,19 +504,13 @@ fn a_signed_note_rolled_back_whole_to_its_draft_is_not_reopened() {
         dr.update_psychotherapy_note(&note, &[("process", Value::text("rewritten"))], T);
     assert_scope_failed(overwrite, "clients", client.as_bytes());
     assert_failure_audited(p.path(), "note.update", &dr.user_id());
-    let mut found: Vec<_> = confide::verify_audit_log(p.path())
-        .unwrap()
-        .findings
-        .into_iter()
-        .map(|f| (f.seq, f.kind))
-        .collect();
-    found.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    let mut want = vec![
-        facts_changed(signed.seq, "client", client.as_bytes()),
-        record_changed(signed.seq, note.as_bytes()),
-    ];
-    want.sort_by_key(|(seq, kind)| (*seq, format!("{kind:?}")));
-    assert_eq!(found, want);
+    assert_findings_unordered(
+        p.path(),
+        vec![
+            facts_changed(signed.seq, "client", client.as_bytes()),
+            record_changed(signed.seq, note.as_bytes()),
+        ],
+    );
 }
 
 #[test]
