@@ -52,9 +52,9 @@ macro_rules! client_scope_v9 {
 }
 
 /// A client's scope: format 9's rows, then which entries are addenda of which, the client's
-/// requests to amend, and which of the client's entries are signed (tag 10; an addendum, signed
-/// as it is written, is a fact of the client by its link already). The last is what
-/// keeps a signed entry signed: its row rolled back whole to its draft (status, write count
+/// requests to amend, and which of the client's records and notes are signed (tags 10 and 11;
+/// an addendum, signed as it is written, is a fact of the client by its link already). The
+/// last is what keeps a signed entry signed: its row rolled back whole to its draft (status, write count
 /// and MAC from an older copy, which its own MAC cannot tell from the current one) leaves this
 /// set, so the client's facts fail before anything of the client is decided on, and the entry
 /// cannot be reopened to be overwritten.
@@ -65,10 +65,10 @@ const CLIENT_SCOPE: &str = concat!(
      UNION ALL SELECT 9, request_id, records, received_at, due_at, extended_at, decision, \
             decided_at, decided_by, statement_at, rebuttal_at, recorded_by, NULL \
             FROM amendment_requests WHERE client_id = ?1 \
-     UNION ALL SELECT 10, record_id, 'record', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+     UNION ALL SELECT 10, record_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
             NULL, NULL FROM records WHERE client_id = ?1 AND status = 2 AND addendum_of IS NULL \
-     UNION ALL SELECT 10, note_id, 'note', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-            NULL, NULL FROM psychotherapy_notes WHERE client_id = ?1 AND status = 2 \
+     UNION ALL SELECT 11, note_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+            NULL FROM psychotherapy_notes WHERE client_id = ?1 AND status = 2 \
             AND addendum_of IS NULL \
      ORDER BY 1, 2"
 );
@@ -114,7 +114,8 @@ impl ScopeKind {
                 ("guardians", 8),
                 ("addenda", 7),
                 ("amendment_requests", 11),
-                ("signed_entries", 2),
+                ("signed_records", 1),
+                ("signed_notes", 1),
             ],
             ScopeKind::Case => &[("cases", 4), ("case_members", 3), ("case_clinicians", 2)],
             ScopeKind::User => &[("users", 4), ("supervision", 3)],
