@@ -1,5 +1,5 @@
-//! `confide upgrade VAULT`: opens (and so upgrades) a vault and lists the consents the upgrade
-//! to format 9 narrowed, as the library lists them.
+//! `confide upgrade VAULT`: opens (and so upgrades) a vault, lists the consents the upgrade to
+//! format 9 narrowed and says what the upgrade to format 10 signed, as the library lists them.
 
 mod common;
 #[path = "../../tests/common/upgraded.rs"]
@@ -64,5 +64,48 @@ fn a_current_vault_has_nothing_narrowed() {
         ok && out.contains("no consent's reach was narrowed"),
         "{out}"
     );
+    assert!(out.contains("no entry was signed by an upgrade"), "{out}");
     drop(dir);
+}
+
+/// The format-1 fixture (tests/compat.rs): one diagnosis and one psychotherapy note, signed by
+/// the upgrade, counted on one line that names the entry saying so; the same line on a second
+/// run, which logs nothing more.
+#[test]
+fn the_upgrade_says_how_many_entries_it_signed_and_where_the_log_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.vault");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/format1.vault"
+    );
+    std::fs::copy(fixture, &path).unwrap();
+    let (ok, out) = upgrade(&path);
+    assert!(ok, "{out}");
+    let logged: Vec<u64> = confide::read_audit_log(&path, &confide::AuditFilter::default())
+        .unwrap()
+        .entries
+        .into_iter()
+        .filter(|e| e.action == "history.signed_by_upgrade")
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    let want = format!(
+        "the upgrade to format 10 signed 1 clinical entry and 1 psychotherapy note written \
+         before it (never written again; corrected by addenda); audit entry #{}",
+        logged[0]
+    );
+    assert!(out.lines().any(|l| l == want), "{want:?} not in\n{out}");
+    let (ok, again) = upgrade(&path);
+    assert!(ok && again.lines().any(|l| l == want), "{again}");
+    let entries = confide::read_audit_log(&path, &confide::AuditFilter::default())
+        .unwrap()
+        .entries;
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "history.signed_by_upgrade")
+            .count(),
+        1
+    );
 }

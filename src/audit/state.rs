@@ -57,6 +57,8 @@ fn scope_of(action: &[u8]) -> Option<(&'static str, bool)> {
         | b"guardian.end"
         | b"record.addendum"
         | b"note.addendum"
+        | b"record.sign"
+        | b"note.sign"
         | b"amendment.request"
         | b"amendment.extend"
         | b"amendment.accept"

@@ -2,7 +2,7 @@
 //!
 //! A scope is what one MAC covers: a client's facts (its row, minor status, care team,
 //! consents and their scopes, break-glass grants, restrictions, guardians, which entries are
-//! addenda of which, requests to amend), a case's (its row, members, clinicians) or a user's
+//! addenda of which, requests to amend, which entries are signed), a case's (its row, members, clinicians) or a user's
 //! (role, status, who supervises them). One `UNION ALL` statement returns every row of a scope in a
 //! fixed order, its first column naming the table; the digest ([`FactsDigest`]) is taken over
 //! exactly the stored cells, so the read path (which then checks the scope's MAC) and
@@ -51,8 +51,13 @@ macro_rules! client_scope_v9 {
     };
 }
 
-/// A client's scope: format 9's rows, then which entries are addenda of which and the
-/// client's requests to amend.
+/// A client's scope: format 9's rows, then which entries are addenda of which, the client's
+/// requests to amend, and which of the client's records and notes are signed (tags 10 and 11;
+/// an addendum, signed as it is written, is a fact of the client by its link already). The
+/// last is what keeps a signed entry signed: its row rolled back whole to its draft (status, write count
+/// and MAC from an older copy, which its own MAC cannot tell from the current one) leaves this
+/// set, so the client's facts fail before anything of the client is decided on, and the entry
+/// cannot be reopened to be overwritten.
 const CLIENT_SCOPE: &str = concat!(
     client_scope_v9!(),
     "UNION ALL SELECT 8, addendum_id, of_kind, of_id, ordinal, author_id, added_at, amends, \
@@ -60,6 +65,11 @@ const CLIENT_SCOPE: &str = concat!(
      UNION ALL SELECT 9, request_id, records, received_at, due_at, extended_at, decision, \
             decided_at, decided_by, statement_at, rebuttal_at, recorded_by, NULL \
             FROM amendment_requests WHERE client_id = ?1 \
+     UNION ALL SELECT 10, record_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+            NULL, NULL FROM records WHERE client_id = ?1 AND status = 2 AND addendum_of IS NULL \
+     UNION ALL SELECT 11, note_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+            NULL FROM psychotherapy_notes WHERE client_id = ?1 AND status = 2 \
+            AND addendum_of IS NULL \
      ORDER BY 1, 2"
 );
 
@@ -104,6 +114,8 @@ impl ScopeKind {
                 ("guardians", 8),
                 ("addenda", 7),
                 ("amendment_requests", 11),
+                ("signed_records", 1),
+                ("signed_notes", 1),
             ],
             ScopeKind::Case => &[("cases", 4), ("case_members", 3), ("case_clinicians", 2)],
             ScopeKind::User => &[("users", 4), ("supervision", 3)],

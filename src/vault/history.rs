@@ -8,7 +8,9 @@
 //!   written again; every earlier version of a field stays in the vault, sealed and bound to
 //!   its place and the write it was sealed in, for whoever may read the entry.
 //! - **Signing** is its author's, audited (`record.sign`, `note.sign`) and part of what the
-//!   entry's MAC covers. In a supervision flagged as a training programme, the supervisor
+//!   entry's MAC covers; which entries are signed is also a fact of the client, so an entry's
+//!   row put back whole as its draft (a state its own MAC once vouched for) fails the client's
+//!   check instead of reopening it. In a supervision flagged as a training programme, the supervisor
 //!   **co-signs** a supervisee's signed entry.
 //! - A signed entry is **never overwritten**: writing it again fails with [`Error::Signed`],
 //!   which names the way forward, an **addendum**: its own entry, linked to the one it corrects,
@@ -191,15 +193,22 @@ impl Session {
         let AuditAs { action, .. } = audit_as;
         let e = gate.entry(action, Some(&s.client), Some(&s.entry.parent), &[], outcome);
         let (table, parent) = (s.entry.table, &s.entry.parent);
+        // Which entries are signed is a fact of the client (`fact_rows`): signing changes it,
+        // so the same entry vouches for the client's facts as signing left them.
+        let client = &s.client.as_bytes()[..];
+        let scope = (!cosign).then_some((ScopeKind::Client, client));
         let written = self.shared.write(|tx| {
             self.check_parent_now(tx, table, parent)?;
+            if let Some((kind, id)) = scope {
+                self.check_scope_now(tx, kind, id)?;
+            }
             let at = self.shared.now_ms();
             if cosign {
                 rows::set_cosigned(tx, table, parent, &self.user, at)?;
             } else {
                 rows::set_signed(tx, table, parent, &self.user, at)?;
             }
-            self.audit_fields(tx, &e, table, parent, None)
+            self.audit_fields(tx, &e, table, parent, scope)
         });
         match written {
             Ok(_) => Ok(()),

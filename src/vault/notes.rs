@@ -125,12 +125,19 @@ impl Session {
                     }
                 }
             }
-            let mut asks = vec![Ask::Read(ReadItem {
+            let asks = vec![Ask::Read(ReadItem {
                 role: self.role,
                 stored: Stored::load(tx, note_entry(&meta.client, note), None)?,
                 facts: facts.clone(),
                 audit_as,
             })];
+            let mut results = gate.read_in(tx, asks)?;
+            // The addenda are opened only with their note: a note that failed is not read on
+            // through its corrections.
+            if !matches!(results.first(), Some(Ok(_))) {
+                return Ok(Ok((results, Vec::new())));
+            }
+            let mut asks = Vec::with_capacity(addenda.len());
             for a in &addenda {
                 asks.push(Ask::Read(ReadItem {
                     role: self.role,
@@ -141,7 +148,7 @@ impl Session {
                         .client(&a.client),
                 }));
             }
-            let results = gate.read_in(tx, asks)?;
+            results.extend(gate.read_in(tx, asks)?);
             Ok(Ok((results, addenda)))
         })?;
         let (results, addenda) = read?;

@@ -91,7 +91,9 @@ impl Session {
         entry.parent = *id.as_bytes();
         let scope = Some((ScopeKind::Client, &client.as_bytes()[..]));
         gate.write_entry_in(&entry, &facts, &named, audit_as, scope, |tx, at| {
-            // As the transaction holds it, after the decision.
+            // As the transaction holds it, after the decision, and as its MAC vouches for it:
+            // an addendum is never linked to an entry someone changed outside the vault.
+            self.check_parent_now(tx, FieldTable::Records, record.as_bytes())?;
             let now = rows::record(tx, record)?.ok_or(Error::NotFound { what: "record" })?;
             if now.history.addendum_of.is_some() {
                 return Err(invalid(
@@ -233,6 +235,7 @@ impl Session {
         let entry = note_entry(&client, &id);
         let scope = Some((ScopeKind::Client, &client.as_bytes()[..]));
         gate.write_entry_in(&entry, &facts, &named, audit_as, scope, |tx, at| {
+            self.check_parent_now(tx, FieldTable::Notes, note.as_bytes())?;
             let now = rows::note(tx, note)?.ok_or(Error::NotFound { what: "note" })?;
             if now.history.addendum_of.is_some() {
                 return Err(invalid(

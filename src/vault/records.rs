@@ -541,10 +541,10 @@ impl Session {
                 metas.push(Some(meta));
                 facts_for.push(Some(facts));
             }
-            let mut asks = Vec::with_capacity(records.len() + addenda.len());
-            for ((id, meta), facts) in records.iter().zip(&metas).zip(&mut facts_for) {
+            let mut asks = Vec::with_capacity(records.len());
+            for ((id, meta), facts) in records.iter().zip(&metas).zip(&facts_for) {
                 let read_as = AuditAs::new(AuditAction::RecordRead).target(id.as_bytes());
-                let (Some(meta), Some(facts)) = (meta, facts.take()) else {
+                let (Some(meta), Some(facts)) = (meta, facts) else {
                     asks.push(Ask::Unknown(read_as));
                     continue;
                 };
@@ -555,10 +555,14 @@ impl Session {
                     audit_as: read_as.client(&meta.client),
                 }));
             }
+            let read = gate.read_in(tx, asks)?;
+            // The addenda are opened only with their entry: an entry refused or failed is not
+            // read on through its corrections.
+            addenda.retain(|(i, _)| read[*i].is_ok() && facts_for[*i].is_some());
+            let mut asks = Vec::with_capacity(addenda.len());
             for (i, a) in &addenda {
-                let facts = match &asks[*i] {
-                    Ask::Read(item) => item.facts.clone(),
-                    Ask::Unknown(_) => continue,
+                let Some(facts) = facts_for[*i].clone() else {
+                    continue;
                 };
                 asks.push(Ask::Read(ReadItem {
                     role: self.role,
@@ -569,8 +573,7 @@ impl Session {
                         .client(&a.client),
                 }));
             }
-            let mut read = gate.read_in(tx, asks)?;
-            let of_addenda = read.split_off(records.len());
+            let of_addenda = gate.read_in(tx, asks)?;
             let mut out: Vec<Result<Record>> = read
                 .into_iter()
                 .zip(metas)

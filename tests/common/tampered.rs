@@ -44,6 +44,10 @@ fn changes(scope: &str) -> &'static [&'static str] {
             "consent.expiry_event",
             "restriction.record",
             "restriction.lift",
+            "record.addendum",
+            "note.addendum",
+            "record.sign",
+            "note.sign",
         ],
         "case" => &["case.create", "case.leave"],
         "user" => &[

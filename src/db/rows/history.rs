@@ -48,39 +48,36 @@ fn corrupt(what: &str) -> Error {
     Error::Corrupt { what: what.into() }
 }
 
-fn user(c: &Cell) -> Result<Option<UserId>> {
+// The history cells are read leniently: a cell of the wrong type or shape reads as absent,
+// and a status that disagrees with its signature reads by its code alone. Every one of them is
+// under the entry's MAC, over the cells as stored, which every use checks before trusting the
+// row; failing here instead would fail before that check, unaudited, as corruption rather
+// than the tampering it is.
+
+fn user(c: &Cell) -> Option<UserId> {
     match c {
-        Cell::Null => Ok(None),
-        Cell::Blob(b) => UserId::from_slice(b).map(Some),
-        _ => Err(corrupt("signer")),
+        Cell::Blob(b) => UserId::from_slice(b).ok(),
+        _ => None,
     }
 }
 
-fn time(c: &Cell) -> Result<Option<i64>> {
+fn time(c: &Cell) -> Option<i64> {
     match c {
-        Cell::Null => Ok(None),
-        Cell::Integer(i) => Ok(Some(*i)),
-        _ => Err(corrupt("signing time")),
+        Cell::Integer(i) => Some(*i),
+        _ => None,
     }
 }
 
-fn id(c: &Cell) -> Result<Option<[u8; 16]>> {
+fn id(c: &Cell) -> Option<[u8; 16]> {
     match c {
-        Cell::Null => Ok(None),
-        Cell::Blob(b) => <[u8; 16]>::try_from(b.as_slice())
-            .map(Some)
-            .map_err(|_| corrupt("linked entry")),
-        _ => Err(corrupt("linked entry")),
+        Cell::Blob(b) => <[u8; 16]>::try_from(b.as_slice()).ok(),
+        _ => None,
     }
 }
 
-/// Who and when, both or neither.
-fn signature(by: &Cell, at: &Cell) -> Result<Option<(UserId, i64)>> {
-    match (user(by)?, time(at)?) {
-        (Some(by), Some(at)) => Ok(Some((by, at))),
-        (None, None) => Ok(None),
-        _ => Err(corrupt("signature")),
-    }
+/// Who and when, if both are there.
+fn signature(by: &Cell, at: &Cell) -> Option<(UserId, i64)> {
+    Some((user(by)?, time(at)?))
 }
 
 impl History {
@@ -112,20 +109,23 @@ impl History {
 
     /// From the stored cells: status, signed_by, signed_at, cosigned_by, cosigned_at,
     /// addendum_of, amends (the last absent for notes).
+    ///
+    /// A status the row's other cells contradict (a draft with a signer, a signature without
+    /// one) is read by its code, the signature dropped; one that is neither reads as written
+    /// before format 10, which for signed documentation means never written again. Either way
+    /// the entry's MAC, over the stored cells, fails before the row is acted on.
     pub(crate) fn from_cells(c: &[Cell]) -> Result<History> {
         let get = |i: usize| c.get(i).unwrap_or(&Cell::Null);
-        let signed = signature(get(1), get(2))?;
-        let status = match (get(0), signed) {
-            (Cell::Null, None) => Status::Before,
-            (Cell::Integer(1), None) => Status::Draft,
+        let status = match (get(0), signature(get(1), get(2))) {
+            (Cell::Integer(1), _) => Status::Draft,
             (Cell::Integer(2), Some((by, at))) => Status::Signed { by, at },
-            _ => return Err(corrupt("entry status")),
+            _ => Status::Before,
         };
         Ok(History {
             status,
-            cosigned: signature(get(3), get(4))?,
-            addendum_of: id(get(5))?,
-            amends: id(get(6))?,
+            cosigned: signature(get(3), get(4)),
+            addendum_of: id(get(5)),
+            amends: id(get(6)),
         })
     }
 }
@@ -244,14 +244,14 @@ pub(crate) fn addenda_of(conn: &Connection, of: &[u8; 16]) -> Result<Vec<Addendu
     rows.map(|row| {
         let (addendum, client, kind, author, added_at, amends, ordinal) = row?;
         Ok(AddendumLink {
-            addendum: id(&Cell::Blob(addendum))?.ok_or_else(|| corrupt("addendum"))?,
+            addendum: id(&Cell::Blob(addendum)).ok_or_else(|| corrupt("addendum"))?,
             client: ClientId::from_slice(&client)?,
             of_note: kind == "note",
             of: *of,
             ordinal,
             author: UserId::from_slice(&author)?,
             added_at,
-            amends: amends.map(|a| id(&Cell::Blob(a))).transpose()?.flatten(),
+            amends: amends.and_then(|a| id(&Cell::Blob(a))),
         })
     })
     .collect()

@@ -80,8 +80,9 @@ enum Command {
         #[arg(long)]
         user: String,
     },
-    /// Open a vault, upgrading an older format in place, and list the consents the upgrade to
-    /// format 9 narrowed (each is also in the audit log). Needs no passphrase.
+    /// Open a vault, upgrading an older format in place, list the consents the upgrade to
+    /// format 9 narrowed and say how many clinical entries and psychotherapy notes the upgrade
+    /// to format 10 signed (each is also in the audit log). Needs no passphrase.
     Upgrade {
         /// The vault file.
         vault: PathBuf,
@@ -134,7 +135,7 @@ fn anchor(vault: &std::path::Path, out: Option<&std::path::Path>) -> Result<(), 
     Ok(())
 }
 
-/// Open (and so upgrade) the vault, and say what the upgrade narrowed.
+/// Open (and so upgrade) the vault, and say what the upgrade narrowed and what it signed.
 fn upgrade(path: &std::path::Path) -> Result<(), confide::Error> {
     let vault = confide::Vault::open(path, config(path)?)?;
     outln!(
@@ -155,7 +156,26 @@ fn upgrade(path: &std::path::Path) -> Result<(), confide::Error> {
             n.audit_seq.map_or_else(|| "-".into(), |s| s.to_string())
         );
     }
+    match vault.signed_by_upgrade()? {
+        // Entries written before format 10 are finished documentation from then on: the
+        // practice is told how many, and where the log says so.
+        Some(signed) => outln!(
+            "the upgrade to format 10 signed {} and {} written before it (never written again; \
+             corrected by addenda); audit entry #{}",
+            counted(signed.records, "clinical entry", "clinical entries"),
+            counted(signed.notes, "psychotherapy note", "psychotherapy notes"),
+            signed
+                .audit_seq
+                .map_or_else(|| "-".into(), |s| s.to_string())
+        ),
+        None => outln!("no entry was signed by an upgrade"),
+    }
     Ok(())
+}
+
+/// `n` with the noun it counts: "1 clinical entry", "2 clinical entries".
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The passphrase: from the CONFIDE_PASSPHRASE environment variable, or else the first line of
