@@ -15,7 +15,8 @@
 -- (the write they were sealed in, which their associated data binds), so the record's MAC and
 -- the digest its log entries vouch for cover every version as they cover its current fields.
 
-ALTER TABLE records ADD COLUMN status INTEGER CHECK (status IN (1, 2)); -- 1 draft, 2 signed
+-- 1 draft, 2 signed, 3 open: an administrative entry, never signed, always open to updates.
+ALTER TABLE records ADD COLUMN status INTEGER CHECK (status IN (1, 2, 3));
 ALTER TABLE records ADD COLUMN signed_by BLOB;
 ALTER TABLE records ADD COLUMN signed_at INTEGER;
 ALTER TABLE records ADD COLUMN cosigned_by BLOB;
@@ -29,6 +30,11 @@ ALTER TABLE psychotherapy_notes ADD COLUMN signed_at INTEGER;
 ALTER TABLE psychotherapy_notes ADD COLUMN cosigned_by BLOB;
 ALTER TABLE psychotherapy_notes ADD COLUMN cosigned_at INTEGER;
 ALTER TABLE psychotherapy_notes ADD COLUMN addendum_of BLOB;
+
+-- A client's drafts (clinical entries and notes not yet signed) are a fact of the client: the
+-- ids, 16 bytes each, in one blob of its head row (NULL when there are none), which its scope's
+-- MAC covers. A signed entry put back as the draft it was is not among them.
+ALTER TABLE clients ADD COLUMN drafts BLOB;
 
 -- Which entries are addenda of which, per client: a policy fact of the client (its scope's MAC
 -- covers these rows), so an addendum deleted from the file, or unlinked, fails the client's

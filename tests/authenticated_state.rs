@@ -149,7 +149,9 @@ fn a_consent_forged_for_the_biller_fails_the_read_instead_of_granting_it() {
         assert_failure_audited(c.p.path(), "record.read", &biller.user_id());
     }
     let vouch = vouched_for(c.p.path(), "client", c.id());
-    assert_eq!(vouch.action, "client.create");
+    // The client's newest entry: one of its records, whose entry vouches for the client's
+    // drafts.
+    assert_eq!(vouch.action, "record.create");
     assert_findings(c.p.path(), &[facts_changed(vouch.seq, "client", c.id())]);
 
     drop(biller);
@@ -248,7 +250,9 @@ fn a_consent_copied_to_another_client_fails_only_that_clients_reads() {
         Basis::Consent
     );
     let vouch = vouched_for(c.p.path(), "client", sam.as_bytes());
-    assert_eq!(vouch.action, "client.create");
+    // The client's newest entry: one of its records, whose entry vouches for the client's
+    // drafts.
+    assert_eq!(vouch.action, "record.create");
     assert_findings(
         c.p.path(),
         &[facts_changed(vouch.seq, "client", sam.as_bytes())],
@@ -552,7 +556,9 @@ fn a_clinician_added_to_the_care_team_in_the_file_is_refused() {
     );
     assert_failure_audited(c.p.path(), "care_team.add", &dr.user_id());
     let vouch = vouched_for(c.p.path(), "client", c.id());
-    assert_eq!(vouch.action, "client.create");
+    // The client's newest entry: one of its records, whose entry vouches for the client's
+    // drafts.
+    assert_eq!(vouch.action, "record.create");
     assert_findings(c.p.path(), &[facts_changed(vouch.seq, "client", c.id())]);
 }
 
@@ -660,7 +666,9 @@ fn a_forged_break_glass_grant_fails_the_emergency_read() {
     assert_scope_failed(drb.read_record(&c.note, e), "clients", c.id());
     assert_failure_audited(c.p.path(), "record.read", &drb.user_id());
     let vouch = vouched_for(c.p.path(), "client", c.id());
-    assert_eq!(vouch.action, "client.create");
+    // The client's newest entry: one of its records, whose entry vouches for the client's
+    // drafts.
+    assert_eq!(vouch.action, "record.create");
     assert_findings(c.p.path(), &[facts_changed(vouch.seq, "client", c.id())]);
 }
 

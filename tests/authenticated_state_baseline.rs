@@ -205,7 +205,7 @@ fn unlock_refused(vault: &Vault, path: &Path, (name, pass): (&str, &str)) {
 
 /// A vault created at the current format, every MAC stripped after its activity and a
 /// clinician added to a client's care team: no unlock re-authenticates that state, and
-/// `audit-verify` reports the care-team edit at the client's creation.
+/// `audit-verify` reports the care-team edit at the entry that last vouched for the client.
 #[test]
 fn stripping_every_mac_of_a_new_vault_fails_the_next_unlock_closed() {
     let p = Practice::new();
@@ -231,8 +231,9 @@ fn stripping_every_mac_of_a_new_vault_fails_the_next_unlock_closed() {
     unlock_refused(&p.vault, p.path(), ("dr.a", CLIN_PASS));
     let p = reopen(p);
     unlock_refused(&p.vault, p.path(), ("admin", ADMIN_PASS));
+    // The progress note's entry last vouched for the client's facts (its drafts).
     let created = vouched_for(p.path(), "client", client.as_bytes());
-    assert_eq!(created.action, "client.create");
+    assert_eq!(created.action, "record.create");
     assert_findings(
         p.path(),
         &[facts_changed(created.seq, "client", client.as_bytes())],

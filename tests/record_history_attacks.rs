@@ -292,13 +292,12 @@ fn a_signed_entrys_status_cleared_fails_the_overwrite() {
             "{reopen}: {read:?}"
         );
         assert_failure_audited(c.p.path(), "record.read", &dr.user_id());
-        assert_findings_unordered(
-            c.p.path(),
-            vec![
-                facts_changed(signed.seq, "client", c.client.as_bytes()),
-                record_changed(signed.seq, c.note.as_bytes()),
-            ],
-        );
+        // Reopened as a draft, it also joins the client's drafts, which signing left.
+        let mut expected = vec![record_changed(signed.seq, c.note.as_bytes())];
+        if reopen.starts_with("status = 1") {
+            expected.insert(0, facts_changed(signed.seq, "client", c.client.as_bytes()));
+        }
+        assert_findings_unordered(c.p.path(), expected);
     }
 }
 

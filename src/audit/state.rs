@@ -59,6 +59,8 @@ fn scope_of(action: &[u8]) -> Option<(&'static str, bool)> {
         | b"note.addendum"
         | b"record.sign"
         | b"note.sign"
+        | b"record.create"
+        | b"note.create"
         | b"amendment.request"
         | b"amendment.extend"
         | b"amendment.accept"

@@ -2,7 +2,7 @@
 //!
 //! A scope is what one MAC covers: a client's facts (its row, minor status, care team,
 //! consents and their scopes, break-glass grants, restrictions, guardians, which entries are
-//! addenda of which, requests to amend, which entries are signed), a case's (its row, members, clinicians) or a user's
+//! addenda of which, requests to amend, its drafts), a case's (its row, members, clinicians) or a user's
 //! (role, status, who supervises them). One `UNION ALL` statement returns every row of a scope in a
 //! fixed order, its first column naming the table; the digest ([`FactsDigest`]) is taken over
 //! exactly the stored cells, so the read path (which then checks the scope's MAC) and
@@ -14,12 +14,19 @@ use rusqlite::{Connection, params};
 use crate::error::{Error, Result};
 use crate::stored::{CellRef, FactsDigest};
 
-/// The rows of a client's scope that a vault of format 8 has (tags 0 to 4).
+/// The rows of a client's scope that a vault of format 8 has (tags 0 to 4); `$drafts` is the
+/// head row's column after its MAC (the client's drafts, from format 10; `NULL` before).
 macro_rules! client_scope_v8 {
+    ($drafts:literal) => {
+        concat!(
+            "SELECT 0, created_at, created_by, facts_mac, ",
+            $drafts,
+            ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM clients WHERE client_id = ?1 ",
+            client_scope_v8!()
+        )
+    };
     () => {
-        "SELECT 0, created_at, created_by, facts_mac, NULL, NULL, NULL, NULL, NULL, NULL, \
-                NULL, NULL, NULL FROM clients WHERE client_id = ?1 \
-         UNION ALL SELECT 1, consented_to_own_treatment, court_directed, \
+        "UNION ALL SELECT 1, consented_to_own_treatment, court_directed, \
                 guardian_agreed_confidential, updated_at, NULL, NULL, NULL, NULL, NULL, \
                 NULL, NULL, NULL FROM minor_status WHERE client_id = ?1 \
          UNION ALL SELECT 2, user_id, relation, since, NULL, NULL, NULL, NULL, NULL, \
@@ -35,9 +42,9 @@ macro_rules! client_scope_v8 {
 /// The rows of a client's scope that a vault of format 9 has: format 8's, then consents'
 /// scopes, restrictions and guardians (tags 5 to 7).
 macro_rules! client_scope_v9 {
-    () => {
+    ($drafts:literal) => {
         concat!(
-            client_scope_v8!(),
+            client_scope_v8!($drafts),
             "UNION ALL SELECT 5, consent_id, elements, condition_index, case_id, signed_by, \
                     expiry_event, expiry_event_at, NULL, NULL, NULL, NULL, NULL \
                     FROM consent_scopes WHERE client_id = ?1 \
@@ -51,33 +58,30 @@ macro_rules! client_scope_v9 {
     };
 }
 
-/// A client's scope: format 9's rows, then which entries are addenda of which, the client's
-/// requests to amend, and which of the client's records and notes are signed (tags 10 and 11;
-/// an addendum, signed as it is written, is a fact of the client by its link already). The
-/// last is what keeps a signed entry signed: its row rolled back whole to its draft (status, write count
-/// and MAC from an older copy, which its own MAC cannot tell from the current one) leaves this
-/// set, so the client's facts fail before anything of the client is decided on, and the entry
-/// cannot be reopened to be overwritten.
+/// A client's scope: format 9's rows with the client's drafts in its head row, then which
+/// entries are addenda of which and the client's requests to amend.
+///
+/// The drafts (the ids of its clinical entries and psychotherapy notes not yet signed, one
+/// blob, NULL when there are none) are what keep a signed entry signed: its row rolled back
+/// whole to its draft (status, write count and MAC from an older copy, which its own MAC cannot
+/// tell from the current one) says it is a draft the client's facts do not list, and is refused
+/// before it is read or written. In the head row, not rows of their own: every decision reads
+/// this statement, and a table more costs it an index probe.
 const CLIENT_SCOPE: &str = concat!(
-    client_scope_v9!(),
+    client_scope_v9!("drafts"),
     "UNION ALL SELECT 8, addendum_id, of_kind, of_id, ordinal, author_id, added_at, amends, \
             NULL, NULL, NULL, NULL, NULL FROM addenda WHERE client_id = ?1 \
      UNION ALL SELECT 9, request_id, records, received_at, due_at, extended_at, decision, \
             decided_at, decided_by, statement_at, rebuttal_at, recorded_by, NULL \
             FROM amendment_requests WHERE client_id = ?1 \
-     UNION ALL SELECT 10, record_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-            NULL, NULL FROM records WHERE client_id = ?1 AND status = 2 AND addendum_of IS NULL \
-     UNION ALL SELECT 11, note_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-            NULL FROM psychotherapy_notes WHERE client_id = ?1 AND status = 2 \
-            AND addendum_of IS NULL \
      ORDER BY 1, 2"
 );
 
 /// A client's scope in a vault of format 9, which `audit-verify` reads without migrating it.
-const CLIENT_SCOPE_V9: &str = concat!(client_scope_v9!(), "ORDER BY 1, 2");
+const CLIENT_SCOPE_V9: &str = concat!(client_scope_v9!("NULL"), "ORDER BY 1, 2");
 
 /// A client's scope in a vault of format 8.
-const CLIENT_SCOPE_V8: &str = concat!(client_scope_v8!(), "ORDER BY 1, 2");
+const CLIENT_SCOPE_V8: &str = concat!(client_scope_v8!("NULL"), "ORDER BY 1, 2");
 
 /// Which scope of facts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,8 +118,6 @@ impl ScopeKind {
                 ("guardians", 8),
                 ("addenda", 7),
                 ("amendment_requests", 11),
-                ("signed_records", 1),
-                ("signed_notes", 1),
             ],
             ScopeKind::Case => &[("cases", 4), ("case_members", 3), ("case_clinicians", 2)],
             ScopeKind::User => &[("users", 4), ("supervision", 3)],
@@ -214,9 +216,19 @@ pub(crate) fn read_scope(
     while let Some(row) = rows.next()? {
         let tag = usize::try_from(row.get::<_, i64>(0)?).unwrap_or(usize::MAX);
         if let Some(&(table, cells)) = tables.get(tag) {
-            digest.row(table, cells);
+            // A client's drafts follow the MAC in its head row, one more cell when there are
+            // any: a client without drafts hashes as it did before format 10.
+            let drafts = match (kind, tag, row.get_ref(cells + 2)) {
+                (ScopeKind::Client, 0, Ok(ValueRef::Null)) => None,
+                (ScopeKind::Client, 0, Ok(v)) => Some(v),
+                _ => None,
+            };
+            digest.row(table, cells + usize::from(drafts.is_some()));
             for i in 1..=cells {
                 digest.cell(cell_ref(row.get_ref(i)?));
+            }
+            if let Some(v) = drafts {
+                digest.cell(cell_ref(v));
             }
             if tag == 0 {
                 exists = true;

@@ -416,6 +416,8 @@ pub(crate) struct ClientRows {
     pub guardians: Vec<GuardianRow>,
     /// Which entries are addenda of which, each entry's in order.
     pub addenda: Vec<AddendumLink>,
+    /// Its clinical entries and notes not yet signed.
+    pub drafts: Vec<[u8; 16]>,
     /// Requests to amend, by id.
     pub amendments: Vec<AmendmentRow>,
 }
@@ -433,6 +435,7 @@ pub(crate) fn client_rows(
         restrictions: Vec::new(),
         guardians: Vec::new(),
         addenda: Vec::new(),
+        drafts: Vec::new(),
         amendments: Vec::new(),
     };
     let mut scopes = Vec::new();
@@ -440,6 +443,11 @@ pub(crate) fn client_rows(
     let read = read_scope(conn, ScopeKind::Client, client.as_bytes(), |row| {
         let ScopeRow { tag, row: r } = row;
         match tag {
+            0 => {
+                if let rusqlite::types::ValueRef::Blob(b) = r.get_ref(4)? {
+                    out.drafts = rows::drafts_from(b);
+                }
+            }
             1 => {
                 out.minor = Some(MinorRow {
                     consented_to_own_treatment: r.get(1)?,

@@ -8,10 +8,10 @@
 //!   written again; every earlier version of a field stays in the vault, sealed and bound to
 //!   its place and the write it was sealed in, for whoever may read the entry.
 //! - **Signing** is its author's, audited (`record.sign`, `note.sign`) and part of what the
-//!   entry's MAC covers; which entries are signed is also a fact of the client, so an entry's
+//!   entry's MAC covers; which entries are drafts is also a fact of the client, so an entry's
 //!   row put back whole as its draft (a state its own MAC once vouched for) fails the client's
-//!   check instead of reopening it. In a supervision flagged as a training programme, the supervisor
-//!   **co-signs** a supervisee's signed entry.
+//!   check instead of reopening it. In a supervision flagged as a training programme, the
+//!   supervisor **co-signs** a supervisee's signed entry.
 //! - A signed entry is **never overwritten**: writing it again fails with [`Error::Signed`],
 //!   which names the way forward, an **addendum**: its own entry, linked to the one it corrects,
 //!   with its author, time and reason, signed as it is written. Reading an entry returns it
@@ -88,7 +88,7 @@ pub struct EntryVersion {
 pub(super) fn status_of(history: &History, signs: bool) -> EntryStatus {
     let sig = |(by, at_ms): (UserId, i64)| Signature { by, at_ms };
     match history.status {
-        Status::Draft => EntryStatus::Draft,
+        Status::Draft | Status::Open => EntryStatus::Draft,
         Status::Signed { by, at } => EntryStatus::Signed {
             signed: sig((by, at)),
             cosigned: history.cosigned.map(sig),
@@ -193,7 +193,7 @@ impl Session {
         let AuditAs { action, .. } = audit_as;
         let e = gate.entry(action, Some(&s.client), Some(&s.entry.parent), &[], outcome);
         let (table, parent) = (s.entry.table, &s.entry.parent);
-        // Which entries are signed is a fact of the client (`fact_rows`): signing changes it,
+        // Which entries are drafts is a fact of the client (`fact_rows`): signing changes it,
         // so the same entry vouches for the client's facts as signing left them.
         let client = &s.client.as_bytes()[..];
         let scope = (!cosign).then_some((ScopeKind::Client, client));
@@ -207,6 +207,7 @@ impl Session {
                 rows::set_cosigned(tx, table, parent, &self.user, at)?;
             } else {
                 rows::set_signed(tx, table, parent, &self.user, at)?;
+                rows::remove_draft(tx, &s.client, parent)?;
             }
             self.audit_fields(tx, &e, table, parent, scope)
         });

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::audit::{AuditAction, Failure, Outcome};
+use crate::db::fact_rows::ScopeKind;
 use crate::db::rows::{self, FieldTable, History, NoteRow};
 use crate::error::{Error, Place, Result};
 use crate::ids::{ClientId, NoteId, UserId};
@@ -68,7 +69,9 @@ impl Session {
             .client(client)
             .target(id.as_bytes());
         let entry = note_entry(client, &id);
-        gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
+        // A new note is a draft, and a client's drafts are facts of the client.
+        let scope = Some((ScopeKind::Client, &client.as_bytes()[..]));
+        gate.write_entry_in(&entry, &facts, &named, audit_as, scope, |tx, at| {
             let row = NoteRow {
                 id,
                 client: *client,
@@ -76,7 +79,8 @@ impl Session {
                 created_at: at,
                 history: History::draft(),
             };
-            rows::insert_note(tx, &row)
+            rows::insert_note(tx, &row)?;
+            rows::add_draft(tx, client, id.as_bytes())
         })?;
         Ok(id)
     }
@@ -97,13 +101,8 @@ impl Session {
             let mut addenda = Vec::new();
             for link in rows::addenda_of(tx, note.as_bytes())? {
                 match rows::note(tx, &NoteId::from_bytes(link.addendum))? {
-                    Some(a)
-                        if a.client == meta.client
-                            && link.of_note
-                            && a.history.addendum_of == Some(link.of) =>
-                    {
-                        addenda.push(a)
-                    }
+                    // Its own MAC, over its `addendum_of`, is checked as it is opened.
+                    Some(a) if a.client == meta.client && link.of_note => addenda.push(a),
                     _ => {
                         let failed = Outcome::Failed(Failure::Integrity);
                         let target = Some(&link.addendum);

@@ -302,7 +302,8 @@ impl Session {
         let Some(meta) = rows::note(&conn, note)? else {
             return Ok(None);
         };
-        let mut facts = self.client_facts(&conn, &meta.client)?;
+        let (mut facts, history) = self.client_facts_and_history(&conn, &meta.client)?;
+        self.check_draft(&meta.client, note.as_bytes(), &meta.history, &history)?;
         facts.is_note_author = meta.author == self.user;
         facts.training_supervisor_of_author =
             policy_rows::training_supervisor(&conn, &self.user, &meta.author)?;

@@ -14,7 +14,7 @@ use crate::policy::{Access, Basis, DenyReason, Facts, PracticeOp};
 use crate::value::{Date, FieldName, Redacted, Value};
 
 use super::Session;
-use super::gate::{Admitted, Ask, AuditAs, Entry, ReadItem, Stored, Target};
+use super::gate::{Admitted, Ask, AuditAs, ClientHistory, Entry, ReadItem, Stored, Target};
 use super::history::{EntryStatus, status_of};
 
 /// A client to register: the identifying fields every client has. `Debug` redacts both.
@@ -173,7 +173,7 @@ impl Session {
                     RecordKind::Demographics,
                     None,
                     at,
-                    History::draft(),
+                    History::new_entry(false),
                 ),
             )?;
             self.seal(tx, &granted, &entry, &fields)?;
@@ -344,9 +344,18 @@ impl Session {
             compartment: kind.compartment(),
             category: Some(kind.category()),
         };
-        gate.write_entry(&entry, &facts, &named, audit_as, |tx, at| {
-            let row = self.new_row(id, *client, kind, case, at, History::draft());
-            rows::insert_record(tx, &row)
+        // A clinical entry starts as a draft, and a client's drafts are facts of the client:
+        // its entry vouches for them as the new draft left them (every new entry does, so the
+        // log says which entries change a client's facts by their action alone).
+        let signs = kind.is_signed_documentation();
+        let scope = Some((ScopeKind::Client, &client.as_bytes()[..]));
+        gate.write_entry_in(&entry, &facts, &named, audit_as, scope, |tx, at| {
+            let row = self.new_row(id, *client, kind, case, at, History::new_entry(signs));
+            rows::insert_record(tx, &row)?;
+            if signs {
+                rows::add_draft(tx, client, id.as_bytes())?;
+            }
+            Ok(())
         })?;
         Ok(id)
     }
@@ -503,7 +512,7 @@ impl Session {
         self.shared.write(|tx| {
             let mut metas = Vec::with_capacity(records.len());
             let mut facts_for = Vec::with_capacity(records.len());
-            let mut facts_of: HashMap<ClientId, (Facts, Vec<rows::AddendumLink>)> = HashMap::new();
+            let mut facts_of: HashMap<ClientId, (Facts, ClientHistory)> = HashMap::new();
             // Each entry's addenda (by the index of the entry), and links whose addendum is gone.
             let mut addenda: Vec<(usize, RecordRow)> = Vec::new();
             let mut lost: Vec<(usize, [u8; 16])> = Vec::new();
@@ -513,12 +522,14 @@ impl Session {
                     facts_for.push(None);
                     continue;
                 };
-                let (facts, links) = match facts_of.entry(meta.client) {
+                let (facts, history) = match facts_of.entry(meta.client) {
                     std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                     std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(self.client_facts_and_addenda(tx, &meta.client)?)
+                        v.insert(self.client_facts_and_history(tx, &meta.client)?)
                     }
                 };
+                self.check_draft(&meta.client, id.as_bytes(), &meta.history, history)?;
+                let links = &history.addenda;
                 let mut facts = facts.clone();
                 if let Some(case) = &meta.case {
                     facts.case = self.case_facts(tx, case, Some(&meta.client), None)?;
@@ -529,12 +540,8 @@ impl Session {
                     .filter(|l| l.of == *id.as_bytes() && !l.of_note);
                 for link in of_this {
                     match rows::record(tx, &RecordId::from_bytes(link.addendum))? {
-                        Some(a)
-                            if a.client == meta.client
-                                && a.history.addendum_of == Some(link.of) =>
-                        {
-                            addenda.push((i, a));
-                        }
+                        // Its own MAC, over its `addendum_of`, is checked as it is opened.
+                        Some(a) if a.client == meta.client => addenda.push((i, a)),
                         _ => lost.push((i, link.addendum)),
                     }
                 }
@@ -573,7 +580,11 @@ impl Session {
                         .client(&a.client),
                 }));
             }
-            let of_addenda = gate.read_in(tx, asks)?;
+            let of_addenda = if asks.is_empty() {
+                Vec::new()
+            } else {
+                gate.read_in(tx, asks)?
+            };
             let mut out: Vec<Result<Record>> = read
                 .into_iter()
                 .zip(metas)
@@ -625,7 +636,8 @@ impl Session {
         let Some(meta) = rows::record(&conn, record)? else {
             return Ok(None);
         };
-        let mut facts = self.client_facts(&conn, &meta.client)?;
+        let (mut facts, history) = self.client_facts_and_history(&conn, &meta.client)?;
+        self.check_draft(&meta.client, record.as_bytes(), &meta.history, &history)?;
         if let Some(case) = &meta.case {
             facts.case = self.case_facts(&conn, case, Some(&meta.client), None)?;
         }

@@ -15,8 +15,11 @@ pub(crate) enum Status {
     /// Written before format 10 (`status` NULL): its meaning depends on its kind.
     #[default]
     Before,
-    /// A draft: its fields may be written again (each earlier version is kept).
+    /// A draft: its fields may be written again (each earlier version is kept). A clinical
+    /// entry or a note, and a fact of its client until it is signed.
     Draft,
+    /// An administrative entry (format 10 on): never signed, always open to updates.
+    Open,
     /// Signed by `by` at `at`: never written again.
     Signed { by: UserId, at: i64 },
 }
@@ -28,6 +31,7 @@ impl Status {
             Status::Before => None,
             Status::Draft => Some(1),
             Status::Signed { .. } => Some(2),
+            Status::Open => Some(3),
         }
     }
 }
@@ -89,6 +93,18 @@ impl History {
         }
     }
 
+    /// A new entry as it starts: a draft if its kind is signed documentation, else open.
+    pub(crate) fn new_entry(signed_documentation: bool) -> History {
+        History {
+            status: if signed_documentation {
+                Status::Draft
+            } else {
+                Status::Open
+            },
+            ..History::default()
+        }
+    }
+
     /// A new addendum of `of`, signed by its author as it is written.
     pub(crate) fn addendum(of: [u8; 16], by: UserId, at: i64, amends: Option<[u8; 16]>) -> History {
         History {
@@ -118,6 +134,7 @@ impl History {
         let get = |i: usize| c.get(i).unwrap_or(&Cell::Null);
         let status = match (get(0), signature(get(1), get(2))) {
             (Cell::Integer(1), _) => Status::Draft,
+            (Cell::Integer(3), _) => Status::Open,
             (Cell::Integer(2), Some((by, at))) => Status::Signed { by, at },
             _ => Status::Before,
         };
@@ -189,18 +206,18 @@ pub(crate) fn addendum_link_of(client: ClientId, r: &rusqlite::Row<'_>) -> Resul
     let blob = |i| -> Result<Cell> { Ok(crate::db::audit_rows::cell(r.get_ref(i)?)) };
     let kind: String = r.get(2)?;
     Ok(AddendumLink {
-        addendum: id(&blob(1)?)?.ok_or_else(|| corrupt("addendum"))?,
+        addendum: id(&blob(1)?).ok_or_else(|| corrupt("addendum"))?,
         client,
         of_note: match kind.as_str() {
             "note" => true,
             "record" => false,
             _ => return Err(corrupt("addendum kind")),
         },
-        of: id(&blob(3)?)?.ok_or_else(|| corrupt("addendum"))?,
+        of: id(&blob(3)?).ok_or_else(|| corrupt("addendum"))?,
         ordinal: r.get(4)?,
         author: UserId::from_slice(&r.get::<_, Vec<u8>>(5)?)?,
         added_at: r.get(6)?,
-        amends: id(&blob(7)?)?,
+        amends: id(&blob(7)?),
     })
 }
 
@@ -326,4 +343,45 @@ pub(crate) fn set_signed_by_upgrade_logged(conn: &Connection, seq: i64) -> Resul
     conn.prepare_cached("UPDATE signed_by_upgrade SET audit_seq = ?1 WHERE id = 1")?
         .execute([seq])?;
     Ok(())
+}
+
+/// A client's drafts from their stored blob: ids of 16 bytes, end to end. Read leniently (a
+/// stray tail is dropped): the client's MAC, over the blob as stored, decides.
+pub(crate) fn drafts_from(blob: &[u8]) -> Vec<[u8; 16]> {
+    blob.chunks_exact(16)
+        .filter_map(|c| <[u8; 16]>::try_from(c).ok())
+        .collect()
+}
+
+fn drafts_of(conn: &Connection, client: &ClientId) -> Result<Vec<[u8; 16]>> {
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT drafts FROM clients WHERE client_id = ?1")?
+        .query_row([client.as_bytes()], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(blob.map(|b| drafts_from(&b)).unwrap_or_default())
+}
+
+fn set_drafts(conn: &Connection, client: &ClientId, drafts: &[[u8; 16]]) -> Result<()> {
+    let blob = (!drafts.is_empty()).then(|| drafts.concat());
+    conn.prepare_cached("UPDATE clients SET drafts = ?2 WHERE client_id = ?1")?
+        .execute(params![client.as_bytes(), blob])?;
+    Ok(())
+}
+
+/// Count `entry` among `client`'s drafts (a new clinical entry or note).
+pub(crate) fn add_draft(conn: &Connection, client: &ClientId, entry: &[u8; 16]) -> Result<()> {
+    let mut drafts = drafts_of(conn, client)?;
+    if !drafts.contains(entry) {
+        drafts.push(*entry);
+        drafts.sort_unstable();
+    }
+    set_drafts(conn, client, &drafts)
+}
+
+/// `entry` is signed: no longer one of `client`'s drafts.
+pub(crate) fn remove_draft(conn: &Connection, client: &ClientId, entry: &[u8; 16]) -> Result<()> {
+    let mut drafts = drafts_of(conn, client)?;
+    drafts.retain(|d| d != entry);
+    set_drafts(conn, client, &drafts)
 }

@@ -5,13 +5,20 @@ use crate::db::Conn;
 use crate::audit::AuditAction;
 use crate::db::fact_rows::{self, ScopeKind, ScopeRead};
 use crate::db::policy_rows::{self, ClientRows};
-use crate::db::rows::{self, AddendumLink};
+use crate::db::rows::{self, AddendumLink, History, Status};
 use crate::error::Result;
 use crate::ids::{CaseId, ClientId};
 use crate::model::Role;
 use crate::policy::{CaseFacts, Facts};
 
 use super::{Admitted, AuditAs, Session};
+
+/// What a client's facts say of its record history: which entries are addenda of which, each
+/// entry's in order, and which clinical entries and notes are drafts.
+pub(in crate::vault) struct ClientHistory {
+    pub addenda: Vec<AddendumLink>,
+    pub drafts: Vec<[u8; 16]>,
+}
 
 impl Admitted<'_> {
     /// Facts for a request about `client`, with how to audit it; or, for a client that does not
@@ -99,20 +106,23 @@ impl Session {
     /// scope (one statement, its MAC checked). A supervisor's supervision of the care team is
     /// read with the scope of each supervisee it names, checked too.
     pub(in crate::vault) fn client_facts(&self, conn: &Conn, client: &ClientId) -> Result<Facts> {
-        self.client_facts_and_addenda(conn, client)
+        self.client_facts_and_history(conn, client)
             .map(|(facts, _)| facts)
     }
 
-    /// [`Session::client_facts`], with the links of the client's addenda (facts of the same
-    /// scope, checked with them), each entry's in order.
-    pub(in crate::vault) fn client_facts_and_addenda(
+    /// [`Session::client_facts`], with the client's record history (facts of the same scope,
+    /// checked with them).
+    pub(in crate::vault) fn client_facts_and_history(
         &self,
         conn: &Conn,
         client: &ClientId,
-    ) -> Result<(Facts, Vec<AddendumLink>)> {
+    ) -> Result<(Facts, ClientHistory)> {
         let now = self.shared.now_ms();
         let mut rows = self.client_rows(conn, client)?;
-        let addenda = std::mem::take(&mut rows.addenda);
+        let history = ClientHistory {
+            addenda: std::mem::take(&mut rows.addenda),
+            drafts: std::mem::take(&mut rows.drafts),
+        };
         let supervises_care_team = if self.role == Role::Supervisor {
             let supervised = policy_rows::supervised_among(conn, &self.user, &rows.care_team)?;
             for user in &supervised {
@@ -136,7 +146,26 @@ impl Session {
             minor: rows.minor.map(crate::vault::facts::minor_facts),
             ..Facts::default()
         };
-        Ok((facts, addenda))
+        Ok((facts, history))
+    }
+
+    /// An entry whose row says it is a draft must be one of its client's drafts: else it is a
+    /// signed entry put back as the draft it was (its own MAC cannot tell), and it is neither
+    /// read nor written. The failure is noted as the client's, and audited with the call.
+    pub(in crate::vault) fn check_draft(
+        &self,
+        client: &ClientId,
+        entry: &[u8; 16],
+        stored: &History,
+        history: &ClientHistory,
+    ) -> Result<()> {
+        if stored.status != Status::Draft || history.drafts.contains(entry) {
+            return Ok(());
+        }
+        self.note_failed_scope(ScopeKind::Client, client.as_bytes());
+        Err(crate::error::Error::Integrity {
+            place: super::state::scope_place(ScopeKind::Client, client.as_bytes()),
+        })
     }
 
     /// Facts about `case`: its kind and policy, and whether this user is one of its clinicians.

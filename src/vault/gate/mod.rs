@@ -41,6 +41,7 @@ use crate::model::{Category, Compartment, Purpose};
 use crate::policy::{Basis, PracticeOp};
 use crate::value::FieldName;
 
+pub(in crate::vault) use facts::ClientHistory;
 pub(in crate::vault) use read::{Ask, ReadItem, Stored};
 pub use session::{KeyStats, Session};
 pub(in crate::vault) use state::{check_login, seal_first_user};
