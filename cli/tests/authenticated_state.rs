@@ -60,7 +60,8 @@ fn a_forged_consent_and_a_changed_role_are_reported_with_their_sequence_numbers(
         )
         .unwrap();
     let created = vouched_for(p.path(), "client", client.as_bytes());
-    assert_eq!(created.action, "client.create");
+    // The client's newest record last vouched for its facts (its drafts).
+    assert_eq!(created.action, "record.create");
     let consent = facts_changed(created.seq, "client", client.as_bytes());
     reports(p.path(), &[consent]);
 

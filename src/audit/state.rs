@@ -251,8 +251,10 @@ impl Verifier {
     }
 
     /// Data findings that only repeat what a finding about the log already says: the data an
-    /// entry vouched for, where that entry itself was changed, and data "no entry vouches
-    /// for" in a log that lost or damaged entries (the one that vouched may be among them).
+    /// entry vouched for, where that entry itself was changed; data "no entry vouches for" in
+    /// a log that lost or damaged entries (the one that vouched may be among them); and data
+    /// held to an entry older than an entry that could not be read (a malformed row, entries
+    /// missing, a log cut back): the unread entry may be a later one that vouched for it.
     pub(super) fn drop_consequences(&mut self) {
         let log: Vec<u64> = self
             .report_mut()
@@ -264,10 +266,25 @@ impl Verifier {
         if log.is_empty() {
             return;
         }
+        let unread = self
+            .report_mut()
+            .findings
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.kind,
+                    FindingKind::Malformed
+                        | FindingKind::Missing { .. }
+                        | FindingKind::Truncated { .. }
+                )
+            })
+            .map(|f| f.seq)
+            .max();
         let before = self.report_mut().findings.len();
         self.report_mut().findings.retain(|f| {
             !f.kind.is_about_data()
                 || !(log.contains(&f.seq)
+                    || unread.is_some_and(|u| f.seq < u)
                     || matches!(
                         f.kind,
                         FindingKind::RecordUnlogged { .. } | FindingKind::FactsUnlogged { .. }

@@ -72,6 +72,8 @@ pub fn drop_history(db: &rusqlite::Connection) {
                 .unwrap();
         }
     }
-    db.execute_batch("ALTER TABLE records DROP COLUMN amends")
-        .unwrap();
+    db.execute_batch(
+        "ALTER TABLE records DROP COLUMN amends; ALTER TABLE clients DROP COLUMN drafts",
+    )
+    .unwrap();
 }
