@@ -42,6 +42,15 @@ fn assert_finding(path: &Path, want: (u64, FindingKind)) {
     );
 }
 
+/// `result` is an integrity failure (of any place).
+#[track_caller]
+fn assert_integrity<T: std::fmt::Debug>(result: Result<T, Error>) {
+    assert!(
+        matches!(&result, Err(Error::Integrity { .. })),
+        "expected an integrity failure, got {result:?}"
+    );
+}
+
 fn order(client: ClientId, categories: &[Category]) -> DisclosureRequest {
     with_order(
         ask(
@@ -73,6 +82,143 @@ fn field_names(db: &rusqlite::Connection, table: &str, key: &str, id: &[u8; 16])
 // ---------------------------------------------------------------------------------------------
 
 const FIRST_DRAFT: &str = "Client minimised the drinking; first impression only";
+
+/// A progress note drafted, saved aside by the tamperer, written again, signed, and then put
+/// back (row and envelopes) as the first draft was.
+struct RolledBack {
+    p: Practice,
+    client: ClientId,
+    note: RecordId,
+    signed: u64,
+}
+
+fn rolled_back() -> RolledBack {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    let client = new_client(&dr, "Jordan Reyes");
+    let note = dr
+        .create_record(
+            &client,
+            RecordKind::ProgressNote,
+            &[("summary", Value::text(FIRST_DRAFT))],
+            T,
+        )
+        .unwrap();
+    let db = raw(p.path());
+    save_row(&db, "records", "record_id", note.as_bytes());
+    save_row(&db, "record_fields", "record_id", note.as_bytes());
+    dr.update_record(&note, &[("summary", Value::text("Reviewed worry log"))], T)
+        .unwrap();
+    dr.sign_record(&note, T).unwrap();
+    let signed = granted_on(p.path(), "record.sign", note.as_bytes()).seq;
+    restore_row(
+        &db,
+        "records",
+        "record_fields",
+        "record_id",
+        note.as_bytes(),
+    );
+    drop(db);
+    drop(dr);
+    RolledBack {
+        p,
+        client,
+        note,
+        signed,
+    }
+}
+
+fn assert_rollback_reported(r: &RolledBack) {
+    assert_finding(r.p.path(), record_changed(r.signed, r.note.as_bytes()));
+}
+
+#[test]
+fn a_signed_entry_rolled_back_to_its_draft_never_leaves_in_a_release() {
+    let r = rolled_back();
+    let dr = r.p.login("dr.a");
+    let pkg = dr.disclose(&order(r.client, &[Category::ProgressNotes]));
+    assert_scope_failed(pkg, "clients", r.client.as_bytes());
+    assert_failure_audited(r.p.path(), "disclosure.release", &dr.user_id());
+    assert_rollback_reported(&r);
+}
+
+#[test]
+fn a_signed_entry_rolled_back_to_its_draft_never_leaves_in_the_clients_export() {
+    let r = rolled_back();
+    let dr = r.p.login("dr.a");
+    let export = dr.export_for_client(&r.client);
+    assert_scope_failed(export, "clients", r.client.as_bytes());
+    assert_failure_audited(r.p.path(), "export.release", &dr.user_id());
+    assert_rollback_reported(&r);
+}
+
+#[test]
+fn a_signed_entry_rolled_back_to_its_draft_never_leaves_in_an_extract() {
+    let r = rolled_back();
+    let dr = r.p.login("dr.a");
+    let extract = dr.consultation_extract(&r.client);
+    assert_scope_failed(extract, "clients", r.client.as_bytes());
+    assert_failure_audited(r.p.path(), "extract.deidentified", &dr.user_id());
+    assert_rollback_reported(&r);
+}
+
+/// Nor is it sealed again, and so vouched for, by a key rotation.
+#[test]
+fn a_signed_entry_rolled_back_to_its_draft_is_not_resealed_by_a_key_rotation() {
+    let r = rolled_back();
+    let admin = r.p.admin();
+    assert_integrity(admin.rotate_client_keys(&r.client, None));
+    assert_rollback_reported(&r);
+}
+
+/// A couple's individual case note, signed, rolled back to its draft: not shared into the
+/// joint record, where the partner would read the draft.
+#[test]
+fn a_signed_case_note_rolled_back_to_its_draft_is_not_shared_into_the_joint_record() {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    let alex = new_client(&dr, "Alex Morgan");
+    let blake = new_client(&dr, "Blake Morgan");
+    let case = dr
+        .create_case(
+            CaseKind::Couple,
+            SecretsPolicy::NoSecrets,
+            &[alex, blake],
+            T,
+        )
+        .unwrap();
+    let note = dr
+        .write_case_note(&case, &alex, &[("disclosure", Value::text(FIRST_DRAFT))], T)
+        .unwrap();
+    let db = raw(p.path());
+    save_row(&db, "records", "record_id", note.as_bytes());
+    save_row(&db, "record_fields", "record_id", note.as_bytes());
+    dr.update_record(&note, &[("disclosure", Value::text("Money worries"))], T)
+        .unwrap();
+    dr.sign_record(&note, T).unwrap();
+    let signed = granted_on(p.path(), "record.sign", note.as_bytes()).seq;
+    restore_row(
+        &db,
+        "records",
+        "record_fields",
+        "record_id",
+        note.as_bytes(),
+    );
+    drop(db);
+    let shared = dr.share_into_joint(&note, T);
+    assert_scope_failed(shared, "clients", alex.as_bytes());
+    assert_failure_audited(p.path(), "joint.share", &dr.user_id());
+    assert_eq!(
+        count_rows(&p, "SELECT COUNT(*) FROM case_records"),
+        0,
+        "the draft reached the joint record"
+    );
+    assert_finding(p.path(), record_changed(signed, note.as_bytes()));
+}
+
+fn count_rows(p: &Practice, sql: &str) -> i64 {
+    raw(p.path()).query_row(sql, [], |r| r.get(0)).unwrap()
+}
 
 // ---------------------------------------------------------------------------------------------
 // The drafts blob.

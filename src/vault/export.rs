@@ -144,6 +144,7 @@ impl Session {
                 let read_as = AuditAs::new(AuditAction::RecordRead)
                     .client(client)
                     .target(meta.id.as_bytes());
+                self.check_draft_now(tx, client, meta.id.as_bytes(), &meta.history)?;
                 let stored = Stored::load(tx, record_entry(meta), None)?;
                 asks.push(Ask::Read(ReadItem {
                     role: to,

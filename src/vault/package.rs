@@ -138,6 +138,8 @@ impl Session {
                 withhold(&mut out, meta.id.to_string(), category, b);
                 continue;
             }
+            self.check_draft_now(&conn, ask.client, meta.id.as_bytes(), &meta.history)
+                .map_err(plain)?;
             let fields = open(record_entry(&meta), category)?;
             // The condition limits the diagnoses; the other categories beside them (the dates
             // of service of a claim) are bounded by their own part of the scope.
@@ -168,6 +170,8 @@ impl Session {
                     withhold(&mut out, note.id.to_string(), notes, b);
                     continue;
                 }
+                self.check_draft_now(&conn, ask.client, note.id.as_bytes(), &note.history)
+                    .map_err(plain)?;
                 let fields = open(note_entry(ask.client, &note.id), notes)?;
                 let id = note.id.to_string();
                 let links = (note.history.addendum_of, None);

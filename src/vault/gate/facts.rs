@@ -168,6 +168,27 @@ impl Session {
         })
     }
 
+    /// [`Session::check_draft`] of an entry of `client` that a call opens without a read's own
+    /// check (a release, an export, an extract, a share into a joint record, a key rotation),
+    /// against the client's facts as `conn` holds them: a signed entry put back as its draft
+    /// never leaves, nor is it sealed and vouched for again.
+    pub(in crate::vault) fn check_draft_now(
+        &self,
+        conn: &Conn,
+        client: &ClientId,
+        entry: &[u8; 16],
+        stored: &History,
+    ) -> Result<()> {
+        if stored.status != Status::Draft {
+            return Ok(());
+        }
+        let history = ClientHistory {
+            addenda: Vec::new(),
+            drafts: self.client_rows(conn, client)?.drafts,
+        };
+        self.check_draft(client, entry, stored, &history)
+    }
+
     /// Facts about `case`: its kind and policy, and whether this user is one of its clinicians.
     /// `as_client` is the client an export is made for, with the creation time of the entry
     /// asked for: a member who left keeps what the joint record held when they left, and gets
