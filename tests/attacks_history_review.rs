@@ -51,6 +51,22 @@ fn assert_integrity<T: std::fmt::Debug>(result: Result<T, Error>) {
     );
 }
 
+/// `result` is the integrity failure of the link in `addenda` whose addendum is `addendum`.
+#[track_caller]
+fn assert_link_failed<T: std::fmt::Debug>(result: Result<T, Error>, addendum: &[u8; 16]) {
+    match result {
+        Err(Error::Integrity { place }) => assert_eq!(
+            (place.table, place.record.as_str()),
+            ("addenda", hex(addendum).as_str()),
+            "another place failed: {place:?}"
+        ),
+        other => panic!(
+            "expected the addendum {} to fail, got {other:?}",
+            hex(addendum)
+        ),
+    }
+}
+
 fn order(client: ClientId, categories: &[Category]) -> DisclosureRequest {
     with_order(
         ask(
@@ -376,6 +392,32 @@ fn an_addendum_moved_to_another_client_fails_both_clients() {
         c.p.path(),
         facts_changed(vouch_other, "client", other.as_bytes()),
     );
+}
+
+/// An addendum deleted from the file with its fields, its link left in place: a release of the
+/// diagnosis does not go out uncorrected, it fails.
+#[test]
+fn a_deleted_addendum_fails_a_release_of_its_entry() {
+    let c = chart();
+    let wrote = granted_on(c.p.path(), "record.addendum", c.addendum.as_bytes()).seq;
+    delete_entry(c.p.path(), "records", c.addendum.as_bytes());
+    let dr = c.p.login("dr.a");
+    let pkg = dr.disclose(&order(c.client, &[Category::DiagnosisCodes]));
+    assert_link_failed(pkg, c.addendum.as_bytes());
+    assert_failure_audited(c.p.path(), "disclosure.release", &dr.user_id());
+    assert_findings(c.p.path(), &[record_missing(wrote, c.addendum.as_bytes())]);
+}
+
+/// The same, for the client's own export.
+#[test]
+fn a_deleted_addendum_fails_the_clients_export() {
+    let c = chart();
+    let wrote = granted_on(c.p.path(), "record.addendum", c.addendum.as_bytes()).seq;
+    delete_entry(c.p.path(), "records", c.addendum.as_bytes());
+    let dr = c.p.login("dr.a");
+    assert_link_failed(dr.export_for_client(&c.client), c.addendum.as_bytes());
+    assert_failure_audited(c.p.path(), "export.release", &dr.user_id());
+    assert_findings(c.p.path(), &[record_missing(wrote, c.addendum.as_bytes())]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -125,7 +125,11 @@ impl Session {
         let condition = scope
             .part(Category::DiagnosisCodes)
             .and_then(|p| p.condition.clone());
-        for meta in rows::records_of(&conn, ask.client).map_err(plain)? {
+        let records = rows::records_of(&conn, ask.client).map_err(plain)?;
+        let present: BTreeSet<[u8; 16]> = records.iter().map(|r| *r.id.as_bytes()).collect();
+        self.check_addenda_present(&conn, ask.client, false, |a| present.contains(a))
+            .map_err(plain)?;
+        for meta in records {
             let category = meta.kind.category();
             if scope.part(category).is_none() {
                 continue;
@@ -165,7 +169,11 @@ impl Session {
         }
         let notes = Category::PsychotherapyNotes;
         if scope.part(notes).is_some() {
-            for note in rows::notes_of(&conn, ask.client).map_err(plain)? {
+            let found = rows::notes_of(&conn, ask.client).map_err(plain)?;
+            let present: BTreeSet<[u8; 16]> = found.iter().map(|n| *n.id.as_bytes()).collect();
+            self.check_addenda_present(&conn, ask.client, true, |a| present.contains(a))
+                .map_err(plain)?;
+            for note in found {
                 if let Some(b) = restricted(notes, None) {
                     withhold(&mut out, note.id.to_string(), notes, b);
                     continue;

@@ -6,7 +6,7 @@ use crate::audit::AuditAction;
 use crate::db::fact_rows::{self, ScopeKind, ScopeRead};
 use crate::db::policy_rows::{self, ClientRows};
 use crate::db::rows::{self, AddendumLink, History, Status};
-use crate::error::Result;
+use crate::error::{Error, Place, Result};
 use crate::ids::{CaseId, ClientId};
 use crate::model::Role;
 use crate::policy::{CaseFacts, Facts};
@@ -187,6 +187,34 @@ impl Session {
             drafts: self.client_rows(conn, client)?.drafts,
         };
         self.check_draft(client, entry, stored, &history)
+    }
+
+    /// Every addendum `client`'s facts link to an entry (a note's if `of_notes`, else a
+    /// record's) is one `present` finds among the entries a release or an export reads: an
+    /// entry never leaves without its corrections. A link whose addendum is gone fails as it
+    /// fails a read.
+    pub(in crate::vault) fn check_addenda_present(
+        &self,
+        conn: &Conn,
+        client: &ClientId,
+        of_notes: bool,
+        present: impl Fn(&[u8; 16]) -> bool,
+    ) -> Result<()> {
+        let links = self.client_rows(conn, client)?.addenda;
+        match links
+            .iter()
+            .find(|l| l.of_note == of_notes && !present(&l.addendum))
+        {
+            None => Ok(()),
+            Some(lost) => Err(Error::Integrity {
+                place: Place {
+                    table: "addenda",
+                    owner: "-".into(),
+                    record: hex::encode(lost.addendum),
+                    field: "(the addendum)".into(),
+                },
+            }),
+        }
     }
 
     /// Facts about `case`: its kind and policy, and whether this user is one of its clinicians.
