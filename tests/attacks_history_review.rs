@@ -394,6 +394,45 @@ fn an_addendum_moved_to_another_client_fails_both_clients() {
     );
 }
 
+/// A link forged in another client's scope (which the note's client never checks), naming
+/// another signed note of the same client as an addendum of the first: the note is not read
+/// with a correction its author never wrote.
+#[test]
+fn a_note_addendum_link_forged_under_another_client_is_refused() {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    let client = new_client(&dr, "Jordan Reyes");
+    let other = new_client(&dr, "Casey Lin");
+    let first = dr
+        .write_psychotherapy_note(&client, &[("process", Value::text("first session"))], T)
+        .unwrap();
+    let second = dr
+        .write_psychotherapy_note(&client, &[("process", Value::text("second session"))], T)
+        .unwrap();
+    dr.sign_psychotherapy_note(&first, T).unwrap();
+    dr.sign_psychotherapy_note(&second, T).unwrap();
+    let vouch_other = vouched_for(p.path(), "client", other.as_bytes()).seq;
+    raw(p.path())
+        .execute(
+            "INSERT INTO addenda (addendum_id, client_id, of_kind, of_id, ordinal, author_id, \
+             added_at) VALUES (?1, ?2, 'note', ?3, 1, ?4, 0)",
+            params![
+                second.as_bytes(),
+                other.as_bytes(),
+                first.as_bytes(),
+                dr.user_id().as_bytes()
+            ],
+        )
+        .unwrap();
+    let read = dr.read_psychotherapy_note(&first, T);
+    assert_link_failed(read, second.as_bytes());
+    assert_failure_audited(p.path(), "note.read", &dr.user_id());
+    assert_finding(
+        p.path(),
+        facts_changed(vouch_other, "client", other.as_bytes()),
+    );
+}
+
 /// An addendum deleted from the file with its fields, its link left in place: a release of the
 /// diagnosis does not go out uncorrected, it fails.
 #[test]
