@@ -25,7 +25,7 @@ use confide::{
     AmendmentId, CaseKind, Category, ClientId, DenialBasis, DisclosureRequest, Error, FindingKind,
     LegalBasis, NewAmendment, Purpose, RecordId, RecordKind, ReleaseScope, SecretsPolicy, Value,
 };
-use disclosing::{ask, court, party, with_order};
+use disclosing::{ask, consent, court, party, with_consent, with_order};
 use history::*;
 use rusqlite::params;
 use tampered::*;
@@ -670,6 +670,59 @@ fn a_dispute_travels_with_a_release_narrowed_to_some_fields() {
     assert_eq!(pkg.disputes.len(), 1);
     assert_eq!(pkg.disputes[0].statement, STATEMENT);
     assert_eq!(pkg.manifest.disputes[0].records, [d.dx.to_string()]);
+}
+
+/// The disputed diagnosis corrected later by an addendum about another condition, released
+/// under an authorization for that condition only: the addendum is part of the disputed entry,
+/// and the client's statement goes with it.
+#[test]
+fn a_dispute_travels_with_a_release_of_only_an_addendum_of_the_disputed_entry() {
+    let d = disputed();
+    let dr = d.p.login("dr.a");
+    let addendum = dr
+        .add_addendum(
+            &d.dx,
+            "trauma history disclosed",
+            &[("code", Value::code("F43.10"))],
+            T,
+        )
+        .unwrap();
+    let to = party(
+        "Adjuster",
+        "Statewide Workers' Compensation Fund",
+        "3 Insurance Plaza, Capitol City",
+    );
+    let id = consent(
+        &dr,
+        &d.client,
+        &to,
+        &[Category::DiagnosisCodes],
+        Purpose::Legal,
+    );
+    let req = DisclosureRequest {
+        narrow: Some(ReleaseScope::condition("F43.10")),
+        protective: None,
+        ..with_consent(
+            ask(
+                d.client,
+                &to,
+                LegalBasis::Authorization,
+                Purpose::Legal,
+                &[Category::DiagnosisCodes],
+            ),
+            id,
+        )
+    };
+    let pkg = dr.disclose(&req).unwrap();
+    let ids: Vec<&str> = pkg.items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [addendum.to_string().as_str()]);
+    assert_eq!(pkg.items[0].addendum_of, Some(d.dx.to_string()));
+    assert_eq!(pkg.disputes.len(), 1, "the statement was left behind");
+    assert_eq!(pkg.disputes[0].request, d.request.to_string());
+    assert_eq!(pkg.disputes[0].statement, STATEMENT);
+    assert_eq!(pkg.manifest.disputes.len(), 1);
+    assert_eq!(pkg.manifest.disputes[0].records, [d.dx.to_string()]);
+    assert!(pkg.to_json().contains(STATEMENT));
 }
 
 /// The statement's filing cleared from the request's row, so the release would go without it:
