@@ -733,6 +733,7 @@ fn a_dispute_dropped_by_clearing_its_statement_fails_the_release() {
         "statement_at = NULL",
         "decision = NULL, decided_at = NULL, decided_by = NULL, statement_at = NULL",
         "records = ''",
+        "records = 'zz'",
     ] {
         let d = disputed();
         let vouch = granted(d.p.path(), "amendment.disagreement").seq;

@@ -87,7 +87,18 @@ impl Session {
         conn: &Conn,
         client: &ClientId,
     ) -> Result<ClientRows> {
-        let (read, rows) = policy_rows::client_rows(conn, client, self.shared.now_ms())?;
+        let (read, rows) = match policy_rows::client_rows(conn, client, self.shared.now_ms()) {
+            Ok(read) => read,
+            // A row that does not parse (a request's entries, an addendum's author) is judged
+            // as stored first: one edited outside the vault is the tampering it is, audited,
+            // not corruption.
+            Err(e @ Error::Corrupt { .. }) => {
+                let read = fact_rows::scope_digest(conn, ScopeKind::Client, client.as_bytes())?;
+                self.check_decision_scope(ScopeKind::Client, client.as_bytes(), &read)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         self.check_decision_scope(ScopeKind::Client, client.as_bytes(), &read)?;
         Ok(rows)
     }
