@@ -1021,3 +1021,52 @@ fn debug_of_history_and_amendments_shows_no_plaintext() {
 // ---------------------------------------------------------------------------------------------
 // Accepting an amendment onto an entry changed in the file.
 // ---------------------------------------------------------------------------------------------
+
+/// The disputed diagnosis relabelled an appointment in the file before the request is accepted:
+/// the amendment is not written as an appointment's addendum (which would carry the corrected
+/// diagnosis into every release of appointments), and nothing is vouched for.
+#[test]
+fn an_amendment_is_not_accepted_onto_an_entry_changed_in_the_file() {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    let client = new_client(&dr, "Sam Doe");
+    let dx = dr
+        .create_record(
+            &client,
+            RecordKind::Diagnosis,
+            &[("code", Value::code("F41.1"))],
+            T,
+        )
+        .unwrap();
+    dr.sign_record(&dx, T).unwrap();
+    let signed = granted_on(p.path(), "record.sign", dx.as_bytes()).seq;
+    let request = dr
+        .request_amendment(
+            &client,
+            &NewAmendment {
+                records: vec![dx],
+                what: "It is PTSD".into(),
+                why: "Trauma history".into(),
+            },
+            T,
+        )
+        .unwrap();
+    raw(p.path())
+        .execute(
+            "UPDATE records SET kind = 'appointment' WHERE record_id = ?1",
+            [dx.as_bytes()],
+        )
+        .unwrap();
+    let accepted = dr.accept_amendment(&request, &[("code", Value::code("F43.10"))], &[], T);
+    assert_set_failed(accepted, "record_fields", dx.as_bytes());
+    assert_failure_audited(p.path(), "amendment.accept", &dr.user_id());
+    assert_eq!(count_rows(&p, "SELECT COUNT(*) FROM addenda"), 0);
+    assert_eq!(
+        count_rows(
+            &p,
+            "SELECT COUNT(*) FROM records WHERE kind = 'appointment'"
+        ),
+        1
+    );
+    assert_findings(p.path(), &[record_changed(signed, dx.as_bytes())]);
+}
