@@ -1070,3 +1070,53 @@ fn an_amendment_is_not_accepted_onto_an_entry_changed_in_the_file() {
     );
     assert_findings(p.path(), &[record_changed(signed, dx.as_bytes())]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The known limit: every row involved put back together.
+// ---------------------------------------------------------------------------------------------
+
+/// A signed entry put back as its draft together with its client's head row (the drafts blob
+/// and the MAC over the facts as they were): every row is one the vault once authenticated, so
+/// the read path takes the entry for the draft it was and an overwrite goes through. Only the
+/// log tells: `audit-verify` reports the client's facts at the signature, the last entry to
+/// vouch for them.
+#[test]
+fn a_signed_entry_and_its_clients_facts_rolled_back_together_are_reported_by_audit_verify() {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    let client = new_client(&dr, "Jordan Reyes");
+    let note = dr
+        .create_record(
+            &client,
+            RecordKind::ProgressNote,
+            &[("summary", Value::text(FIRST_DRAFT))],
+            T,
+        )
+        .unwrap();
+    let db = raw(p.path());
+    save_row(&db, "records", "record_id", note.as_bytes());
+    save_row(&db, "record_fields", "record_id", note.as_bytes());
+    save_row(&db, "clients", "client_id", client.as_bytes());
+    dr.sign_record(&note, T).unwrap();
+    let signed = granted_on(p.path(), "record.sign", note.as_bytes()).seq;
+    restore_row(
+        &db,
+        "records",
+        "record_fields",
+        "record_id",
+        note.as_bytes(),
+    );
+    db.execute(
+        "DELETE FROM clients WHERE client_id = ?1",
+        [client.as_bytes()],
+    )
+    .unwrap();
+    db.execute("INSERT INTO clients SELECT * FROM saved_clients", [])
+        .unwrap();
+    drop(db);
+    drop(dr);
+    let dr = p.login("dr.a");
+    dr.update_record(&note, &[("summary", Value::text("rewritten"))], T)
+        .unwrap();
+    assert_finding(p.path(), facts_changed(signed, "client", client.as_bytes()));
+}
