@@ -42,15 +42,6 @@ fn assert_finding(path: &Path, want: (u64, FindingKind)) {
     );
 }
 
-/// `result` is an integrity failure (of any place).
-#[track_caller]
-fn assert_integrity<T: std::fmt::Debug>(result: Result<T, Error>) {
-    assert!(
-        matches!(&result, Err(Error::Integrity { .. })),
-        "expected an integrity failure, got {result:?}"
-    );
-}
-
 /// `result` is the integrity failure of the link in `addenda` whose addendum is `addendum`.
 #[track_caller]
 fn assert_link_failed<T: std::fmt::Debug>(result: Result<T, Error>, addendum: &[u8; 16]) {
@@ -183,7 +174,20 @@ fn a_signed_entry_rolled_back_to_its_draft_never_leaves_in_an_extract() {
 fn a_signed_entry_rolled_back_to_its_draft_is_not_resealed_by_a_key_rotation() {
     let r = rolled_back();
     let admin = r.p.admin();
-    assert_integrity(admin.rotate_client_keys(&r.client, None));
+    assert_scope_failed(
+        admin.rotate_client_keys(&r.client, None),
+        "clients",
+        r.client.as_bytes(),
+    );
+    assert_failure_audited(r.p.path(), "keys.rotate", &admin.user_id());
+    // Nothing vouches for the draft as the note.
+    let note = hex(r.note.as_bytes());
+    assert!(
+        !log(r.p.path())
+            .iter()
+            .any(|e| e.action == "record.rekey" && e.target.as_deref() == Some(note.as_str())),
+        "the rotation vouched for the rolled-back draft"
+    );
     assert_rollback_reported(&r);
 }
 
