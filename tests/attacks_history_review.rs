@@ -1124,3 +1124,64 @@ fn a_signed_entry_and_its_clients_facts_rolled_back_together_are_reported_by_aud
         .unwrap();
     assert_finding(p.path(), facts_changed(signed, "client", client.as_bytes()));
 }
+
+// ---------------------------------------------------------------------------------------------
+// A dispute's texts and Part 2.
+// ---------------------------------------------------------------------------------------------
+
+const SUD_STATEMENT: &str = "I do not drink to fall asleep; I stopped in January";
+
+/// One request disputing both the diagnosis and a substance-use record (42 CFR Part 2) would
+/// travel in full with every release of the diagnosis, telling a recipient without the client's
+/// Part 2 consent what the client said of their drinking, and naming the Part 2 record. A
+/// request names entries of one compartment; the client's two disputes are two requests, and
+/// a release of the diagnosis carries only its own.
+#[test]
+fn a_dispute_of_a_part_2_record_never_leaves_with_a_release_of_other_entries() {
+    let d = disputed();
+    let dr = d.p.login("dr.a");
+    let sud = dr
+        .create_record(
+            &d.client,
+            RecordKind::SubstanceUse,
+            &[("summary", Value::text("Alcohol use disorder, mild"))],
+            T,
+        )
+        .unwrap();
+    dr.sign_record(&sud, T).unwrap();
+    let mixed = dr.request_amendment(
+        &d.client,
+        &NewAmendment {
+            records: vec![d.dx, sud],
+            what: "Remove both".into(),
+            why: SUD_STATEMENT.into(),
+        },
+        T,
+    );
+    assert!(
+        matches!(mixed, Err(Error::InvalidInput { .. })),
+        "{mixed:?}"
+    );
+    let own = dr
+        .request_amendment(
+            &d.client,
+            &NewAmendment {
+                records: vec![sud],
+                what: "Remove the alcohol use disorder".into(),
+                why: SUD_STATEMENT.into(),
+            },
+            T,
+        )
+        .unwrap();
+    dr.deny_amendment(&own, DenialBasis::AccurateAndComplete, "As assessed", T)
+        .unwrap();
+    dr.file_disagreement(&own, SUD_STATEMENT, T).unwrap();
+    let pkg = dr
+        .disclose(&order(d.client, &[Category::DiagnosisCodes]))
+        .unwrap();
+    assert_eq!(pkg.disputes.len(), 1);
+    assert_eq!(pkg.disputes[0].request, d.request.to_string());
+    let json = pkg.to_json();
+    assert!(!json.contains("drink"), "{json}");
+    assert!(!json.contains(&sud.to_string()), "{json}");
+}
