@@ -1185,3 +1185,52 @@ fn a_dispute_of_a_part_2_record_never_leaves_with_a_release_of_other_entries() {
     assert!(!json.contains("drink"), "{json}");
     assert!(!json.contains(&sud.to_string()), "{json}");
 }
+
+/// A disputed substance-use record released under the client's Part 2 consent: its dispute goes
+/// with it, under the release's redisclosure notice.
+#[test]
+fn a_dispute_of_a_part_2_record_travels_with_its_part_2_release() {
+    let p = Practice::new();
+    let dr = p.login("dr.a");
+    let client = new_client(&dr, "Sam Doe");
+    let sud = dr
+        .create_record(
+            &client,
+            RecordKind::SubstanceUse,
+            &[("summary", Value::text("Alcohol use disorder, mild"))],
+            T,
+        )
+        .unwrap();
+    dr.sign_record(&sud, T).unwrap();
+    let request = dr
+        .request_amendment(
+            &client,
+            &NewAmendment {
+                records: vec![sud],
+                what: "Remove the alcohol use disorder".into(),
+                why: SUD_STATEMENT.into(),
+            },
+            T,
+        )
+        .unwrap();
+    dr.deny_amendment(&request, DenialBasis::AccurateAndComplete, "As assessed", T)
+        .unwrap();
+    dr.file_disagreement(&request, SUD_STATEMENT, T).unwrap();
+    let to = disclosing::psychiatrist();
+    let id = consent(&dr, &client, &to, &[Category::SubstanceUse], T);
+    let req = with_consent(
+        ask(
+            client,
+            &to,
+            LegalBasis::Authorization,
+            T,
+            &[Category::SubstanceUse],
+        ),
+        id,
+    );
+    let pkg = dr.disclose(&req).unwrap();
+    assert_eq!(pkg.items.len(), 1);
+    assert_eq!(pkg.disputes.len(), 1);
+    assert_eq!(pkg.disputes[0].statement, SUD_STATEMENT);
+    assert!(pkg.redisclosure_notice.is_some());
+}
