@@ -107,6 +107,9 @@ impl Session {
             self.check_parent_now(tx, FieldTable::Amendments, request.as_bytes())?;
             let at = self.shared.now_ms();
             for (of, id, add_entry, g) in &planned {
+                // As its MAC vouches for it: an addendum is never linked to, nor takes its kind
+                // from, an entry someone changed outside the vault.
+                self.check_parent_now(tx, FieldTable::Records, of.as_bytes())?;
                 let now = rows::record(tx, of)?.ok_or(Error::NotFound { what: "record" })?;
                 let signs = now.kind.is_signed_documentation();
                 if now.history.addendum_of.is_some() {

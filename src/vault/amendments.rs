@@ -39,7 +39,8 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 #[derive(Clone)]
 pub struct NewAmendment {
     /// The entries the client says are inaccurate or incomplete: at least one, each an entry
-    /// of this client's general record (not an addendum).
+    /// of this client's general record (not an addendum), all of one compartment (a
+    /// substance-use record is disputed in a request of its own).
     pub records: Vec<RecordId>,
     /// What the client asks to change, in their words (sealed).
     pub what: String,
@@ -406,9 +407,21 @@ impl Session {
         // told to a requester the policy refuses.
         self.amendment_write(&gate, audit_as, |tx| {
             self.check_scope_now(tx, ScopeKind::Client, client.as_bytes())?;
+            // A request travels in full with every release of any entry it names: one naming
+            // a substance-use record (42 CFR Part 2) and other entries would carry what the
+            // client said of the first into releases of the others.
+            let mut compartment = None;
             for record in &records {
                 match rows::record(tx, record)? {
-                    Some(r) if r.client == *client && r.history.addendum_of.is_none() => {}
+                    Some(r) if r.client == *client && r.history.addendum_of.is_none() => {
+                        let of = r.kind.compartment();
+                        if compartment.is_some_and(|c| c != of) {
+                            return Err(invalid(
+                                "a substance-use record is disputed in a request of its own",
+                            ));
+                        }
+                        compartment = Some(of);
+                    }
                     Some(r) if r.client == *client => {
                         return Err(invalid(
                             "an addendum is amended through the entry it corrects",

@@ -288,6 +288,7 @@ impl Session {
                 return gate.refuse_unknown(audit_as);
             };
             let mut facts = self.client_facts(&conn, &meta.client)?;
+            self.check_draft_now(&conn, &meta.client, note.as_bytes(), &meta.history)?;
             facts.case = self.case_facts(&conn, &case, Some(&meta.client), None)?;
             (meta, facts)
         };

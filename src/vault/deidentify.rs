@@ -148,6 +148,7 @@ impl Session {
                 if meta.history.addendum_of.is_some() {
                     continue;
                 }
+                self.check_draft_now(&conn, client, meta.id.as_bytes(), &meta.history)?;
                 let stored = Stored::load(&conn, record_entry(&meta), None)?;
                 let fields = self
                     .open(&conn, &grant, stored, |_| true)

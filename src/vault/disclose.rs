@@ -359,8 +359,12 @@ impl Session {
         };
         let items = gathered.items;
         // 164.526(d)(5): a denied amendment the client disagreed with goes with every release of
-        // an entry it disputes.
-        let carried: BTreeSet<RecordId> = items.iter().filter_map(|i| i.id.parse().ok()).collect();
+        // an entry it disputes, and an addendum is part of the entry it corrects.
+        let carried: BTreeSet<RecordId> = items
+            .iter()
+            .flat_map(|i| std::iter::once(&i.id).chain(i.addendum_of.as_ref()))
+            .filter_map(|id| id.parse().ok())
+            .collect();
         let disputes = match self.disputes(&granted, client, &carried) {
             Ok(d) => d,
             Err((field, err @ (Error::Integrity { .. } | Error::Erased))) => {

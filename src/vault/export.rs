@@ -113,6 +113,14 @@ impl Session {
                 return gate.refuse(audit_as, reason);
             }
         }
+        // An entry never leaves without its corrections: a linked addendum gone from the file
+        // fails the export.
+        let present: BTreeSet<[u8; 16]> = records.iter().map(|r| *r.id.as_bytes()).collect();
+        let linked =
+            self.check_addenda_present(&self.shared.conn(), client, false, |a| present.contains(a));
+        if let Err(e) = linked {
+            return gate.fail(audit_as, &[], failure_of(&e), e);
+        }
         // The recipient's facts: who they are to the client, nothing of the releasing clinician.
         let recipient = Facts {
             now_ms: self.shared.now_ms(),
@@ -144,6 +152,7 @@ impl Session {
                 let read_as = AuditAs::new(AuditAction::RecordRead)
                     .client(client)
                     .target(meta.id.as_bytes());
+                self.check_draft_now(tx, client, meta.id.as_bytes(), &meta.history)?;
                 let stored = Stored::load(tx, record_entry(meta), None)?;
                 asks.push(Ask::Read(ReadItem {
                     role: to,

@@ -101,8 +101,16 @@ impl Session {
             let mut addenda = Vec::new();
             for link in rows::addenda_of(tx, note.as_bytes())? {
                 match rows::note(tx, &NoteId::from_bytes(link.addendum))? {
-                    // Its own MAC, over its `addendum_of`, is checked as it is opened.
-                    Some(a) if a.client == meta.client && link.of_note => addenda.push(a),
+                    // Its own MAC, over its `addendum_of`, is checked as it is opened; a link
+                    // this note's client did not vouch for names an addendum of another note.
+                    Some(a)
+                        if a.client == meta.client
+                            && link.client == meta.client
+                            && link.of_note
+                            && a.history.addendum_of == Some(*note.as_bytes()) =>
+                    {
+                        addenda.push(a)
+                    }
                     _ => {
                         let failed = Outcome::Failed(Failure::Integrity);
                         let target = Some(&link.addendum);

@@ -125,7 +125,11 @@ impl Session {
         let condition = scope
             .part(Category::DiagnosisCodes)
             .and_then(|p| p.condition.clone());
-        for meta in rows::records_of(&conn, ask.client).map_err(plain)? {
+        let records = rows::records_of(&conn, ask.client).map_err(plain)?;
+        let present: BTreeSet<[u8; 16]> = records.iter().map(|r| *r.id.as_bytes()).collect();
+        self.check_addenda_present(&conn, ask.client, false, |a| present.contains(a))
+            .map_err(plain)?;
+        for meta in records {
             let category = meta.kind.category();
             if scope.part(category).is_none() {
                 continue;
@@ -138,6 +142,8 @@ impl Session {
                 withhold(&mut out, meta.id.to_string(), category, b);
                 continue;
             }
+            self.check_draft_now(&conn, ask.client, meta.id.as_bytes(), &meta.history)
+                .map_err(plain)?;
             let fields = open(record_entry(&meta), category)?;
             // The condition limits the diagnoses; the other categories beside them (the dates
             // of service of a claim) are bounded by their own part of the scope.
@@ -163,11 +169,17 @@ impl Session {
         }
         let notes = Category::PsychotherapyNotes;
         if scope.part(notes).is_some() {
-            for note in rows::notes_of(&conn, ask.client).map_err(plain)? {
+            let found = rows::notes_of(&conn, ask.client).map_err(plain)?;
+            let present: BTreeSet<[u8; 16]> = found.iter().map(|n| *n.id.as_bytes()).collect();
+            self.check_addenda_present(&conn, ask.client, true, |a| present.contains(a))
+                .map_err(plain)?;
+            for note in found {
                 if let Some(b) = restricted(notes, None) {
                     withhold(&mut out, note.id.to_string(), notes, b);
                     continue;
                 }
+                self.check_draft_now(&conn, ask.client, note.id.as_bytes(), &note.history)
+                    .map_err(plain)?;
                 let fields = open(note_entry(ask.client, &note.id), notes)?;
                 let id = note.id.to_string();
                 let links = (note.history.addendum_of, None);

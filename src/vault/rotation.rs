@@ -16,7 +16,7 @@ use crate::crypto::keys::MasterKey;
 use crate::crypto::sealed::seal_master_key;
 use crate::db::rows::{self, FieldTable};
 use crate::error::{Error, Result};
-use crate::ids::{ClientId, OwnerId};
+use crate::ids::{ClientId, NoteId, OwnerId, RecordId};
 use crate::model::{Compartment, Purpose};
 use crate::policy::PracticeOp;
 use crate::value::{FieldName, Value};
@@ -185,7 +185,17 @@ impl Session {
             category: None,
         };
         // Never re-vouch for a set of fields someone changed outside the vault: the set is
-        // checked whole as it is opened.
+        // checked whole as it is opened, and a signed entry put back as its draft is refused.
+        let history = match table {
+            FieldTable::Records => {
+                rows::record(tx, &RecordId::from_bytes(*parent))?.map(|r| r.history)
+            }
+            FieldTable::Notes => rows::note(tx, &NoteId::from_bytes(*parent))?.map(|n| n.history),
+            _ => None,
+        };
+        if let Some(history) = history {
+            self.check_draft_now(tx, client, parent, &history)?;
+        }
         let stored = Stored::load(tx, entry, None)?;
         let values: BTreeMap<FieldName, Value> =
             self.open(tx, grant, stored, |_| true).map_err(|(_, e)| e)?;

@@ -6,7 +6,7 @@ use crate::audit::AuditAction;
 use crate::db::fact_rows::{self, ScopeKind, ScopeRead};
 use crate::db::policy_rows::{self, ClientRows};
 use crate::db::rows::{self, AddendumLink, History, Status};
-use crate::error::Result;
+use crate::error::{Error, Place, Result};
 use crate::ids::{CaseId, ClientId};
 use crate::model::Role;
 use crate::policy::{CaseFacts, Facts};
@@ -87,7 +87,18 @@ impl Session {
         conn: &Conn,
         client: &ClientId,
     ) -> Result<ClientRows> {
-        let (read, rows) = policy_rows::client_rows(conn, client, self.shared.now_ms())?;
+        let (read, rows) = match policy_rows::client_rows(conn, client, self.shared.now_ms()) {
+            Ok(read) => read,
+            // A row that does not parse (a request's entries, an addendum's author) is judged
+            // as stored first: one edited outside the vault is the tampering it is, audited,
+            // not corruption.
+            Err(e @ Error::Corrupt { .. }) => {
+                let read = fact_rows::scope_digest(conn, ScopeKind::Client, client.as_bytes())?;
+                self.check_decision_scope(ScopeKind::Client, client.as_bytes(), &read)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         self.check_decision_scope(ScopeKind::Client, client.as_bytes(), &read)?;
         Ok(rows)
     }
@@ -166,6 +177,55 @@ impl Session {
         Err(crate::error::Error::Integrity {
             place: super::state::scope_place(ScopeKind::Client, client.as_bytes()),
         })
+    }
+
+    /// [`Session::check_draft`] of an entry of `client` that a call opens without a read's own
+    /// check (a release, an export, an extract, a share into a joint record, a key rotation),
+    /// against the client's facts as `conn` holds them: a signed entry put back as its draft
+    /// never leaves, nor is it sealed and vouched for again.
+    pub(in crate::vault) fn check_draft_now(
+        &self,
+        conn: &Conn,
+        client: &ClientId,
+        entry: &[u8; 16],
+        stored: &History,
+    ) -> Result<()> {
+        if stored.status != Status::Draft {
+            return Ok(());
+        }
+        let history = ClientHistory {
+            addenda: Vec::new(),
+            drafts: self.client_rows(conn, client)?.drafts,
+        };
+        self.check_draft(client, entry, stored, &history)
+    }
+
+    /// Every addendum `client`'s facts link to an entry (a note's if `of_notes`, else a
+    /// record's) is one `present` finds among the entries a release or an export reads: an
+    /// entry never leaves without its corrections. A link whose addendum is gone fails as it
+    /// fails a read.
+    pub(in crate::vault) fn check_addenda_present(
+        &self,
+        conn: &Conn,
+        client: &ClientId,
+        of_notes: bool,
+        present: impl Fn(&[u8; 16]) -> bool,
+    ) -> Result<()> {
+        let links = self.client_rows(conn, client)?.addenda;
+        match links
+            .iter()
+            .find(|l| l.of_note == of_notes && !present(&l.addendum))
+        {
+            None => Ok(()),
+            Some(lost) => Err(Error::Integrity {
+                place: Place {
+                    table: "addenda",
+                    owner: "-".into(),
+                    record: hex::encode(lost.addendum),
+                    field: "(the addendum)".into(),
+                },
+            }),
+        }
     }
 
     /// Facts about `case`: its kind and policy, and whether this user is one of its clinicians.
