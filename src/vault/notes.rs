@@ -101,13 +101,13 @@ impl Session {
             let mut addenda = Vec::new();
             for link in rows::addenda_of(tx, note.as_bytes())? {
                 match rows::note(tx, &NoteId::from_bytes(link.addendum))? {
-                    // Its own MAC, over its `addendum_of`, is checked as it is opened; a link
-                    // this note's client did not vouch for names an addendum of another note.
+                    // Only a link this note's client vouches for (its facts were checked
+                    // above) names an addendum of it; the addendum's own MAC, over its
+                    // `addendum_of`, is checked as it is opened.
                     Some(a)
                         if a.client == meta.client
                             && link.client == meta.client
-                            && link.of_note
-                            && a.history.addendum_of == Some(*note.as_bytes()) =>
+                            && link.of_note =>
                     {
                         addenda.push(a)
                     }
