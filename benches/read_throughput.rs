@@ -20,6 +20,13 @@
 //!   (`synchronous = NORMAL`, `FULL`) or per 100 reads (`FULL`, `NORMAL`). No design that
 //!   commits each read's entry before returning can beat these on this storage; they bound
 //!   what issue 6's ratios can reach.
+//! - `read/plain_sqlite_row`: the same six values from a plain table holding one row per record
+//!   (six columns): the baseline a one-row-per-record layout is held to;
+//! - `read/floor_batch_100_packed` and `read/floor_batch_100_packed_normal`: 100 of those
+//!   one-row reads plus **one** log row holding all 100 entries (138 bytes each), committed once
+//!   (`FULL`, `NORMAL`): the floor of a batch whose entries are written as one row;
+//! - `read/floor_fdatasync`: one small write to a file and its `fdatasync`: what a durable
+//!   commit costs this storage at least.
 //!
 //! After criterion finishes, the saved estimates are read back from
 //! `<target>/criterion/read/<id>/new/estimates.json` and summarised in a table.
@@ -61,7 +68,7 @@ const CLINICIAN: &str = "dr.bench";
 
 const GROUP: &str = "read";
 const BASELINE: &str = "plain_sqlite";
-const IDS: [&str; 11] = [
+const IDS: [&str; 15] = [
     BASELINE,
     "single",
     "single_normal",
@@ -73,10 +80,14 @@ const IDS: [&str; 11] = [
     "floor_batch_100",
     "batch_100_normal",
     "floor_batch_100_normal",
+    "plain_sqlite_row",
+    "floor_batch_100_packed",
+    "floor_batch_100_packed_normal",
+    "floor_fdatasync",
 ];
 /// Records read by one iteration of each benchmark.
-const PER_ITERATION: [f64; 11] = [
-    1.0, 1.0, 1.0, 100.0, 1.0, 1.0, 1.0, 1.0, 100.0, 100.0, 100.0,
+const PER_ITERATION: [f64; 15] = [
+    1.0, 1.0, 1.0, 100.0, 1.0, 1.0, 1.0, 1.0, 100.0, 100.0, 100.0, 1.0, 100.0, 100.0, 1.0,
 ];
 /// Bytes of one row of the floors' log: an average entry of the generator's vault (106) and its
 /// hash (32).
@@ -146,7 +157,7 @@ fn field_text(rng: &mut XorShift) -> String {
 
 /// The vault, its records and the plain table, all in one temporary directory.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     vault_path: PathBuf,
     config: VaultConfig,
     records: Vec<RecordId>,
@@ -190,7 +201,12 @@ fn build() -> (Fixture, Vault) {
                  value     TEXT NOT NULL,
                  PRIMARY KEY (record_id, field)
              ) WITHOUT ROWID;
-             CREATE TABLE plain_log (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);",
+             CREATE TABLE plain_log (seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);
+             CREATE TABLE plain_rows (
+                 record_id BLOB PRIMARY KEY,
+                 subjective TEXT NOT NULL, objective TEXT NOT NULL, assessment TEXT NOT NULL,
+                 plan TEXT NOT NULL, interventions TEXT NOT NULL, risk TEXT NOT NULL
+             ) WITHOUT ROWID;",
         )
         .expect("plain schema");
 
@@ -201,6 +217,12 @@ fn build() -> (Fixture, Vault) {
         let mut insert = tx
             .prepare("INSERT INTO plain_fields (record_id, field, value) VALUES (?1, ?2, ?3)")
             .expect("plain insert");
+        let mut insert_row = tx
+            .prepare(
+                "INSERT INTO plain_rows (record_id, subjective, objective, assessment, plan, \
+                 interventions, risk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .expect("plain row insert");
         for i in 0..CLIENTS {
             let client = dr
                 .create_client(
@@ -231,6 +253,17 @@ fn build() -> (Fixture, Vault) {
                     .execute((&record.as_bytes()[..], name, text))
                     .expect("plain row");
             }
+            insert_row
+                .execute(rusqlite::params![
+                    &record.as_bytes()[..],
+                    texts[0],
+                    texts[1],
+                    texts[2],
+                    texts[3],
+                    texts[4],
+                    texts[5]
+                ])
+                .expect("plain one-row record");
             records.push(record);
         }
     }
@@ -238,7 +271,7 @@ fn build() -> (Fixture, Vault) {
     drop(dr);
 
     let fixture = Fixture {
-        _dir: dir,
+        dir,
         vault_path,
         config,
         records,
@@ -256,6 +289,81 @@ fn plain_read(conn: &Connection, record: &RecordId) -> BTreeMap<String, String> 
         .query_map([&record.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("plain query");
     rows.collect::<rusqlite::Result<_>>().expect("plain rows")
+}
+
+/// One record's six values from the one-row-per-record plain table.
+fn plain_row_read(conn: &Connection, record: &RecordId) -> BTreeMap<String, String> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT subjective, objective, assessment, plan, interventions, risk FROM plain_rows \
+             WHERE record_id = ?1",
+        )
+        .expect("plain row select");
+    let values: [String; 6] = stmt
+        .query_row([&record.as_bytes()[..]], |r| {
+            Ok([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ])
+        })
+        .expect("plain row");
+    FIELDS.iter().map(|f| (*f).to_owned()).zip(values).collect()
+}
+
+/// The packed floors' unit of work: `reads` one-row reads, then one log row holding an entry
+/// for each, in one committed transaction.
+fn packed_floor_reads(conn: &Connection, records: &[RecordId], rng: &mut XorShift, reads: usize) {
+    let packed = vec![0x5a_u8; FLOOR_ROW * reads];
+    conn.execute_batch("BEGIN IMMEDIATE").expect("packed begin");
+    for _ in 0..reads {
+        let record = &records[rng.below(records.len())];
+        black_box(plain_row_read(conn, black_box(record)));
+    }
+    conn.prepare_cached("INSERT INTO plain_log (entry) VALUES (?1)")
+        .expect("packed insert")
+        .execute([&packed[..]])
+        .expect("packed row");
+    conn.execute_batch("COMMIT").expect("packed commit");
+}
+
+fn bench_packed_floor(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    fixture: &Fixture,
+    synchronous: &str,
+) {
+    let plain = &fixture.plain;
+    plain
+        .pragma_update(None, "synchronous", synchronous)
+        .expect("plain synchronous");
+    group.bench_function(id, |b| {
+        let mut rng = XorShift(ACCESS_SEED);
+        b.iter(|| packed_floor_reads(plain, &fixture.records, &mut rng, BATCH));
+    });
+}
+
+/// One small write to a file and its `fdatasync`, each iteration.
+fn bench_fdatasync(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, dir: &Path) {
+    use std::io::{Seek, Write};
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(dir.join("fdatasync.bin"))
+        .expect("fdatasync file");
+    let row = [0x5a_u8; FLOOR_ROW];
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            file.seek(std::io::SeekFrom::Start(0)).expect("seek");
+            file.write_all(&row).expect("write");
+            file.sync_data().expect("fdatasync");
+        });
+    });
 }
 
 /// The floors' unit of work: `reads` plain reads, each followed by one log row, in one
@@ -446,6 +554,26 @@ fn benches(c: &mut Criterion) {
         BATCH,
     );
 
+    // One row per record: the baseline of that layout, and the floors of a packed batch.
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("plain_sqlite_row", |b| {
+        let mut rng = XorShift(ACCESS_SEED);
+        b.iter(|| {
+            let record = &records[rng.below(records.len())];
+            black_box(plain_row_read(plain, black_box(record)))
+        });
+    });
+    group.throughput(Throughput::Elements(BATCH as u64));
+    bench_packed_floor(&mut group, "floor_batch_100_packed", &fixture, "FULL");
+    bench_packed_floor(
+        &mut group,
+        "floor_batch_100_packed_normal",
+        &fixture,
+        "NORMAL",
+    );
+    group.throughput(Throughput::Elements(1));
+    bench_fdatasync(&mut group, "floor_fdatasync", fixture.dir.path());
+
     group.finish();
 }
 
@@ -537,6 +665,46 @@ fn print_summary() {
                 f / v
             );
         }
+    }
+    // The one-row baseline and the packed floors (issue 18's targets).
+    if let (Some(row), Some(plain)) = (means[11].1, baseline) {
+        println!(
+            "{GROUP}/plain_sqlite_row: {:.4}x of plain_sqlite (one row per record, the same bytes)",
+            plain / row
+        );
+        for (vault, target) in [(9, 0.9), (3, 0.6)] {
+            if let Some(v) = means[vault].1 {
+                println!(
+                    "{GROUP}/{} vs {GROUP}/plain_sqlite_row: {:.4}x (target at least {target}x)",
+                    IDS[vault],
+                    row / v
+                );
+            }
+        }
+        for (vault, floor) in [(3, 12), (9, 13)] {
+            if let (Some(v), Some(f)) = (means[vault].1, means[floor].1) {
+                println!(
+                    "{GROUP}/{}: at most {:.4}x of plain_sqlite_row; {GROUP}/{} reaches {:.2} of it",
+                    IDS[floor],
+                    row / f,
+                    IDS[vault],
+                    f / v
+                );
+            }
+        }
+        if let (Some(single), Some(sync)) = (means[1].1, means[14].1) {
+            println!(
+                "{GROUP}/single takes {:.2}x of {GROUP}/floor_fdatasync plus one plain read \
+                 (target at most 1.2x)",
+                single / (sync + plain)
+            );
+        }
+    }
+    if let (Some(single), Some(floor)) = (means[2].1, means[6].1) {
+        println!(
+            "{GROUP}/single_normal takes {:.2}x of {GROUP}/floor_single_normal (target at most 1.25x)",
+            single / floor
+        );
     }
     for (one, four) in [(1, 4), (2, 5)] {
         if let (Some(a), Some(b)) = (means[one].1, means[four].1) {
