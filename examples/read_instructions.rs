@@ -7,6 +7,9 @@
 //! only in `--reads` give the cost of one read as the difference of their totals divided by the
 //! difference of their reads: `scripts/read_instructions.sh` does exactly that.
 //!
+//! With `--batch N` the reads go through [`Session::read_records`], `N` records a call (each
+//! still decided and audited on its own, one commit a call): the batched figure.
+//!
 //! `cargo run --release --example read_instructions -- --records 200 --reads 1000 --out DIR`
 
 use std::path::PathBuf;
@@ -35,6 +38,7 @@ fn main() -> confide::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let records: usize = arg(&args, "--records").map_or(200, |s| s.parse().unwrap_or(200));
     let reads: usize = arg(&args, "--reads").map_or(1000, |s| s.parse().unwrap_or(1000));
+    let batch: usize = arg(&args, "--batch").map_or(1, |s| s.parse().unwrap_or(1).max(1));
     let dir = PathBuf::from(arg(&args, "--out").unwrap_or_else(|| ".".into()));
     let path = dir.join("read_instructions.vault");
     for suffix in ["", "-wal", "-shm"] {
@@ -76,9 +80,18 @@ fn main() -> confide::Result<()> {
         )?);
     }
     let mut read_fields = 0usize;
-    for i in 0..reads {
-        let record = dr.read_record(&ids[i % ids.len()], Purpose::Treatment)?;
-        read_fields += record.fields.len();
+    if batch == 1 {
+        for i in 0..reads {
+            let record = dr.read_record(&ids[i % ids.len()], Purpose::Treatment)?;
+            read_fields += record.fields.len();
+        }
+    } else {
+        let asked: Vec<_> = (0..reads).map(|i| ids[i % ids.len()]).collect();
+        for chunk in asked.chunks(batch) {
+            for record in dr.read_records(chunk, Purpose::Treatment)? {
+                read_fields += record?.fields.len();
+            }
+        }
     }
     println!("{reads} reads, {read_fields} fields");
     Ok(())
