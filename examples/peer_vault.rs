@@ -1,16 +1,17 @@
-//! The vault's side of `scripts/peers.sh`: a synthetic practice of `--records` six-field
-//! progress notes (`confide::synth`), read in batches of 100 through [`Session::read_records`]
+//! The vault's side of `scripts/peers.sh`: a synthetic practice of `--records` progress notes
+//! (`confide::synth`; `--shape six`, six fields of 150 bytes, or `--shape long`, twenty of 1-2
+//! KB), read in batches of 100 through [`Session::read_records`]
 //! (each entry decided, opened and audited; one commit a batch; `Durability::Normal`), beside
 //! plain SQLite reads of records of the same shape (one row per field, `WITHOUT ROWID`, WAL,
 //! `synchronous = NORMAL`) in the same process. Prints the mean time of a record read from each
 //! and the ratio as `key=value` pairs.
 //!
-//! `cargo run --release --example peer_vault -- --records 100000 --reads 100000`
+//! `cargo run --release --example peer_vault -- --records 100000 --reads 100000 --shape six`
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use confide::synth::{self, FIELD_BYTES, FIELDS, PASSPHRASE};
+use confide::synth::{self, FIELD_BYTES, FIELDS, PASSPHRASE, Shape};
 use confide::{Durability, KdfParams, Passphrase, Purpose, RecordId, Vault, VaultConfig};
 use rusqlite::Connection;
 
@@ -59,9 +60,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reads = arg(&args, "--reads", 100_000).max(BATCH);
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("peer.vault");
-    let built = synth::build(&path, records, 0, |_| {})?;
+    let long = args.iter().any(|a| a == "long");
+    let shape = if long {
+        Shape::LongNotes
+    } else {
+        Shape::SixFields
+    };
+    let built = synth::build_shaped(&path, records, 0, shape, |_| {})?;
 
-    // Plain SQLite, the same shape: six fields of FIELD_BYTES per record.
+    // Plain SQLite, the same shape: six fields of FIELD_BYTES per record, or twenty of 1-2 KB.
     let plain = Connection::open(dir.path().join("plain.sqlite"))?;
     plain.pragma_update(None, "journal_mode", "WAL")?;
     plain.pragma_update(None, "synchronous", "NORMAL")?;
@@ -69,14 +76,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "CREATE TABLE fields (record_id BLOB NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
          PRIMARY KEY (record_id, field)) WITHOUT ROWID;",
     )?;
-    let text = "x".repeat(FIELD_BYTES);
+    let mut sizes = Rng(0x9E37_79B9_7F4A_7C15);
     plain.execute_batch("BEGIN")?;
     for r in 0..records {
         let id = (r as u128).to_be_bytes();
-        for f in FIELDS {
+        let fields: Vec<(String, usize)> = if long {
+            (0..20)
+                .map(|i| (format!("section_{i:02}"), 1024 + sizes.below(1025)))
+                .collect()
+        } else {
+            FIELDS
+                .iter()
+                .map(|f| ((*f).to_owned(), FIELD_BYTES))
+                .collect()
+        };
+        for (f, bytes) in fields {
             plain
                 .prepare_cached("INSERT INTO fields VALUES (?1, ?2, ?3)")?
-                .execute((&id[..], f, &text))?;
+                .execute((&id[..], f, "x".repeat(bytes)))?;
         }
     }
     plain.execute_batch("COMMIT")?;
@@ -119,8 +136,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let plain_ns = start.elapsed().as_nanos() as f64 / reads as f64;
     println!(
-        "peer=vault shape=six records={records} reads={read} plain_us={:.3} vault_batch_100_us={:.3} \
-         ratio={:.4}",
+        "peer=vault shape={} records={records} reads={read} plain_us={:.3} \
+         vault_batch_100_us={:.3} ratio={:.4}",
+        if long { "long" } else { "six" },
         plain_ns / 1e3,
         vault_ns / 1e3,
         plain_ns / vault_ns

@@ -24,6 +24,7 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 run() { echo "  running: $*" >&2; "$@"; }
 v_big=$(run "$vault_bin" --records "$records" --reads "$reads")
 v_small=$(run "$vault_bin" --records "$small" --reads "$reads")
+v_long=$(run "$vault_bin" --records "$long" --reads "$((reads / 5))" --shape long)
 c_big=$(run "$peer_bin" --records "$records" --reads "$reads" --shape six)
 c_small=$(run "$peer_bin" --records "$small" --reads "$reads" --shape six)
 c_long=$(run "$peer_bin" --records "$long" --reads "$((reads / 5))" --shape long)
@@ -43,7 +44,10 @@ printf '%-44s %10s %12s %10s\n' "SQLCipher 4 keyed, six fields (in cache)" "$sma
   "$(field sqlcipher_us "$c_small")" "$(field ratio "$c_small")"
 printf '%-44s %10s %12s %10s\n' "SQLCipher 4 keyed, long notes (20 x 1-2 KB)" "$long" \
   "$(field sqlcipher_us "$c_long")" "$(field ratio "$c_long")"
-printf '%-44s %10s %12s %10s\n' "vault, long notes" "$long" "-" "not built yet"
+printf '%-44s %10s %12s %10s\n' "vault, 100 a call, long notes" "$long" \
+  "$(field vault_batch_100_us "$v_long")" "$(field ratio "$v_long")"
 echo
 vr=$(field ratio "$v_big"); cr=$(field ratio "$c_big")
 echo "vault / SQLCipher at $records records: $(awk -v a="$vr" -v b="$cr" 'BEGIN { printf "%.2f", a / b }')x (target at least 1.0x)"
+lv=$(field ratio "$v_long"); lc=$(field ratio "$c_long")
+echo "vault / SQLCipher, long notes at $long records: $(awk -v a="$lv" -v b="$lc" 'BEGIN { printf "%.2f", a / b }')x (target at least 1.0x)"

@@ -87,6 +87,32 @@ pub struct Synthetic {
     pub entries: u64,
 }
 
+/// What each synthetic client's progress note holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Six fields of [`FIELD_BYTES`] ([`FIELDS`]): the read benchmarks' shape.
+    SixFields,
+    /// Twenty fields (`section_00`..`section_19`) of 1 to 2 KB each: the long notes a therapy
+    /// practice writes.
+    LongNotes,
+}
+
+/// The fields of one note of `shape`, as (name, value).
+fn note_fields(shape: Shape, rng: &mut Rng) -> Vec<(String, Value)> {
+    match shape {
+        Shape::SixFields => FIELDS
+            .iter()
+            .map(|f| ((*f).to_owned(), Value::text(rng.text(FIELD_BYTES))))
+            .collect(),
+        Shape::LongNotes => (0..20)
+            .map(|i| {
+                let bytes = 1024 + (rng.next() % 1025) as usize;
+                (format!("section_{i:02}"), Value::text(rng.text(bytes)))
+            })
+            .collect(),
+    }
+}
+
 /// Build a practice at `path`: four clinicians (`dr.0`..`dr.3`), `clients` clients each with a
 /// six-field progress note, then batched reads until the log holds `entries` entries.
 /// `progress` is called now and then with the entries so far.
@@ -94,6 +120,17 @@ pub fn build(
     path: &Path,
     clients: usize,
     entries: u64,
+    progress: impl FnMut(u64),
+) -> Result<Synthetic> {
+    build_shaped(path, clients, entries, Shape::SixFields, progress)
+}
+
+/// [`build`], each client's progress note of `shape`.
+pub fn build_shaped(
+    path: &Path,
+    clients: usize,
+    entries: u64,
+    shape: Shape,
     mut progress: impl FnMut(u64),
 ) -> Result<Synthetic> {
     let config = VaultConfig::default()
@@ -126,10 +163,9 @@ pub fn build(
             },
             Purpose::Treatment,
         )?;
-        let values: Vec<(&str, Value)> = FIELDS
-            .iter()
-            .map(|f| (*f, Value::text(rng.text(FIELD_BYTES))))
-            .collect();
+        let owned = note_fields(shape, &mut rng);
+        let values: Vec<(&str, Value)> =
+            owned.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
         let note = dr.create_record(
             &client,
             RecordKind::ProgressNote,
