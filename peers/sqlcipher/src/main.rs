@@ -15,6 +15,9 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
+// The synthetic practice's words and generator (`src/synth.rs`), repeated here: this crate
+// cannot depend on the vault's, whose `libsqlite3-sys` feature would meet SQLCipher's in one
+// build.
 const WORDS: &[&str] = &[
     "client",
     "reported",

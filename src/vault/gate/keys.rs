@@ -2,8 +2,6 @@
 //! function that reaches a key takes a [`Granted`] and checks that it covers what it touches;
 //! the ones that do not are private to the gate.
 
-use std::collections::BTreeMap;
-
 use crate::db::Conn;
 
 use crate::codec;
@@ -266,23 +264,10 @@ impl Session {
         Ok(())
     }
 
-    /// Decrypt `stored`, the fields of `entry` its caller in the gate kept after a decision.
-    /// On the first that fails to authenticate, returns its name and the error.
-    pub(super) fn decrypt(
-        &self,
-        conn: &Conn,
-        entry: &Entry,
-        stored: &[FieldRow],
-    ) -> Result<BTreeMap<FieldName, Value>, (String, Error)> {
-        Ok(self
-            .decrypt_rows(conn, entry, stored)?
-            .into_iter()
-            .map(|(_, name, value)| (name, value))
-            .collect())
-    }
-
-    /// [`Session::decrypt`], each field with the write it was sealed in. A superseded envelope
-    /// (`field@write`) opens as its field, and only as sealed in the write its name says.
+    /// Decrypt `stored`, the fields of `entry` its caller in the gate kept after a decision,
+    /// each with the write it was sealed in. On the first that fails to authenticate, returns
+    /// its name and the error. A superseded envelope (`field@write`) opens as its field, and
+    /// only as sealed in the write its name says.
     pub(super) fn decrypt_rows(
         &self,
         conn: &Conn,

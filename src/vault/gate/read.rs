@@ -101,38 +101,15 @@ impl Session {
         stored: Stored,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Fields, (String, Error)> {
-        let Stored {
-            entry,
-            mut rows,
-            auth,
-        } = stored;
-        if !granted.covers(&entry) {
-            return Err((String::new(), outside_grant()));
-        }
-
-        // The whole set as the vault last wrote it, judged before narrowing and reported after
-        // the fields themselves: a damaged envelope is named before a damaged set, and neither
-        // returns anything.
-        let whole = self.check_parent(entry.table, &entry.parent, auth.as_ref(), &rows, false);
         // The current fields only: earlier versions are opened by `open_versions`.
-        rows.retain(|f| {
-            rows::split_version(&f.field).1.is_none()
-                && granted.permits(&entry, &f.field)
-                && keep(&f.field)
-        });
-        // A key another session still caches must not outlive the client's erasure.
-        match rows::is_erased(conn, &entry.owner) {
-            Ok(false) => {}
-            Ok(true) => return Err((String::new(), Error::Erased)),
-            Err(e) => return Err((String::new(), e)),
-        }
-        let fields = self.decrypt(conn, &entry, &rows)?;
-        whole.map_err(|e| (String::new(), e))?;
-        Ok(fields)
+        let current = |f: &FieldRow| rows::split_version(&f.field).1.is_none() && keep(&f.field);
+        Ok(self
+            .open_rows(conn, granted, stored, current)?
+            .into_iter()
+            .map(|(_, name, value)| (name, value))
+            .collect())
     }
-}
 
-impl Session {
     /// Open every version `granted` permits of `stored`: the current envelopes and the
     /// superseded ones (`field@write`), each as (write it was sealed in, field, value), oldest
     /// write first. Checked whole, as [`Session::open`] checks.
@@ -141,6 +118,22 @@ impl Session {
         conn: &Conn,
         granted: &Granted,
         stored: Stored,
+    ) -> Result<Vec<Opened>, (String, Error)> {
+        let mut out = self.open_rows(conn, granted, stored, |_| true)?;
+        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok(out)
+    }
+
+    /// Open the rows of `stored` that `granted` permits (a superseded envelope as its field)
+    /// and `keep` keeps. The whole set as the vault last wrote it is judged before narrowing
+    /// and reported after the fields themselves: a damaged envelope is named before a damaged
+    /// set, and neither returns anything.
+    fn open_rows(
+        &self,
+        conn: &Conn,
+        granted: &Granted,
+        stored: Stored,
+        keep: impl Fn(&FieldRow) -> bool,
     ) -> Result<Vec<Opened>, (String, Error)> {
         let Stored {
             entry,
@@ -151,15 +144,15 @@ impl Session {
             return Err((String::new(), outside_grant()));
         }
         let whole = self.check_parent(entry.table, &entry.parent, auth.as_ref(), &rows, false);
-        rows.retain(|f| granted.permits(&entry, rows::split_version(&f.field).0));
+        rows.retain(|f| granted.permits(&entry, rows::split_version(&f.field).0) && keep(f));
+        // A key another session still caches must not outlive the client's erasure.
         match rows::is_erased(conn, &entry.owner) {
             Ok(false) => {}
             Ok(true) => return Err((String::new(), Error::Erased)),
             Err(e) => return Err((String::new(), e)),
         }
-        let mut out = self.decrypt_rows(conn, &entry, &rows)?;
+        let out = self.decrypt_rows(conn, &entry, &rows)?;
         whole.map_err(|e| (String::new(), e))?;
-        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         Ok(out)
     }
 }

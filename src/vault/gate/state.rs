@@ -19,7 +19,7 @@ use crate::audit::{
 };
 use crate::crypto::keys::FactKey;
 use crate::db::fact_rows::{self, ScopeKind, ScopeRead};
-use crate::db::rows::{self, FieldRow, FieldTable, ParentAuth};
+use crate::db::rows::{self, FieldRow, FieldTable, ParentAuth, claimed_write};
 use crate::db::{self, Conn};
 use crate::error::{Error, Place, Result};
 
@@ -147,18 +147,6 @@ fn parent_summary(
         }
     }
     b
-}
-
-/// The write a field envelope of version 2 says it was sealed in (0 for version 1).
-fn claimed_write(envelope: &[u8]) -> u64 {
-    match envelope {
-        [2, w @ ..] if w.len() >= 8 => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&w[..8]);
-            u64::from_be_bytes(b)
-        }
-        _ => 0,
-    }
 }
 
 impl Session {
