@@ -28,6 +28,9 @@
 //! - `read/floor_fdatasync`: one small write to a file and its `fdatasync`: what a durable
 //!   commit costs this storage at least.
 //!
+//! The bench also counts heap allocations per record read (a counting global allocator), for
+//! `read/single_normal` and `read/batch_100_normal`'s work, outside criterion's timing.
+//!
 //! After criterion finishes, the saved estimates are read back from
 //! `<target>/criterion/read/<id>/new/estimates.json` and summarised in a table.
 //!
@@ -97,6 +100,21 @@ const SESSIONS: usize = 4;
 const THREADS: usize = 2;
 /// Records per batched read.
 const BATCH: usize = 100;
+
+/// The system allocator, counting allocations: what a read costs in them is one of its figures.
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+/// Allocations per record of `reads` records read through `read` (which reads `per_call` a
+/// call).
+fn allocations_per_read(reads: usize, per_call: usize, mut read: impl FnMut()) -> f64 {
+    let region = stats_alloc::Region::new(GLOBAL);
+    for _ in 0..reads / per_call {
+        read();
+    }
+    let change = region.change();
+    (change.allocations + change.reallocations) as f64 / ((reads / per_call) * per_call) as f64
+}
 
 /// xorshift64: a tiny fixed-seed generator, enough to pick record indices and words.
 struct XorShift(u64);
@@ -541,6 +559,20 @@ fn benches(c: &mut Criterion) {
     bench_vault_reads(&mut group, "single_normal", &fixture, &dr);
     bench_concurrent(&mut group, "concurrent_4_normal", &fixture, &vault);
     bench_batches(&mut group, "batch_100_normal", &fixture, &dr);
+    let mut rng = XorShift(ACCESS_SEED);
+    let single = allocations_per_read(1_000, 1, || {
+        let record = &records[rng.below(records.len())];
+        black_box(dr.read_record(record, Purpose::Treatment).expect("read"));
+    });
+    let batched = allocations_per_read(1_000, BATCH, || {
+        let batch: Vec<RecordId> = (0..BATCH)
+            .map(|_| records[rng.below(records.len())])
+            .collect();
+        black_box(dr.read_records(&batch, Purpose::Treatment).expect("batch"));
+    });
+    println!(
+        "allocations per record read: {single:.0} one at a time, {batched:.0} in batches of {BATCH}"
+    );
 
     bench_floor(&mut group, "floor_single_normal", &fixture, "NORMAL", 1);
     bench_floor(&mut group, "floor_single_full", &fixture, "FULL", 1);
